@@ -1,0 +1,187 @@
+// Package apiserver assembles backupview: the scheme, the sources, the view cache and the
+// REST storages, following sample-apiserver's Config -> Complete() -> New() shape.
+package apiserver
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apiserver/pkg/registry/rest"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/server/healthz"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/metadata"
+
+	"github.com/kubestash/backupview/pkg/apis/ui"
+	"github.com/kubestash/backupview/pkg/apis/ui/install"
+	"github.com/kubestash/backupview/pkg/metrics"
+	"github.com/kubestash/backupview/pkg/registry/backupconfigurationview"
+	"github.com/kubestash/backupview/pkg/sources"
+	"github.com/kubestash/backupview/pkg/viewcache"
+)
+
+var (
+	// Scheme holds the API types.
+	Scheme = runtime.NewScheme()
+	// Codecs encodes and decodes them.
+	Codecs = serializer.NewCodecFactory(Scheme)
+)
+
+func init() {
+	install.Install(Scheme)
+	// The generic server decodes options (ListOptions, ...) in the empty v1 group.
+	metav1.AddToGroupVersion(Scheme, schema.GroupVersion{Version: "v1"})
+	unversioned := schema.GroupVersion{Group: "", Version: "v1"}
+	Scheme.AddUnversionedTypes(unversioned, &metav1.Status{}, &metav1.APIVersions{}, &metav1.APIGroupList{}, &metav1.APIGroup{}, &metav1.APIResourceList{})
+}
+
+// ExtraConfig is backupview's own configuration.
+type ExtraConfig struct {
+	// SourcePollInterval is how often absent CRDs and target kinds are looked for again.
+	SourcePollInterval time.Duration
+	// Cache tunes the view cache (history, watcher buffer, snapshots).
+	Cache viewcache.Options
+}
+
+// Config is the generic server's config plus ours.
+type Config struct {
+	GenericConfig *genericapiserver.RecommendedConfig
+	ExtraConfig   ExtraConfig
+}
+
+type completedConfig struct {
+	GenericConfig genericapiserver.CompletedConfig
+	ExtraConfig   *ExtraConfig
+}
+
+// CompletedConfig can only be made by Complete.
+type CompletedConfig struct{ *completedConfig }
+
+// Server is a running backupview.
+type Server struct {
+	GenericAPIServer *genericapiserver.GenericAPIServer
+	Sources          *sources.Sources
+	Cache            *viewcache.Cache
+}
+
+// Complete fills in defaults.
+func (c *Config) Complete() CompletedConfig {
+	if c.ExtraConfig.SourcePollInterval == 0 {
+		c.ExtraConfig.SourcePollInterval = 10 * time.Second
+	}
+	return CompletedConfig{&completedConfig{c.GenericConfig.Complete(), &c.ExtraConfig}}
+}
+
+// New builds the server: clients from the generic config's loopback-free ClientConfig (the
+// --kubeconfig or in-cluster config), sources, cache and storages.
+func (c completedConfig) New() (*Server, error) {
+	kc := c.GenericConfig.ClientConfig
+	if kc == nil {
+		return nil, fmt.Errorf("no client configuration for the cluster: set --kubeconfig or run in a cluster")
+	}
+	dyn, err := dynamic.NewForConfig(kc)
+	if err != nil {
+		return nil, err
+	}
+	md, err := metadata.NewForConfig(kc)
+	if err != nil {
+		return nil, err
+	}
+	disco, err := discovery.NewDiscoveryClientForConfig(kc)
+	if err != nil {
+		return nil, err
+	}
+
+	var cache *viewcache.Cache
+	src := sources.New(dyn, md, disco, func(keys []string, rv uint64, deleted bool) { cache.Notify(keys, rv, deleted) })
+	src.SetPollInterval(c.ExtraConfig.SourcePollInterval)
+	cache = viewcache.New(src, c.ExtraConfig.Cache)
+	cache.SetBatchObserver(metrics.ObserveBatch)
+	metrics.Register()
+
+	// Ready only when every source has synced, the target kinds in use are watched and
+	// synced, and the views are built: never a short list.
+	c.GenericConfig.AddReadyzChecks(healthz.NamedCheck("backupview-views", func(*http.Request) error {
+		if !src.HasSynced() {
+			return fmt.Errorf("source informers not synced")
+		}
+		if !src.TargetsSynced() {
+			return fmt.Errorf("target informers not synced")
+		}
+		if !cache.Ready() {
+			return fmt.Errorf("views not built")
+		}
+		return nil
+	}))
+
+	gs, err := c.GenericConfig.New("backupview-apiserver", genericapiserver.NewEmptyDelegate())
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{GenericAPIServer: gs, Sources: src, Cache: cache}
+
+	views := backupconfigurationview.NewREST(cache, backupconfigurationview.Hooks{
+		Missing:        src.MissingKinds,
+		Served:         func(n int) { metrics.ViewsServed.Add(float64(n)) },
+		WatcherDropped: metrics.WatchersDropped.Inc,
+	})
+	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(ui.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	apiGroupInfo.VersionedResourcesStorageMap["v1alpha1"] = map[string]rest.Storage{
+		"backupconfigurationviews": views,
+	}
+	if err := gs.InstallAPIGroup(&apiGroupInfo); err != nil {
+		return nil, err
+	}
+
+	gs.AddPostStartHookOrDie("backupview-sources", func(hc genericapiserver.PostStartHookContext) error {
+		ctx := hc.Context
+		src.Start(ctx)
+		go func() {
+			// Target kinds referenced at start are watched before the first build, so the
+			// first views already know which targets exist.
+			for !src.HasSynced() {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+			src.StartTargets(src.TargetKinds())
+			cache.Run(ctx, func() bool { return src.HasSynced() && src.TargetsSynced() })
+		}()
+		go reportSources(ctx, src, cache)
+		return nil
+	})
+	return s, nil
+}
+
+// reportSources refreshes the source and watcher gauges.
+func reportSources(ctx context.Context, src *sources.Sources, cache *viewcache.Cache) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		for _, st := range src.Statuses() {
+			v := 0.0
+			if st.Synced {
+				v = 1
+			}
+			metrics.SourceSynced.WithLabelValues(st.Resource, strconv.FormatBool(st.Installed)).Set(v)
+			metrics.SourceObjects.WithLabelValues(st.Resource).Set(float64(st.Objects))
+		}
+		metrics.Watchers.Set(float64(cache.Watchers()))
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+

@@ -1,0 +1,154 @@
+// Package server holds backupview-apiserver's options and command: Options -> Config.
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/apiserver/pkg/endpoints/openapi"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	genericoptions "k8s.io/apiserver/pkg/server/options"
+	utilcompatibility "k8s.io/apiserver/pkg/util/compatibility"
+	"k8s.io/component-base/cli/globalflag"
+	netutils "k8s.io/utils/net"
+
+	"github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
+	"github.com/kubestash/backupview/pkg/apiserver"
+	generatedopenapi "github.com/kubestash/backupview/pkg/generated/openapi"
+	"github.com/kubestash/backupview/pkg/version"
+)
+
+// Options are backupview-apiserver's flags.
+type Options struct {
+	RecommendedOptions *genericoptions.RecommendedOptions
+
+	SourcePollInterval time.Duration
+	WatcherBuffer      int
+	WatchHistory       int
+	ListSnapshots      int
+	ShowVersion        bool
+
+	StdOut io.Writer
+	StdErr io.Writer
+}
+
+// NewOptions returns the defaults: no etcd (nothing is stored) and no admission (the views
+// are read-only and previews persist nothing); flow control is left to kube-apiserver, which
+// already applies it to every request it proxies here.
+func NewOptions(out, errOut io.Writer) *Options {
+	o := &Options{
+		RecommendedOptions: genericoptions.NewRecommendedOptions("", apiserver.Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion)),
+		SourcePollInterval: 10 * time.Second,
+		WatcherBuffer:      1000,
+		WatchHistory:       10000,
+		ListSnapshots:      32,
+		StdOut:             out,
+		StdErr:             errOut,
+	}
+	o.RecommendedOptions.Etcd = nil
+	o.RecommendedOptions.Admission = nil
+	o.RecommendedOptions.Features.EnablePriorityAndFairness = false
+	return o
+}
+
+// AddFlags adds the flags to fs.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	o.RecommendedOptions.AddFlags(fs)
+	fs.DurationVar(&o.SourcePollInterval, "source-poll-interval", o.SourcePollInterval, "How often to look again for KubeStash CRDs and target kinds that the cluster does not serve yet.")
+	fs.IntVar(&o.WatcherBuffer, "watcher-buffer", o.WatcherBuffer, "Events a watch may fall behind before it is closed (the client then re-lists).")
+	fs.IntVar(&o.WatchHistory, "watch-history", o.WatchHistory, "View events kept for watches resuming from a resourceVersion.")
+	fs.IntVar(&o.ListSnapshots, "list-snapshots", o.ListSnapshots, "Past snapshots kept for paged lists (continue tokens).")
+	fs.BoolVar(&o.ShowVersion, "version", false, "Print the version and exit.")
+}
+
+// Validate checks the options.
+func (o *Options) Validate() error {
+	errs := o.RecommendedOptions.Validate()
+	if o.WatcherBuffer < 1 {
+		errs = append(errs, fmt.Errorf("--watcher-buffer must be at least 1"))
+	}
+	if o.WatchHistory < 1 || o.ListSnapshots < 1 {
+		errs = append(errs, fmt.Errorf("--watch-history and --list-snapshots must be at least 1"))
+	}
+	return utilerrors.NewAggregate(errs)
+}
+
+// Config builds the server config from the options.
+func (o *Options) Config() (*apiserver.Config, error) {
+	if err := o.RecommendedOptions.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil, []net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
+		return nil, fmt.Errorf("error creating self-signed certificates: %w", err)
+	}
+	c := genericapiserver.NewRecommendedConfig(apiserver.Codecs)
+	c.EffectiveVersion = utilcompatibility.DefaultBuildEffectiveVersion()
+
+	namer := openapi.NewDefinitionNamer(apiserver.Scheme)
+	c.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, namer)
+	c.OpenAPIConfig.Info.Title = "backupview"
+	c.OpenAPIConfig.Info.Version = version.Version
+	c.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, namer)
+	c.OpenAPIV3Config.Info.Title = "backupview"
+	c.OpenAPIV3Config.Info.Version = version.Version
+
+	if err := o.RecommendedOptions.ApplyTo(c); err != nil {
+		return nil, err
+	}
+	return &apiserver.Config{
+		GenericConfig: c,
+		ExtraConfig: apiserver.ExtraConfig{
+			SourcePollInterval: o.SourcePollInterval,
+		},
+	}, nil
+}
+
+// Run starts the server and blocks until ctx ends.
+func (o *Options) Run(ctx context.Context) error {
+	cfg, err := o.Config()
+	if err != nil {
+		return err
+	}
+	cfg.ExtraConfig.Cache.WatcherBuffer = o.WatcherBuffer
+	cfg.ExtraConfig.Cache.History = o.WatchHistory
+	cfg.ExtraConfig.Cache.Snapshots = o.ListSnapshots
+	s, err := cfg.Complete().New()
+	if err != nil {
+		return err
+	}
+	return s.GenericAPIServer.PrepareRun().RunWithContext(ctx)
+}
+
+// NewCommand returns the backupview-apiserver command.
+func NewCommand(ctx context.Context, o *Options) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "backupview-apiserver",
+		Short: "Serves KubeStash BackupConfigurations as joined, read-only views (ui.kubestash.com)",
+		Long: strings.TrimSpace(`
+backupview-apiserver is a Kubernetes aggregated API server. It serves
+ui.kubestash.com/v1alpha1 backupconfigurationviews (get, list, watch): one view per KubeStash
+BackupConfiguration, joined with its BackupSessions, RetentionPolicies, target, Repositories,
+BackupStorages and trigger CronJobs; and backupconfigurationpreviews, which render a
+BackupConfiguration from the console's create form without persisting anything.`),
+		SilenceUsage: true,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if o.ShowVersion {
+				fmt.Fprintln(o.StdOut, version.Version)
+				return nil
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+	}
+	cmd.SetContext(ctx)
+	fs := cmd.Flags()
+	o.AddFlags(fs)
+	globalflag.AddGlobalFlags(fs, cmd.Name())
+	return cmd
+}

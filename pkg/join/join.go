@@ -1,0 +1,359 @@
+// Package join builds one BackupConfigurationView from a BackupConfiguration and the objects
+// it links to, read from caches through Lookup. It is a pure function of what Lookup returns:
+// no API calls, no clock.
+package join
+
+import (
+	"crypto/sha1"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubestash/backupview/pkg/apis/ui"
+	"github.com/kubestash/backupview/pkg/cron"
+	"github.com/kubestash/backupview/pkg/kubestash"
+)
+
+// Lookup reads the joined objects from caches.
+type Lookup interface {
+	BackupSessions(bcKey string) []*kubestash.BackupSession
+	CronJobs(bcUID string) []*kubestash.CronJob
+	Repository(ns, name string) *kubestash.Repository
+	BackupStorage(ns, name string) *kubestash.BackupStorage
+	RetentionPolicy(ns, name string) *kubestash.RetentionPolicy
+	Target(t kubestash.TypedRef) (obj *kubestash.Object, installed bool)
+}
+
+// ViewUID derives the view's UID from the BackupConfiguration's: stable, and distinct from it
+// so that clients keying caches by UID never confuse the two objects.
+func ViewUID(bcUID types.UID) types.UID {
+	if bcUID == "" {
+		return ""
+	}
+	h := sha1.Sum([]byte("ui.kubestash.com/backupconfigurationview/" + string(bcUID)))
+	h[6] = (h[6] & 0x0f) | 0x50 // UUID version 5 layout
+	h[8] = (h[8] & 0x3f) | 0x80
+	return types.UID(fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16]))
+}
+
+// Build joins bc with its related objects. It returns the view (without resourceVersion) and
+// the highest resourceVersion among the source objects it read.
+func Build(bc *kubestash.BackupConfiguration, l Lookup) (*ui.BackupConfigurationView, uint64) {
+	b := builder{l: l, bc: bc}
+	b.see(bc.ResourceVersion)
+	v := &ui.BackupConfigurationView{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:              bc.Name,
+			Namespace:         bc.Namespace,
+			UID:               ViewUID(bc.UID),
+			Labels:            bc.Labels,
+			Annotations:       bc.Annotations,
+			CreationTimestamp: bc.CreationTimestamp,
+			Generation:        bc.Generation,
+		},
+		Basic: ui.Basic{UID: bc.UID, Phase: bc.Phase, Paused: bc.Paused, Conditions: conditions(bc.Conditions)},
+	}
+	v.Summary = summary(bc)
+	v.BackupSessions = b.sessions()
+	v.RetentionPolicies = b.policies()
+	v.BackupStorages = b.storages()
+	v.Repositories = b.repositories()
+	v.Target = b.target()
+	v.CronJobs = b.cronJobs()
+	v.Health = health(bc, v)
+	return v, b.rv
+}
+
+type builder struct {
+	l  Lookup
+	bc *kubestash.BackupConfiguration
+	rv uint64
+}
+
+func (b *builder) see(rv string) {
+	if n, err := strconv.ParseUint(rv, 10, 64); err == nil && n > b.rv {
+		b.rv = n
+	}
+}
+
+func ts(t metav1.Time) *metav1.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &metav1.Time{Time: t.Time}
+}
+
+func conditions(cs []kubestash.Condition) []ui.Condition {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]ui.Condition, len(cs))
+	for i, c := range cs {
+		out[i] = ui.Condition{Type: c.Type, Status: c.Status, Severity: c.Severity, Reason: c.Reason, Message: c.Message,
+			ObservedGeneration: c.ObservedGeneration, LastTransitionTime: c.LastTransitionTime}
+	}
+	return out
+}
+
+func nsName(ns, name string) string { return ns + "/" + name }
+
+func orNS(ns, def string) string {
+	if ns == "" {
+		return def
+	}
+	return ns
+}
+
+// PrintTarget prints a reference as "<Kind> <namespace>/<name>", like the console.
+func PrintTarget(t *kubestash.TypedRef, defNS string) string {
+	if t == nil || (t.Kind == "" && t.Name == "") {
+		return ""
+	}
+	return t.Kind + " " + orNS(t.Namespace, defNS) + "/" + t.Name
+}
+
+func summary(bc *kubestash.BackupConfiguration) ui.Summary {
+	var sched, repos, tasks, storages, policies []string
+	for _, s := range bc.Sessions {
+		if s.Schedule != "" {
+			sched = append(sched, s.Schedule)
+		}
+		repos = append(repos, s.Repositories...)
+		tasks = append(tasks, s.Tasks...)
+	}
+	for _, be := range bc.Backends {
+		if be.StorageRef != nil {
+			storages = append(storages, nsName(orNS(be.StorageRef.Namespace, bc.Namespace), be.StorageRef.Name))
+		}
+		if be.RetentionPolicy != nil {
+			policies = append(policies, nsName(orNS(be.RetentionPolicy.Namespace, bc.Namespace), be.RetentionPolicy.Name))
+		}
+	}
+	return ui.Summary{
+		Schedule:        strings.Join(sched, ", "),
+		Repository:      strings.Join(repos, ", "),
+		BackupStorage:   strings.Join(storages, ", "),
+		Target:          PrintTarget(bc.Target, bc.Namespace),
+		Task:            strings.Join(tasks, ", "),
+		RetentionPolicy: strings.Join(policies, ", "),
+	}
+}
+
+func (b *builder) sessions() []ui.BackupSessionRef {
+	src := b.l.BackupSessions(nsName(b.bc.Namespace, b.bc.Name))
+	if len(src) == 0 {
+		return nil
+	}
+	out := make([]ui.BackupSessionRef, 0, len(src))
+	for _, s := range src {
+		b.see(s.ResourceVersion)
+		out = append(out, ui.BackupSessionRef{
+			Name: s.Name, Namespace: s.Namespace, InvokerKind: s.InvokerKind, InvokerName: s.InvokerName,
+			Session: s.Session, TotalSnapshots: s.TotalSnapshots, Phase: s.Phase, Duration: s.Duration,
+			CreationTimestamp: ts(s.CreationTimestamp),
+		})
+	}
+	// Newest first; the name breaks ties so the order is stable.
+	sort.Slice(out, func(i, j int) bool {
+		ti, tj := created(out[i].CreationTimestamp), created(out[j].CreationTimestamp)
+		if !ti.Equal(tj) {
+			return ti.After(tj)
+		}
+		return out[i].Name > out[j].Name
+	})
+	return out
+}
+
+func created(t *metav1.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.Time
+}
+
+// refs returns the distinct namespace/name references, sorted.
+func refs(bc *kubestash.BackupConfiguration, pick func(kubestash.Backend) *kubestash.Ref) [][2]string {
+	seen := map[[2]string]bool{}
+	var out [][2]string
+	for _, be := range bc.Backends {
+		r := pick(be)
+		if r == nil || r.Name == "" {
+			continue
+		}
+		k := [2]string{orNS(r.Namespace, bc.Namespace), r.Name}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0]+"/"+out[i][1] < out[j][0]+"/"+out[j][1] })
+	return out
+}
+
+func (b *builder) policies() []ui.RetentionPolicyRef {
+	var out []ui.RetentionPolicyRef
+	for _, k := range refs(b.bc, func(be kubestash.Backend) *kubestash.Ref { return be.RetentionPolicy }) {
+		r := ui.RetentionPolicyRef{Namespace: k[0], Name: k[1]}
+		if p := b.l.RetentionPolicy(k[0], k[1]); p != nil {
+			b.see(p.ResourceVersion)
+			r.Found, r.Annotations, r.MaxRetentionPeriod, r.Default, r.CreationTimestamp = true, p.Annotations, p.MaxRetentionPeriod, p.Default, ts(p.CreationTimestamp)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (b *builder) storages() []ui.BackupStorageRef {
+	var out []ui.BackupStorageRef
+	for _, k := range refs(b.bc, func(be kubestash.Backend) *kubestash.Ref { return be.StorageRef }) {
+		r := ui.BackupStorageRef{Namespace: k[0], Name: k[1]}
+		if s := b.l.BackupStorage(k[0], k[1]); s != nil {
+			b.see(s.ResourceVersion)
+			r.Found, r.Provider, r.Size, r.ConnectedRepositories, r.Phase, r.CreationTimestamp = true, s.Provider, s.TotalSize, s.Repositories, s.Phase, ts(s.CreationTimestamp)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (b *builder) repositories() []ui.RepositoryRef {
+	var names []string
+	seen := map[string]bool{}
+	for _, s := range b.bc.Sessions {
+		for _, n := range s.Repositories {
+			if n != "" && !seen[n] {
+				seen[n] = true
+				names = append(names, n)
+			}
+		}
+	}
+	sort.Strings(names)
+	var out []ui.RepositoryRef
+	for _, n := range names {
+		r := ui.RepositoryRef{Namespace: b.bc.Namespace, Name: n}
+		if repo := b.l.Repository(b.bc.Namespace, n); repo != nil {
+			b.see(repo.ResourceVersion)
+			r.Found, r.Size, r.SnapshotCount, r.Integrity, r.Phase = true, repo.Size, repo.SnapshotCount, repo.Integrity, repo.Phase
+			r.Target, r.LastSuccessfulBackupTime, r.CreationTimestamp = PrintTarget(repo.AppRef, repo.Namespace), repo.LastBackupTime, ts(repo.CreationTimestamp)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (b *builder) target() ui.TargetRef {
+	t := b.bc.Target
+	if t == nil {
+		return ui.TargetRef{}
+	}
+	r := ui.TargetRef{APIGroup: t.APIGroup, Kind: t.Kind, Namespace: orNS(t.Namespace, b.bc.Namespace), Name: t.Name}
+	if t.Kind == "" || t.Name == "" {
+		return r
+	}
+	ref := *t
+	ref.Namespace = r.Namespace
+	if o, _ := b.l.Target(ref); o != nil {
+		b.see(o.ResourceVersion)
+		r.Found, r.CreationTimestamp = true, ts(o.CreationTimestamp)
+	}
+	return r
+}
+
+func (b *builder) cronJobs() []ui.CronJobRef {
+	src := b.l.CronJobs(string(b.bc.UID))
+	if len(src) == 0 {
+		return nil
+	}
+	out := make([]ui.CronJobRef, 0, len(src))
+	for _, c := range src {
+		b.see(c.ResourceVersion)
+		out = append(out, ui.CronJobRef{
+			Name: c.Name, Namespace: c.Namespace, Annotations: c.Annotations, Session: CronJobSession(b.bc, c.Name),
+			Schedule: c.Schedule, Suspend: c.Suspend, Active: c.Active, LastScheduleTime: c.LastScheduleTime,
+			CreationTimestamp: ts(c.CreationTimestamp),
+		})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// CronJobSession maps a CronJob to the session it triggers. The name is
+// trigger-<bc>-<session>, but KubeStash shortens names over 52 characters keeping head and
+// tail, so a session also matches by suffix; the longest matching session name wins.
+func CronJobSession(bc *kubestash.BackupConfiguration, name string) string {
+	best := ""
+	for _, s := range bc.Sessions {
+		if s.Name == "" {
+			continue
+		}
+		if name == "trigger-"+bc.Name+"-"+s.Name {
+			return s.Name
+		}
+		if strings.HasSuffix(name, "-"+s.Name) && len(s.Name) > len(best) {
+			best = s.Name
+		}
+	}
+	return best
+}
+
+// health computes the Health section from the view's own data; see design.md §1.1.
+func health(bc *kubestash.BackupConfiguration, v *ui.BackupConfigurationView) ui.Health {
+	var h ui.Health
+	if len(v.BackupSessions) > 0 {
+		h.LastSessionPhase = v.BackupSessions[0].Phase
+	}
+	var last time.Time
+	for _, s := range v.BackupSessions {
+		if s.Phase != "Succeeded" || s.CreationTimestamp == nil {
+			continue
+		}
+		end := s.CreationTimestamp.Time
+		if d, err := time.ParseDuration(s.Duration); err == nil && d > 0 {
+			end = end.Add(d)
+		}
+		if end.After(last) {
+			last = end
+		}
+	}
+	for _, r := range v.Repositories {
+		if r.LastSuccessfulBackupTime != nil && r.LastSuccessfulBackupTime.After(last) {
+			last = r.LastSuccessfulBackupTime.Time
+		}
+	}
+	if !last.IsZero() {
+		h.LastSuccessfulBackupTime = &metav1.Time{Time: last}
+	}
+	for _, s := range bc.Sessions {
+		if n, ok := bc.NextSchedules[s.Name]; ok {
+			if t, err := time.Parse(time.RFC3339, n); err == nil && (h.NextScheduleTime == nil || t.Before(h.NextScheduleTime.Time)) {
+				h.NextScheduleTime = &metav1.Time{Time: t}
+			}
+		}
+	}
+	if bc.Paused {
+		return h
+	}
+	base := last
+	if base.IsZero() {
+		base = bc.CreationTimestamp.Time
+	}
+	var shortest time.Duration
+	for _, s := range bc.Sessions {
+		sch, err := cron.Parse(s.Schedule)
+		if err != nil {
+			continue
+		}
+		if d, ok := sch.MaxInterval(base.UTC()); ok && (shortest == 0 || d < shortest) {
+			shortest = d
+		}
+	}
+	if shortest > 0 && !base.IsZero() {
+		h.OverdueAfter = &metav1.Time{Time: base.Add(2 * shortest)}
+	}
+	return h
+}

@@ -1,0 +1,307 @@
+package kubestash
+
+import (
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// The decoders below never fail: a field of an unexpected type (an older KubeStash, a hand-
+// edited object) reads as its zero value, so one odd object can never break an informer.
+
+type obj = map[string]interface{}
+
+func get(o obj, path ...string) interface{} {
+	var cur interface{} = o
+	for _, p := range path {
+		m, ok := cur.(map[string]interface{})
+		if !ok {
+			return nil
+		}
+		cur = m[p]
+	}
+	return cur
+}
+
+func str(o obj, path ...string) string {
+	s, _ := get(o, path...).(string)
+	return s
+}
+
+func boolean(o obj, path ...string) bool {
+	b, _ := get(o, path...).(bool)
+	return b
+}
+
+func boolPtr(o obj, path ...string) *bool {
+	if b, ok := get(o, path...).(bool); ok {
+		return &b
+	}
+	return nil
+}
+
+func int32Ptr(o obj, path ...string) *int32 {
+	var i int64
+	switch v := get(o, path...).(type) {
+	case int64:
+		i = v
+	case float64:
+		i = int64(v)
+	case int:
+		i = int64(v)
+	default:
+		return nil
+	}
+	r := int32(i)
+	return &r
+}
+
+func list(o obj, path ...string) []interface{} {
+	l, _ := get(o, path...).([]interface{})
+	return l
+}
+
+func object(o obj, path ...string) obj {
+	m, _ := get(o, path...).(map[string]interface{})
+	return m
+}
+
+func strMap(o obj, path ...string) map[string]string {
+	m := object(o, path...)
+	if len(m) == 0 {
+		return nil
+	}
+	r := make(map[string]string, len(m))
+	for k, v := range m {
+		if s, ok := v.(string); ok {
+			r[k] = s
+		}
+	}
+	return r
+}
+
+func timePtr(o obj, path ...string) *metav1.Time {
+	s := str(o, path...)
+	if s == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return nil
+	}
+	return &metav1.Time{Time: t}
+}
+
+func ref(o obj) *Ref {
+	if o == nil {
+		return nil
+	}
+	return &Ref{Namespace: str(o, "namespace"), Name: str(o, "name")}
+}
+
+func typedRef(o obj) *TypedRef {
+	if o == nil {
+		return nil
+	}
+	return &TypedRef{APIGroup: str(o, "apiGroup"), Kind: str(o, "kind"), Namespace: str(o, "namespace"), Name: str(o, "name")}
+}
+
+// meta keeps the metadata backupview uses; managedFields and the like are dropped.
+func meta(o obj, labels, annotations, owners bool) metav1.ObjectMeta {
+	m := metav1.ObjectMeta{
+		Name:            str(o, "metadata", "name"),
+		Namespace:       str(o, "metadata", "namespace"),
+		UID:             types.UID(str(o, "metadata", "uid")),
+		ResourceVersion: str(o, "metadata", "resourceVersion"),
+	}
+	if t := timePtr(o, "metadata", "creationTimestamp"); t != nil {
+		m.CreationTimestamp = *t
+	}
+	if labels {
+		m.Labels = strMap(o, "metadata", "labels")
+	}
+	if annotations {
+		m.Annotations = strMap(o, "metadata", "annotations")
+	}
+	if owners {
+		for _, r := range list(o, "metadata", "ownerReferences") {
+			ro, _ := r.(map[string]interface{})
+			if ro == nil || !boolean(ro, "controller") {
+				continue
+			}
+			t := true
+			m.OwnerReferences = []metav1.OwnerReference{{
+				APIVersion: str(ro, "apiVersion"), Kind: str(ro, "kind"), Name: str(ro, "name"),
+				UID: types.UID(str(ro, "uid")), Controller: &t,
+			}}
+			break
+		}
+	}
+	return m
+}
+
+func conditions(l []interface{}) []Condition {
+	var out []Condition
+	for _, c := range l {
+		co, _ := c.(map[string]interface{})
+		if co == nil {
+			continue
+		}
+		var gen int64
+		if g := int32Ptr(co, "observedGeneration"); g != nil {
+			gen = int64(*g)
+		}
+		out = append(out, Condition{
+			Type: str(co, "type"), Status: str(co, "status"), Severity: str(co, "severity"),
+			Reason: str(co, "reason"), Message: str(co, "message"), ObservedGeneration: gen,
+			LastTransitionTime: timePtr(co, "lastTransitionTime"),
+		})
+	}
+	return out
+}
+
+// DecodeBackupConfiguration reads a BackupConfiguration from its unstructured content.
+func DecodeBackupConfiguration(o obj) *BackupConfiguration {
+	bc := &BackupConfiguration{
+		ObjectMeta: meta(o, true, true, false),
+		Target:     typedRef(object(o, "spec", "target")),
+		Paused:     boolean(o, "spec", "paused"),
+		Phase:      str(o, "status", "phase"),
+		Conditions: conditions(list(o, "status", "conditions")),
+	}
+	for _, b := range list(o, "spec", "backends") {
+		bo, _ := b.(map[string]interface{})
+		if bo == nil {
+			continue
+		}
+		bc.Backends = append(bc.Backends, Backend{
+			Name: str(bo, "name"), StorageRef: ref(object(bo, "storageRef")), RetentionPolicy: ref(object(bo, "retentionPolicy")),
+		})
+	}
+	for _, s := range list(o, "spec", "sessions") {
+		so, _ := s.(map[string]interface{})
+		if so == nil {
+			continue
+		}
+		sess := Session{Name: str(so, "name"), Schedule: str(so, "scheduler", "schedule"), Addon: str(so, "addon", "name")}
+		for _, t := range list(so, "addon", "tasks") {
+			if to, _ := t.(map[string]interface{}); to != nil {
+				sess.Tasks = append(sess.Tasks, str(to, "name"))
+			}
+		}
+		for _, r := range list(so, "repositories") {
+			if ro, _ := r.(map[string]interface{}); ro != nil {
+				sess.Repositories = append(sess.Repositories, str(ro, "name"))
+			}
+		}
+		bc.Sessions = append(bc.Sessions, sess)
+	}
+	for _, s := range list(o, "status", "sessions") {
+		so, _ := s.(map[string]interface{})
+		if so == nil || str(so, "nextSchedule") == "" {
+			continue
+		}
+		if bc.NextSchedules == nil {
+			bc.NextSchedules = map[string]string{}
+		}
+		bc.NextSchedules[str(so, "name")] = str(so, "nextSchedule")
+	}
+	return bc
+}
+
+// DecodeBackupSession reads a BackupSession.
+func DecodeBackupSession(o obj) *BackupSession {
+	return &BackupSession{
+		ObjectMeta:      meta(o, false, false, true),
+		InvokerAPIGroup: str(o, "spec", "invoker", "apiGroup"),
+		InvokerKind:     str(o, "spec", "invoker", "kind"),
+		InvokerName:     str(o, "spec", "invoker", "name"),
+		Session:         str(o, "spec", "session"),
+		Phase:           str(o, "status", "phase"),
+		Duration:        str(o, "status", "duration"),
+		TotalSnapshots:  int32Ptr(o, "status", "totalSnapshots"),
+	}
+}
+
+// DecodeRepository reads a Repository.
+func DecodeRepository(o obj) *Repository {
+	return &Repository{
+		ObjectMeta:     meta(o, false, false, false),
+		AppRef:         typedRef(object(o, "spec", "appRef")),
+		Phase:          str(o, "status", "phase"),
+		Size:           str(o, "status", "size"),
+		SnapshotCount:  int32Ptr(o, "status", "snapshotCount"),
+		Integrity:      boolPtr(o, "status", "integrity"),
+		LastBackupTime: timePtr(o, "status", "lastBackupTime"),
+	}
+}
+
+// DecodeBackupStorage reads a BackupStorage.
+func DecodeBackupStorage(o obj) *BackupStorage {
+	return &BackupStorage{
+		ObjectMeta:   meta(o, false, false, false),
+		Provider:     str(o, "spec", "storage", "provider"),
+		Phase:        str(o, "status", "phase"),
+		TotalSize:    str(o, "status", "totalSize"),
+		Repositories: int32(len(list(o, "status", "repositories"))),
+	}
+}
+
+// DecodeRetentionPolicy reads a RetentionPolicy.
+func DecodeRetentionPolicy(o obj) *RetentionPolicy {
+	return &RetentionPolicy{
+		ObjectMeta:         meta(o, false, true, false),
+		MaxRetentionPeriod: str(o, "spec", "maxRetentionPeriod"),
+		Default:            boolean(o, "spec", "default"),
+	}
+}
+
+// DecodeCronJob reads a CronJob.
+func DecodeCronJob(o obj) *CronJob {
+	return &CronJob{
+		ObjectMeta:       meta(o, false, true, true),
+		Schedule:         str(o, "spec", "schedule"),
+		Suspend:          boolean(o, "spec", "suspend"),
+		Active:           int32(len(list(o, "status", "active"))),
+		LastScheduleTime: timePtr(o, "status", "lastScheduleTime"),
+	}
+}
+
+// DecodeAddon reads an Addon's task names.
+func DecodeAddon(o obj) *Addon {
+	a := &Addon{ObjectMeta: meta(o, false, false, false)}
+	for _, t := range list(o, "spec", "backupTasks") {
+		if to, _ := t.(map[string]interface{}); to != nil {
+			a.BackupTasks = append(a.BackupTasks, str(to, "name"))
+		}
+	}
+	for _, t := range list(o, "spec", "restoreTasks") {
+		if to, _ := t.(map[string]interface{}); to != nil {
+			a.RestoreTasks = append(a.RestoreTasks, str(to, "name"))
+		}
+	}
+	return a
+}
+
+// IsBackupConfigurationInvoker reports whether a BackupSession names a BackupConfiguration as
+// its invoker; apiGroup may be omitted by older clients.
+func (s *BackupSession) IsBackupConfigurationInvoker() bool {
+	return s.InvokerKind == "BackupConfiguration" && (s.InvokerAPIGroup == CoreGroup || s.InvokerAPIGroup == "")
+}
+
+// ControllerOf returns the controller owner reference, if any.
+func ControllerOf(m *metav1.ObjectMeta) *metav1.OwnerReference {
+	for i := range m.OwnerReferences {
+		if r := &m.OwnerReferences[i]; r.Controller != nil && *r.Controller {
+			return r
+		}
+	}
+	return nil
+}
+
+// IsBackupConfigurationOwner reports whether an owner reference points at a BackupConfiguration.
+func IsBackupConfigurationOwner(r *metav1.OwnerReference) bool {
+	return r != nil && r.Kind == "BackupConfiguration" && strings.HasPrefix(r.APIVersion, CoreGroup+"/")
+}

@@ -1,0 +1,142 @@
+// Package kubestash holds small hand-written structs for exactly the KubeStash (and CronJob)
+// fields backupview reads, and their tolerant decoding from unstructured objects. The
+// kubestash.dev Go module is not importable here (it drags in KubeDB), and decoding only what
+// the views use keeps memory proportional to what is served.
+package kubestash
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Group names and the resources backupview watches.
+const (
+	CoreGroup    = "core.kubestash.com"
+	StorageGroup = "storage.kubestash.com"
+	AddonsGroup  = "addons.kubestash.com"
+	Version      = "v1alpha1"
+)
+
+var (
+	BackupConfigurations = schema.GroupVersionResource{Group: CoreGroup, Version: Version, Resource: "backupconfigurations"}
+	BackupSessions       = schema.GroupVersionResource{Group: CoreGroup, Version: Version, Resource: "backupsessions"}
+	Repositories         = schema.GroupVersionResource{Group: StorageGroup, Version: Version, Resource: "repositories"}
+	BackupStorages       = schema.GroupVersionResource{Group: StorageGroup, Version: Version, Resource: "backupstorages"}
+	RetentionPolicies    = schema.GroupVersionResource{Group: StorageGroup, Version: Version, Resource: "retentionpolicies"}
+	Addons               = schema.GroupVersionResource{Group: AddonsGroup, Version: Version, Resource: "addons"}
+	CronJobs             = schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "cronjobs"}
+)
+
+// Ref is a kmodules ObjectReference: an empty namespace means the referrer's.
+type Ref struct {
+	Namespace string
+	Name      string
+}
+
+// TypedRef is a kmodules TypedObjectReference.
+type TypedRef struct {
+	APIGroup  string
+	Kind      string
+	Namespace string
+	Name      string
+}
+
+// Condition is a kmodules condition.
+type Condition struct {
+	Type               string
+	Status             string
+	Severity           string
+	Reason             string
+	Message            string
+	ObservedGeneration int64
+	LastTransitionTime *metav1.Time
+}
+
+// BackupConfiguration keeps what the view shows and what the joins follow.
+type BackupConfiguration struct {
+	metav1.ObjectMeta
+	Target     *TypedRef
+	Backends   []Backend
+	Sessions   []Session
+	Paused     bool
+	Phase      string
+	Conditions []Condition
+	// NextSchedules are status.sessions[].nextSchedule, by session name.
+	NextSchedules map[string]string
+}
+
+// Backend is one spec.backends[] entry.
+type Backend struct {
+	Name            string
+	StorageRef      *Ref
+	RetentionPolicy *Ref
+}
+
+// Session is one spec.sessions[] entry.
+type Session struct {
+	Name         string
+	Schedule     string
+	Addon        string
+	Tasks        []string
+	Repositories []string
+}
+
+// BackupSession is one run of a BackupConfiguration session.
+type BackupSession struct {
+	metav1.ObjectMeta
+	InvokerAPIGroup string
+	InvokerKind     string
+	InvokerName     string
+	Session         string
+	Phase           string
+	Duration        string
+	TotalSnapshots  *int32
+}
+
+// Repository is a storage.kubestash.com Repository.
+type Repository struct {
+	metav1.ObjectMeta
+	AppRef         *TypedRef
+	Phase          string
+	Size           string
+	SnapshotCount  *int32
+	Integrity      *bool
+	LastBackupTime *metav1.Time
+}
+
+// BackupStorage is a storage.kubestash.com BackupStorage.
+type BackupStorage struct {
+	metav1.ObjectMeta
+	Provider     string
+	Phase        string
+	TotalSize    string
+	Repositories int32
+}
+
+// RetentionPolicy is a storage.kubestash.com RetentionPolicy (it has no status).
+type RetentionPolicy struct {
+	metav1.ObjectMeta
+	MaxRetentionPeriod string
+	Default            bool
+}
+
+// CronJob is a batch/v1 CronJob, reduced to what the CronJobs panel shows.
+type CronJob struct {
+	metav1.ObjectMeta
+	Schedule         string
+	Suspend          bool
+	Active           int32
+	LastScheduleTime *metav1.Time
+}
+
+// Addon is a cluster-scoped addons.kubestash.com Addon: only its task names.
+type Addon struct {
+	metav1.ObjectMeta
+	BackupTasks  []string
+	RestoreTasks []string
+}
+
+// Object is the metadata-only form of a target object.
+type Object struct {
+	metav1.ObjectMeta
+}

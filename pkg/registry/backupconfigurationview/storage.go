@@ -1,0 +1,336 @@
+// Package backupconfigurationview is the read-only REST storage of BackupConfigurationViews,
+// served from the materialised views of package viewcache.
+package backupconfigurationview
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/apiserver/pkg/warning"
+
+	"github.com/kubestash/backupview/pkg/apis/ui"
+	"github.com/kubestash/backupview/pkg/viewcache"
+)
+
+// Cache is what the storage reads.
+type Cache interface {
+	Ready() bool
+	Current() *viewcache.Snapshot
+	SnapshotAt(rv uint64) *viewcache.Snapshot
+	Get(key string) *viewcache.Entry
+	Watch(ctx context.Context, o viewcache.WatchOptions, onDrop func()) (watch.Interface, error)
+}
+
+// Hooks connect the storage to the rest of the server (warnings, metrics); all optional.
+type Hooks struct {
+	// Missing names the KubeStash resources the cluster does not serve, for a Warning.
+	Missing func() []string
+	// Served counts views returned.
+	Served func(n int)
+	// WatcherDropped counts watchers closed for being slow.
+	WatcherDropped func()
+}
+
+// REST implements the read-only storage.
+type REST struct {
+	cache Cache
+	hooks Hooks
+	// readyWait is how long a request waits for the first sync before a 503.
+	readyWait time.Duration
+	table     tableConvertor
+}
+
+var (
+	_ rest.Storage              = &REST{}
+	_ rest.Scoper               = &REST{}
+	_ rest.KindProvider         = &REST{}
+	_ rest.SingularNameProvider = &REST{}
+	_ rest.ShortNamesProvider   = &REST{}
+	_ rest.CategoriesProvider   = &REST{}
+	_ rest.Getter               = &REST{}
+	_ rest.Lister               = &REST{}
+	_ rest.Watcher              = &REST{}
+	_ rest.TableConvertor       = &REST{}
+)
+
+// NewREST returns the storage.
+func NewREST(c Cache, h Hooks) *REST {
+	return &REST{cache: c, hooks: h, readyWait: 10 * time.Second, table: tableConvertor{now: time.Now}}
+}
+
+var resource = ui.Resource("backupconfigurationviews")
+
+func (r *REST) New() runtime.Object     { return &ui.BackupConfigurationView{} }
+func (r *REST) NewList() runtime.Object { return &ui.BackupConfigurationViewList{} }
+func (r *REST) Destroy()                {}
+func (r *REST) NamespaceScoped() bool   { return true }
+func (r *REST) Kind() string            { return "BackupConfigurationView" }
+func (r *REST) GetSingularName() string { return "backupconfigurationview" }
+func (r *REST) ShortNames() []string    { return []string{"bcv"} }
+func (r *REST) Categories() []string    { return []string{"kubestash"} }
+
+// waitReady never answers from a half-filled cache: it waits briefly for the first sync,
+// then refuses with 503 and Retry-After.
+func (r *REST) waitReady(ctx context.Context) error {
+	deadline := time.Now().Add(r.readyWait)
+	for !r.cache.Ready() {
+		if time.Now().After(deadline) {
+			return apierrors.NewServiceUnavailable("backupview is still syncing its caches; retry shortly")
+		}
+		select {
+		case <-ctx.Done():
+			return apierrors.NewServiceUnavailable("backupview is still syncing its caches; retry shortly")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if r.hooks.Missing != nil {
+		if m := r.hooks.Missing(); len(m) > 0 {
+			warning.AddWarning(ctx, "", fmt.Sprintf("KubeStash CRDs are not installed (%s): views appear once they are", strings.Join(m, ", ")))
+		}
+	}
+	return nil
+}
+
+// Get returns one view.
+func (r *REST) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runtime.Object, error) {
+	if err := r.waitReady(ctx); err != nil {
+		return nil, err
+	}
+	ns, _ := genericapirequest.NamespaceFrom(ctx)
+	e := r.cache.Get(ns + "/" + name)
+	if e == nil {
+		return nil, apierrors.NewNotFound(resource, name)
+	}
+	r.served(1)
+	v := *e.View // shallow copy: the cached view is shared and must not be touched
+	return &v, nil
+}
+
+func (r *REST) served(n int) {
+	if r.hooks.Served != nil {
+		r.hooks.Served(n)
+	}
+}
+
+// continueToken pins a page walk to one snapshot.
+type continueToken struct {
+	RV    uint64 `json:"rv"`
+	Start string `json:"start"` // the last key returned
+}
+
+func encodeContinue(t continueToken) string {
+	b, _ := json.Marshal(t)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeContinue(s string) (continueToken, error) {
+	var t continueToken
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &t)
+	}
+	if err != nil || t.RV == 0 {
+		return t, apierrors.NewBadRequest("invalid continue token")
+	}
+	return t, nil
+}
+
+// List returns the views of the request's namespace (all with -A), filtered by label and
+// field selectors, a page at a time when limit is set. Every page of a walk comes from the
+// same snapshot; a walk outliving its snapshot gets 410 Gone.
+func (r *REST) List(ctx context.Context, options *metainternalversion.ListOptions) (runtime.Object, error) {
+	if err := r.waitReady(ctx); err != nil {
+		return nil, err
+	}
+	ns, _ := genericapirequest.NamespaceFrom(ctx)
+	match, err := matcher(options)
+	if err != nil {
+		return nil, err
+	}
+	snap, after, err := r.snapshotFor(ctx, options)
+	if err != nil {
+		return nil, err
+	}
+	var limit int64
+	if options != nil {
+		limit = options.Limit
+	}
+	entries := snap.Range(ns, after)
+	list := &ui.BackupConfigurationViewList{}
+	list.ResourceVersion = strconv.FormatUint(snap.RV, 10)
+	if limit > 0 && int64(len(entries)) > limit {
+		list.Items = make([]ui.BackupConfigurationView, 0, limit)
+	} else {
+		list.Items = make([]ui.BackupConfigurationView, 0, len(entries))
+	}
+	for i, e := range entries {
+		if !match(e.View) {
+			continue
+		}
+		if limit > 0 && int64(len(list.Items)) == limit {
+			// More may match: hand out a token for the rest of this snapshot.
+			list.Continue = encodeContinue(continueToken{RV: snap.RV, Start: entries[i-1].Key})
+			if options.LabelSelector.Empty() && options.FieldSelector.Empty() {
+				rem := int64(len(entries) - i)
+				list.RemainingItemCount = &rem
+			}
+			break
+		}
+		list.Items = append(list.Items, *e.View)
+	}
+	r.served(len(list.Items))
+	return list, nil
+}
+
+func (r *REST) snapshotFor(ctx context.Context, o *metainternalversion.ListOptions) (*viewcache.Snapshot, string, error) {
+	if o == nil {
+		return r.cache.Current(), "", nil
+	}
+	if o.Continue != "" {
+		t, err := decodeContinue(o.Continue)
+		if err != nil {
+			return nil, "", err
+		}
+		s := r.cache.SnapshotAt(t.RV)
+		if s == nil {
+			return nil, "", apierrors.NewResourceExpired("the continue token has expired: the views changed since the list began; restart the list without continue")
+		}
+		return s, t.Start, nil
+	}
+	if o.ResourceVersion == "" || o.ResourceVersion == "0" {
+		return r.cache.Current(), "", nil
+	}
+	rv, err := strconv.ParseUint(o.ResourceVersion, 10, 64)
+	if err != nil {
+		return nil, "", apierrors.NewBadRequest(fmt.Sprintf("invalid resourceVersion %q", o.ResourceVersion))
+	}
+	if o.ResourceVersionMatch == metav1.ResourceVersionMatchExact {
+		if s := r.cache.SnapshotAt(rv); s != nil {
+			return s, "", nil
+		}
+		return nil, "", apierrors.NewResourceExpired(fmt.Sprintf("resourceVersion %d is not available any more", rv))
+	}
+	// NotOlderThan (the default for a set resourceVersion): wait briefly to catch up.
+	deadline := time.Now().Add(3 * time.Second)
+	for r.cache.Current().RV < rv {
+		if time.Now().After(deadline) {
+			err := apierrors.NewTimeoutError(fmt.Sprintf("Too large resource version: %d, current: %d", rv, r.cache.Current().RV), 1)
+			err.ErrStatus.Details.Causes = []metav1.StatusCause{{Type: metav1.CauseTypeResourceVersionTooLarge, Message: "Too large resource version"}}
+			return nil, "", err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, "", ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return r.cache.Current(), "", nil
+}
+
+// Watch streams view changes; see viewcache.Cache.Watch for the resume rules.
+func (r *REST) Watch(ctx context.Context, options *metainternalversion.ListOptions) (watch.Interface, error) {
+	if err := r.waitReady(ctx); err != nil {
+		return nil, err
+	}
+	ns, _ := genericapirequest.NamespaceFrom(ctx)
+	match, err := matcher(options)
+	if err != nil {
+		return nil, err
+	}
+	o := viewcache.WatchOptions{}
+	if options != nil {
+		o.Bookmarks = options.AllowWatchBookmarks
+		rv := options.ResourceVersion
+		switch {
+		case options.SendInitialEvents != nil && *options.SendInitialEvents:
+			o.Initial, o.InitialEnd = true, true
+		case options.SendInitialEvents != nil:
+			// No initial events: from rv, or from now.
+		case rv == "" || rv == "0":
+			o.Initial = true
+		}
+		if rv != "" && rv != "0" {
+			n, err := strconv.ParseUint(rv, 10, 64)
+			if err != nil {
+				return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid resourceVersion %q", rv))
+			}
+			o.ResourceVersion = n
+		}
+	} else {
+		o.Initial = true
+	}
+	o.Filter = func(v *ui.BackupConfigurationView) bool { return (ns == "" || v.Namespace == ns) && match(v) }
+	return r.cache.Watch(ctx, o, r.hooks.WatcherDropped)
+}
+
+// ConvertToTable renders views as the console's list columns.
+func (r *REST) ConvertToTable(ctx context.Context, obj runtime.Object, opts runtime.Object) (*metav1.Table, error) {
+	return r.table.ConvertToTable(ctx, obj, opts)
+}
+
+// GroupVersionKind is for the storage's kind in discovery.
+func (r *REST) GroupVersionKind(gv schema.GroupVersion) schema.GroupVersionKind {
+	return gv.WithKind("BackupConfigurationView")
+}
+
+// Selectable fields (design.md §1.1).
+var selectable = []string{"metadata.name", "metadata.namespace", "basic.phase", "basic.paused", "target.kind", "target.name"}
+
+// Fields returns the selectable fields of a view.
+func Fields(v *ui.BackupConfigurationView) fields.Set {
+	return fields.Set{
+		"metadata.name":      v.Name,
+		"metadata.namespace": v.Namespace,
+		"basic.phase":        v.Basic.Phase,
+		"basic.paused":       strconv.FormatBool(v.Basic.Paused),
+		"target.kind":        v.Target.Kind,
+		"target.name":        v.Target.Name,
+	}
+}
+
+// matcher builds the label and field filter; an unsupported field is a 400 naming the
+// supported ones.
+func matcher(o *metainternalversion.ListOptions) (func(*ui.BackupConfigurationView) bool, error) {
+	lsel, fsel := labels.Everything(), fields.Everything()
+	if o != nil && o.LabelSelector != nil {
+		lsel = o.LabelSelector
+	}
+	if o != nil && o.FieldSelector != nil {
+		fsel = o.FieldSelector
+		for _, req := range fsel.Requirements() {
+			if !supported(req.Field) {
+				return nil, apierrors.NewBadRequest(fmt.Sprintf("field selector %q is not supported for backupconfigurationviews; supported fields: %s", req.Field, strings.Join(selectable, ", ")))
+			}
+		}
+	}
+	if lsel.Empty() && fsel.Empty() {
+		return func(*ui.BackupConfigurationView) bool { return true }, nil
+	}
+	return func(v *ui.BackupConfigurationView) bool {
+		return lsel.Matches(labels.Set(v.Labels)) && (fsel.Empty() || fsel.Matches(Fields(v)))
+	}, nil
+}
+
+func supported(f string) bool {
+	for _, s := range selectable {
+		if s == f {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,132 @@
+package backupconfigurationview
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/duration"
+
+	"github.com/kubestash/backupview/pkg/apis/ui"
+)
+
+// Columns: the console's list page, then (priority 1, -o wide) the health questions.
+var columns = []metav1.TableColumnDefinition{
+	{Name: "Name", Type: "string", Format: "name", Description: "Name of the BackupConfiguration."},
+	{Name: "Schedule", Type: "string", Description: "Cron schedule of every session, in session order."},
+	{Name: "Paused", Type: "boolean", Description: "Whether the BackupConfiguration is paused (spec.paused)."},
+	{Name: "Repository", Type: "string", Description: "Every repository of every session."},
+	{Name: "BackupStorage", Type: "string", Description: "namespace/name of every backend's BackupStorage."},
+	{Name: "Target", Type: "string", Description: "The backed-up object, as <Kind> <namespace>/<name>."},
+	{Name: "Task", Type: "string", Description: "Every addon task of every session."},
+	{Name: "RetentionPolicy", Type: "string", Description: "namespace/name of every backend's RetentionPolicy."},
+	{Name: "Phase", Type: "string", Description: "The BackupConfiguration's phase: Ready, NotReady or Invalid."},
+	{Name: "Age", Type: "string", Description: "Time since the BackupConfiguration was created."},
+	{Name: "Health", Type: "string", Priority: 1, Description: "Paused; Failing when the newest finished session failed; Overdue when no success came within twice the schedule interval; Healthy otherwise."},
+	{Name: "Last-Session", Type: "string", Priority: 1, Description: "Phase of the newest BackupSession."},
+	{Name: "Last-Success", Type: "string", Priority: 1, Description: "Time since the newest successful backup."},
+	{Name: "Next-Run", Type: "string", Priority: 1, Description: "Time until the next scheduled run KubeStash reports."},
+	{Name: "CronJobs", Type: "string", Priority: 1, Description: "Number of trigger CronJobs, and how many are suspended."},
+}
+
+// tableConvertor renders views; only here does the clock enter (ages, health).
+type tableConvertor struct {
+	now func() time.Time
+}
+
+func (c tableConvertor) ConvertToTable(_ context.Context, obj runtime.Object, opts runtime.Object) (*metav1.Table, error) {
+	t := &metav1.Table{}
+	if o, ok := opts.(*metav1.TableOptions); !ok || !o.NoHeaders {
+		t.ColumnDefinitions = columns
+	}
+	now := c.now()
+	switch o := obj.(type) {
+	case *ui.BackupConfigurationView:
+		t.Rows = []metav1.TableRow{row(o, now)}
+		t.ResourceVersion = o.ResourceVersion
+	case *ui.BackupConfigurationViewList:
+		t.Rows = make([]metav1.TableRow, len(o.Items))
+		for i := range o.Items {
+			t.Rows[i] = row(&o.Items[i], now)
+		}
+		t.ResourceVersion, t.Continue, t.RemainingItemCount = o.ResourceVersion, o.Continue, o.RemainingItemCount
+	default:
+		if m, err := meta.ListAccessor(obj); err == nil {
+			t.ResourceVersion = m.GetResourceVersion()
+		}
+		return nil, fmt.Errorf("unexpected object %T", obj)
+	}
+	return t, nil
+}
+
+func row(v *ui.BackupConfigurationView, now time.Time) metav1.TableRow {
+	s := v.Summary
+	return metav1.TableRow{
+		Object: runtime.RawExtension{Object: v},
+		Cells: []interface{}{
+			v.Name, none(s.Schedule), v.Basic.Paused, none(s.Repository), none(s.BackupStorage), none(s.Target),
+			none(s.Task), none(s.RetentionPolicy), none(v.Basic.Phase), age(&v.CreationTimestamp, now),
+			Health(v, now), none(v.Health.LastSessionPhase), age(v.Health.LastSuccessfulBackupTime, now),
+			until(v.Health.NextScheduleTime, now), cronJobs(v),
+		},
+	}
+}
+
+// Health is the HEALTH column: Paused, Failing, Overdue or Healthy.
+func Health(v *ui.BackupConfigurationView, now time.Time) string {
+	if v.Basic.Paused {
+		return "Paused"
+	}
+	for _, s := range v.BackupSessions { // newest first
+		if s.Phase == "Failed" {
+			return "Failing"
+		}
+		if s.Phase == "Succeeded" {
+			break
+		}
+	}
+	if o := v.Health.OverdueAfter; o != nil && now.After(o.Time) {
+		return "Overdue"
+	}
+	return "Healthy"
+}
+
+func none(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
+}
+
+func age(t *metav1.Time, now time.Time) string {
+	if t == nil || t.IsZero() {
+		return "<none>"
+	}
+	return duration.HumanDuration(now.Sub(t.Time))
+}
+
+func until(t *metav1.Time, now time.Time) string {
+	if t == nil || t.IsZero() {
+		return "<none>"
+	}
+	if d := t.Sub(now); d > 0 {
+		return "in " + duration.HumanDuration(d)
+	}
+	return duration.HumanDuration(now.Sub(t.Time)) + " ago"
+}
+
+func cronJobs(v *ui.BackupConfigurationView) string {
+	suspended := 0
+	for _, c := range v.CronJobs {
+		if c.Suspend {
+			suspended++
+		}
+	}
+	if suspended > 0 {
+		return fmt.Sprintf("%d (%d suspended)", len(v.CronJobs), suspended)
+	}
+	return fmt.Sprint(len(v.CronJobs))
+}
