@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apiserver/pkg/registry/rest"
+	restclient "k8s.io/client-go/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
 	"k8s.io/client-go/discovery"
@@ -49,6 +50,9 @@ type ExtraConfig struct {
 	SourcePollInterval time.Duration
 	// Cache tunes the view cache (history, watcher buffer, snapshots).
 	Cache viewcache.Options
+	// ClientConfig reaches the cluster whose KubeStash objects are served (--kubeconfig, or
+	// in-cluster); Complete copies it from the recommended config.
+	ClientConfig *restclient.Config
 }
 
 // Config is the generic server's config plus ours.
@@ -74,6 +78,9 @@ type Server struct {
 
 // Complete fills in defaults.
 func (c *Config) Complete() CompletedConfig {
+	if c.ExtraConfig.ClientConfig == nil {
+		c.ExtraConfig.ClientConfig = c.GenericConfig.ClientConfig
+	}
 	if c.ExtraConfig.SourcePollInterval == 0 {
 		c.ExtraConfig.SourcePollInterval = 10 * time.Second
 	}
@@ -83,7 +90,7 @@ func (c *Config) Complete() CompletedConfig {
 // New builds the server: clients from the generic config's loopback-free ClientConfig (the
 // --kubeconfig or in-cluster config), sources, cache and storages.
 func (c completedConfig) New() (*Server, error) {
-	kc := c.GenericConfig.ClientConfig
+	kc := c.ExtraConfig.ClientConfig
 	if kc == nil {
 		return nil, fmt.Errorf("no client configuration for the cluster: set --kubeconfig or run in a cluster")
 	}

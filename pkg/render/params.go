@@ -35,8 +35,12 @@ func parseParams(data []byte, isText bool) (map[string]interface{}, error) {
 		// stops the classic billion laughs, but not a long anchored string aliased a few
 		// hundred times (under 1000 decode steps the guard is off): 200 KiB became 185 MB.
 		// Parameters never need them, so reject them on the unexpanded node tree first.
-		if err := rejectAnchors(data); err != nil {
-			return nil, err
+		// That parse is skipped when the text can hold neither anchors, aliases nor a
+		// second document: it would double the parsing cost.
+		if bytes.ContainsAny(data, "&*") || hasDocMarker(data) {
+			if err := rejectAnchors(data); err != nil {
+				return nil, err
+			}
 		}
 		j, err := yaml.YAMLToJSONStrict(data) // strict: a duplicate key is an error, not a silent overwrite
 		if err != nil {
@@ -82,6 +86,16 @@ func rejectAnchors(data []byte) error {
 	return nil
 }
 
+// hasDocMarker reports a line starting with "---" or "...", which may start or end a document.
+func hasDocMarker(data []byte) bool {
+	for line := range bytes.Lines(data) {
+		if bytes.HasPrefix(line, []byte("---")) || bytes.HasPrefix(line, []byte("...")) {
+			return true
+		}
+	}
+	return false
+}
+
 func hasAnchor(n *yamlv3.Node) bool {
 	if n.Anchor != "" || n.Kind == yamlv3.AliasNode {
 		return true
@@ -114,6 +128,22 @@ func depth(v interface{}) int {
 		return 0
 	}
 	return d + 1
+}
+
+// countValues counts objects, lists and scalars.
+func countValues(v interface{}) int {
+	n := 1
+	switch t := v.(type) {
+	case map[string]interface{}:
+		for _, c := range t {
+			n += countValues(c)
+		}
+	case []interface{}:
+		for _, c := range t {
+			n += countValues(c)
+		}
+	}
+	return n
 }
 
 func kindOf(v interface{}) string {

@@ -58,13 +58,59 @@ func TestMergeKeysNeedAliases(t *testing.T) {
 	onlyAt(t, paramsTextErr(t, "base: &b {a: 1}\nx:\n  <<: *b\n"), "spec.sessions[0].tasks[0].paramsText", field.ErrorTypeInvalid)
 }
 
-// The biggest accepted paramsText must stay cheap too: 256 KiB of tiny flow items, the worst
-// case for node count.
-func TestLargestParamsTextIsCheap(t *testing.T) {
-	text := "a: [" + strings.Repeat("1,", (MaxParamsBytes-8)/2) + "1]"
-	if errs := paramsTextErr(t, text); len(errs) > 0 {
-		t.Fatal(errs)
-	}
+// The biggest paramsText must stay cheap too: 256 KiB of tiny flow items is the worst case
+// for node count. It is refused by the value limit after parsing (~45 MiB); what is accepted
+// renders cheaply.
+func TestLargeParamsAreBounded(t *testing.T) {
+	worst := "a: [" + strings.Repeat("1,", (MaxParamsBytes-8)/2) + "1]"
+	onlyAt(t, paramsTextErrMax(t, worst, 64), "spec.sessions[0].tasks[0].paramsText", field.ErrorTypeInvalid)
+
 	deep := strings.Repeat("[", 5000) + strings.Repeat("]", 5000)
 	onlyAt(t, paramsTextErr(t, "a: "+deep), "spec.sessions[0].tasks[0].paramsText", field.ErrorTypeInvalid)
+
+	p := validForm()
+	task(p, 0, 0).Params = nil
+	task(p, 0, 0).ParamsText = "a: [" + strings.Repeat("1,", MaxParamsValues-10) + "1]"
+	bounded(t, 32, func() {
+		if _, errs := Render(p); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+	})
+}
+
+func paramsTextErrMax(t *testing.T, text string, maxMiB uint64) field.ErrorList {
+	p := validForm()
+	task(p, 0, 0).Params = nil
+	task(p, 0, 0).ParamsText = text
+	var errs field.ErrorList
+	bounded(t, maxMiB, func() { errs = Validate(p) })
+	return errs
+}
+
+// The form as a whole has a params budget: bytes and values.
+func TestParamsBudget(t *testing.T) {
+	p := validForm()
+	manyTasks(p, 3)
+	half := `{"a":"` + strings.Repeat("x", MaxParamsBytes/2) + `"}`
+	task(p, 0, 0).Params = raw(half)
+	task(p, 0, 1).ParamsText = "b: 1"
+	task(p, 0, 2).Params = raw(half)
+	errs := Validate(p)
+	onlyAt(t, errs, "spec.sessions[0].tasks[2].params", field.ErrorTypeTooLong)
+	if !strings.Contains(errs[0].Detail, "all tasks together") {
+		t.Errorf("detail: %s", errs[0].Detail)
+	}
+	task(p, 0, 2).Params = raw(`{"c": 1}`)
+	if errs := Validate(p); len(errs) > 0 {
+		t.Errorf("neighbour: %v", errs)
+	}
+
+	list := func(n int) string { return `{"l":[` + strings.Repeat("1,", n-3) + "1]}" } // n values
+	task(p, 0, 0).Params = raw(list(MaxParamsValues / 2))
+	task(p, 0, 2).Params = raw(list(MaxParamsValues/2 - 2)) // with "b: 1" (2 values): exactly the limit
+	if errs := Validate(p); len(errs) > 0 {
+		t.Errorf("at the limit: %v", errs)
+	}
+	task(p, 0, 2).Params = raw(list(MaxParamsValues/2 - 1))
+	onlyAt(t, Validate(p), "spec.sessions[0].tasks[2].params", field.ErrorTypeInvalid)
 }

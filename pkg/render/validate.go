@@ -22,7 +22,8 @@ const (
 	MaxSessions       = 64
 	MaxTasks          = 64        // per session
 	MaxParamsDepth    = 32        // nesting levels of a task's params; the top-level object is 1
-	MaxParamsBytes    = 256 << 10 // of params (as JSON) or paramsText
+	MaxParamsBytes    = 256 << 10 // of a task's params (as JSON) or paramsText, and of all of them together
+	MaxParamsValues   = 10000     // objects, lists and scalars in the params of all tasks together
 	MaxCronJobNameLen = 52        // batch/v1 CronJob names; KubeStash names them trigger-<bc>-<session>
 )
 
@@ -89,6 +90,7 @@ func check(p *ui.BackupConfigurationPreview) (field.ErrorList, *plan) {
 	}
 	sessionNames := map[string]bool{}
 	repos := map[string]*repoUse{} // Repositories are per namespace, so names are BC-wide
+	var budget paramsBudget
 	for i, s := range sessions {
 		ip := sp.Index(i)
 		np := ip.Child("name")
@@ -143,7 +145,7 @@ func check(p *ui.BackupConfigurationPreview) (field.ErrorList, *plan) {
 			secret, secretErrs := checkSecret(jp.Child("encryptionSecret"), t.EncryptionSecret)
 			errs = append(errs, secretErrs...)
 			var pErrs field.ErrorList
-			params[j], pErrs = checkParams(jp, t)
+			params[j], pErrs = checkParams(jp, t, &budget)
 			errs = append(errs, pErrs...)
 
 			if t.RepoName == "" {
@@ -272,8 +274,14 @@ func checkSecret(p *field.Path, s *ui.ObjectReference) (*ui.ObjectReference, fie
 	return &ui.ObjectReference{Namespace: s.Namespace, Name: s.Name}, nil
 }
 
+// paramsBudget bounds the params of the whole form. Parsing and rendering cost about 1 KiB
+// of allocations per value (goyaml dominates): 256 KiB of "[1,1,1,...]" is 131k values and
+// ~290 MiB to render. Real task parameters are a few strings, so the form as a whole gets
+// MaxParamsBytes of params and MaxParamsValues values.
+type paramsBudget struct{ bytes, values int }
+
 // checkParams parses params or paramsText into an object.
-func checkParams(p *field.Path, t ui.PreviewTask) (map[string]interface{}, field.ErrorList) {
+func checkParams(p *field.Path, t ui.PreviewTask, b *paramsBudget) (map[string]interface{}, field.ErrorList) {
 	var errs field.ErrorList
 	raw, err := paramsJSON(t.Params)
 	if err != nil {
@@ -284,23 +292,35 @@ func checkParams(p *field.Path, t ui.PreviewTask) (map[string]interface{}, field
 		errs = append(errs, field.Forbidden(p.Child("paramsText"), "set params or paramsText, not both"))
 	}
 	var obj map[string]interface{}
-	if raw != nil {
-		if len(raw) > MaxParamsBytes {
-			errs = append(errs, field.TooLong(p.Child("params"), "", MaxParamsBytes))
-		} else if o, err := parseParams(raw, false); err != nil {
-			errs = append(errs, field.Invalid(p.Child("params"), field.OmitValueType{}, err.Error()))
-		} else {
-			obj = o
+	parse := func(fp *field.Path, data []byte, isText bool) {
+		// Sizes are checked before parsing: parsing cost grows with size.
+		if len(data) > MaxParamsBytes {
+			errs = append(errs, field.TooLong(fp, "", MaxParamsBytes))
+			return
 		}
+		if b.bytes += len(data); b.bytes > MaxParamsBytes {
+			e := field.TooLong(fp, "", MaxParamsBytes)
+			e.Detail = fmt.Sprintf("the params of all tasks together may not be more than %d bytes", MaxParamsBytes)
+			errs = append(errs, e)
+			return
+		}
+		o, err := parseParams(data, isText)
+		if err != nil {
+			errs = append(errs, field.Invalid(fp, field.OmitValueType{}, err.Error()))
+			return
+		}
+		if b.values += countValues(o); b.values > MaxParamsValues {
+			errs = append(errs, field.Invalid(fp, field.OmitValueType{}, fmt.Sprintf(
+				"the params of all tasks together may hold at most %d values (objects, lists and scalars)", MaxParamsValues)))
+			return
+		}
+		obj = o
 	}
-	if len(t.ParamsText) > MaxParamsBytes { // checked before parsing: parsing cost grows with size
-		errs = append(errs, field.TooLong(p.Child("paramsText"), "", MaxParamsBytes))
-	} else if hasText {
-		if o, err := parseParams([]byte(t.ParamsText), true); err != nil {
-			errs = append(errs, field.Invalid(p.Child("paramsText"), field.OmitValueType{}, err.Error()))
-		} else {
-			obj = o
-		}
+	if raw != nil {
+		parse(p.Child("params"), raw, false)
+	}
+	if len(t.ParamsText) > MaxParamsBytes || hasText {
+		parse(p.Child("paramsText"), []byte(t.ParamsText), true)
 	}
 	return obj, errs
 }

@@ -130,11 +130,21 @@ func TestValidationRules(t *testing.T) {
 		{"repoName fits a label value", func(p *form) { task(p, 0, 0).RepoName = long(64) }, func(p *form) { task(p, 0, 0).RepoName = long(63) },
 			"spec.sessions[0].tasks[0].repoName", field.ErrorTypeInvalid},
 		{"one encryption secret per repository",
-			func(p *form) { twoTasks(p); task(p, 0, 1).EncryptionSecret = &ui.ObjectReference{Namespace: "demo", Name: "other"} },
-			func(p *form) { twoTasks(p); task(p, 0, 1).EncryptionSecret = &ui.ObjectReference{Namespace: "demo", Name: "encrypt-secret"} },
+			func(p *form) {
+				twoTasks(p)
+				task(p, 0, 1).EncryptionSecret = &ui.ObjectReference{Namespace: "demo", Name: "other"}
+			},
+			func(p *form) {
+				twoTasks(p)
+				task(p, 0, 1).EncryptionSecret = &ui.ObjectReference{Namespace: "demo", Name: "encrypt-secret"}
+			},
 			"spec.sessions[0].tasks[1].encryptionSecret", field.ErrorTypeInvalid},
 		{"encryption secret needs a repoName",
-			func(p *form) { twoTasks(p); task(p, 0, 1).RepoName = ""; task(p, 0, 1).EncryptionSecret = &ui.ObjectReference{Namespace: "demo", Name: "k"} },
+			func(p *form) {
+				twoTasks(p)
+				task(p, 0, 1).RepoName = ""
+				task(p, 0, 1).EncryptionSecret = &ui.ObjectReference{Namespace: "demo", Name: "k"}
+			},
 			func(p *form) { twoTasks(p); task(p, 0, 1).RepoName = "" },
 			"spec.sessions[0].tasks[1].repoName", field.ErrorTypeRequired},
 		{"repository names unique across sessions", func(p *form) { twoSessions(p); task(p, 1, 0).RepoName = "mongodb-repo" }, twoSessions,

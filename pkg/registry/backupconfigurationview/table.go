@@ -105,7 +105,8 @@ func age(t *metav1.Time, now time.Time) string {
 	if t == nil || t.IsZero() {
 		return "<none>"
 	}
-	return duration.HumanDuration(now.Sub(t.Time))
+	// A time slightly ahead of this server's clock (skew between nodes) reads as now.
+	return duration.HumanDuration(max(now.Sub(t.Time), 0))
 }
 
 func until(t *metav1.Time, now time.Time) string {
