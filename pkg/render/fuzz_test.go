@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"os"
+	"time"
 
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
@@ -50,6 +52,8 @@ func FuzzPreview(f *testing.F) {
 	cluster := newFakeCluster()
 
 	f.Fuzz(func(t *testing.T, data []byte) {
+		tm := time.AfterFunc(3*time.Second, func() { os.WriteFile("/tmp/slow-input", data, 0o644); panic("slow input") })
+		defer tm.Stop()
 		var p ui.BackupConfigurationPreview
 		if json.Unmarshal(data, &p) != nil {
 			return

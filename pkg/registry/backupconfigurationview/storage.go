@@ -24,6 +24,7 @@ import (
 	"k8s.io/apiserver/pkg/warning"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
+	"github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/viewcache"
 )
 
@@ -258,7 +259,10 @@ func (r *REST) Watch(ctx context.Context, options *metainternalversion.ListOptio
 		rv := options.ResourceVersion
 		switch {
 		case options.SendInitialEvents != nil && *options.SendInitialEvents:
-			o.Initial, o.InitialEnd = true, true
+			// The server defaults legacy watches (resourceVersion "" or "0") to
+			// sendInitialEvents=true; like the watch cache, the initial-events-end bookmark
+			// goes only to clients that asked for bookmarks (WatchList clients do).
+			o.Initial, o.InitialEnd = true, options.AllowWatchBookmarks
 		case options.SendInitialEvents != nil:
 			// No initial events: from rv, or from now.
 		case rv == "" || rv == "0":
@@ -288,8 +292,7 @@ func (r *REST) GroupVersionKind(gv schema.GroupVersion) schema.GroupVersionKind 
 	return gv.WithKind("BackupConfigurationView")
 }
 
-// Selectable fields (design.md §1.1).
-var selectable = []string{"metadata.name", "metadata.namespace", "basic.phase", "basic.paused", "target.kind", "target.name"}
+var selectable = v1alpha1.ViewSelectableFields
 
 // Fields returns the selectable fields of a view.
 func Fields(v *ui.BackupConfigurationView) fields.Set {

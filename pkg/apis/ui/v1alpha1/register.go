@@ -23,7 +23,7 @@ var (
 func init() {
 	// Generated functions register themselves in the generated files, so this package
 	// compiles even when they are missing.
-	localSchemeBuilder.Register(addKnownTypes)
+	localSchemeBuilder.Register(addKnownTypes, addFieldLabelConversions)
 }
 
 func addKnownTypes(scheme *runtime.Scheme) error {

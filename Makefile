@@ -1,0 +1,59 @@
+# backupview: see README.md. Every target works on a fresh machine (Go + the module proxy).
+SHELL := /bin/bash
+GO ?= go
+BIN := _output/bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.1.0-dev)
+LDFLAGS := -X github.com/kubestash/backupview/pkg/version.Version=$(VERSION)
+GOFILES := $(shell find cmd pkg hack test -name '*.go' 2>/dev/null)
+
+.PHONY: all build control-plane test test-unit test-integration demo demo-down codegen verify fmt vet bench bench-scale clean
+
+all: build
+
+build: $(BIN)/backupview-apiserver $(BIN)/backupview-fixtures
+
+$(BIN)/backupview-apiserver: $(GOFILES) go.mod go.sum
+	$(GO) build -ldflags "$(LDFLAGS)" -o $@ ./cmd/backupview-apiserver
+
+$(BIN)/backupview-fixtures: $(GOFILES) go.mod go.sum
+	$(GO) build -o $@ ./cmd/backupview-fixtures
+
+# kube-apiserver, kubectl and etcd from the module proxy, built once and cached.
+control-plane:
+	hack/build-control-plane.sh
+
+# Unit tests, then integration tests against a real kube-apiserver + etcd with backupview
+# registered through an APIService.
+test: build control-plane
+	BACKUPVIEW_INTEGRATION=1 $(GO) test -count=1 -timeout 30m ./...
+
+test-unit:
+	$(GO) test -count=1 ./pkg/... ./cmd/...
+
+test-integration: build control-plane
+	BACKUPVIEW_INTEGRATION=1 $(GO) test -count=1 -timeout 30m -v ./test/...
+
+# A local control plane with KubeStash objects and backupview, left running.
+demo: build control-plane
+	hack/demo.sh
+
+demo-down:
+	hack/cluster.sh down _output/demo
+
+codegen:
+	hack/update-codegen.sh
+
+verify: fmt vet
+	hack/verify-codegen.sh
+
+fmt:
+	@out=$$(gofmt -l cmd pkg hack test 2>/dev/null); if [[ -n "$$out" ]]; then echo "gofmt needed: $$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+
+clean:
+	rm -rf _output

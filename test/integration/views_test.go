@@ -1,0 +1,375 @@
+package integration
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
+)
+
+var samples = []string{
+	"analytics/clickstream-backup", "analytics/events-db-backup", "demo/app-data-backup", "demo/mongodb-backup",
+	"prod/inventory-service-mongodb-replicaset-nightly-backup", "prod/orders-db-backup", "prod/postgres-backup",
+}
+
+func TestAPIServiceAvailable(t *testing.T) {
+	need(t)
+	out, err := kubectl("get", "apiservice", "v1alpha1.ui.kubestash.com", "-o", "jsonpath={.status.conditions[?(@.type=='Available')].status}")
+	if err != nil || out != "True" {
+		t.Fatalf("APIService not Available: %q %v", out, err)
+	}
+	out, err = kubectl("get", "apiservice", "v1alpha1.ui.kubestash.com", "-o", "jsonpath={.spec.insecureSkipTLSVerify}")
+	if err != nil || out == "true" {
+		t.Fatalf("APIService must verify TLS with a caBundle, got insecureSkipTLSVerify=%q", out)
+	}
+}
+
+func TestDiscovery(t *testing.T) {
+	need(t)
+	out, err := kubectl("api-resources", "--api-group=ui.kubestash.com", "-o", "wide")
+	if err != nil {
+		t.Fatal(err, out)
+	}
+	var line string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "backupconfigurationviews ") {
+			line = l
+		}
+	}
+	for _, want := range []string{"bcv", "ui.kubestash.com/v1alpha1", "true", "BackupConfigurationView", "get", "list", "watch", "kubestash"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("api-resources line %q lacks %q\n%s", line, want, out)
+		}
+	}
+	out, err = kubectl("explain", "bcv.summary.schedule")
+	if err != nil || !strings.Contains(out, "every session's cron schedule") {
+		t.Errorf("kubectl explain bcv.summary.schedule: %v\n%s", err, out)
+	}
+}
+
+func TestListAllNamespaces(t *testing.T) {
+	need(t)
+	out, err := kubectl("get", "bcv", "-A")
+	if err != nil {
+		t.Fatal(err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	header := strings.Fields(lines[0])
+	want := []string{"NAMESPACE", "NAME", "SCHEDULE", "PAUSED", "REPOSITORY", "BACKUPSTORAGE", "TARGET", "TASK", "RETENTIONPOLICY", "PHASE", "AGE"}
+	if strings.Join(header, " ") != strings.Join(want, " ") {
+		t.Errorf("header = %v, want %v", header, want)
+	}
+	if len(lines)-1 != len(samples) {
+		t.Errorf("got %d rows, want %d:\n%s", len(lines)-1, len(samples), out)
+	}
+	for _, s := range samples {
+		ns, name, _ := strings.Cut(s, "/")
+		if !strings.Contains(out, ns) || !strings.Contains(out, name) {
+			t.Errorf("missing %s in\n%s", s, out)
+		}
+	}
+	// The two-session, two-backend BC shows every session and backend, not only the first.
+	if !strings.Contains(out, "0 */6 * * *, 30 1 * * *") || !strings.Contains(out, "kubestash/s3-shared, prod/gcs-prod") {
+		t.Errorf("postgres-backup row does not show both sessions and backends:\n%s", out)
+	}
+}
+
+func TestListOneNamespaceAndGet(t *testing.T) {
+	need(t)
+	ctx := context.Background()
+	l, err := bv.UiV1alpha1().BackupConfigurationViews("demo").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, v := range l.Items {
+		names = append(names, v.Namespace+"/"+v.Name)
+	}
+	if strings.Join(names, ",") != "demo/app-data-backup,demo/mongodb-backup" {
+		t.Errorf("demo views = %v", names)
+	}
+	v, err := bv.UiV1alpha1().BackupConfigurationViews("demo").Get(ctx, "mongodb-backup", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Basic.UID == "" || v.UID == v.Basic.UID {
+		t.Errorf("view uid %q must be derived from, not equal to, the BC uid %q", v.UID, v.Basic.UID)
+	}
+	if v.Summary.Target != "MongoDB demo/mongodb" || !v.Target.Found {
+		t.Errorf("target = %+v summary %q", v.Target, v.Summary.Target)
+	}
+	if len(v.BackupSessions) == 0 || v.BackupSessions[0].InvokerName != "mongodb-backup" {
+		t.Errorf("sessions = %+v", v.BackupSessions)
+	}
+	for _, s := range v.BackupSessions {
+		if s.Namespace != "demo" {
+			t.Errorf("a BackupSession from namespace %s joined demo/mongodb-backup", s.Namespace)
+		}
+	}
+	if len(v.CronJobs) != 1 || v.CronJobs[0].Session != "full-backup" {
+		t.Errorf("cronJobs = %+v", v.CronJobs)
+	}
+	if len(v.BackupStorages) != 1 || v.BackupStorages[0].Namespace != "kubestash" || !v.BackupStorages[0].Found {
+		t.Errorf("backupStorages = %+v", v.BackupStorages)
+	}
+	out, err := kubectl("get", "bcv", "-n", "demo", "mongodb-backup", "-o", "yaml")
+	if err != nil || !strings.Contains(out, "kind: BackupConfigurationView") || !strings.Contains(out, "backupSessions:") {
+		t.Errorf("kubectl get -o yaml: %v\n%s", err, out)
+	}
+}
+
+func TestNotFound(t *testing.T) {
+	need(t)
+	_, err := bv.UiV1alpha1().BackupConfigurationViews("demo").Get(context.Background(), "no-such-bc", metav1.GetOptions{})
+	if !apierrors.IsNotFound(err) {
+		t.Fatalf("want 404, got %v", err)
+	}
+	out, err := kubectl("get", "bcv", "-n", "demo", "no-such-bc")
+	if err == nil || !strings.Contains(out, "NotFound") {
+		t.Errorf("kubectl get of a missing view: %v %s", err, out)
+	}
+}
+
+func TestJoinedPanels(t *testing.T) {
+	need(t)
+	ctx := context.Background()
+	get := func(ns, name string) *v1alpha1.BackupConfigurationView {
+		v, err := bv.UiV1alpha1().BackupConfigurationViews(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	pg := get("prod", "postgres-backup")
+	if len(pg.CronJobs) != 2 || len(pg.Repositories) != 2 || len(pg.BackupStorages) != 2 || len(pg.RetentionPolicies) != 2 {
+		t.Errorf("postgres-backup panels: cron %d repos %d storages %d policies %d", len(pg.CronJobs), len(pg.Repositories), len(pg.BackupStorages), len(pg.RetentionPolicies))
+	}
+	if len(pg.BackupSessions) != 4 || pg.BackupSessions[0].Phase != "Running" || pg.BackupSessions[0].Duration != "" {
+		t.Errorf("postgres-backup sessions (newest first, Running without duration) = %+v", pg.BackupSessions)
+	}
+	ev := get("analytics", "events-db-backup")
+	if ev.Target.Found {
+		t.Errorf("deleted target shows found: %+v", ev.Target)
+	}
+	missing := false
+	for _, p := range ev.RetentionPolicies {
+		if p.Name == "analytics-retention" && !p.Found {
+			missing = true
+		}
+	}
+	if !missing {
+		t.Errorf("missing RetentionPolicy not shown with found=false: %+v", ev.RetentionPolicies)
+	}
+	paused := get("demo", "app-data-backup")
+	if !paused.Basic.Paused || len(paused.CronJobs) != 1 || !paused.CronJobs[0].Suspend || paused.Health.OverdueAfter != nil {
+		t.Errorf("paused view: paused=%v cron=%+v overdueAfter=%v", paused.Basic.Paused, paused.CronJobs, paused.Health.OverdueAfter)
+	}
+	long := get("prod", "inventory-service-mongodb-replicaset-nightly-backup")
+	if len(long.CronJobs) != 1 || long.CronJobs[0].Session == "" {
+		t.Errorf("shortened CronJob not mapped to its session: %+v", long.CronJobs)
+	}
+}
+
+func TestWideAndSelectors(t *testing.T) {
+	need(t)
+	out, err := kubectl("get", "bcv", "-A", "-o", "wide")
+	if err != nil {
+		t.Fatal(err, out)
+	}
+	for _, col := range []string{"HEALTH", "LAST-SESSION", "LAST-SUCCESS", "NEXT-RUN", "CRONJOBS"} {
+		if !strings.Contains(strings.SplitN(out, "\n", 2)[0], col) {
+			t.Errorf("-o wide lacks %s", col)
+		}
+	}
+	for name, health := range map[string]string{"clickstream-backup": "Overdue", "events-db-backup": "Failing", "app-data-backup": "Paused", "mongodb-backup": "Healthy"} {
+		found := false
+		for _, l := range strings.Split(out, "\n") {
+			f := strings.Fields(l)
+			if len(f) > 1 && f[1] == name {
+				found = strings.Contains(l, " "+health+" ")
+			}
+		}
+		if !found {
+			t.Errorf("%s should be %s:\n%s", name, health, out)
+		}
+	}
+	out, err = kubectl("get", "bcv", "-A", "--field-selector", "basic.paused=true", "--no-headers")
+	if err != nil || strings.Count(strings.TrimSpace(out), "\n") != 0 || !strings.Contains(out, "app-data-backup") {
+		t.Errorf("field selector basic.paused=true: %v\n%s", err, out)
+	}
+	out, err = kubectl("get", "bcv", "-A", "--field-selector", "spec.foo=bar")
+	if err == nil || !strings.Contains(out, "BadRequest") || !strings.Contains(out, "basic.phase") {
+		t.Errorf("unsupported field selector must be a 400 naming the supported ones: %v\n%s", err, out)
+	}
+	out, err = kubectl("get", "bcv", "-A", "-l", "app.kubernetes.io/managed-by=Helm", "-o", "name")
+	if err != nil {
+		t.Fatal(err, out)
+	}
+	if n := len(strings.Fields(out)); n == 0 || n == len(samples) {
+		t.Errorf("label selector should pick some views, got %d:\n%s", n, out)
+	}
+	// Paging: every view, a page at a time, equals one LIST.
+	out, err = kubectl("get", "bcv", "-A", "--chunk-size=2", "-o", "name")
+	if err != nil || len(strings.Fields(out)) != len(samples) {
+		t.Errorf("--chunk-size=2: %v\n%s", err, out)
+	}
+	out, err = kubectl("get", "bcv", "-n", "nowhere")
+	if err != nil || !strings.Contains(out, "No resources found") {
+		t.Errorf("empty namespace: %v %s", err, out)
+	}
+}
+
+func TestAccess(t *testing.T) {
+	need(t)
+	out, err := kubectlAs(filepath.Join(dir, "kubeconfig-alice"), "get", "bcv", "-A")
+	if err == nil || !strings.Contains(out, "Forbidden") {
+		t.Errorf("a user without RBAC must get 403: %v %s", err, out)
+	}
+	// An anonymous request (no client certificate) is refused by kube-apiserver.
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := c.Get(strings.TrimSuffix(cfg.Host, "/") + "/apis/ui.kubestash.com/v1alpha1/backupconfigurationviews")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
+		t.Errorf("anonymous list: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestWatchSeesJoinedChanges(t *testing.T) {
+	need(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	w, err := bv.UiV1alpha1().BackupConfigurationViews("demo").Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=mongodb-backup"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	// Drain the initial ADDED.
+	select {
+	case e := <-w.ResultChan():
+		if e.Type != watch.Added {
+			t.Fatalf("first event %s", e.Type)
+		}
+	case <-ctx.Done():
+		t.Fatal("no initial event")
+	}
+	// Suspend the CronJob: the view must follow within a second.
+	cj, err := kube.BatchV1().CronJobs("demo").Get(ctx, "trigger-mongodb-backup-full-backup", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	suspend := true
+	cj.Spec.Suspend = &suspend
+	start := time.Now()
+	if _, err := kube.BatchV1().CronJobs("demo").Update(ctx, cj, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cj, err := kube.BatchV1().CronJobs("demo").Get(context.Background(), cj.Name, metav1.GetOptions{})
+		if err == nil {
+			cj.Spec.Suspend = nil
+			_, err = kube.BatchV1().CronJobs("demo").Update(context.Background(), cj, metav1.UpdateOptions{})
+		}
+		if err != nil {
+			t.Error(err)
+		}
+	})
+	waitFor(t, w, time.Second, func(v *v1alpha1.BackupConfigurationView) bool {
+		return len(v.CronJobs) == 1 && v.CronJobs[0].Suspend
+	})
+	t.Logf("CronJob suspend reflected after %s", time.Since(start))
+
+	// A BackupSession phase change.
+	gvr := schema.GroupVersionResource{Group: "core.kubestash.com", Version: "v1alpha1", Resource: "backupsessions"}
+	v, _ := bv.UiV1alpha1().BackupConfigurationViews("demo").Get(ctx, "mongodb-backup", metav1.GetOptions{})
+	name := v.BackupSessions[0].Name
+	bs, err := dyn.Resource(gvr).Namespace("demo").Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _ := bs.Object["status"].(map[string]interface{})
+	if status == nil {
+		status = map[string]interface{}{}
+	}
+	oldPhase := status["phase"]
+	status["phase"] = "Failed"
+	bs.Object["status"] = status
+	start = time.Now()
+	if _, err := dyn.Resource(gvr).Namespace("demo").UpdateStatus(ctx, bs, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		bs, err := dyn.Resource(gvr).Namespace("demo").Get(context.Background(), name, metav1.GetOptions{})
+		if err == nil {
+			bs.Object["status"].(map[string]interface{})["phase"] = oldPhase
+			_, err = dyn.Resource(gvr).Namespace("demo").UpdateStatus(context.Background(), bs, metav1.UpdateOptions{})
+		}
+		if err != nil {
+			t.Error(err)
+		}
+	})
+	waitFor(t, w, time.Second, func(v *v1alpha1.BackupConfigurationView) bool {
+		return len(v.BackupSessions) > 0 && v.BackupSessions[0].Name == name && v.BackupSessions[0].Phase == "Failed"
+	})
+	t.Logf("BackupSession phase reflected after %s", time.Since(start))
+}
+
+func waitFor(t *testing.T, w watch.Interface, timeout time.Duration, ok func(*v1alpha1.BackupConfigurationView) bool) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case e := <-w.ResultChan():
+			v, isView := e.Object.(*v1alpha1.BackupConfigurationView)
+			if e.Type == watch.Modified && isView && ok(v) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no matching MODIFIED event within %s", timeout)
+		}
+	}
+}
+
+func TestDeployManifestsAreValid(t *testing.T) {
+	need(t)
+	if _, err := os.Stat(filepath.Join(root, "deploy", "kustomization.yaml")); err != nil {
+		t.Fatal("deploy/kustomization.yaml is missing")
+	}
+	out, err := kubectl("kustomize", filepath.Join(root, "deploy"))
+	if err != nil {
+		t.Fatal(err, out)
+	}
+	// cert-manager kinds are not installed here; everything else must pass the server.
+	var docs []string
+	for _, d := range strings.Split(out, "\n---\n") {
+		if !strings.Contains(d, "cert-manager.io/v1") || !strings.Contains(d, "kind: Certificate") && !strings.Contains(d, "kind: Issuer") {
+			docs = append(docs, d)
+		}
+	}
+	// A dry-run create of namespaced objects needs their namespace to exist.
+	if out, err := kubectl("create", "namespace", "backupview"); err != nil && !strings.Contains(out, "AlreadyExists") {
+		t.Fatal(err, out)
+	}
+	f := filepath.Join(t.TempDir(), "deploy.yaml")
+	if err := os.WriteFile(f, []byte(strings.Join(docs, "\n---\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := kubectl("apply", "--dry-run=server", "-f", f); err != nil {
+		t.Fatalf("deploy/ does not pass server-side validation: %v\n%s", err, out)
+	}
+}
