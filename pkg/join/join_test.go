@@ -1,0 +1,203 @@
+package join
+
+import (
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubestash/backupview/pkg/kubestash"
+)
+
+// fake is an in-memory Lookup.
+type fake struct {
+	sessions map[string][]*kubestash.BackupSession
+	crons    map[string][]*kubestash.CronJob
+	repos    map[string]*kubestash.Repository
+	storages map[string]*kubestash.BackupStorage
+	policies map[string]*kubestash.RetentionPolicy
+	targets  map[string]*kubestash.Object
+}
+
+func (f *fake) BackupSessions(k string) []*kubestash.BackupSession { return f.sessions[k] }
+func (f *fake) CronJobs(uid string) []*kubestash.CronJob           { return f.crons[uid] }
+func (f *fake) Repository(ns, n string) *kubestash.Repository      { return f.repos[ns+"/"+n] }
+func (f *fake) BackupStorage(ns, n string) *kubestash.BackupStorage {
+	return f.storages[ns+"/"+n]
+}
+func (f *fake) RetentionPolicy(ns, n string) *kubestash.RetentionPolicy { return f.policies[ns+"/"+n] }
+func (f *fake) Target(t kubestash.TypedRef) (*kubestash.Object, bool) {
+	o := f.targets[t.Kind+"/"+t.Namespace+"/"+t.Name]
+	return o, true
+}
+
+var t0 = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+
+func meta(ns, name, rv string, created time.Time) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Namespace: ns, Name: name, ResourceVersion: rv, CreationTimestamp: metav1.NewTime(created)}
+}
+
+func bc() *kubestash.BackupConfiguration {
+	m := meta("prod", "pg", "10", t0.Add(-72*time.Hour))
+	m.UID = "bc-uid"
+	return &kubestash.BackupConfiguration{
+		ObjectMeta: m,
+		Target:     &kubestash.TypedRef{APIGroup: "kubedb.com", Kind: "Postgres", Namespace: "prod", Name: "pg"},
+		Backends: []kubestash.Backend{
+			{Name: "s3", StorageRef: &kubestash.Ref{Namespace: "kubestash", Name: "s3"}, RetentionPolicy: &kubestash.Ref{Name: "keep"}},
+			{Name: "gcs", StorageRef: &kubestash.Ref{Name: "gcs"}, RetentionPolicy: &kubestash.Ref{Name: "missing"}},
+			{Name: "dup", StorageRef: &kubestash.Ref{Namespace: "kubestash", Name: "s3"}, RetentionPolicy: &kubestash.Ref{Namespace: "prod", Name: "keep"}},
+		},
+		Sessions: []kubestash.Session{
+			{Name: "full-backup", Schedule: "0 */6 * * *", Addon: "postgres-addon", Tasks: []string{"logical-backup"}, Repositories: []string{"s3-repo", "gcs-repo"}},
+			{Name: "manifest-backup", Schedule: "@daily", Addon: "postgres-addon", Tasks: []string{"manifest-backup"}, Repositories: []string{"s3-repo"}},
+		},
+		NextSchedules: map[string]string{"full-backup": "2026-11-27T12:00:00Z", "manifest-backup": "2026-11-28T00:00:00Z"},
+	}
+}
+
+func lookup() *fake {
+	i32 := func(i int32) *int32 { return &i }
+	return &fake{
+		sessions: map[string][]*kubestash.BackupSession{"prod/pg": {
+			{ObjectMeta: meta("prod", "pg-full-1", "20", t0.Add(-2*time.Hour)), InvokerKind: "BackupConfiguration", InvokerName: "pg", Session: "full-backup", Phase: "Succeeded", Duration: "1m30s", TotalSnapshots: i32(2)},
+			{ObjectMeta: meta("prod", "pg-full-2", "25", t0.Add(-10*time.Minute)), InvokerKind: "BackupConfiguration", InvokerName: "pg", Session: "full-backup", Phase: "Running"},
+			{ObjectMeta: meta("prod", "pg-manifest-1", "15", t0.Add(-5*time.Hour)), InvokerKind: "BackupConfiguration", InvokerName: "pg", Session: "manifest-backup", Phase: "Failed", Duration: "3s"},
+		}},
+		crons: map[string][]*kubestash.CronJob{"bc-uid": {
+			{ObjectMeta: meta("prod", "trigger-pg-manifest-backup", "30", t0), Schedule: "@daily"},
+			{ObjectMeta: meta("prod", "trigger-pg-full-backup", "31", t0), Schedule: "0 */6 * * *", Suspend: true, Active: 1},
+		}},
+		repos: map[string]*kubestash.Repository{
+			"prod/s3-repo": {ObjectMeta: meta("prod", "s3-repo", "40", t0), AppRef: &kubestash.TypedRef{Kind: "Postgres", Namespace: "prod", Name: "pg"}, Size: "1 GiB",
+				LastBackupTime: &metav1.Time{Time: t0.Add(-3 * time.Hour)}},
+		},
+		storages: map[string]*kubestash.BackupStorage{
+			"kubestash/s3": {ObjectMeta: meta("kubestash", "s3", "50", t0), Provider: "s3", Repositories: 3, Phase: "Ready"},
+			"prod/gcs":     {ObjectMeta: meta("prod", "gcs", "5", t0), Provider: "gcs"},
+		},
+		policies: map[string]*kubestash.RetentionPolicy{"prod/keep": {ObjectMeta: meta("prod", "keep", "7", t0), MaxRetentionPeriod: "30d"}},
+		targets:  map[string]*kubestash.Object{"Postgres/prod/pg": {ObjectMeta: meta("prod", "pg", "8", t0)}},
+	}
+}
+
+func TestBuild(t *testing.T) {
+	v, rv := Build(bc(), lookup())
+	if rv != 50 {
+		t.Errorf("rv = %d, want the highest source version 50", rv)
+	}
+	if v.UID == "bc-uid" || v.UID != ViewUID("bc-uid") || v.Basic.UID != "bc-uid" {
+		t.Errorf("uids: view %q basic %q", v.UID, v.Basic.UID)
+	}
+	s := v.Summary
+	if s.Schedule != "0 */6 * * *, @daily" || s.Repository != "s3-repo, gcs-repo, s3-repo" || s.Task != "logical-backup, manifest-backup" {
+		t.Errorf("summary = %+v", s)
+	}
+	if s.BackupStorage != "kubestash/s3, prod/gcs, kubestash/s3" || s.RetentionPolicy != "prod/keep, prod/missing, prod/keep" || s.Target != "Postgres prod/pg" {
+		t.Errorf("summary refs = %+v", s)
+	}
+	// Sessions newest first.
+	var names []string
+	for _, x := range v.BackupSessions {
+		names = append(names, x.Name)
+	}
+	if got := join(names); got != "pg-full-2,pg-full-1,pg-manifest-1" {
+		t.Errorf("session order = %s", got)
+	}
+	// Each referenced policy and storage once, missing ones with found=false, sorted.
+	if len(v.RetentionPolicies) != 2 || v.RetentionPolicies[0].Name != "keep" || !v.RetentionPolicies[0].Found ||
+		v.RetentionPolicies[1].Name != "missing" || v.RetentionPolicies[1].Found || v.RetentionPolicies[1].Namespace != "prod" {
+		t.Errorf("policies = %+v", v.RetentionPolicies)
+	}
+	if len(v.BackupStorages) != 2 || v.BackupStorages[0].Namespace != "kubestash" || v.BackupStorages[0].ConnectedRepositories != 3 ||
+		v.BackupStorages[1].Name != "gcs" || v.BackupStorages[1].ConnectedRepositories != 0 || !v.BackupStorages[1].Found {
+		t.Errorf("storages = %+v", v.BackupStorages)
+	}
+	if len(v.Repositories) != 2 || v.Repositories[0].Name != "gcs-repo" || v.Repositories[0].Found || v.Repositories[1].Target != "Postgres prod/pg" {
+		t.Errorf("repositories = %+v", v.Repositories)
+	}
+	if !v.Target.Found || v.Target.CreationTimestamp == nil {
+		t.Errorf("target = %+v", v.Target)
+	}
+	if len(v.CronJobs) != 2 || v.CronJobs[0].Session != "full-backup" || !v.CronJobs[0].Suspend || v.CronJobs[1].Session != "manifest-backup" {
+		t.Errorf("cronJobs = %+v", v.CronJobs)
+	}
+	h := v.Health
+	// Newest success: pg-full-1 ended at -2h+1m30s, newer than the repository's -3h.
+	if h.LastSuccessfulBackupTime == nil || !h.LastSuccessfulBackupTime.Time.Equal(t0.Add(-2*time.Hour+90*time.Second)) {
+		t.Errorf("lastSuccess = %v", h.LastSuccessfulBackupTime)
+	}
+	if h.LastSessionPhase != "Running" || h.NextScheduleTime == nil || !h.NextScheduleTime.Time.Equal(t0.Add(2*time.Hour)) {
+		t.Errorf("health = %+v", h)
+	}
+	// Shortest interval is 6h, so overdue 12h after the last success.
+	if h.OverdueAfter == nil || !h.OverdueAfter.Time.Equal(h.LastSuccessfulBackupTime.Add(12*time.Hour)) {
+		t.Errorf("overdueAfter = %v", h.OverdueAfter)
+	}
+}
+
+func join(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += ","
+		}
+		out += x
+	}
+	return out
+}
+
+func TestBuildIsDeterministic(t *testing.T) {
+	a, _ := Build(bc(), lookup())
+	b, _ := Build(bc(), lookup())
+	if a.Summary != b.Summary || len(a.BackupSessions) != len(b.BackupSessions) || a.Health.OverdueAfter.String() != b.Health.OverdueAfter.String() {
+		t.Error("two builds of the same sources differ")
+	}
+}
+
+func TestHealthEdgeCases(t *testing.T) {
+	// Paused: no overdue threshold.
+	p := bc()
+	p.Paused = true
+	if v, _ := Build(p, lookup()); v.Health.OverdueAfter != nil {
+		t.Errorf("paused BC has overdueAfter %v", v.Health.OverdueAfter)
+	}
+	// No success at all: the threshold counts from creation.
+	empty := &fake{}
+	v, _ := Build(bc(), empty)
+	if v.Health.LastSuccessfulBackupTime != nil || v.Health.OverdueAfter == nil || !v.Health.OverdueAfter.Time.Equal(t0.Add(-72*time.Hour+12*time.Hour)) {
+		t.Errorf("no-success health = %+v", v.Health)
+	}
+	// No parsable schedule: no threshold.
+	b := bc()
+	for i := range b.Sessions {
+		b.Sessions[i].Schedule = "not a cron"
+	}
+	if v, _ := Build(b, empty); v.Health.OverdueAfter != nil {
+		t.Errorf("unparsable schedule gives overdueAfter %v", v.Health.OverdueAfter)
+	}
+	// Missing target, empty target, and a BC with nothing at all never panic.
+	b = bc()
+	b.Target.Name = "gone"
+	if v, _ := Build(b, lookup()); v.Target.Found {
+		t.Error("deleted target found")
+	}
+	if v, _ := Build(&kubestash.BackupConfiguration{ObjectMeta: meta("x", "y", "", time.Time{})}, empty); v.Target.Found || v.Health.OverdueAfter != nil {
+		t.Errorf("empty BC view = %+v", v)
+	}
+}
+
+func TestCronJobSession(t *testing.T) {
+	b := &kubestash.BackupConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "inventory-service-mongodb-replicaset-nightly-backup"},
+		Sessions: []kubestash.Session{{Name: "full"}, {Name: "nightly-full"}}}
+	cases := map[string]string{
+		"trigger-inventory-service-mongodb-replicaset-nightly-backup-full": "full",
+		"trigger-inventory-service-ghtly-backup-nightly-full":              "nightly-full", // shortened: longest suffix wins
+		"something-else": "",
+	}
+	for name, want := range cases {
+		if got := CronJobSession(b, name); got != want {
+			t.Errorf("CronJobSession(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
