@@ -24,6 +24,7 @@ import (
 	"github.com/kubestash/backupview/pkg/apis/ui"
 	"github.com/kubestash/backupview/pkg/apis/ui/install"
 	"github.com/kubestash/backupview/pkg/metrics"
+	"github.com/kubestash/backupview/pkg/registry/backupconfigurationpreview"
 	"github.com/kubestash/backupview/pkg/registry/backupconfigurationview"
 	"github.com/kubestash/backupview/pkg/sources"
 	"github.com/kubestash/backupview/pkg/viewcache"
@@ -141,8 +142,11 @@ func (c completedConfig) New() (*Server, error) {
 		WatcherDropped: metrics.WatchersDropped.Inc,
 	})
 	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(ui.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	previews := backupconfigurationpreview.NewREST(cluster{src})
 	apiGroupInfo.VersionedResourcesStorageMap["v1alpha1"] = map[string]rest.Storage{
-		"backupconfigurationviews": views,
+		"backupconfigurationviews":         views,
+		"backupconfigurationviews/preview": backupconfigurationpreview.NewPreviewREST(previews),
+		"backupconfigurationpreviews":      previews,
 	}
 	if err := gs.InstallAPIGroup(&apiGroupInfo); err != nil {
 		return nil, err

@@ -1,7 +1,9 @@
 package sources
 
 import (
+	"context"
 	"sort"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -267,4 +269,22 @@ func (s *Sources) StartTargets(kinds []schema.GroupKind) {
 		s.mu.Unlock()
 		s.resolveTarget(gk)
 	}
+}
+
+// WaitForTarget waits (at most 5 s) until the informer of a resolved target kind has synced.
+func (s *Sources) WaitForTarget(gk schema.GroupKind) {
+	s.mu.RLock()
+	t := s.targets[gk]
+	var inf cache.SharedIndexInformer
+	if t != nil {
+		inf = t.informer
+	}
+	ctx := s.ctx
+	s.mu.RUnlock()
+	if inf == nil || ctx == nil {
+		return
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	cache.WaitForCacheSync(wctx.Done(), inf.HasSynced)
 }

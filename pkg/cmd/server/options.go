@@ -96,6 +96,8 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	c.OpenAPIV3Config.Info.Title = "backupview"
 	c.OpenAPIV3Config.Info.Version = version.Version
 
+	// Forms are small: a larger body is refused with 413 before it is decoded.
+	c.MaxRequestBodyBytes = 1 << 20
 	if err := o.RecommendedOptions.ApplyTo(c); err != nil {
 		return nil, err
 	}

@@ -858,7 +858,7 @@ func schema_pkg_apis_ui_v1alpha1_PreviewSession(ref common.ReferenceCallback) co
 						},
 					},
 				},
-				Required: []string{"name", "schedule", "addon", "tasks"},
+				Required: []string{"schedule", "addon"},
 			},
 		},
 		Dependencies: []string{
@@ -870,7 +870,7 @@ func schema_pkg_apis_ui_v1alpha1_PreviewSpec(ref common.ReferenceCallback) commo
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
 			SchemaProps: spec.SchemaProps{
-				Description: "PreviewSpec is the console's create form.",
+				Description: "PreviewSpec is the console's create form. Its fields are optional in the schema so that the server, not a client-side check, reports every missing one at once (a 422).",
 				Type:        []string{"object"},
 				Properties: map[string]spec.Schema{
 					"storageRef": {
@@ -943,7 +943,7 @@ func schema_pkg_apis_ui_v1alpha1_PreviewSpec(ref common.ReferenceCallback) commo
 						},
 					},
 				},
-				Required: []string{"storageRef", "retentionPolicy", "sessions", "target"},
+				Required: []string{"retentionPolicy", "target"},
 			},
 		},
 		Dependencies: []string{
@@ -1028,7 +1028,6 @@ func schema_pkg_apis_ui_v1alpha1_PreviewTask(ref common.ReferenceCallback) commo
 						},
 					},
 				},
-				Required: []string{"name"},
 			},
 		},
 		Dependencies: []string{
@@ -1350,7 +1349,7 @@ func schema_pkg_apis_ui_v1alpha1_TypedObjectReference(ref common.ReferenceCallba
 						},
 					},
 				},
-				Required: []string{"kind", "namespace", "name"},
+				Required: []string{"kind", "name"},
 			},
 		},
 	}

@@ -318,9 +318,11 @@ type BackupConfigurationPreview struct {
 	Status PreviewStatus `json:"status,omitempty"`
 }
 
-// PreviewSpec is the console's create form.
+// PreviewSpec is the console's create form. Its fields are optional in the schema so that
+// the server, not a client-side check, reports every missing one at once (a 422).
 type PreviewSpec struct {
 	// StorageRef is the BackupStorage the backups go to (the form's Storage Ref). Required.
+	// +optional
 	StorageRef ObjectReference `json:"storageRef"`
 	// RetentionPolicy controls how long backups are kept (the form's Retention Policy). Required.
 	RetentionPolicy ObjectReference `json:"retentionPolicy"`
@@ -332,6 +334,7 @@ type PreviewSpec struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 	// Sessions are the backup sessions: at least one.
 	// +listType=atomic
+	// +optional
 	Sessions []PreviewSession `json:"sessions"`
 	// Target is the object to back up. All four fields are required.
 	Target TypedObjectReference `json:"target"`
@@ -354,6 +357,7 @@ type TypedObjectReference struct {
 	// Kind of the object, e.g. MongoDB.
 	Kind string `json:"kind"`
 	// Namespace of the object.
+	// +optional
 	Namespace string `json:"namespace"`
 	// Name of the object.
 	Name string `json:"name"`
@@ -362,6 +366,7 @@ type TypedObjectReference struct {
 // PreviewSession is one backup session of the form.
 type PreviewSession struct {
 	// Name of the session, unique in the form (the form's Session Name).
+	// +optional
 	Name string `json:"name"`
 	// Schedule is a cron expression as a CronJob accepts it, e.g. "*/30 * * * *" or "@daily".
 	Schedule string `json:"schedule"`
@@ -372,12 +377,14 @@ type PreviewSession struct {
 	Addon string `json:"addon"`
 	// Tasks to run: at least one.
 	// +listType=atomic
+	// +optional
 	Tasks []PreviewTask `json:"tasks"`
 }
 
 // PreviewTask is one task of a session.
 type PreviewTask struct {
 	// Name of the task, one of the Addon's backupTasks, e.g. logical-backup.
+	// +optional
 	Name string `json:"name"`
 	// RepoName is the Repository this task's session writes to.
 	// +optional

@@ -1,0 +1,127 @@
+// Package backupconfigurationpreview is the create-only storage that renders a
+// BackupConfiguration from the console's create form. One storage serves both the top-level
+// resource backupconfigurationpreviews (for `kubectl create -f form.yaml`) and the
+// subresource backupconfigurationviews/{name}/preview (for UIs). Nothing is persisted.
+package backupconfigurationpreview
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/apiserver/pkg/warning"
+
+	"github.com/kubestash/backupview/pkg/apis/ui"
+	"github.com/kubestash/backupview/pkg/render"
+)
+
+// REST is the top-level create-only resource.
+type REST struct {
+	cluster render.Cluster
+}
+
+var (
+	_ rest.Storage              = &REST{}
+	_ rest.Creater              = &REST{}
+	_ rest.Scoper               = &REST{}
+	_ rest.KindProvider         = &REST{}
+	_ rest.SingularNameProvider = &REST{}
+	_ rest.CategoriesProvider   = &REST{}
+)
+
+// NewREST returns the storage; cluster answers the warnings from the informers' caches (nil:
+// no warnings).
+func NewREST(cluster render.Cluster) *REST { return &REST{cluster: cluster} }
+
+func (r *REST) New() runtime.Object     { return &ui.BackupConfigurationPreview{} }
+func (r *REST) Destroy()                {}
+func (r *REST) NamespaceScoped() bool   { return true }
+func (r *REST) Kind() string            { return "BackupConfigurationPreview" }
+func (r *REST) GetSingularName() string { return "backupconfigurationpreview" }
+func (r *REST) Categories() []string    { return []string{"kubestash"} }
+
+// Create renders the form. dryRun gives the same answer: nothing is ever stored.
+func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation rest.ValidateObjectFunc, _ *metav1.CreateOptions) (runtime.Object, error) {
+	p, ok := obj.(*ui.BackupConfigurationPreview)
+	if !ok {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("not a BackupConfigurationPreview: %T", obj))
+	}
+	return r.render(ctx, p, createValidation)
+}
+
+func (r *REST) render(ctx context.Context, p *ui.BackupConfigurationPreview, createValidation rest.ValidateObjectFunc) (runtime.Object, error) {
+	if ns, ok := genericapirequest.NamespaceFrom(ctx); ok && ns != "" {
+		if p.Namespace == "" {
+			p.Namespace = ns
+		} else if p.Namespace != ns {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("the namespace of the form (%q) does not match the namespace of the request (%q)", p.Namespace, ns))
+		}
+	}
+	if createValidation != nil {
+		if err := createValidation(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	m, errs := render.Render(p)
+	if len(errs) > 0 {
+		return nil, apierrors.NewInvalid(ui.Kind("BackupConfigurationPreview"), p.Name, errs)
+	}
+	if r.cluster != nil {
+		for _, w := range render.Warnings(p, r.cluster) {
+			warning.AddWarning(ctx, "", w)
+		}
+	}
+	// The create handler adds managedFields; a preview is not an object anyone manages.
+	p.ManagedFields = nil
+	p.Status = ui.PreviewStatus{Manifest: &runtime.RawExtension{Raw: m.JSON}, YAML: m.YAML, JSON: m.IndentedJSON}
+	return p, nil
+}
+
+// PreviewREST is the subresource backupconfigurationviews/{name}/preview: {name} is the
+// BackupConfiguration to render, which need not exist.
+type PreviewREST struct {
+	rest *REST
+}
+
+var (
+	_ rest.Storage                        = &PreviewREST{}
+	_ rest.NamedCreater                   = &PreviewREST{}
+	_ rest.GroupVersionKindProvider       = &PreviewREST{}
+	_ rest.SubresourceObjectMetaPreserver = &PreviewREST{}
+)
+
+// NewPreviewREST returns the subresource storage, sharing r's rendering.
+func NewPreviewREST(r *REST) *PreviewREST { return &PreviewREST{rest: r} }
+
+func (r *PreviewREST) New() runtime.Object { return &ui.BackupConfigurationPreview{} }
+func (r *PreviewREST) Destroy()            {}
+
+// GroupVersionKind: the subresource takes and returns a BackupConfigurationPreview, not a view.
+func (r *PreviewREST) GroupVersionKind(gv schema.GroupVersion) schema.GroupVersionKind {
+	return gv.WithKind("BackupConfigurationPreview")
+}
+
+// PreserveRequestObjectMetaSystemFieldsOnSubresourceCreate keeps the form's labels and
+// annotations: the handler would otherwise wipe the object's metadata for a subresource.
+func (r *PreviewREST) PreserveRequestObjectMetaSystemFieldsOnSubresourceCreate() bool { return true }
+
+// Create renders the form for the BackupConfiguration named in the URL.
+func (r *PreviewREST) Create(ctx context.Context, name string, obj runtime.Object, createValidation rest.ValidateObjectFunc, _ *metav1.CreateOptions) (runtime.Object, error) {
+	p, ok := obj.(*ui.BackupConfigurationPreview)
+	if !ok {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("not a BackupConfigurationPreview: %T", obj))
+	}
+	switch p.Name {
+	case "":
+		p.Name = name
+	case name:
+	default:
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("the name of the form (%q) does not match the name in the URL (%q)", p.Name, name))
+	}
+	return r.rest.render(ctx, p, createValidation)
+}
