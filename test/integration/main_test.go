@@ -136,6 +136,18 @@ func kubectl(args ...string) (string, error) {
 	return kubectlAs(filepath.Join(dir, "kubeconfig"), args...)
 }
 
+// kubectlStdout runs the built kubectl as the admin and returns only its standard output
+// (warnings go to standard error).
+func kubectlStdout(args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(root, "_output", "bin", "kubectl"), append([]string{"--kubeconfig", filepath.Join(dir, "kubeconfig")}, args...)...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return out.String() + errOut.String(), err
+	}
+	return out.String(), nil
+}
+
 func kubectlAs(kubeconfig string, args ...string) (string, error) {
 	cmd := exec.Command(filepath.Join(root, "_output", "bin", "kubectl"), append([]string{"--kubeconfig", kubeconfig}, args...)...)
 	var out bytes.Buffer

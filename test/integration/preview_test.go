@@ -46,13 +46,13 @@ func TestPreviewWithKubectl(t *testing.T) {
 	if strings.Contains(out, "managedFields") {
 		t.Error("a preview must not return managedFields")
 	}
-	manifest, err := kubectl("create", "-f", filepath.Join(root, "examples/preview-mongodb.yaml"), "-o", "jsonpath={.status.yaml}")
+	manifest, err := kubectlStdout("create", "-f", filepath.Join(root, "examples/preview-mongodb.yaml"), "-o", "jsonpath={.status.yaml}")
 	if err != nil {
 		t.Fatal(err, manifest)
 	}
 	applyDryRun(t, manifest)
 	// --dry-run=server gives the same manifest.
-	dry, err := kubectl("create", "--dry-run=server", "-f", filepath.Join(root, "examples/preview-mongodb.yaml"), "-o", "jsonpath={.status.yaml}")
+	dry, err := kubectlStdout("create", "--dry-run=server", "-f", filepath.Join(root, "examples/preview-mongodb.yaml"), "-o", "jsonpath={.status.yaml}")
 	if err != nil || dry != manifest {
 		t.Errorf("dry run differs: %v\n%s", err, dry)
 	}
@@ -178,8 +178,9 @@ func TestPreviewConformance(t *testing.T) {
 	forms = append(forms, f)
 	f = base.DeepCopy()
 	f.Name = "two-sessions"
-	s := f.Spec.Sessions[0]
+	s := *f.Spec.Sessions[0].DeepCopy()
 	s.Name, s.Schedule = "hourly", "@hourly"
+	s.Tasks[0].RepoName = "hourly-repo"
 	s.Tasks = append(s.Tasks, v1alpha1.PreviewTask{Name: "manifest-backup", RepoName: "second-repo", ParamsText: `{"enableCache": true, "nested": {"a": [1, 2]}}`})
 	f.Spec.Sessions = append(f.Spec.Sessions, s)
 	forms = append(forms, f)
