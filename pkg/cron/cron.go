@@ -1,6 +1,25 @@
-// Package cron parses the schedules a Kubernetes CronJob accepts (five fields, names, ranges,
-// steps and the @daily-style macros) and computes firing times. The preview validates with it
-// and the views use it for the overdue threshold.
+// Package cron parses the schedules a Kubernetes CronJob accepts and computes firing times.
+// The preview validates session schedules with it and the views use it for the overdue
+// threshold.
+//
+// CronJob validation is github.com/robfig/cron/v3's ParseStandard plus a ban on "TZ" anywhere
+// in the schedule (TZ= and CRON_TZ= are refused in favour of spec.timeZone). KubeStash copies a
+// session's schedule into its trigger CronJob, so that is the schedule's real contract. Parse is
+// hand-written to avoid the module dependency and mirrors robfig's parser rule by rule, quirks
+// included:
+//
+//   - A schedule starting with "@" is a descriptor, matched exactly: no trimming and no case
+//     folding ("@Daily", "@daily " and " @daily" are refused). "@every <duration>" takes a Go
+//     duration; it fires every duration rounded down to whole seconds, at least every second.
+//   - Otherwise exactly five fields separated by (Unicode) white space: minute 0-59, hour 0-23,
+//     day-of-month 1-31, month 1-12 or jan-dec, day-of-week 0-6 or sun-sat (7 is refused).
+//   - Each field is a comma list; empty items are skipped ("1,,2" is 1,2; a field that is only
+//     commas matches nothing). An item is "*", "?" (the same as "*"), N or N-M, optionally
+//     followed by "/step"; "N/step" means "N-max/step"; anything after "*-" is ignored ("*-5"
+//     is "*"). Numbers are strconv.Atoi numbers ("+5" and "05" are fine); names are
+//     case-insensitive and allowed as values and range ends but not as steps.
+//   - When the day-of-month or the day-of-week field has an unstepped "*" or "?" item (a step
+//     of 1 counts as unstepped), a day must match both fields; otherwise it must match either.
 package cron
 
 import (
@@ -10,142 +29,180 @@ import (
 	"time"
 )
 
-// Schedule is a parsed five-field schedule; each field is a bit set of allowed values.
+// Schedule is a parsed schedule: five bit sets of allowed values, or a constant delay for
+// "@every".
 type Schedule struct {
 	minute, hour, dom, month, dow uint64
 	domStar, dowStar              bool
+	// every is the delay of an "@every" schedule, already rounded like robfig's
+	// ConstantDelaySchedule (whole seconds, at least one); zero for field schedules.
+	every time.Duration
 }
 
 type bounds struct {
+	name     string
 	min, max uint
 	names    map[string]uint
 }
 
-var (
-	minutes = bounds{0, 59, nil}
-	hours   = bounds{0, 23, nil}
-	doms    = bounds{1, 31, nil}
-	months  = bounds{1, 12, map[string]uint{"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12}}
-	dows    = bounds{0, 6, map[string]uint{"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}}
-)
+var fields = [5]bounds{
+	{name: "minute", min: 0, max: 59},
+	{name: "hour", min: 0, max: 23},
+	{name: "day-of-month", min: 1, max: 31},
+	{name: "month", min: 1, max: 12, names: map[string]uint{
+		"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
+		"jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12}},
+	{name: "day-of-week", min: 0, max: 6, names: map[string]uint{
+		"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}},
+}
 
-var macros = map[string]string{
+// descriptors are robfig's, as the equivalent five fields.
+var descriptors = map[string]string{
 	"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
 	"@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *",
 }
 
-// Parse parses a schedule as a CronJob accepts it. Time zones inside the schedule
-// (TZ=, CRON_TZ=) are refused, as CronJob validation refuses them.
+// Parse parses a schedule exactly as a new CronJob's spec.schedule is validated (see the
+// package documentation). The errors say what is wrong in terms a user can act on.
 func Parse(spec string) (*Schedule, error) {
-	spec = strings.TrimSpace(spec)
 	if spec == "" {
 		return nil, fmt.Errorf("empty schedule")
 	}
-	if strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=") {
-		return nil, fmt.Errorf("time zones are not supported in the schedule; a CronJob takes spec.timeZone instead")
+	if strings.Contains(spec, "TZ") {
+		return nil, fmt.Errorf("cannot use TZ or CRON_TZ in the schedule: CronJobs reject it (they take spec.timeZone instead)")
 	}
-	if strings.HasPrefix(spec, "@") {
-		m, ok := macros[strings.ToLower(spec)]
-		if !ok {
-			return nil, fmt.Errorf("unknown descriptor %q (one of @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly)", spec)
+	if strings.HasPrefix(spec, "@") { // robfig does not trim: "@daily " is unrecognised
+		if f, ok := descriptors[spec]; ok {
+			return parseFields(f)
 		}
-		spec = m
+		if d, ok := strings.CutPrefix(spec, "@every "); ok {
+			delay, err := time.ParseDuration(d)
+			if err != nil {
+				return nil, fmt.Errorf("bad duration in %q: %v", spec, err)
+			}
+			return &Schedule{every: roundDelay(delay)}, nil
+		}
+		return nil, fmt.Errorf("unrecognized descriptor %q: use @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly, @every <duration> or 5 cron fields", spec)
 	}
+	return parseFields(spec)
+}
+
+// roundDelay is robfig's Every: at least one second, rounded down to whole seconds.
+func roundDelay(d time.Duration) time.Duration {
+	if d < time.Second {
+		d = time.Second
+	}
+	return d - d%time.Second
+}
+
+func parseFields(spec string) (*Schedule, error) {
 	f := strings.Fields(spec)
 	if len(f) != 5 {
-		return nil, fmt.Errorf("expected 5 fields (minute hour day-of-month month day-of-week), found %d", len(f))
+		return nil, fmt.Errorf("expected exactly 5 fields (minute hour day-of-month month day-of-week), found %d", len(f))
 	}
-	s := &Schedule{domStar: isStar(f[2]), dowStar: isStar(f[4])}
-	var err error
-	for i, p := range []struct {
-		dst *uint64
-		b   bounds
-		n   string
-	}{{&s.minute, minutes, "minute"}, {&s.hour, hours, "hour"}, {&s.dom, doms, "day-of-month"}, {&s.month, months, "month"}, {&s.dow, dows, "day-of-week"}} {
-		if *p.dst, err = field(f[i], p.b); err != nil {
-			return nil, fmt.Errorf("%s field %q: %v", p.n, f[i], err)
+	var s Schedule
+	dst := [5]*uint64{&s.minute, &s.hour, &s.dom, &s.month, &s.dow}
+	stars := [5]bool{}
+	for i, b := range fields {
+		// FieldsFunc, like robfig: empty list items are skipped rather than rejected.
+		for _, expr := range strings.FieldsFunc(f[i], func(r rune) bool { return r == ',' }) {
+			bits, star, err := b.rangeBits(expr)
+			if err != nil {
+				return nil, fmt.Errorf("%s field: %v", b.name, err)
+			}
+			*dst[i] |= bits
+			stars[i] = stars[i] || star
 		}
 	}
-	// Day-of-week 7 is Sunday too.
-	if s.dow&(1<<7) != 0 {
-		s.dow |= 1
-	}
-	return s, nil
+	s.domStar, s.dowStar = stars[2], stars[4]
+	return &s, nil
 }
 
-func isStar(f string) bool { return f == "*" || f == "?" || strings.HasPrefix(f, "*/") }
-
-func field(f string, b bounds) (uint64, error) {
-	var bits uint64
-	for _, part := range strings.Split(f, ",") {
-		v, err := rangeBits(part, b)
-		if err != nil {
-			return 0, err
+// rangeBits parses one list item: "*" | "?" | N | N-M, each optionally followed by "/step".
+// star reports an unstepped (or step 1) "*" or "?", which robfig marks for day matching.
+func (b bounds) rangeBits(expr string) (bits uint64, star bool, err error) {
+	rangeAndStep := strings.Split(expr, "/")
+	lowAndHigh := strings.Split(rangeAndStep[0], "-")
+	var start, end uint
+	if lowAndHigh[0] == "*" || lowAndHigh[0] == "?" {
+		// robfig ignores anything after "*-" here; so does the CronJob API.
+		start, end, star = b.min, b.max, true
+	} else {
+		if start, err = b.value(lowAndHigh[0]); err != nil {
+			return 0, false, err
 		}
-		bits |= v
-	}
-	return bits, nil
-}
-
-func rangeBits(r string, b bounds) (uint64, error) {
-	max := b.max
-	if b.names != nil && b.max == 6 {
-		max = 7 // day-of-week accepts 7 for Sunday
+		switch len(lowAndHigh) {
+		case 1:
+			end = start
+		case 2:
+			if end, err = b.value(lowAndHigh[1]); err != nil {
+				return 0, false, err
+			}
+		default:
+			return 0, false, fmt.Errorf("too many hyphens in %q", expr)
+		}
 	}
 	step := uint(1)
-	if i := strings.IndexByte(r, '/'); i >= 0 {
-		n, err := strconv.ParseUint(r[i+1:], 10, 8)
-		if err != nil || n == 0 {
-			return 0, fmt.Errorf("bad step %q", r[i+1:])
+	switch len(rangeAndStep) {
+	case 1:
+	case 2:
+		if step, err = number(rangeAndStep[1]); err != nil {
+			return 0, false, err
 		}
-		step, r = uint(n), r[:i]
-	}
-	var lo, hi uint
-	switch {
-	case r == "*" || r == "?":
-		lo, hi = b.min, b.max
+		if len(lowAndHigh) == 1 { // "N/step" means "N-max/step"
+			end = b.max
+		}
+		if step > 1 {
+			star = false
+		}
 	default:
-		parts := strings.SplitN(r, "-", 2)
-		var err error
-		if lo, err = value(parts[0], b, max); err != nil {
-			return 0, err
-		}
-		hi = lo
-		if len(parts) == 2 {
-			if hi, err = value(parts[1], b, max); err != nil {
-				return 0, err
-			}
-		} else if step > 1 {
-			hi = b.max // "a/n" means from a to the end
-		}
-		if lo > hi {
-			return 0, fmt.Errorf("range %d-%d is backwards", lo, hi)
-		}
+		return 0, false, fmt.Errorf("too many slashes in %q", expr)
 	}
-	var bits uint64
-	for v := lo; v <= hi; v += step {
+	switch {
+	case start < b.min:
+		return 0, false, fmt.Errorf("%d is below the minimum %d in %q", start, b.min, expr)
+	case end > b.max:
+		return 0, false, fmt.Errorf("%d is above the maximum %d in %q", end, b.max, expr)
+	case start > end:
+		return 0, false, fmt.Errorf("range start %d is beyond its end %d in %q", start, end, expr)
+	case step == 0:
+		return 0, false, fmt.Errorf("step must be a positive number in %q", expr)
+	}
+	for v := start; v <= end; v += step { // end <= 59 and step < 2^63: no overflow
 		bits |= 1 << v
 	}
-	return bits, nil
+	return bits, star, nil
 }
 
-func value(s string, b bounds, max uint) (uint, error) {
-	if n, ok := b.names[strings.ToLower(s)]; ok {
-		return n, nil
+func (b bounds) value(s string) (uint, error) {
+	if v, ok := b.names[strings.ToLower(s)]; ok {
+		return v, nil
 	}
-	v, err := strconv.ParseUint(s, 10, 8)
+	return number(s)
+}
+
+// number parses like robfig's mustParseInt (strconv.Atoi, so "+5" and "05" are fine).
+func number(s string) (uint, error) {
+	n, err := strconv.Atoi(s)
 	if err != nil {
 		return 0, fmt.Errorf("%q is not a number", s)
 	}
-	if uint(v) < b.min || uint(v) > max {
-		return 0, fmt.Errorf("%d is out of range %d-%d", v, b.min, max)
+	if n < 0 {
+		return 0, fmt.Errorf("negative number %d is not allowed", n)
 	}
-	return uint(v), nil
+	return uint(n), nil
 }
 
 // Next returns the first firing time strictly after t (in t's location), or the zero time
-// when the schedule never fires within five years (e.g. "0 0 30 2 *").
+// when the schedule never fires within five years (e.g. "0 0 30 2 *"). An "@every d"
+// schedule fires at t + d less t's sub-second part, as robfig's ConstantDelaySchedule does.
 func (s *Schedule) Next(t time.Time) time.Time {
+	if s.every > 0 {
+		return t.Add(s.every - time.Duration(t.Nanosecond()))
+	}
+	if s.minute == 0 || s.hour == 0 || s.month == 0 { // e.g. ", * * * *": never
+		return time.Time{}
+	}
 	t = t.Truncate(time.Minute).Add(time.Minute)
 	limit := t.AddDate(5, 0, 0)
 	for t.Before(limit) {
@@ -158,7 +215,9 @@ func (s *Schedule) Next(t time.Time) time.Time {
 			continue
 		}
 		if s.hour&(1<<uint(t.Hour())) == 0 {
-			t = t.Truncate(time.Hour).Add(time.Hour)
+			// To the next hour on the local clock (Truncate(time.Hour) would work on absolute
+			// time and skip minutes in zones such as UTC+05:30).
+			t = t.Add(time.Duration(60-t.Minute()) * time.Minute)
 			continue
 		}
 		if s.minute&(1<<uint(t.Minute())) == 0 {
@@ -170,7 +229,8 @@ func (s *Schedule) Next(t time.Time) time.Time {
 	return time.Time{}
 }
 
-// Day-of-month and day-of-week combine with OR when both are restricted (cron semantics).
+// Day-of-month and day-of-week combine with OR when both are restricted, with AND when either
+// has an unstepped "*" (robfig's rule).
 func (s *Schedule) dayMatches(t time.Time) bool {
 	dom := s.dom&(1<<uint(t.Day())) != 0
 	dow := s.dow&(1<<uint(t.Weekday())) != 0
@@ -182,8 +242,12 @@ func (s *Schedule) dayMatches(t time.Time) bool {
 
 // MaxInterval is the longest gap between two firings among the first 4096 after from (a week
 // of a five-minute schedule, years of a daily one): the time a healthy schedule may go without
-// running, weekends included. ok is false when it never fires.
+// running, weekends included. For "@every d" it is d as the schedule runs it (whole seconds, at
+// least one). ok is false when it never fires.
 func (s *Schedule) MaxInterval(from time.Time) (d time.Duration, ok bool) {
+	if s.every > 0 {
+		return s.every, true
+	}
 	prev := s.Next(from)
 	for n := 0; n < 4096 && !prev.IsZero(); n++ {
 		next := s.Next(prev)

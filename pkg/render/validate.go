@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
+	"github.com/kubestash/backupview/pkg/cron"
 )
 
 // Limits on the form, so that one request cannot make the server render an unbounded manifest.
@@ -51,11 +52,11 @@ type repo struct {
 	secret *ui.ObjectReference // nil when no task of the repository names one
 }
 
-// repoUse records where a repository name was first seen, to find conflicts.
+// repoUse records where a repository name was first seen and its secret, to find conflicts.
 type repoUse struct {
-	session, task int
-	secret        *ui.ObjectReference
-	secretTask    int
+	session    int
+	secret     *ui.ObjectReference
+	secretTask int // the task that named secret
 }
 
 func check(p *ui.BackupConfigurationPreview) (field.ErrorList, *plan) {
@@ -112,7 +113,9 @@ func check(p *ui.BackupConfigurationPreview) (field.ErrorList, *plan) {
 
 		if s.Schedule == "" {
 			errs = append(errs, field.Required(ip.Child("schedule"), "a cron schedule such as \"*/30 * * * *\" or \"@daily\""))
-		} else if err := validateSchedule(s.Schedule); err != nil {
+		} else if _, err := cron.Parse(s.Schedule); err != nil {
+			// cron.Parse accepts exactly what a new CronJob's spec.schedule accepts, and
+			// KubeStash copies the schedule into the session's trigger CronJob.
 			errs = append(errs, field.Invalid(ip.Child("schedule"), s.Schedule, err.Error()))
 		}
 		if s.RunAsUser != nil {
@@ -135,7 +138,7 @@ func check(p *ui.BackupConfigurationPreview) (field.ErrorList, *plan) {
 		}
 		params := make([]map[string]interface{}, len(tasks))
 		var sessionRepos []string
-		hasRepo := false     // any repoName, even one rejected above: avoids a second error
+		hasRepo := false     // any repoName, even an invalid one: avoids a second error
 		var secretOnly []int // tasks with an encryption secret but no repoName
 		for j, t := range tasks {
 			jp := tp.Index(j)
@@ -158,15 +161,13 @@ func check(p *ui.BackupConfigurationPreview) (field.ErrorList, *plan) {
 			rp := jp.Child("repoName")
 			// A Repository object name that KubeStash also writes into the kubestash.com/repo-name
 			// label of Snapshots: a subdomain that fits a label value (<= 63).
-			if msgs := repoNameErrs(t.RepoName); len(msgs) > 0 {
-				for _, msg := range msgs {
-					errs = append(errs, field.Invalid(rp, t.RepoName, msg))
-				}
+			for _, msg := range repoNameErrs(t.RepoName) {
+				errs = append(errs, field.Invalid(rp, t.RepoName, msg))
 			}
 			u, seen := repos[t.RepoName]
 			switch {
 			case !seen:
-				u = &repoUse{session: i, task: j, secret: secret, secretTask: j}
+				u = &repoUse{session: i, secret: secret, secretTask: j}
 				repos[t.RepoName] = u
 				sessionRepos = append(sessionRepos, t.RepoName)
 			case u.session != i:

@@ -35,8 +35,16 @@ var (
 	enabled = os.Getenv("BACKUPVIEW_INTEGRATION") != ""
 )
 
-// The test cluster uses its own ports so it can run beside `make demo`.
-var ports = []string{"ETCD_PORT=32379", "ETCD_PEER_PORT=32380", "KAS_PORT=36443", "BV_PORT=38443"}
+// The test cluster uses its own ports so it can run beside `make demo`;
+// BACKUPVIEW_IT_PORT_OFFSET moves them (e.g. 100) to run two test suites at once.
+var ports = func() []string {
+	off := 0
+	fmt.Sscan(os.Getenv("BACKUPVIEW_IT_PORT_OFFSET"), &off)
+	return []string{
+		fmt.Sprintf("ETCD_PORT=%d", 32379+off), fmt.Sprintf("ETCD_PEER_PORT=%d", 32380+off),
+		fmt.Sprintf("KAS_PORT=%d", 36443+off), fmt.Sprintf("BV_PORT=%d", 38443+off),
+	}
+}()
 
 func TestMain(m *testing.M) {
 	if !enabled {
