@@ -158,15 +158,30 @@ func (b *builder) sessions() []ui.BackupSessionRef {
 			CreationTimestamp: ts(s.CreationTimestamp),
 		})
 	}
-	// Newest first; the name breaks ties so the order is stable.
+	// Newest first. Creation times have one-second resolution, so ties are broken by the
+	// trigger time KubeStash puts at the end of the name (<bc>-<session>-<unix seconds>),
+	// then by name, so that the order is stable.
 	sort.Slice(out, func(i, j int) bool {
 		ti, tj := created(out[i].CreationTimestamp), created(out[j].CreationTimestamp)
 		if !ti.Equal(tj) {
 			return ti.After(tj)
 		}
+		if ui, uj := nameTime(out[i].Name), nameTime(out[j].Name); ui != uj {
+			return ui > uj
+		}
 		return out[i].Name > out[j].Name
 	})
 	return out
+}
+
+// nameTime is the unix time at the end of a BackupSession name, or 0.
+func nameTime(name string) int64 {
+	i := strings.LastIndexByte(name, '-')
+	n, err := strconv.ParseInt(name[i+1:], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 func created(t *metav1.Time) time.Time {

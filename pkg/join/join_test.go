@@ -147,6 +147,22 @@ func join(s []string) string {
 	return out
 }
 
+func TestSessionsWithEqualCreationTimeOrderByTriggerTime(t *testing.T) {
+	l := &fake{sessions: map[string][]*kubestash.BackupSession{"prod/pg": {
+		{ObjectMeta: meta("prod", "pg-manifest-backup-1795743000", "1", t0)},
+		{ObjectMeta: meta("prod", "pg-full-backup-1795759200", "2", t0)},
+		{ObjectMeta: meta("prod", "pg-full-backup-1795752729", "3", t0)},
+	}}}
+	v, _ := Build(bc(), l)
+	var names []string
+	for _, s := range v.BackupSessions {
+		names = append(names, s.Name)
+	}
+	if got := join(names); got != "pg-full-backup-1795759200,pg-full-backup-1795752729,pg-manifest-backup-1795743000" {
+		t.Errorf("order = %s", got)
+	}
+}
+
 func TestBuildIsDeterministic(t *testing.T) {
 	a, _ := Build(bc(), lookup())
 	b, _ := Build(bc(), lookup())

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -60,13 +59,9 @@ func TestPreviewWithKubectl(t *testing.T) {
 
 func applyDryRun(t *testing.T, manifest string) {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(root, "_output", "bin", "kubectl"), "--kubeconfig", filepath.Join(dir, "kubeconfig"),
-		"apply", "--dry-run=server", "--validate=strict", "-f", "-")
-	cmd.Stdin = strings.NewReader(manifest)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil || strings.Contains(out.String(), "unknown field") {
-		t.Fatalf("the rendered manifest is refused by the CRD: %v\n%s\n%s", err, out.String(), manifest)
+	out, err := c.KubectlStdout(manifest, "apply", "--dry-run=server", "--validate=strict", "-f", "-")
+	if err != nil || strings.Contains(out, "unknown field") {
+		t.Fatalf("the rendered manifest is refused by the CRD: %v\n%s\n%s", err, out, manifest)
 	}
 }
 

@@ -1,0 +1,235 @@
+// Package harness starts a real control plane for tests: etcd and kube-apiserver (built by
+// hack/build-control-plane.sh) with backupview-apiserver registered through an APIService,
+// the KubeStash CRDs (upstream from ../shared when present) and, optionally, fixtures.
+package harness
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubestash/backupview/pkg/fixtures"
+	clientset "github.com/kubestash/backupview/pkg/generated/clientset/versioned"
+)
+
+// Enabled reports whether tests that need the control plane should run (`make test` sets
+// BACKUPVIEW_INTEGRATION=1).
+func Enabled() bool { return os.Getenv("BACKUPVIEW_INTEGRATION") != "" }
+
+// Cluster is one running control plane with backupview.
+type Cluster struct {
+	Root   string // repository root
+	Dir    string // state directory (pki, logs, kubeconfigs)
+	Shared string // ../shared, with the upstream CRDs when present
+	Ports  []string
+	Config *rest.Config
+	BV     clientset.Interface
+	Kube   kubernetes.Interface
+	Dyn    dynamic.Interface
+}
+
+// Options choose ports and what to install.
+type Options struct {
+	// PortOffset is added to the default test ports (etcd 32379/32380, kube-apiserver 36443,
+	// backupview 38443) so that suites can run side by side.
+	PortOffset int
+	// SkipCRDs starts without the KubeStash CRDs.
+	SkipCRDs bool
+	// SkipServer leaves backupview-apiserver stopped (StartServer starts it).
+	SkipServer bool
+	// ServerArgs are extra flags for backupview-apiserver.
+	ServerArgs string
+	// Fixtures are files (relative to the repository root) loaded after the server starts.
+	Fixtures []string
+}
+
+// RepoRoot is the repository root.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "../.."))
+}
+
+// Start brings a cluster up in a new temporary directory.
+func Start(o Options) (*Cluster, error) {
+	c := &Cluster{Root: RepoRoot(), Shared: os.Getenv("BACKUPVIEW_SHARED")}
+	if c.Shared == "" {
+		c.Shared = filepath.Join(c.Root, "..", "shared")
+	}
+	if off := os.Getenv("BACKUPVIEW_IT_PORT_OFFSET"); off != "" {
+		var n int
+		fmt.Sscan(off, &n)
+		o.PortOffset += n
+	}
+	c.Ports = []string{
+		fmt.Sprintf("ETCD_PORT=%d", 32379+o.PortOffset), fmt.Sprintf("ETCD_PEER_PORT=%d", 32380+o.PortOffset),
+		fmt.Sprintf("KAS_PORT=%d", 36443+o.PortOffset), fmt.Sprintf("BV_PORT=%d", 38443+o.PortOffset),
+		"BV_ARGS=" + o.ServerArgs,
+	}
+	var err error
+	if c.Dir, err = os.MkdirTemp("", "backupview-test-"); err != nil {
+		return nil, err
+	}
+	for _, step := range []string{"up", "register"} {
+		if err := c.Run(step); err != nil {
+			return c, err
+		}
+	}
+	if c.Config, err = clientcmd.BuildConfigFromFlags("", filepath.Join(c.Dir, "kubeconfig")); err != nil {
+		return c, err
+	}
+	c.Config.QPS, c.Config.Burst = 200, 400
+	c.BV = clientset.NewForConfigOrDie(c.Config)
+	c.Kube = kubernetes.NewForConfigOrDie(c.Config)
+	c.Dyn = dynamic.NewForConfigOrDie(c.Config)
+	if !o.SkipCRDs {
+		if err := c.InstallCRDs(); err != nil {
+			return c, err
+		}
+	}
+	if !o.SkipServer {
+		if err := c.StartServer(); err != nil {
+			return c, err
+		}
+	}
+	if len(o.Fixtures) > 0 {
+		if err := c.Load(o.Fixtures...); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// CRDDir is the upstream KubeStash CRDs when ../shared has them, the project's own otherwise.
+func (c *Cluster) CRDDir() (dir string, upstream bool) {
+	if st, err := os.Stat(filepath.Join(c.Shared, "kubestash-crds")); err == nil && st.IsDir() {
+		return filepath.Join(c.Shared, "kubestash-crds"), true
+	}
+	return filepath.Join(c.Root, "hack", "crds"), false
+}
+
+// InstallCRDs installs the KubeStash CRDs and the demo's target CRDs, and waits for them.
+func (c *Cluster) InstallCRDs() error {
+	crds, upstream := c.CRDDir()
+	if !upstream {
+		fmt.Println("NOTE: ../shared/kubestash-crds absent: using the project's own CRDs (hack/crds)")
+	}
+	if out, err := c.Kubectl("apply", "--server-side", "-f", crds, "-f", filepath.Join(c.Root, "hack/demo/target-crds.yaml")); err != nil {
+		return fmt.Errorf("installing CRDs: %v\n%s", err, out)
+	}
+	if out, err := c.Kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"); err != nil {
+		return fmt.Errorf("waiting for CRDs: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// StartServer starts backupview-apiserver and waits until the APIService serves.
+func (c *Cluster) StartServer() error { return c.Run("start-server") }
+
+// StopServer stops backupview-apiserver.
+func (c *Cluster) StopServer() error { return c.Run("stop-server") }
+
+// Load loads fixture files (relative to the repository root).
+func (c *Cluster) Load(files ...string) error {
+	l, err := fixtures.NewLoader(c.Config)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join(c.Root, f))
+		if err != nil {
+			return err
+		}
+		if err := l.LoadFiles(ctx, data); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	return nil
+}
+
+// Run runs a hack/cluster.sh command on this cluster.
+func (c *Cluster) Run(args ...string) error {
+	cmd := exec.Command(filepath.Join(c.Root, "hack", "cluster.sh"), append([]string{args[0], c.Dir}, args[1:]...)...)
+	cmd.Env = append(os.Environ(), c.Ports...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("cluster.sh %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// Stop stops everything and deletes the state directory. On failure it prints the tail of
+// backupview's log first.
+func (c *Cluster) Stop(failed bool) {
+	if c == nil || c.Dir == "" {
+		return
+	}
+	if failed {
+		fmt.Println("---- backupview log (tail) ----")
+		out, _ := exec.Command("tail", "-n", "60", filepath.Join(c.Dir, "logs", "backupview.log")).CombinedOutput()
+		fmt.Println(string(out))
+	}
+	_ = c.Run("down", "--purge")
+}
+
+// Kubeconfig is the admin kubeconfig; "alice" gives the unprivileged user's.
+func (c *Cluster) Kubeconfig(user string) string {
+	if user == "alice" {
+		return filepath.Join(c.Dir, "kubeconfig-alice")
+	}
+	return filepath.Join(c.Dir, "kubeconfig")
+}
+
+// Kubectl runs the built kubectl as the admin; the output mixes stdout and stderr.
+func (c *Cluster) Kubectl(args ...string) (string, error) {
+	return c.KubectlAs(c.Kubeconfig(""), args...)
+}
+
+// KubectlAs runs the built kubectl with a kubeconfig.
+func (c *Cluster) KubectlAs(kubeconfig string, args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(c.Root, "_output", "bin", "kubectl"), append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// KubectlStdout runs kubectl as the admin and returns only standard output (warnings go to
+// standard error); on failure both.
+func (c *Cluster) KubectlStdout(stdin string, args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(c.Root, "_output", "bin", "kubectl"), append([]string{"--kubeconfig", c.Kubeconfig("")}, args...)...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	if err := cmd.Run(); err != nil {
+		return out.String() + errOut.String(), err
+	}
+	return out.String(), nil
+}
+
+// Eventually polls f every 50 ms until it returns nil or the timeout passes.
+func Eventually(timeout time.Duration, f func() error) error {
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = f(); err == nil {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("not within %s: %w", timeout, err)
+}
