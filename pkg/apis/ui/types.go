@@ -321,6 +321,7 @@ type PreviewSpec struct {
 	// +optional
 	StorageRef ObjectReference `json:"storageRef"`
 	// RetentionPolicy controls how long backups are kept (the form's Retention Policy). Required.
+	// +optional
 	RetentionPolicy ObjectReference `json:"retentionPolicy"`
 	// Labels for the BackupConfiguration.
 	// +optional
@@ -333,6 +334,7 @@ type PreviewSpec struct {
 	// +optional
 	Sessions []PreviewSession `json:"sessions"`
 	// Target is the object to back up. All four fields are required.
+	// +optional
 	Target TypedObjectReference `json:"target"`
 }
 
@@ -342,6 +344,7 @@ type ObjectReference struct {
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 	// Name of the object.
+	// +optional
 	Name string `json:"name"`
 }
 
@@ -351,11 +354,13 @@ type TypedObjectReference struct {
 	// +optional
 	APIGroup string `json:"apiGroup,omitempty"`
 	// Kind of the object, e.g. MongoDB.
+	// +optional
 	Kind string `json:"kind"`
 	// Namespace of the object.
 	// +optional
 	Namespace string `json:"namespace"`
 	// Name of the object.
+	// +optional
 	Name string `json:"name"`
 }
 
@@ -365,11 +370,13 @@ type PreviewSession struct {
 	// +optional
 	Name string `json:"name"`
 	// Schedule is a cron expression as a CronJob accepts it, e.g. "*/30 * * * *" or "@daily".
+	// +optional
 	Schedule string `json:"schedule"`
 	// RunAsUser is the UID the backup job runs as; 0 is a real value and is rendered.
 	// +optional
 	RunAsUser *int64 `json:"runAsUser,omitempty"`
 	// Addon is the name of the cluster-scoped KubeStash Addon, e.g. mongodb-addon.
+	// +optional
 	Addon string `json:"addon"`
 	// Tasks to run: at least one.
 	// +listType=atomic

@@ -795,7 +795,6 @@ func schema_pkg_apis_ui_v1alpha1_ObjectReference(ref common.ReferenceCallback) c
 						},
 					},
 				},
-				Required: []string{"name"},
 			},
 		},
 	}
@@ -858,7 +857,6 @@ func schema_pkg_apis_ui_v1alpha1_PreviewSession(ref common.ReferenceCallback) co
 						},
 					},
 				},
-				Required: []string{"schedule", "addon"},
 			},
 		},
 		Dependencies: []string{
@@ -943,7 +941,6 @@ func schema_pkg_apis_ui_v1alpha1_PreviewSpec(ref common.ReferenceCallback) commo
 						},
 					},
 				},
-				Required: []string{"retentionPolicy", "target"},
 			},
 		},
 		Dependencies: []string{
@@ -1349,7 +1346,6 @@ func schema_pkg_apis_ui_v1alpha1_TypedObjectReference(ref common.ReferenceCallba
 						},
 					},
 				},
-				Required: []string{"kind", "name"},
 			},
 		},
 	}
