@@ -51,6 +51,9 @@ type ExtraConfig struct {
 	SourcePollInterval time.Duration
 	// Cache tunes the view cache (history, watcher buffer, snapshots).
 	Cache viewcache.Options
+	// CheckEncryptionSecrets watches Secret metadata to warn about missing encryption Secrets
+	// in previews; it needs list/watch on Secrets, so it is off by default.
+	CheckEncryptionSecrets bool
 	// ClientConfig reaches the cluster whose KubeStash objects are served (--kubeconfig, or
 	// in-cluster); Complete copies it from the recommended config.
 	ClientConfig *restclient.Config
@@ -111,6 +114,9 @@ func (c completedConfig) New() (*Server, error) {
 	var cache *viewcache.Cache
 	src := sources.New(dyn, md, disco, func(keys []string, rv uint64, deleted bool) { cache.Notify(keys, rv, deleted) })
 	src.SetPollInterval(c.ExtraConfig.SourcePollInterval)
+	if c.ExtraConfig.CheckEncryptionSecrets {
+		src.WatchSecretNames()
+	}
 	cache = viewcache.New(src, c.ExtraConfig.Cache)
 	cache.SetBatchObserver(metrics.ObserveBatch)
 	metrics.Register()
@@ -143,6 +149,9 @@ func (c completedConfig) New() (*Server, error) {
 	})
 	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(ui.GroupName, Scheme, metav1.ParameterCodec, Codecs)
 	previews := backupconfigurationpreview.NewREST(cluster{src})
+	if c.ExtraConfig.CheckEncryptionSecrets {
+		previews.CheckSecrets(src)
+	}
 	apiGroupInfo.VersionedResourcesStorageMap["v1alpha1"] = map[string]rest.Storage{
 		"backupconfigurationviews":         views,
 		"backupconfigurationviews/preview": backupconfigurationpreview.NewPreviewREST(previews),

@@ -49,6 +49,7 @@ type Sources struct {
 
 	mu      sync.RWMutex
 	targets map[schema.GroupKind]*target
+	secrets cache.SharedIndexInformer // opt-in, metadata only
 	started bool
 	ctx     context.Context
 }
@@ -103,6 +104,7 @@ func (s *Sources) Start(ctx context.Context) {
 	s.mu.Lock()
 	s.ctx, s.started = ctx, true
 	s.mu.Unlock()
+	s.startSecrets()
 	s.discover()
 	go func() {
 		t := time.NewTicker(s.pollEvery)

@@ -34,6 +34,7 @@ type Options struct {
 	WatchHistory       int
 	ListSnapshots      int
 	ShowVersion        bool
+	CheckSecrets       bool
 
 	StdOut io.Writer
 	StdErr io.Writer
@@ -66,6 +67,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.WatchHistory, "watch-history", o.WatchHistory, "View events kept for watches resuming from a resourceVersion.")
 	fs.IntVar(&o.ListSnapshots, "list-snapshots", o.ListSnapshots, "Past snapshots kept for paged lists (continue tokens).")
 	fs.BoolVar(&o.ShowVersion, "version", false, "Print the version and exit.")
+	fs.BoolVar(&o.CheckSecrets, "check-encryption-secrets", false, "Warn in previews when an encryption Secret does not exist. Watches Secret metadata only (never data), but needs list and watch on Secrets cluster-wide, which the default RBAC does not grant.")
 }
 
 // Validate checks the options.
@@ -104,7 +106,8 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	return &apiserver.Config{
 		GenericConfig: c,
 		ExtraConfig: apiserver.ExtraConfig{
-			SourcePollInterval: o.SourcePollInterval,
+			SourcePollInterval:     o.SourcePollInterval,
+			CheckEncryptionSecrets: o.CheckSecrets,
 		},
 	}, nil
 }

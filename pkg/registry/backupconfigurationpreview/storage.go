@@ -20,9 +20,15 @@ import (
 	"github.com/kubestash/backupview/pkg/render"
 )
 
+// SecretChecker is the opt-in check that encryption Secrets exist (metadata only).
+type SecretChecker interface {
+	SecretExists(ns, name string) (exists, checked bool)
+}
+
 // REST is the top-level create-only resource.
 type REST struct {
 	cluster render.Cluster
+	secrets SecretChecker // nil: Secrets are not checked (the default)
 }
 
 var (
@@ -37,6 +43,9 @@ var (
 // NewREST returns the storage; cluster answers the warnings from the informers' caches (nil:
 // no warnings).
 func NewREST(cluster render.Cluster) *REST { return &REST{cluster: cluster} }
+
+// CheckSecrets enables warnings for encryption Secrets that do not exist.
+func (r *REST) CheckSecrets(c SecretChecker) { r.secrets = c }
 
 func (r *REST) New() runtime.Object     { return &ui.BackupConfigurationPreview{} }
 func (r *REST) Destroy()                {}
@@ -75,6 +84,9 @@ func (r *REST) render(ctx context.Context, p *ui.BackupConfigurationPreview, cre
 		for _, w := range render.Warnings(p, r.cluster) {
 			warning.AddWarning(ctx, "", w)
 		}
+	}
+	for _, w := range r.secretWarnings(p) {
+		warning.AddWarning(ctx, "", w)
 	}
 	// The create handler adds managedFields; a preview is not an object anyone manages.
 	p.ManagedFields = nil
@@ -124,4 +136,25 @@ func (r *PreviewREST) Create(ctx context.Context, name string, obj runtime.Objec
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("the name of the form (%q) does not match the name in the URL (%q)", p.Name, name))
 	}
 	return r.rest.render(ctx, p, createValidation)
+}
+
+func (r *REST) secretWarnings(p *ui.BackupConfigurationPreview) []string {
+	if r.secrets == nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range p.Spec.Sessions {
+		for _, t := range s.Tasks {
+			e := t.EncryptionSecret
+			if e == nil || e.Name == "" || e.Namespace == "" || seen[e.Namespace+"/"+e.Name] {
+				continue
+			}
+			seen[e.Namespace+"/"+e.Name] = true
+			if exists, checked := r.secrets.SecretExists(e.Namespace, e.Name); checked && !exists {
+				out = append(out, fmt.Sprintf("encryption Secret %s/%s not found", e.Namespace, e.Name))
+			}
+		}
+	}
+	return out
 }

@@ -186,7 +186,7 @@ func (r *REST) List(ctx context.Context, options *metainternalversion.ListOption
 		if limit > 0 && int64(len(list.Items)) == limit {
 			// More may match: hand out a token for the rest of this snapshot.
 			list.Continue = encodeContinue(continueToken{RV: snap.RV, Start: entries[i-1].Key})
-			if options.LabelSelector.Empty() && options.FieldSelector.Empty() {
+			if !filtered(options) {
 				rem := int64(len(entries) - i)
 				list.RemainingItemCount = &rem
 			}
@@ -327,6 +327,11 @@ func matcher(o *metainternalversion.ListOptions) (func(*ui.BackupConfigurationVi
 	return func(v *ui.BackupConfigurationView) bool {
 		return lsel.Matches(labels.Set(v.Labels)) && (fsel.Empty() || fsel.Matches(Fields(v)))
 	}, nil
+}
+
+// filtered reports whether the list has a label or field selector.
+func filtered(o *metainternalversion.ListOptions) bool {
+	return o != nil && (o.LabelSelector != nil && !o.LabelSelector.Empty() || o.FieldSelector != nil && !o.FieldSelector.Empty())
 }
 
 func supported(f string) bool {
