@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.1
 LDFLAGS := -X github.com/kubestash/backupview/pkg/version.Version=$(VERSION)
 GOFILES := $(shell find cmd pkg hack test -name '*.go' 2>/dev/null)
 
-.PHONY: all build control-plane test test-unit test-integration demo demo-down codegen verify fmt vet bench bench-scale clean
+.PHONY: all build control-plane test test-unit test-integration demo demo-down codegen verify fmt vet fuzz bench bench-scale clean
 
 all: build
 
@@ -51,6 +51,13 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+
+# The preview's fuzz targets, briefly (CI); FUZZTIME=5m for a longer run.
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzPreview$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pkg/render
+	$(GO) test -run '^$$' -fuzz '^FuzzFormFields$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pkg/render
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pkg/cron
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...

@@ -11,11 +11,15 @@
 #                 flags: BV_ARGS="..."), wait for its /readyz and, if registered, for the
 #                 APIService to be Available
 #   stop-server   stop backupview-apiserver only
+#   stop-kas      stop kube-apiserver only (etcd and backupview keep running): an outage
+#   start-kas     start kube-apiserver again on the same etcd, wait for its /readyz
 #   down          stop everything this DIR started (files stay); with --purge also delete DIR
 #   status        show which processes run
 #   env           print export lines for KUBECONFIG and PATH: eval "$(hack/cluster.sh env DIR)"
 #
 # DIR defaults to _output/demo; a relative DIR is taken from the repository root.
+# Extra flags (env, optional, split on blanks): ETCD_ARGS for etcd and KAS_ARGS for kube-apiserver,
+# e.g. ETCD_ARGS=--quota-backend-bytes=8589934592 for large loads.
 # Ports (env): ETCD_PORT=12379 ETCD_PEER_PORT=12380 KAS_PORT=16443 BV_PORT=18443. The values
 # in effect are saved in DIR/cluster.env and reused by later commands on the same DIR unless
 # set again in the environment. Processes run detached (own session); logs in DIR/logs,
@@ -226,6 +230,27 @@ EOF
 
 # ---- commands -----------------------------------------------------------------------------
 
+# spawn_kas: starts kube-apiserver on $KAS_PORT against the etcd on $ETCD_PORT (no wait).
+spawn_kas() {
+  local P=$PKI
+  spawn kube-apiserver --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+    --bind-address=127.0.0.1 --secure-port="$KAS_PORT" --advertise-address=127.0.0.1 \
+    --endpoint-reconciler-type=none --service-cluster-ip-range=10.0.0.0/24 \
+    --cert-dir="$DIR/kas-certs" \
+    --tls-cert-file="$P/apiserver.crt" --tls-private-key-file="$P/apiserver.key" \
+    --client-ca-file="$P/ca.crt" \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file="$P/sa.pub" --service-account-signing-key-file="$P/sa.key" \
+    --authorization-mode=RBAC \
+    --requestheader-client-ca-file="$P/front-proxy-ca.crt" \
+    --requestheader-allowed-names=front-proxy-client \
+    --requestheader-extra-headers-prefix=X-Remote-Extra- \
+    --requestheader-group-headers=X-Remote-Group \
+    --requestheader-username-headers=X-Remote-User \
+    --proxy-client-cert-file="$P/front-proxy-client.crt" --proxy-client-key-file="$P/front-proxy-client.key" \
+    --enable-aggregator-routing=false ${kas_extra[@]+"${kas_extra[@]}"}
+}
+
 cmd_up() {
   need_bins etcd kube-apiserver kubectl
   local t0 started=""
@@ -251,33 +276,20 @@ cmd_up() {
   chmod 700 "$DIR/etcd"
 
   # etcd needs no certificates: start it first so that it boots while the PKI is checked.
+  local -a etcd_extra=() kas_extra=()
+  read -r -a etcd_extra <<< "${ETCD_ARGS:-}"
+  read -r -a kas_extra <<< "${KAS_ARGS:-}"
   if [[ -n $need_etcd ]]; then
     spawn etcd --name backupview --data-dir "$DIR/etcd" \
       --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
       --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
       --initial-cluster "backupview=http://127.0.0.1:$ETCD_PEER_PORT" \
-      --listen-metrics-urls "" --log-level warn
+      --listen-metrics-urls "" --log-level warn ${etcd_extra[@]+"${etcd_extra[@]}"}
     started+=" etcd"
   fi
   pki::ensure "$PKI"
   if [[ -n $need_kas ]]; then
-    local P=$PKI
-    spawn kube-apiserver --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
-      --bind-address=127.0.0.1 --secure-port="$KAS_PORT" --advertise-address=127.0.0.1 \
-      --endpoint-reconciler-type=none --service-cluster-ip-range=10.0.0.0/24 \
-      --cert-dir="$DIR/kas-certs" \
-      --tls-cert-file="$P/apiserver.crt" --tls-private-key-file="$P/apiserver.key" \
-      --client-ca-file="$P/ca.crt" \
-      --service-account-issuer=https://kubernetes.default.svc.cluster.local \
-      --service-account-key-file="$P/sa.pub" --service-account-signing-key-file="$P/sa.key" \
-      --authorization-mode=RBAC \
-      --requestheader-client-ca-file="$P/front-proxy-ca.crt" \
-      --requestheader-allowed-names=front-proxy-client \
-      --requestheader-extra-headers-prefix=X-Remote-Extra- \
-      --requestheader-group-headers=X-Remote-Group \
-      --requestheader-username-headers=X-Remote-User \
-      --proxy-client-cert-file="$P/front-proxy-client.crt" --proxy-client-key-file="$P/front-proxy-client.key" \
-      --enable-aggregator-routing=false
+    spawn_kas
     started+=" kube-apiserver"
   fi
   wait_until "kube-apiserver /readyz on $KAS_URL" "$READY_TIMEOUT" kas_ready etcd kube-apiserver
@@ -367,6 +379,24 @@ cmd_start_server() {
 
 cmd_stop_server() { stop backupview; }
 
+cmd_stop_kas() { stop kube-apiserver; }
+
+cmd_start_kas() {
+  need_bins kube-apiserver
+  [[ -s $KUBECONFIG_ADMIN ]] || die "no cluster in $DIR: run 'up' first"
+  pid_of etcd >/dev/null || die "etcd of $DIR is not running: run 'up'"
+  same_ports_as_running
+  local t0; t0=$(now)
+  if ! pid_of kube-apiserver >/dev/null; then
+    port_busy "$KAS_PORT" && die "port $KAS_PORT (KAS_PORT) is in use by another process"
+    local -a kas_extra=()
+    read -r -a kas_extra <<< "${KAS_ARGS:-}"
+    spawn_kas
+  fi
+  wait_until "kube-apiserver /readyz on $KAS_URL" "$READY_TIMEOUT" kas_ready etcd kube-apiserver
+  echo "kube-apiserver ready in $(elapsed "$t0")"
+}
+
 cmd_down() {
   stop backupview
   stop kube-apiserver
@@ -423,6 +453,8 @@ case $CMD in
   register) cmd_register ;;
   start-server) cmd_start_server ;;
   stop-server) cmd_stop_server ;;
+  stop-kas) cmd_stop_kas ;;
+  start-kas) cmd_start_kas ;;
   down) cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
