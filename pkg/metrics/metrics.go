@@ -8,6 +8,8 @@ import (
 
 	"k8s.io/component-base/metrics"
 	"k8s.io/component-base/metrics/legacyregistry"
+
+	"github.com/kubestash/backupview/pkg/version"
 )
 
 var (
@@ -43,12 +45,18 @@ var (
 	})
 )
 
+// BuildInfo is 1, labelled with backupview's version.
+var BuildInfo = metrics.NewGaugeVec(&metrics.GaugeOpts{
+	Namespace: "backupview", Name: "build_info", Help: "backupview's version (the generic /version reports the Kubernetes libraries').", StabilityLevel: metrics.ALPHA,
+}, []string{"version"})
+
 var once sync.Once
 
 // Register registers the metrics once.
 func Register() {
 	once.Do(func() {
-		legacyregistry.MustRegister(SourceSynced, SourceObjects, ViewsServed, JoinDuration, JoinedViews, Watchers, WatchersDropped)
+		legacyregistry.MustRegister(SourceSynced, SourceObjects, ViewsServed, JoinDuration, JoinedViews, Watchers, WatchersDropped, BuildInfo)
+		BuildInfo.WithLabelValues(version.Version).Set(1)
 	})
 }
 
