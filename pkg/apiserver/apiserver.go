@@ -188,6 +188,7 @@ func reportSources(ctx context.Context, src *sources.Sources, cache *viewcache.C
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
 	for {
+		metrics.SourceSynced.Reset() // a kind's "installed" label changes when its CRD appears
 		for _, st := range src.Statuses() {
 			v := 0.0
 			if st.Synced {
