@@ -57,6 +57,13 @@ func TestInformerStaysInSync(t *testing.T) {
 		return out
 	}
 	sessions, repos, storages, bcs := list(gvrSessions), list(gvrRepos), list(gvrStorages), list(gvrBCs)
+	// Other tests expect the samples as written: put them back afterwards.
+	t.Cleanup(func() {
+		if err := c.Load("hack/demo/samples.yaml"); err != nil {
+			t.Errorf("restoring the samples: %v", err)
+		}
+		time.Sleep(time.Second) // the views follow within a second
+	})
 	phases := []string{"Pending", "Running", "Succeeded", "Failed", "Skipped"}
 	for i := 0; i < 200; i++ {
 		var gvr schema.GroupVersionResource
