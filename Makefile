@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.1
 LDFLAGS := -X github.com/kubestash/backupview/pkg/version.Version=$(VERSION)
 GOFILES := $(shell find cmd pkg hack test -name '*.go' 2>/dev/null)
 
-.PHONY: all build control-plane test test-unit test-integration demo demo-down codegen verify fmt vet fuzz bench bench-scale clean
+.PHONY: all build control-plane test test-unit test-integration test-faults demo demo-down codegen verify fmt vet fuzz bench bench-scale clean
 
 all: build
 
@@ -32,6 +32,12 @@ test-unit:
 
 test-integration: build control-plane
 	BACKUPVIEW_INTEGRATION=1 $(GO) test -count=1 -timeout 30m -v ./test/...
+
+# Reliability and security promises (docs/reliability.md): startup against 2,000
+# BackupConfigurations, kube-apiserver restarts, missing CRDs, odd objects, bad input, load,
+# access, two replicas; each against the real control plane. Part of `make test` too.
+test-faults: build control-plane
+	BACKUPVIEW_INTEGRATION=1 $(GO) test -count=1 -timeout 40m ./test/reliability/...
 
 # A local control plane with KubeStash objects and backupview, left running.
 demo: build control-plane

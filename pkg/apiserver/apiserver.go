@@ -123,17 +123,20 @@ func (c completedConfig) New() (*Server, error) {
 
 	// Ready only when every source has synced, the target kinds in use are watched and
 	// synced, and the views are built: never a short list.
+	// Once built, the views stay ready: target informers started later (a new target kind)
+	// only refine found flags, and must never flip readiness (a Deployment's readinessProbe
+	// would take the whole aggregated API down).
 	c.GenericConfig.AddReadyzChecks(healthz.NamedCheck("backupview-views", func(*http.Request) error {
 		if !src.HasSynced() {
 			return fmt.Errorf("source informers not synced")
 		}
+		if cache.Ready() {
+			return nil
+		}
 		if !src.TargetsSynced() {
 			return fmt.Errorf("target informers not synced")
 		}
-		if !cache.Ready() {
-			return fmt.Errorf("views not built")
-		}
-		return nil
+		return fmt.Errorf("views not built")
 	}))
 
 	gs, err := c.GenericConfig.New("backupview-apiserver", genericapiserver.NewEmptyDelegate())

@@ -216,17 +216,43 @@ func (s *Schedule) Next(t time.Time) time.Time {
 		}
 		if s.hour&(1<<uint(t.Hour())) == 0 {
 			// To the next hour on the local clock (Truncate(time.Hour) would work on absolute
-			// time and skip minutes in zones such as UTC+05:30).
-			t = t.Add(time.Duration(60-t.Minute()) * time.Minute)
+			// time and skip minutes in zones such as UTC+05:30), or straight to the next
+			// allowed hour (or midnight) when the zone offset does not change on the way.
+			next := t.Add(time.Duration(60-t.Minute()) * time.Minute)
+			t = skip(t, next, next.Add(time.Duration(ahead(s.hour, t.Hour(), 24)-1)*time.Hour))
 			continue
 		}
 		if s.minute&(1<<uint(t.Minute())) == 0 {
-			t = t.Add(time.Minute)
+			t = skip(t, t.Add(time.Minute), t.Add(time.Duration(ahead(s.minute, t.Minute(), 60))*time.Minute))
 			continue
 		}
 		return t
 	}
 	return time.Time{}
+}
+
+// ahead is the distance from v to the next value in bits above v, or to limit when there is
+// none.
+func ahead(bits uint64, v, limit int) int {
+	for n := v + 1; n < limit; n++ {
+		if bits&(1<<uint(n)) != 0 {
+			return n - v
+		}
+	}
+	return limit - v
+}
+
+// skip returns far, which the caller knows skips only values that cannot match, unless the
+// zone offset changes between t and far (a DST change): then step, one unit as before, so
+// that the local clock is walked exactly as without the skip. Walking minute by minute made
+// MaxInterval cost tens of milliseconds per schedule, and every view computes it.
+func skip(t, step, far time.Time) time.Time {
+	_, o1 := t.Zone()
+	_, o2 := far.Zone()
+	if o1 != o2 {
+		return step
+	}
+	return far
 }
 
 // Day-of-month and day-of-week combine with OR when both are restricted, with AND when either

@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
-	"github.com/kubestash/backupview/pkg/cron"
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
@@ -359,11 +358,11 @@ func health(bc *kubestash.BackupConfiguration, v *ui.BackupConfigurationView) ui
 	}
 	var shortest time.Duration
 	for _, s := range bc.Sessions {
-		sch, err := cron.Parse(s.Schedule)
+		d, ok, err := maxInterval(s.Schedule, base.UTC())
 		if err != nil {
 			continue
 		}
-		if d, ok := sch.MaxInterval(base.UTC()); ok && (shortest == 0 || d < shortest) {
+		if ok && (shortest == 0 || d < shortest) {
 			shortest = d
 		}
 	}

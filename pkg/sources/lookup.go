@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -180,6 +181,20 @@ func (s *Sources) resolveTarget(gk schema.GroupKind) {
 		AddFunc:    func(o interface{}) { notify(o, false) },
 		UpdateFunc: func(_, o interface{}) { notify(o, false) },
 		DeleteFunc: func(o interface{}) { notify(o, true) },
+	})
+	// A kind backupview may not list (its RBAC grants only some target groups) would never
+	// sync: note it, so that nothing waits for it. The informer keeps retrying, and its targets
+	// are revisited if it ever syncs (a later RBAC grant).
+	_ = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
+		if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+			s.mu.Lock()
+			if tg := s.targets[gk]; tg != nil && !tg.unreadable {
+				tg.unreadable = true
+				klog.InfoS("target kind not readable: its targets show found=false", "kind", gk.String(), "err", err)
+			}
+			s.mu.Unlock()
+		}
+		cache.DefaultWatchErrorHandler(ctx, r, err)
 	})
 	s.mu.Lock()
 	tg := s.targets[gk]

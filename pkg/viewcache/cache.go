@@ -5,6 +5,7 @@ package viewcache
 
 import (
 	"context"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"sync"
@@ -69,6 +70,7 @@ type Cache struct {
 
 	mu       sync.RWMutex
 	ready    bool
+	base     uint64 // the resourceVersion of the first build: watches can resume from it
 	snap     *Snapshot
 	byKey    map[string]*Entry
 	past     []*Snapshot // recent snapshots for paging, oldest first
@@ -77,6 +79,9 @@ type Cache struct {
 	// onBatch, if set, observes each rebuild batch (metrics).
 	onBatch func(views int, d time.Duration)
 }
+
+// ReleaseAfterFirstBuild returns the start-up garbage to the OS once the first build is done.
+var ReleaseAfterFirstBuild = true
 
 // New returns an empty cache; call Run to start it.
 func New(src Source, opts Options) *Cache {
@@ -173,9 +178,16 @@ func (c *Cache) rebuildAll() {
 	c.snap = &Snapshot{RV: hw, Entries: entries}
 	c.byKey = byKey
 	c.past = append(c.past, c.snap)
+	c.base = hw
 	c.ready = true
 	c.mu.Unlock()
 	klog.InfoS("views built", "count", len(entries), "resourceVersion", hw, "took", time.Since(start))
+	if ReleaseAfterFirstBuild {
+		// Syncing decoded every source object once (whole lists at a time): that garbage is
+		// not needed again, so collect it and hand its pages back to the OS now rather than
+		// whenever the scavenger gets to it. Once, in the background.
+		go debug.FreeOSMemory()
+	}
 	if c.onBatch != nil {
 		c.onBatch(len(entries), time.Since(start))
 	}
@@ -244,27 +256,7 @@ func (c *Cache) apply(batch map[string]uint64) {
 	sort.SliceStable(events, func(i, j int) bool { return events[i].RV < events[j].RV })
 
 	c.mu.Lock()
-	entries := make([]*Entry, 0, len(c.snap.Entries)+len(changed))
-	for _, e := range c.snap.Entries {
-		if n, ok := changed[e.Key]; ok {
-			if n != nil {
-				entries = append(entries, n)
-			}
-			delete(changed, e.Key)
-			continue
-		}
-		entries = append(entries, e)
-	}
-	added := false
-	for _, n := range changed {
-		if n != nil {
-			entries = append(entries, n)
-			added = true
-		}
-	}
-	if added {
-		sort.Slice(entries, func(i, j int) bool { return entries[i].Key < entries[j].Key })
-	}
+	entries := patch(c.snap.Entries, changed)
 	for i := range events {
 		if events[i].RV > hw {
 			hw = events[i].RV
@@ -277,13 +269,17 @@ func (c *Cache) apply(batch map[string]uint64) {
 		}
 	}
 	c.snap = &Snapshot{RV: hw, Entries: entries}
+	// Both rings drop their oldest entries by reslicing: append reallocates (and copies only
+	// what is kept) once the capacity runs out, so each event costs O(1), not O(history).
 	c.past = append(c.past, c.snap)
 	if over := len(c.past) - c.opts.Snapshots; over > 0 {
-		c.past = append([]*Snapshot(nil), c.past[over:]...)
+		clear(c.past[:over]) // let the dropped snapshots go
+		c.past = c.past[over:]
 	}
 	c.history = append(c.history, events...)
 	if over := len(c.history) - c.opts.History; over > 0 {
-		c.history = append([]Event(nil), c.history[over:]...)
+		// Not cleared: a watch being set up may still replay through pointers into it.
+		c.history = c.history[over:]
 	}
 	for w := range c.watchers {
 		for i := range events {
@@ -297,6 +293,53 @@ func (c *Cache) apply(batch map[string]uint64) {
 	if c.onBatch != nil {
 		c.onBatch(len(events), time.Since(start))
 	}
+}
+
+// patch returns a new sorted entry slice: old with the changed entries replaced, removed (nil)
+// or added. It copies old once (a memmove of pointers) and finds each change by binary
+// search, instead of looking every entry up in the change set; only additions merge.
+func patch(old []*Entry, changed map[string]*Entry) []*Entry {
+	entries := make([]*Entry, len(old), len(old)+len(changed))
+	copy(entries, old)
+	var added []*Entry
+	removed := false
+	for k, n := range changed {
+		i := sort.Search(len(old), func(i int) bool { return old[i].Key >= k })
+		switch {
+		case i < len(old) && old[i].Key == k:
+			entries[i] = n // nil removes
+			removed = removed || n == nil
+		case n != nil:
+			added = append(added, n)
+		}
+	}
+	if removed {
+		kept := entries[:0]
+		for _, e := range entries {
+			if e != nil {
+				kept = append(kept, e)
+			}
+		}
+		clear(entries[len(kept):])
+		entries = kept
+	}
+	if len(added) == 0 {
+		return entries
+	}
+	sort.Slice(added, func(i, j int) bool { return added[i].Key < added[j].Key })
+	merged := make([]*Entry, 0, len(entries)+len(added))
+	i, j := 0, 0
+	for i < len(entries) && j < len(added) {
+		if entries[i].Key < added[j].Key {
+			merged = append(merged, entries[i])
+			i++
+		} else {
+			merged = append(merged, added[j])
+			j++
+		}
+	}
+	merged = append(merged, entries[i:]...)
+	return append(merged, added[j:]...)
 }
 
 func maxRV(a, b uint64) uint64 {

@@ -117,6 +117,11 @@ func (c *Cache) oldestRV() uint64 {
 	if len(c.history) == 0 {
 		return c.snap.RV
 	}
+	if len(c.history) < c.opts.History {
+		// Nothing was dropped yet: every change since the first build is kept, so a watch
+		// can resume from that build's version (a LIST answered before the first change).
+		return c.base
+	}
 	first := c.history[0]
 	// The state before the first kept event is known up to the version just below it.
 	return first.hw - 1

@@ -127,10 +127,21 @@ func (c *Cluster) InstallCRDs() error {
 	if out, err := c.Kubectl("apply", "--server-side", "-f", crds, "-f", filepath.Join(c.Root, "hack/demo/target-crds.yaml")); err != nil {
 		return fmt.Errorf("installing CRDs: %v\n%s", err, out)
 	}
-	if out, err := c.Kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"); err != nil {
-		return fmt.Errorf("waiting for CRDs: %v\n%s", err, out)
+	return c.WaitCRDsEstablished()
+}
+
+// WaitCRDsEstablished waits until every CRD is Established. kubectl wait fails at once on a CRD
+// that has no status.conditions yet (just created), so that is retried.
+func (c *Cluster) WaitCRDsEstablished() error {
+	var out string
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		if out, err = c.Kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"); err == nil {
+			return nil
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
-	return nil
+	return fmt.Errorf("waiting for CRDs: %v\n%s", err, out)
 }
 
 // StartServer starts backupview-apiserver and waits until the APIService serves.

@@ -306,6 +306,37 @@ func Fields(v *ui.BackupConfigurationView) fields.Set {
 	}
 }
 
+// viewFields is Fields without the map: a field selector is evaluated against every view
+// of a LIST (and every event of a watch), so it must not allocate per view.
+type viewFields struct{ v *ui.BackupConfigurationView }
+
+func (f viewFields) Has(field string) bool { _, ok := f.get(field); return ok }
+func (f viewFields) Get(field string) string {
+	s, _ := f.get(field)
+	return s
+}
+
+func (f viewFields) get(field string) (string, bool) {
+	switch field {
+	case "metadata.name":
+		return f.v.Name, true
+	case "metadata.namespace":
+		return f.v.Namespace, true
+	case "basic.phase":
+		return f.v.Basic.Phase, true
+	case "basic.paused":
+		if f.v.Basic.Paused {
+			return "true", true
+		}
+		return "false", true
+	case "target.kind":
+		return f.v.Target.Kind, true
+	case "target.name":
+		return f.v.Target.Name, true
+	}
+	return "", false
+}
+
 // matcher builds the label and field filter; an unsupported field is a 400 naming the
 // supported ones.
 func matcher(o *metainternalversion.ListOptions) (func(*ui.BackupConfigurationView) bool, error) {
@@ -325,7 +356,7 @@ func matcher(o *metainternalversion.ListOptions) (func(*ui.BackupConfigurationVi
 		return func(*ui.BackupConfigurationView) bool { return true }, nil
 	}
 	return func(v *ui.BackupConfigurationView) bool {
-		return lsel.Matches(labels.Set(v.Labels)) && (fsel.Empty() || fsel.Matches(Fields(v)))
+		return lsel.Matches(labels.Set(v.Labels)) && (fsel.Empty() || fsel.Matches(viewFields{v}))
 	}, nil
 }
 

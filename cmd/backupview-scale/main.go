@@ -1,0 +1,138 @@
+// Command backupview-scale loads a local control plane with a parameterised, realistic
+// KubeStash cluster and benchmarks backupview's joined views against kube-apiserver serving
+// the raw objects, side by side (see hack/bench-scale.sh and docs/benchmarks.md).
+//
+//	backupview-scale load  --kubeconfig K [--scale default|small|custom:ns=..,bc=..] [--concurrency 32] [--force]
+//	backupview-scale bench --dir DIR [--scale ...] [--rounds N] [--out docs/benchmarks.md]
+//
+// load writes with at most --concurrency requests in flight and reports its rate; it records
+// the scale in ConfigMap default/backupview-scale and does nothing when that scale is loaded.
+// bench expects a cluster made by hack/cluster.sh in DIR (registered, CRDs installed, loaded):
+// it restarts backupview itself to time start to ready, and exits non-zero only on real
+// errors (a failing request, view count != BackupConfiguration count), never on timings.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: backupview-scale load|bench [flags] (-h for flags)")
+		os.Exit(2)
+	}
+	logf := func(format string, a ...interface{}) {
+		fmt.Printf("%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch os.Args[1] {
+	case "load":
+		err = loadCmd(ctx, os.Args[2:], logf)
+	case "bench":
+		err = benchCmd(ctx, os.Args[2:], logf)
+	default:
+		err = fmt.Errorf("unknown command %q: load or bench", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "backupview-scale:", err)
+		os.Exit(1)
+	}
+}
+
+func loadCmd(ctx context.Context, args []string, logf func(string, ...interface{})) error {
+	fs := flag.NewFlagSet("load", flag.ExitOnError)
+	kubeconfig := fs.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the cluster to load")
+	scale := fs.String("scale", "default", "default, small, tiny, or custom:ns=..,bc=..,bs=..,repo=..,storage=..,policy=.. (unset keys as in default)")
+	conc := fs.Int("concurrency", 32, "requests in flight at most")
+	force := fs.Bool("force", false, "load even when the marker says this scale is loaded")
+	statusInCreate := fs.Bool("status-in-create", true, "turn the KubeStash CRDs' status subresource off during the load so that statuses go with the create request (half the requests; restored afterwards)")
+	fs.Parse(args)
+	sc, err := ParseScale(*scale)
+	if err != nil {
+		return err
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
+	if err != nil {
+		return err
+	}
+	_, err = Load(ctx, cfg, sc, *conc, *force, *statusInCreate, logf)
+	return err
+}
+
+func benchCmd(ctx context.Context, args []string, logf func(string, ...interface{})) error {
+	fs := flag.NewFlagSet("bench", flag.ExitOnError)
+	dir := fs.String("dir", "", "cluster state directory (hack/cluster.sh DIR)")
+	root := fs.String("root", ".", "repository root")
+	scale := fs.String("scale", "default", "the scale the cluster was loaded with")
+	rounds := fs.Int("rounds", 0, "interleaved rounds per list comparison (0: 5 at default scale, 3 otherwise)")
+	gets := fs.Int("gets", 200, "GET pairs")
+	watches := fs.Int("watches", 30, "watch-latency samples")
+	starts := fs.Int("starts", 3, "start-to-ready rounds")
+	out := fs.String("out", "docs/benchmarks.md", "markdown file to write the results block into (empty: none)")
+	only := fs.String("only", "", "comma-separated parts to run besides start-up and memory: lists, json, gets, watch (default: all)")
+	fs.Parse(args)
+	if *dir == "" {
+		return fmt.Errorf("--dir is required")
+	}
+	sc, err := ParseScale(*scale)
+	if err != nil {
+		return err
+	}
+	absDir, _ := filepath.Abs(*dir)
+	absRoot, _ := filepath.Abs(*root)
+	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(absDir, "kubeconfig"))
+	if err != nil {
+		return err
+	}
+	if *rounds == 0 {
+		*rounds = 3
+		if sc.Name == "default" {
+			*rounds = 5
+		}
+	}
+	_, kube := newClients(cfg)
+	load, err := ReadMarker(ctx, kube)
+	if err != nil {
+		return err
+	}
+	if load == nil || load.Scale != sc {
+		return fmt.Errorf("the cluster in %s does not hold a complete load of scale %q: run backupview-scale load first", *dir, sc.Name)
+	}
+	b := &Bench{Root: absRoot, Dir: absDir, Scale: sc, Rounds: *rounds, Gets: *gets, Watches: *watches, Starts: *starts, Logf: logf}
+	if *only != "" {
+		b.Only = map[string]bool{}
+		for _, p := range strings.Split(*only, ",") {
+			b.Only[strings.TrimSpace(p)] = true
+		}
+	}
+	logf("benchmarking %s (rounds %d, GET pairs %d, watch samples %d, starts %d)", sc, *rounds, *gets, *watches, *starts)
+	res, err := b.Run(ctx, cfg, load)
+	if err != nil {
+		return err
+	}
+	md := res.Markdown()
+	fmt.Println()
+	fmt.Println(md)
+	if *out != "" {
+		if err := WriteReport(*out, res); err != nil {
+			return err
+		}
+		logf("results written to %s", *out)
+	}
+	if len(res.Errors) > 0 {
+		return fmt.Errorf("%d errors (see above)", len(res.Errors))
+	}
+	return nil
+}

@@ -1,0 +1,54 @@
+package sources
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	discoveryfake "k8s.io/client-go/discovery/fake"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	metadatafake "k8s.io/client-go/metadata/fake"
+	clienttesting "k8s.io/client-go/testing"
+
+	"github.com/kubestash/backupview/pkg/kubestash"
+)
+
+// A discovery that fails (kube-apiserver unreachable or slow at startup) is not "KubeStash is
+// not installed": the sources must not report synced, or the views would be built empty.
+func TestFailedDiscoveryIsNotSynced(t *testing.T) {
+	disco := &discoveryfake.FakeDiscovery{Fake: &clienttesting.Fake{}}
+	disco.Resources = []*metav1.APIResourceList{{GroupVersion: "batch/v1", APIResources: []metav1.APIResource{{Name: "cronjobs", Kind: "CronJob", Namespaced: true}}}}
+	var failing atomic.Bool
+	failing.Store(true)
+	disco.AddReactor("get", "resource", func(clienttesting.Action) (bool, runtime.Object, error) {
+		if failing.Load() {
+			return true, nil, errors.New("net/http: TLS handshake timeout")
+		}
+		return false, nil, nil
+	})
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{kubestash.CronJobs: "CronJobList"})
+	s := New(dyn, metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), disco, func([]string, uint64, bool) {})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s.Start(ctx)
+	time.Sleep(200 * time.Millisecond)
+	if s.HasSynced() {
+		t.Fatal("synced although discovery failed")
+	}
+	failing.Store(false) // discovery answers now; the retry comes within a second
+	deadline := time.Now().Add(5 * time.Second)
+	for !s.HasSynced() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !s.HasSynced() {
+		t.Fatal("not synced after discovery recovered")
+	}
+	if got := len(s.MissingKinds()); got != 6 {
+		t.Errorf("missing kinds = %v", s.MissingKinds())
+	}
+}

@@ -1,0 +1,688 @@
+package reliability
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
+
+	clientset "github.com/kubestash/backupview/pkg/generated/clientset/versioned"
+	"github.com/kubestash/backupview/test/harness"
+)
+
+var (
+	gvrBC      = schema.GroupVersionResource{Group: "core.kubestash.com", Version: "v1alpha1", Resource: "backupconfigurations"}
+	gvrBS      = schema.GroupVersionResource{Group: "core.kubestash.com", Version: "v1alpha1", Resource: "backupsessions"}
+	gvrRepo    = schema.GroupVersionResource{Group: "storage.kubestash.com", Version: "v1alpha1", Resource: "repositories"}
+	gvrStorage = schema.GroupVersionResource{Group: "storage.kubestash.com", Version: "v1alpha1", Resource: "backupstorages"}
+	gvrPolicy  = schema.GroupVersionResource{Group: "storage.kubestash.com", Version: "v1alpha1", Resource: "retentionpolicies"}
+	gvrAddon   = schema.GroupVersionResource{Group: "addons.kubestash.com", Version: "v1alpha1", Resource: "addons"}
+	gvrNS      = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+	gvrMongoDB = schema.GroupVersionResource{Group: "kubedb.com", Version: "v1", Resource: "mongodbs"}
+)
+
+const viewsPath = "/apis/ui.kubestash.com/v1alpha1/backupconfigurationviews"
+
+// ---- ports and processes ----------------------------------------------------------------
+
+// port returns one of the cluster's ports: ETCD_PORT, KAS_PORT or BV_PORT.
+func port(c *harness.Cluster, name string) int {
+	for _, p := range c.Ports {
+		if k, v, ok := strings.Cut(p, "="); ok && k == name {
+			n, _ := strconv.Atoi(v)
+			return n
+		}
+	}
+	panic("no port " + name)
+}
+
+// pidOf reads DIR/pids/NAME.pid (cluster.sh's record of what it started).
+func pidOf(c *harness.Cluster, name string) int {
+	b, err := os.ReadFile(filepath.Join(c.Dir, "pids", name+".pid"))
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
+}
+
+func alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	if i := strings.LastIndex(s, ") "); i >= 0 && i+2 < len(s) {
+		return s[i+2] != 'Z'
+	}
+	return true
+}
+
+// memKiB returns a /proc/PID/status memory field (VmRSS, VmHWM) in KiB.
+func memKiB(pid int, field string) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// serverLogHasPanic reports a panic in the backupview log (the generic server recovers
+// panics in handlers and logs them; a crash also leaves one).
+func serverLogHasPanic(c *harness.Cluster) string {
+	b, _ := os.ReadFile(filepath.Join(c.Dir, "logs", "backupview.log"))
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, "panic") || strings.Contains(l, "Observed a panic") {
+			return l
+		}
+	}
+	return ""
+}
+
+// ---- HTTP clients -------------------------------------------------------------------------
+
+// httpc talks HTTPS to one server with a client certificate from the cluster's PKI.
+type httpc struct {
+	base string
+	hc   *http.Client
+}
+
+func newHTTPC(t testing.TB, c *harness.Cluster, base, caFile, cert string) *httpc {
+	t.Helper()
+	pool := x509.NewCertPool()
+	ca, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.AppendCertsFromPEM(ca)
+	cfg := &tls.Config{RootCAs: pool}
+	if cert != "" {
+		kp, err := tls.LoadX509KeyPair(filepath.Join(c.Dir, "pki", cert+".crt"), filepath.Join(c.Dir, "pki", cert+".key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Certificates = []tls.Certificate{kp}
+	}
+	return &httpc{base: base, hc: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg, MaxIdleConnsPerHost: 64}}}
+}
+
+// bvDirect is an admin client straight to a backupview replica (not through kube-apiserver).
+func bvDirect(t testing.TB, c *harness.Cluster, bvPort int) *httpc {
+	return newHTTPC(t, c, fmt.Sprintf("https://127.0.0.1:%d", bvPort), filepath.Join(c.Dir, "pki", "backupview-ca.crt"), "admin")
+}
+
+// kasHTTP is a raw client to kube-apiserver with the given client certificate ("" for none).
+func kasHTTP(t testing.TB, c *harness.Cluster, cert string) *httpc {
+	return newHTTPC(t, c, fmt.Sprintf("https://127.0.0.1:%d", port(c, "KAS_PORT")), filepath.Join(c.Dir, "pki", "ca.crt"), cert)
+}
+
+type resp struct {
+	code int
+	body []byte
+	hdr  http.Header
+	err  error
+}
+
+func (h *httpc) do(ctx context.Context, method, path, contentType string, body io.Reader) resp {
+	req, err := http.NewRequestWithContext(ctx, method, h.base+path, body)
+	if err != nil {
+		return resp{err: err}
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("Accept", "application/json")
+	r, err := h.hc.Do(req)
+	if err != nil {
+		return resp{err: err}
+	}
+	defer r.Body.Close()
+	b, err := io.ReadAll(r.Body)
+	return resp{code: r.StatusCode, body: b, hdr: r.Header, err: err}
+}
+
+func (h *httpc) get(path string) resp {
+	return h.do(context.Background(), http.MethodGet, path, "", nil)
+}
+
+// viewList is the part of a BackupConfigurationViewList the tests compare.
+type viewList struct {
+	Metadata struct {
+		ResourceVersion string `json:"resourceVersion"`
+		Continue        string `json:"continue"`
+	} `json:"metadata"`
+	Items []json.RawMessage `json:"items"`
+}
+
+func decodeList(b []byte) (*viewList, error) {
+	var l viewList
+	if err := json.Unmarshal(b, &l); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// clientFor is a typed clientset straight to a backupview replica, as the admin.
+func clientFor(c *harness.Cluster, bvPort int) clientset.Interface {
+	cfg := &rest.Config{
+		Host: fmt.Sprintf("https://127.0.0.1:%d", bvPort),
+		TLSClientConfig: rest.TLSClientConfig{
+			CAFile:   filepath.Join(c.Dir, "pki", "backupview-ca.crt"),
+			CertFile: filepath.Join(c.Dir, "pki", "admin.crt"),
+			KeyFile:  filepath.Join(c.Dir, "pki", "admin.key"),
+		},
+		QPS: 500, Burst: 1000,
+	}
+	return clientset.NewForConfigOrDie(cfg)
+}
+
+// metric scrapes one sample (name with its labels, as printed) from a replica's /metrics.
+func metric(t testing.TB, h *httpc, name string) float64 {
+	t.Helper()
+	r := h.get("/metrics")
+	if r.err != nil || r.code != 200 {
+		t.Fatalf("/metrics: %d %v %.200s", r.code, r.err, r.body)
+	}
+	for _, l := range strings.Split(string(r.body), "\n") {
+		if v, ok := strings.CutPrefix(l, name+" "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f
+		}
+	}
+	return 0
+}
+
+// ---- a second replica -------------------------------------------------------------------
+
+// replica is a backupview-apiserver this test started itself (with exec), next to the one
+// cluster.sh started.
+type replica struct {
+	port int
+	cmd  *exec.Cmd
+	log  string
+}
+
+// startReplica runs another backupview-apiserver with the flags cluster.sh's start-server
+// uses (plus extra) on the first of ports it can bind (the test ports lie in the kernel's
+// ephemeral range, so a client socket may hold one for a while), and waits for its /readyz
+// unless wait is false.
+func startReplica(t *testing.T, c *harness.Cluster, ports []int, wait bool, extra ...string) *replica {
+	t.Helper()
+	for i, p := range ports {
+		r, inUse := tryReplica(t, c, p, wait, extra...)
+		if !inUse {
+			return r
+		}
+		t.Logf("port %d is in use; trying %v", p, ports[i+1:])
+	}
+	t.Fatalf("no free port for a replica among %v", ports)
+	return nil
+}
+
+func tryReplica(t *testing.T, c *harness.Cluster, bvPort int, wait bool, extra ...string) (*replica, bool) {
+	t.Helper()
+	pki := filepath.Join(c.Dir, "pki")
+	kc := c.Kubeconfig("")
+	args := append([]string{
+		fmt.Sprintf("--secure-port=%d", bvPort), "--bind-address=127.0.0.1",
+		"--tls-cert-file=" + filepath.Join(pki, "backupview.crt"), "--tls-private-key-file=" + filepath.Join(pki, "backupview.key"),
+		"--kubeconfig=" + kc, "--authentication-kubeconfig=" + kc, "--authorization-kubeconfig=" + kc,
+	}, extra...)
+	logf := filepath.Join(c.Dir, "logs", fmt.Sprintf("backupview-%d.log", bvPort))
+	f, err := os.OpenFile(logf, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(c.Root, "_output", "bin", "backupview-apiserver"), args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	r := &replica{port: bvPort, cmd: cmd, log: logf}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	exited := func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	}
+	inUse := func() bool {
+		b, _ := os.ReadFile(logf)
+		return bytes.Contains(b, []byte("address already in use"))
+	}
+	t.Cleanup(func() {
+		r.stop()
+		if t.Failed() {
+			b, _ := os.ReadFile(logf)
+			lines := strings.Split(string(b), "\n")
+			if len(lines) > 40 {
+				lines = lines[len(lines)-40:]
+			}
+			t.Logf("---- replica :%d log (tail) ----\n%s", bvPort, strings.Join(lines, "\n"))
+		}
+	})
+	if !wait {
+		time.Sleep(500 * time.Millisecond)
+		if exited() && inUse() {
+			return nil, true
+		}
+		return r, false
+	}
+	h := bvDirect(t, c, bvPort)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if exited() {
+			if inUse() {
+				return nil, true
+			}
+			t.Fatalf("replica on :%d exited; see %s", bvPort, logf)
+		}
+		if res := h.get("/readyz"); res.err == nil && res.code == 200 {
+			return r, false
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica on :%d not ready within 60s", bvPort)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// replicaPorts are the ports a cluster's extra replica may take: BV_PORT+5, +7, +8, +9.
+func replicaPorts(c *harness.Cluster) []int {
+	p := port(c, "BV_PORT")
+	return []int{p + 5, p + 7, p + 8, p + 9}
+}
+
+// stop ends the replica (SIGTERM to its own process group, then SIGKILL).
+func (r *replica) stop() {
+	if r.cmd == nil || r.cmd.Process == nil {
+		return
+	}
+	pid := r.cmd.Process.Pid
+	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	for i := 0; i < 100 && alive(pid); i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if alive(pid) {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
+	r.cmd = nil
+}
+
+// ---- CRDs and objects -------------------------------------------------------------------
+
+// installLooseCRDs installs the KubeStash CRDs with a schema that stores anything
+// (x-kubernetes-preserve-unknown-fields at the top), as an older KubeStash or a hand-edited
+// object may hold; names, scope and subresources as in hack/crds. withTargets adds the demo's
+// target CRDs.
+func installLooseCRDs(c *harness.Cluster, withTargets bool) error {
+	files, err := filepath.Glob(filepath.Join(c.Root, "hack", "crds", "*.yaml"))
+	if err != nil {
+		return err
+	}
+	var docs []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		var crd map[string]interface{}
+		if err := yaml.Unmarshal(b, &crd); err != nil {
+			return fmt.Errorf("%s: %v", f, err)
+		}
+		spec, _ := crd["spec"].(map[string]interface{})
+		versions, _ := spec["versions"].([]interface{})
+		for _, v := range versions {
+			vm := v.(map[string]interface{})
+			vm["schema"] = map[string]interface{}{"openAPIV3Schema": map[string]interface{}{
+				"type": "object", "x-kubernetes-preserve-unknown-fields": true,
+			}}
+		}
+		out, err := yaml.Marshal(crd)
+		if err != nil {
+			return err
+		}
+		docs = append(docs, string(out))
+	}
+	tmp := filepath.Join(c.Dir, "loose-crds.yaml")
+	if err := os.WriteFile(tmp, []byte(strings.Join(docs, "\n---\n")), 0o644); err != nil {
+		return err
+	}
+	args := []string{"apply", "--server-side", "-f", tmp}
+	if withTargets {
+		args = append(args, "-f", filepath.Join(c.Root, "hack", "demo", "target-crds.yaml"))
+	}
+	if out, err := c.Kubectl(args...); err != nil {
+		return fmt.Errorf("installing loose CRDs: %v\n%s", err, out)
+	}
+	return c.WaitCRDsEstablished()
+}
+
+// obj builds an unstructured object from a YAML/JSON literal-ish map.
+type obj = map[string]interface{}
+type list = []interface{}
+
+func u(apiVersion, kind, ns, name string, rest obj) *unstructured.Unstructured {
+	o := obj{"apiVersion": apiVersion, "kind": kind, "metadata": obj{"name": name}}
+	if ns != "" {
+		o["metadata"].(obj)["namespace"] = ns
+	}
+	for k, v := range rest {
+		if k == "metadata" {
+			for mk, mv := range v.(obj) {
+				o["metadata"].(obj)[mk] = mv
+			}
+			continue
+		}
+		o[k] = v
+	}
+	return &unstructured.Unstructured{Object: o}
+}
+
+// item is one object to create, with the status to write afterwards (if any).
+type item struct {
+	gvr    schema.GroupVersionResource
+	obj    *unstructured.Unstructured
+	status obj
+}
+
+// createAll creates the items with a few workers (namespaces and cluster objects first is the
+// caller's job: it passes them in earlier calls), then writes their statuses.
+func createAll(ctx context.Context, dyn dynamic.Interface, items []item, workers int) error {
+	ch := make(chan item)
+	var mu sync.Mutex
+	var first error
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range ch {
+				if err := createOne(ctx, dyn, it); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, it := range items {
+		ch <- it
+	}
+	close(ch)
+	wg.Wait()
+	return first
+}
+
+func createOne(ctx context.Context, dyn dynamic.Interface, it item) error {
+	ri := dyn.Resource(it.gvr).Namespace(it.obj.GetNamespace())
+	var created *unstructured.Unstructured
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		created, err = ri.Create(ctx, it.obj, metav1.CreateOptions{})
+		if err == nil || apierrors.IsAlreadyExists(err) || apierrors.IsInvalid(err) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if apierrors.IsAlreadyExists(err) {
+		created, err = ri.Get(ctx, it.obj.GetName(), metav1.GetOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("create %s %s/%s: %w", it.gvr.Resource, it.obj.GetNamespace(), it.obj.GetName(), err)
+	}
+	if it.status != nil {
+		created.Object["status"] = it.status
+		for attempt := 0; attempt < 5; attempt++ {
+			if _, err = ri.UpdateStatus(ctx, created, metav1.UpdateOptions{}); err == nil {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if err != nil {
+			return fmt.Errorf("status of %s %s/%s: %w", it.gvr.Resource, it.obj.GetNamespace(), it.obj.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// ---- generated clusters -----------------------------------------------------------------
+
+// scale is the shape of a generated set of KubeStash objects. small matches the scale
+// benchmark's "small" preset (cmd/backupview-scale): 20 namespaces, 200 BackupConfigurations,
+// 2,000 BackupSessions, 200 Repositories, 4 BackupStorages, 4 RetentionPolicies.
+type scale struct {
+	namespaces, bcs, sessionsPerBC, storages, policies int
+	repos, targets                                     bool
+}
+
+var small = scale{namespaces: 20, bcs: 200, sessionsPerBC: 10, storages: 4, policies: 4, repos: true, targets: true}
+
+const sharedNS = "kubestash"
+
+func nsName(i int) string         { return fmt.Sprintf("team-%02d", i) }
+func (s scale) ns(i int) string   { return nsName(i * s.namespaces / s.bcs) }
+func bcName(i int) string         { return fmt.Sprintf("db-%04d-backup", i) }
+func repoName(i int) string       { return fmt.Sprintf("db-%04d-repo", i) }
+func targetName(i int) string     { return fmt.Sprintf("db-%04d", i) }
+func storageName(k int) string    { return fmt.Sprintf("s3-%02d", k) }
+func policyName(k int) string     { return fmt.Sprintf("keep-%02d", k) }
+func (s scale) key(i int) string  { return s.ns(i) + "/" + bcName(i) }
+func (s scale) storage(i int) int { return i % s.storages }
+
+var base = time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)
+
+func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func bcObject(s scale, i int) *unstructured.Unstructured {
+	ns := s.ns(i)
+	return u("core.kubestash.com/v1alpha1", "BackupConfiguration", ns, bcName(i), obj{
+		"metadata": obj{"labels": obj{"team": fmt.Sprintf("team-%d", i%7), "app.kubernetes.io/managed-by": "Helm"}},
+		"spec": obj{
+			"target": obj{"apiGroup": "kubedb.com", "kind": "MongoDB", "namespace": ns, "name": targetName(i)},
+			"backends": list{obj{"name": "default-backend",
+				"storageRef":      obj{"namespace": sharedNS, "name": storageName(s.storage(i))},
+				"retentionPolicy": obj{"namespace": sharedNS, "name": policyName(i % s.policies)}}},
+			"sessions": list{obj{
+				"name":         "full-backup",
+				"scheduler":    obj{"schedule": "0 */4 * * *", "jobTemplate": obj{"backoffLimit": int64(1)}},
+				"repositories": list{obj{"name": repoName(i), "backend": "default-backend", "directory": ns + "/" + targetName(i)}},
+				"addon":        obj{"name": "mongodb-addon", "tasks": list{obj{"name": "logical-backup", "params": obj{"args": "--db=" + targetName(i)}}}},
+			}},
+		},
+	})
+}
+
+// objects returns the generated objects in creation order: namespaces and shared objects,
+// then per-namespace objects.
+func (s scale) objects() (first, rest []item) {
+	first = append(first, item{gvr: gvrNS, obj: u("v1", "Namespace", "", sharedNS, nil)})
+	for n := 0; n < s.namespaces; n++ {
+		first = append(first, item{gvr: gvrNS, obj: u("v1", "Namespace", "", nsName(n), nil)})
+	}
+	for k := 0; k < s.storages; k++ {
+		first = append(first, item{gvr: gvrStorage, obj: u("storage.kubestash.com/v1alpha1", "BackupStorage", sharedNS, storageName(k), obj{
+			"spec": obj{"storage": obj{"provider": "s3", "s3": obj{"bucket": fmt.Sprintf("b-%d", k), "endpoint": "s3.amazonaws.com"}}, "deletionPolicy": "WipeOut"},
+		}), status: obj{"phase": "Ready", "totalSize": "1 GiB"}})
+	}
+	for k := 0; k < s.policies; k++ {
+		first = append(first, item{gvr: gvrPolicy, obj: u("storage.kubestash.com/v1alpha1", "RetentionPolicy", sharedNS, policyName(k), obj{
+			"spec": obj{"maxRetentionPeriod": "1mo", "default": k == 0},
+		})})
+	}
+	for i := 0; i < s.bcs; i++ {
+		ns := s.ns(i)
+		rest = append(rest, item{gvr: gvrBC, obj: bcObject(s, i)})
+		if s.repos {
+			rest = append(rest, item{gvr: gvrRepo, obj: u("storage.kubestash.com/v1alpha1", "Repository", ns, repoName(i), obj{
+				"spec": obj{"appRef": obj{"apiGroup": "kubedb.com", "kind": "MongoDB", "namespace": ns, "name": targetName(i)},
+					"storageRef": obj{"namespace": sharedNS, "name": storageName(s.storage(i))}, "path": ns + "/" + targetName(i)},
+			}), status: obj{"phase": "Ready", "integrity": true, "snapshotCount": int64(s.sessionsPerBC), "size": "12.204 MiB", "lastBackupTime": rfc(base)}})
+		}
+		if s.targets {
+			rest = append(rest, item{gvr: gvrMongoDB, obj: u("kubedb.com/v1", "MongoDB", ns, targetName(i), obj{"spec": obj{"version": "6.0"}})})
+		}
+		for j := 0; j < s.sessionsPerBC; j++ {
+			at := base.Add(-time.Duration(j) * 4 * time.Hour)
+			phase := "Succeeded"
+			if j == 0 && i%10 == 9 {
+				phase = "Failed"
+			}
+			rest = append(rest, item{gvr: gvrBS, obj: u("core.kubestash.com/v1alpha1", "BackupSession", ns, fmt.Sprintf("%s-full-backup-%d", bcName(i), at.Unix()), obj{
+				"spec": obj{"invoker": obj{"apiGroup": "core.kubestash.com", "kind": "BackupConfiguration", "name": bcName(i)}, "session": "full-backup"},
+			}), status: obj{"phase": phase, "duration": "49s", "totalSnapshots": int64(1)}})
+		}
+	}
+	return first, rest
+}
+
+// load creates the scale's objects.
+func (s scale) load(t *testing.T, c *harness.Cluster) {
+	t.Helper()
+	start := time.Now()
+	first, rest := s.objects()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := createAll(ctx, c.Dyn, first, 4); err != nil {
+		t.Fatal(err)
+	}
+	if err := createAll(ctx, c.Dyn, rest, 16); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("created %d objects in %s", len(first)+len(rest), time.Since(start).Round(time.Millisecond))
+}
+
+// ---- small things -----------------------------------------------------------------------
+
+// percentile of sorted durations.
+func percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	i := int(float64(len(d)-1) * p)
+	return d[i]
+}
+
+// waitUntil polls f every 100 ms until it returns nil or timeout passes.
+func waitUntil(timeout time.Duration, f func() error) error {
+	return harness.Eventually(timeout, f)
+}
+
+func short(b []byte) string {
+	b = bytes.TrimSpace(b)
+	if len(b) > 300 {
+		return string(b[:300]) + "..."
+	}
+	return string(b)
+}
+
+// clusterSh runs a hack/cluster.sh command on the cluster with extra environment (later
+// entries win, so BV_ARGS=... replaces the harness's).
+func clusterSh(c *harness.Cluster, env []string, args ...string) error {
+	cmd := exec.Command(filepath.Join(c.Root, "hack", "cluster.sh"), append([]string{args[0], c.Dir}, args[1:]...)...)
+	cmd.Env = append(append(os.Environ(), c.Ports...), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("cluster.sh %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// watchEvent is one event of a raw watch stream.
+type watchEvent struct {
+	Type   string          `json:"type"`
+	Object json.RawMessage `json:"object"`
+}
+
+type objMeta struct {
+	Kind     string `json:"kind"`
+	Code     int    `json:"code"`
+	Metadata struct {
+		Name            string            `json:"name"`
+		Namespace       string            `json:"namespace"`
+		ResourceVersion string            `json:"resourceVersion"`
+		Annotations     map[string]string `json:"annotations"`
+	} `json:"metadata"`
+}
+
+func metaOf(raw json.RawMessage) objMeta {
+	var m objMeta
+	_ = json.Unmarshal(raw, &m)
+	return m
+}
+
+// initialEvents opens a WatchList-style watch (sendInitialEvents=true) and counts the ADDED
+// events before the initial-events-end bookmark. code is the HTTP status; n is -1 when the
+// stream ended without the bookmark.
+func (h *httpc) initialEvents(ctx context.Context, path string) (code, n int, err error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.base+path+"?watch=1&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan", nil)
+	req.Header.Set("Accept", "application/json")
+	r, err := h.hc.Do(req)
+	if err != nil {
+		return 0, -1, err
+	}
+	defer r.Body.Close()
+	if r.StatusCode != 200 {
+		_, _ = io.Copy(io.Discard, r.Body)
+		return r.StatusCode, -1, nil
+	}
+	dec := json.NewDecoder(r.Body)
+	for {
+		var e watchEvent
+		if err := dec.Decode(&e); err != nil {
+			return 200, -1, err
+		}
+		switch e.Type {
+		case "ADDED":
+			n++
+		case "BOOKMARK":
+			if metaOf(e.Object).Metadata.Annotations["k8s.io/initial-events-end"] == "true" {
+				return 200, n, nil
+			}
+		case "ERROR":
+			return 200, -1, fmt.Errorf("ERROR event: %s", short(e.Object))
+		}
+	}
+}

@@ -1,0 +1,402 @@
+package reliability
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"math/rand"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
+	clientset "github.com/kubestash/backupview/pkg/generated/clientset/versioned"
+	"github.com/kubestash/backupview/test/harness"
+)
+
+// latencies collects request durations per operation.
+type latencies struct {
+	mu sync.Mutex
+	d  map[string][]time.Duration
+}
+
+func (l *latencies) add(op string, d time.Duration) {
+	l.mu.Lock()
+	l.d[op] = append(l.d[op], d)
+	l.mu.Unlock()
+}
+
+// ownClient is a clientset with its own TCP connection (a distinct Dial keeps client-go from
+// sharing one cached transport between clients).
+func ownClient(c *harness.Cluster) clientset.Interface {
+	cfg := rest.CopyConfig(c.Config)
+	cfg.QPS, cfg.Burst = -1, 0 // no client-side throttling: the load is the point
+	cfg.Dial = (&net.Dialer{Timeout: 10 * time.Second}).DialContext
+	return clientset.NewForConfigOrDie(cfg)
+}
+
+// stuckWatcher opens a watch of every view through kube-apiserver on a raw connection with a
+// small receive buffer and never reads from it.
+func stuckWatcher(t *testing.T, c *harness.Cluster) net.Conn {
+	t.Helper()
+	pki := filepath.Join(c.Dir, "pki")
+	kp, err := tls.LoadX509KeyPair(filepath.Join(pki, "admin.crt"), filepath.Join(pki, "admin.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	ca, _ := os.ReadFile(filepath.Join(pki, "ca.crt"))
+	pool.AppendCertsFromPEM(ca)
+	d := &net.Dialer{Control: nil}
+	raw, err := d.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port(c, "KAS_PORT")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = raw.(*net.TCPConn).SetReadBuffer(4096)
+	conn := tls.Client(raw, &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{kp}, NextProtos: []string{"http/1.1"}, ServerName: "127.0.0.1"})
+	if err := conn.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET %s?watch=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n\r\n", viewsPath)
+	return conn
+}
+
+// TestLoad (promise 6): at the scale benchmark's small scale (20 namespaces, 200
+// BackupConfigurations, 2,000 BackupSessions), 50 clients mix LIST, GET and WATCH through
+// kube-apiserver for 60 s while sources change: no errors, p99 recorded, memory bounded, no
+// goroutine leak. Meanwhile 20 watchers that never read are dropped, and the watchers that
+// do read still get every change promptly.
+func TestLoad(t *testing.T) {
+	need(t)
+	// A watcher may fall 100 events behind (default 1000): with kube-apiserver's and the
+	// kernel's buffers in front, a watcher that never reads then fills up within the minute.
+	c := startCluster(t, harness.Options{PortOffset: offLoad, ServerArgs: "--watcher-buffer=100"})
+	s := small
+	s.load(t, c)
+	direct := bvDirect(t, c, port(c, "BV_PORT"))
+	bvPID := pidOf(c, "backupview")
+	if err := waitUntil(60*time.Second, func() error {
+		l, err := c.BV.UiV1alpha1().BackupConfigurationViews("").List(context.Background(), metav1.ListOptions{})
+		if err != nil || len(l.Items) != s.bcs {
+			return fmt.Errorf("%v, %d views", err, len(l.Items))
+		}
+		for _, v := range l.Items {
+			if len(v.BackupSessions) != s.sessionsPerBC {
+				return fmt.Errorf("%s/%s has %d sessions so far", v.Namespace, v.Name, len(v.BackupSessions))
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	rss0 := memKiB(bvPID, "VmRSS")
+	goroutines0 := metric(t, direct, "go_goroutines")
+	dropped0 := metric(t, direct, "backupview_watchers_dropped_total")
+	t.Logf("before the load: backupview RSS %d MiB, %v goroutines", rss0>>10, goroutines0)
+
+	const (
+		clients  = 50
+		watchers = 10 // of the clients, these keep a namespace watched all along
+		stuck    = 20
+		duration = 60 * time.Second
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), duration)
+	defer cancel()
+	lat := &latencies{d: map[string][]time.Duration{}}
+	var errMu sync.Mutex
+	var errs []string
+	fail := func(format string, args ...interface{}) {
+		errMu.Lock()
+		if len(errs) < 30 {
+			errs = append(errs, fmt.Sprintf(format, args...))
+		}
+		errMu.Unlock()
+	}
+	var ops atomic.Int64
+
+	// The writer: a BackupSession's duration carries a marker every 250 ms (one view changes),
+	// and a BackupStorage's status every 500 ms (50 views change at once).
+	var markMu sync.Mutex
+	marks := map[string]time.Time{} // marker -> when written
+	seen := map[string]map[int]time.Duration{}
+	var writes atomic.Int64
+	go func() {
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for n := 0; ; n++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			i := (n * 37) % s.bcs
+			name := fmt.Sprintf("%s-full-backup-%d", bcName(i), base.Unix())
+			mark := fmt.Sprintf("%dms", 1000000+n)
+			markMu.Lock()
+			marks[mark] = time.Now()
+			markMu.Unlock()
+			patch := []byte(fmt.Sprintf(`{"status":{"duration":%q}}`, mark))
+			if _, err := c.Dyn.Resource(gvrBS).Namespace(s.ns(i)).Patch(context.Background(), name, types.MergePatchType, patch, metav1.PatchOptions{}, "status"); err != nil {
+				fail("writer: %v", err)
+			}
+			writes.Add(1)
+			if n%2 == 0 {
+				k := (n / 2) % s.storages
+				patch := []byte(fmt.Sprintf(`{"status":{"totalSize":"%d GiB"}}`, n))
+				if _, err := c.Dyn.Resource(gvrStorage).Namespace(sharedNS).Patch(context.Background(), storageName(k), types.MergePatchType, patch, metav1.PatchOptions{}, "status"); err != nil {
+					fail("writer: %v", err)
+				}
+				writes.Add(1)
+			}
+		}
+	}()
+
+	// 20 watchers that never read.
+	var stuckConns []net.Conn
+	for i := 0; i < stuck; i++ {
+		stuckConns = append(stuckConns, stuckWatcher(t, c))
+	}
+	defer func() {
+		for _, conn := range stuckConns {
+			conn.Close()
+		}
+	}()
+
+	// Memory, sampled every second.
+	var rssMax atomic.Int64
+	go func() {
+		for ctx.Err() == nil {
+			if r := memKiB(bvPID, "VmRSS"); r > rssMax.Load() {
+				rssMax.Store(r)
+			}
+			time.Sleep(time.Second)
+		}
+	}()
+
+	// Clients.
+	var wg sync.WaitGroup
+	for id := 0; id < clients; id++ {
+		wg.Add(1)
+		go func(id int) {
+			defer wg.Done()
+			cs := ownClient(c)
+			r := rand.New(rand.NewSource(int64(id)))
+			if id < watchers {
+				longWatch(ctx, cs, s.ns(id*s.bcs/watchers), id, lat, fail, &markMu, marks, seen)
+				return
+			}
+			for ctx.Err() == nil {
+				i := r.Intn(s.bcs)
+				var op string
+				start := time.Now()
+				var err error
+				switch p := r.Intn(100); {
+				case p < 40:
+					op = "GET"
+					_, err = cs.UiV1alpha1().BackupConfigurationViews(s.ns(i)).Get(ctx, bcName(i), metav1.GetOptions{})
+				case p < 70:
+					op = "LIST namespace"
+					var l *v1alpha1.BackupConfigurationViewList
+					l, err = cs.UiV1alpha1().BackupConfigurationViews(s.ns(i)).List(ctx, metav1.ListOptions{})
+					if err == nil && len(l.Items) != s.bcs/s.namespaces {
+						err = fmt.Errorf("%d views in %s", len(l.Items), s.ns(i))
+					}
+				case p < 85:
+					op = "LIST all (pages of 50)"
+					n, cont := 0, ""
+					for {
+						var l *v1alpha1.BackupConfigurationViewList
+						l, err = cs.UiV1alpha1().BackupConfigurationViews("").List(ctx, metav1.ListOptions{Limit: 50, Continue: cont})
+						if err != nil {
+							break
+						}
+						n += len(l.Items)
+						if cont = l.Continue; cont == "" {
+							break
+						}
+					}
+					if err == nil && n != s.bcs {
+						err = fmt.Errorf("%d views in all", n)
+					}
+				default:
+					op = "WATCH (to the first event)"
+					err = shortWatch(ctx, cs, s.ns(i))
+				}
+				if ctx.Err() != nil {
+					return
+				}
+				if err != nil {
+					// The paged LIST may outlive its snapshot under this write rate: a 410 is
+					// the documented answer, and kubectl restarts the walk.
+					if op == "LIST all (pages of 50)" && strings.Contains(err.Error(), "continue token has expired") {
+						lat.add("LIST all: 410, restarted", time.Since(start))
+						continue
+					}
+					fail("client %d %s: %v", id, op, err)
+					continue
+				}
+				lat.add(op, time.Since(start))
+				ops.Add(1)
+			}
+		}(id)
+	}
+	wg.Wait()
+	<-ctx.Done()
+
+	// Results.
+	var report []string
+	lat.mu.Lock()
+	for op, d := range lat.d {
+		report = append(report, fmt.Sprintf("%-28s n=%-6d p50=%-8s p90=%-8s p99=%-8s max=%s", op, len(d),
+			percentile(d, 0.5).Round(time.Millisecond), percentile(d, 0.9).Round(time.Millisecond),
+			percentile(d, 0.99).Round(time.Millisecond), percentile(d, 1).Round(time.Millisecond)))
+	}
+	lat.mu.Unlock()
+	markMu.Lock()
+	var lags []time.Duration
+	missed := 0
+	for w := 0; w < watchers; w++ {
+		ns := s.ns(w * s.bcs / watchers)
+		for mark, at := range marks {
+			_ = at
+			if lag, ok := seen[mark][w]; ok {
+				lags = append(lags, lag)
+			} else if markNS(mark, s) == ns && time.Since(marks[mark]) > 10*time.Second {
+				missed++
+			}
+		}
+	}
+	markMu.Unlock()
+	report = append(report, fmt.Sprintf("%-28s n=%-6d p50=%-8s p90=%-8s p99=%-8s max=%s", "event lag (reading watchers)", len(lags),
+		percentile(lags, 0.5).Round(time.Millisecond), percentile(lags, 0.9).Round(time.Millisecond), percentile(lags, 0.99).Round(time.Millisecond), percentile(lags, 1).Round(time.Millisecond)))
+	dropped := metric(t, direct, "backupview_watchers_dropped_total") - dropped0
+	t.Logf("%d clients for %s: %d requests, %d source writes\n%s", clients, duration, ops.Load(), writes.Load(), strings.Join(report, "\n"))
+	t.Logf("backupview RSS: %d MiB before, %d MiB at most during the load; watchers dropped: %v", rss0>>10, rssMax.Load()>>10, dropped)
+
+	for _, e := range errs {
+		t.Error(e)
+	}
+	if missed > 0 {
+		t.Errorf("reading watchers missed %d changes of their namespace", missed)
+	}
+	if len(lags) == 0 {
+		t.Error("the reading watchers saw no marked change")
+	} else if p99 := percentile(lags, 0.99); p99 > 5*time.Second {
+		t.Errorf("the reading watchers were slowed down: event lag p99 %s", p99)
+	}
+	if dropped < stuck {
+		t.Errorf("%v watchers dropped, want the %d that never read", dropped, stuck)
+	}
+	if grown := rssMax.Load() - rss0; grown > 384<<10 {
+		t.Errorf("backupview RSS grew by %d MiB under load", grown>>10)
+	}
+	// No leak: once the clients are gone, so are their goroutines.
+	for _, conn := range stuckConns {
+		conn.Close()
+	}
+	if err := waitUntil(30*time.Second, func() error {
+		if g := metric(t, direct, "go_goroutines"); g > goroutines0+50 {
+			return fmt.Errorf("%v goroutines, %v before the load", g, goroutines0)
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
+	if r := direct.get("/readyz"); r.code != 200 || !alive(bvPID) {
+		t.Errorf("backupview after the load: readyz %d, alive %v", r.code, alive(bvPID))
+	}
+	if p := serverLogHasPanic(c); p != "" {
+		t.Errorf("backupview logged a panic: %s", p)
+	}
+}
+
+// markNS is the namespace of the BackupSession a marker was written to.
+func markNS(mark string, s scale) string {
+	var n int
+	fmt.Sscanf(mark, "%dms", &n)
+	return s.ns(((n - 1000000) * 37) % s.bcs)
+}
+
+// shortWatch opens a watch of a namespace and waits for its first (initial) event.
+func shortWatch(ctx context.Context, cs clientset.Interface, ns string) error {
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	w, err := cs.UiV1alpha1().BackupConfigurationViews(ns).Watch(wctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	select {
+	case e, ok := <-w.ResultChan():
+		if !ok {
+			return errors.New("watch closed before its first event")
+		}
+		if e.Type != watch.Added {
+			return fmt.Errorf("first event %s %v", e.Type, e.Object)
+		}
+		return nil
+	case <-wctx.Done():
+		return wctx.Err()
+	}
+}
+
+// longWatch watches one namespace for the whole test (list, then watch from the list's
+// version; again after an error), recording when each marker shows up.
+func longWatch(ctx context.Context, cs clientset.Interface, ns string, id int, lat *latencies, fail func(string, ...interface{}),
+	markMu *sync.Mutex, marks map[string]time.Time, seen map[string]map[int]time.Duration) {
+	for ctx.Err() == nil {
+		start := time.Now()
+		l, err := cs.UiV1alpha1().BackupConfigurationViews(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			if ctx.Err() == nil {
+				fail("watcher %d list: %v", id, err)
+			}
+			return
+		}
+		lat.add("LIST namespace", time.Since(start))
+		w, err := cs.UiV1alpha1().BackupConfigurationViews(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: l.ResourceVersion, AllowWatchBookmarks: true})
+		if err != nil {
+			if ctx.Err() == nil {
+				fail("watcher %d watch: %v", id, err)
+			}
+			return
+		}
+		for e := range w.ResultChan() {
+			if e.Type == watch.Error {
+				fail("watcher %d: ERROR event %v", id, e.Object)
+				break
+			}
+			v, ok := e.Object.(*v1alpha1.BackupConfigurationView)
+			if !ok {
+				continue
+			}
+			now := time.Now()
+			markMu.Lock()
+			for _, bs := range v.BackupSessions {
+				if at, ok := marks[bs.Duration]; ok {
+					if seen[bs.Duration] == nil {
+						seen[bs.Duration] = map[int]time.Duration{}
+					}
+					if _, dup := seen[bs.Duration][id]; !dup {
+						seen[bs.Duration][id] = now.Sub(at)
+					}
+				}
+			}
+			markMu.Unlock()
+		}
+		w.Stop()
+	}
+}
