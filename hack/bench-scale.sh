@@ -52,7 +52,12 @@ else
   CRDS=hack/crds
 fi
 $KUBECTL apply --server-side -f "$CRDS" -f hack/demo/target-crds.yaml >/dev/null
-$KUBECTL wait --for=condition=Established crd --all --timeout=60s >/dev/null
+# A CRD created a moment ago may have no status yet, which kubectl wait reports as an error.
+for i in $(seq 60); do
+  $KUBECTL wait --for=condition=Established crd --all --timeout=60s >/dev/null 2>&1 && break
+  [[ $i == 60 ]] && { echo "CRDs not Established" >&2; exit 1; }
+  sleep 1
+done
 
 # Load (skipped when the cluster already holds this scale), with backupview stopped so that
 # the generator's rate is kube-apiserver's alone.

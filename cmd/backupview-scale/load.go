@@ -262,8 +262,9 @@ func (l *loader) do(ctx context.Context, f func() error) error {
 // uid, when given, receives the object's UID.
 func (l *loader) create(ctx context.Context, gvr schema.GroupVersionResource, o, status obj, uid ...*string) error {
 	u := &unstructured.Unstructured{Object: o}
-	if status != nil && l.statusInCreate {
-		o["status"] = status // kept when the CRD has no status subresource (see withoutStatusSubresource)
+	inCreate := status != nil && l.statusInCreate && isStatusCRD(gvr)
+	if inCreate {
+		o["status"] = status // kept while the CRD has no status subresource (see withoutStatusSubresource)
 	}
 	ri := l.resource(gvr, u.GetNamespace())
 	var cur *unstructured.Unstructured
@@ -277,7 +278,9 @@ func (l *loader) create(ctx context.Context, gvr schema.GroupVersionResource, o,
 	if len(uid) > 0 {
 		*uid[0] = string(cur.GetUID())
 	}
-	if _, written := cur.Object["status"]; status != nil && !written {
+	// The status went with the create unless the CRD still had its status subresource (the
+	// handler switches asynchronously) or the kind is not one of ours (CronJobs).
+	if _, written := cur.Object["status"]; status != nil && (!inCreate || !written) {
 		cur.Object["status"] = status
 		err := l.do(ctx, func() error { _, err := ri.UpdateStatus(ctx, cur, metav1.UpdateOptions{}); return err })
 		if apierrors.IsNotFound(err) && l.statusInCreate {
@@ -304,6 +307,15 @@ var gvrCRD = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version:
 
 // statusCRDs are the loaded kinds whose CRD has a status subresource.
 var statusCRDs = []schema.GroupVersionResource{gvrBC, gvrBS, gvrRepo, gvrStorage}
+
+func isStatusCRD(gvr schema.GroupVersionResource) bool {
+	for _, g := range statusCRDs {
+		if g == gvr {
+			return true
+		}
+	}
+	return false
+}
 
 // withoutStatusSubresource turns the status subresource of the KubeStash CRDs off, so that a
 // create stores the status too; restore turns it back on and waits until it is served. The
