@@ -178,13 +178,22 @@ func (c completedConfig) New() (*Server, error) {
 				}
 			}
 			src.StartTargets(src.TargetKinds())
-			cache.Run(ctx, func() bool { return src.HasSynced() && src.TargetsSynced() })
+			// A target kind that cannot be listed (a conversion webhook down, ...) must not
+			// keep the server from ever starting: wait for targets a bounded time, then build
+			// with found=false for them; they are revisited once their informer syncs.
+			targetsBy := time.Now().Add(targetSyncWait)
+			cache.Run(ctx, func() bool {
+				return src.HasSynced() && (src.TargetsSynced() || time.Now().After(targetsBy))
+			})
 		}()
 		go reportSources(ctx, src, cache)
 		return nil
 	})
 	return s, nil
 }
+
+// targetSyncWait bounds how long the first build waits for the target informers.
+const targetSyncWait = 20 * time.Second
 
 // reportSources refreshes the source and watcher gauges.
 func reportSources(ctx context.Context, src *sources.Sources, cache *viewcache.Cache) {

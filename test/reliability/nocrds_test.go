@@ -215,4 +215,81 @@ func TestKubeStashNotInstalled(t *testing.T) {
 	if p := serverLogHasPanic(c); p != "" {
 		t.Errorf("backupview logged a panic: %s", p)
 	}
+
+	// A target kind that is installed but broken: listing it fails (its conversion webhook
+	// is down). Requests still work, and backupview still starts: it waits a bounded time
+	// for such a kind, then serves with found=false.
+	if out, err := c.KubectlStdout(brokenCRD, "apply", "-f", "-"); err != nil {
+		t.Fatal(err, out)
+	}
+	if err := c.WaitCRDsEstablished(); err != nil {
+		t.Fatal(err)
+	}
+	gvrWidgetV1 := gvrBC
+	gvrWidgetV1.Group, gvrWidgetV1.Version, gvrWidgetV1.Resource = "broken.example.com", "v1", "widgets"
+	if err := waitUntil(30*time.Second, func() error {
+		return createAll(context.Background(), c.Dyn, []item{{gvr: gvrWidgetV1, obj: u("broken.example.com/v1", "Widget", s.ns(0), "w", nil)}}, 1)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	broken := bcObject(s, 0)
+	broken.SetName("broken-target")
+	broken.Object["spec"].(map[string]interface{})["target"] = obj{"apiGroup": "broken.example.com", "kind": "Widget", "namespace": s.ns(0), "name": "w"}
+	if err := createAll(context.Background(), c.Dyn, []item{{gvr: gvrBC, obj: broken}}, 1); err != nil {
+		t.Fatal(err)
+	}
+	getBroken := func() error {
+		v, err := c.BV.UiV1alpha1().BackupConfigurationViews(s.ns(0)).Get(context.Background(), "broken-target", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if v.Target.Found || v.Target.Kind != "Widget" {
+			return fmt.Errorf("target %+v", v.Target)
+		}
+		return nil
+	}
+	if err := waitUntil(10*time.Second, getBroken); err != nil {
+		t.Errorf("a view whose target kind cannot be listed: %v", err)
+	}
+	if r := bvDirect(t, c, port(c, "BV_PORT")).get("/readyz"); r.code != 200 {
+		t.Errorf("/readyz with a target kind that cannot be listed: %d %s", r.code, short(r.body))
+	}
+	if err := c.StopServer(); err != nil {
+		t.Fatal(err)
+	}
+	restarted := time.Now()
+	if err := c.StartServer(); err != nil { // waits up to 60 s for /readyz and the APIService
+		t.Fatalf("backupview does not start while a target kind cannot be listed: %v", err)
+	}
+	t.Logf("restarted with a target kind that cannot be listed: ready after %s", time.Since(restarted).Round(time.Millisecond))
+	if err := getBroken(); err != nil {
+		t.Errorf("after the restart: %v", err)
+	}
 }
+
+// brokenCRD serves Widgets in v1 (stored) and v2 (preferred), converted by a webhook that
+// does not exist: every read of v2 fails.
+const brokenCRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.broken.example.com
+spec:
+  group: broken.example.com
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  scope: Namespaced
+  conversion:
+    strategy: Webhook
+    webhook:
+      conversionReviewVersions: [v1]
+      clientConfig:
+        url: https://127.0.0.1:1/convert
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+  - name: v2
+    served: true
+    storage: false
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+`
