@@ -58,7 +58,7 @@ func (c *Cache) Watch(ctx context.Context, o WatchOptions, onDrop func()) (watch
 		deadline := time.Now().Add(waitForRV)
 		for c.Current().RV < o.ResourceVersion {
 			if time.Now().After(deadline) {
-				return nil, tooLarge(o.ResourceVersion, c.Current().RV)
+				return nil, TooLarge(o.ResourceVersion, c.Current().RV)
 			}
 			select {
 			case <-ctx.Done():
@@ -127,7 +127,9 @@ func (c *Cache) oldestRV() uint64 {
 	return first.hw - 1
 }
 
-func tooLarge(want, have uint64) error {
+// TooLarge is the error for a resourceVersion this replica has not reached: a timeout with
+// the ResourceVersionTooLarge cause, which client-go answers by re-listing.
+func TooLarge(want, have uint64) error {
 	err := apierrors.NewTimeoutError(fmt.Sprintf("Too large resource version: %d, current: %d", want, have), 1)
 	err.ErrStatus.Details.Causes = []metav1.StatusCause{{Type: metav1.CauseTypeResourceVersionTooLarge, Message: "Too large resource version"}}
 	return err

@@ -230,9 +230,7 @@ func (r *REST) snapshotFor(ctx context.Context, o *metainternalversion.ListOptio
 	deadline := time.Now().Add(3 * time.Second)
 	for r.cache.Current().RV < rv {
 		if time.Now().After(deadline) {
-			err := apierrors.NewTimeoutError(fmt.Sprintf("Too large resource version: %d, current: %d", rv, r.cache.Current().RV), 1)
-			err.ErrStatus.Details.Causes = []metav1.StatusCause{{Type: metav1.CauseTypeResourceVersionTooLarge, Message: "Too large resource version"}}
-			return nil, "", err
+			return nil, "", viewcache.TooLarge(rv, r.cache.Current().RV)
 		}
 		select {
 		case <-ctx.Done():
