@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
 // The objects below follow hack/demo/samples.yaml (and so the upstream CRDs): realistic sizes,
@@ -16,13 +18,13 @@ type list = []interface{}
 
 var (
 	gvrNamespace = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
-	gvrBC        = schema.GroupVersionResource{Group: "core.kubestash.com", Version: "v1alpha1", Resource: "backupconfigurations"}
-	gvrBS        = schema.GroupVersionResource{Group: "core.kubestash.com", Version: "v1alpha1", Resource: "backupsessions"}
-	gvrRepo      = schema.GroupVersionResource{Group: "storage.kubestash.com", Version: "v1alpha1", Resource: "repositories"}
-	gvrStorage   = schema.GroupVersionResource{Group: "storage.kubestash.com", Version: "v1alpha1", Resource: "backupstorages"}
-	gvrPolicy    = schema.GroupVersionResource{Group: "storage.kubestash.com", Version: "v1alpha1", Resource: "retentionpolicies"}
-	gvrAddon     = schema.GroupVersionResource{Group: "addons.kubestash.com", Version: "v1alpha1", Resource: "addons"}
-	gvrCronJob   = schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "cronjobs"}
+	gvrBC        = kubestash.BackupConfigurations
+	gvrBS        = kubestash.BackupSessions
+	gvrRepo      = kubestash.Repositories
+	gvrStorage   = kubestash.BackupStorages
+	gvrPolicy    = kubestash.RetentionPolicies
+	gvrAddon     = kubestash.Addons
+	gvrCronJob   = kubestash.CronJobs
 	gvrMongoDB   = schema.GroupVersionResource{Group: "kubedb.com", Version: "v1", Resource: "mongodbs"}
 	gvrPostgres  = schema.GroupVersionResource{Group: "kubedb.com", Version: "v1", Resource: "postgreses"}
 )

@@ -30,6 +30,17 @@ func get[T any](idx cache.Indexer, key string) *T {
 	return t
 }
 
+// typed keeps the cached objects of type *T (the transforms store only those).
+func typed[T any](l []interface{}) []*T {
+	out := make([]*T, 0, len(l))
+	for _, o := range l {
+		if t, ok := o.(*T); ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // BackupConfiguration returns the BackupConfiguration namespace/name, or nil.
 func (s *Sources) BackupConfiguration(key string) *kubestash.BackupConfiguration {
 	return get[kubestash.BackupConfiguration](s.store(kubestash.BackupConfigurations), key)
@@ -41,14 +52,7 @@ func (s *Sources) BackupConfigurations() []*kubestash.BackupConfiguration {
 	if idx == nil {
 		return nil
 	}
-	l := idx.List()
-	out := make([]*kubestash.BackupConfiguration, 0, len(l))
-	for _, o := range l {
-		if bc, ok := o.(*kubestash.BackupConfiguration); ok {
-			out = append(out, bc)
-		}
-	}
-	return out
+	return typed[kubestash.BackupConfiguration](idx.List())
 }
 
 // BackupSessions returns the sessions that belong to the BackupConfiguration namespace/name.
@@ -58,13 +62,7 @@ func (s *Sources) BackupSessions(key string) []*kubestash.BackupSession {
 		return nil
 	}
 	l, _ := idx.ByIndex(byBC, key)
-	out := make([]*kubestash.BackupSession, 0, len(l))
-	for _, o := range l {
-		if bs, ok := o.(*kubestash.BackupSession); ok {
-			out = append(out, bs)
-		}
-	}
-	return out
+	return typed[kubestash.BackupSession](l)
 }
 
 // CronJobs returns the CronJobs whose controller is the BackupConfiguration with this UID.
@@ -74,13 +72,7 @@ func (s *Sources) CronJobs(uid string) []*kubestash.CronJob {
 		return nil
 	}
 	l, _ := idx.ByIndex(byOwner, uid)
-	out := make([]*kubestash.CronJob, 0, len(l))
-	for _, o := range l {
-		if c, ok := o.(*kubestash.CronJob); ok {
-			out = append(out, c)
-		}
-	}
-	return out
+	return typed[kubestash.CronJob](l)
 }
 
 // Repository returns the Repository namespace/name, or nil.

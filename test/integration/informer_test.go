@@ -15,14 +15,15 @@ import (
 
 	"github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	informers "github.com/kubestash/backupview/pkg/generated/informers/externalversions"
+	"github.com/kubestash/backupview/pkg/kubestash"
 	"github.com/kubestash/backupview/test/harness"
 )
 
 var (
-	gvrSessions = schema.GroupVersionResource{Group: "core.kubestash.com", Version: "v1alpha1", Resource: "backupsessions"}
-	gvrRepos    = schema.GroupVersionResource{Group: "storage.kubestash.com", Version: "v1alpha1", Resource: "repositories"}
-	gvrStorages = schema.GroupVersionResource{Group: "storage.kubestash.com", Version: "v1alpha1", Resource: "backupstorages"}
-	gvrBCs      = schema.GroupVersionResource{Group: "core.kubestash.com", Version: "v1alpha1", Resource: "backupconfigurations"}
+	gvrSessions = kubestash.BackupSessions
+	gvrRepos    = kubestash.Repositories
+	gvrStorages = kubestash.BackupStorages
+	gvrBCs      = kubestash.BackupConfigurations
 )
 
 // TestInformerStaysInSync: a client-go v0.37 informer on views (WatchList is on by default)

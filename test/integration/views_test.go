@@ -13,10 +13,10 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
+	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
 var samples = []string{
@@ -295,7 +295,7 @@ func TestWatchSeesJoinedChanges(t *testing.T) {
 	t.Logf("CronJob suspend reflected after %s", time.Since(start))
 
 	// A BackupSession phase change.
-	gvr := schema.GroupVersionResource{Group: "core.kubestash.com", Version: "v1alpha1", Resource: "backupsessions"}
+	gvr := kubestash.BackupSessions
 	v, _ := bv.UiV1alpha1().BackupConfigurationViews("demo").Get(ctx, "mongodb-backup", metav1.GetOptions{})
 	name := v.BackupSessions[0].Name
 	bs, err := dyn.Resource(gvr).Namespace("demo").Get(ctx, name, metav1.GetOptions{})

@@ -30,16 +30,17 @@ import (
 	"sigs.k8s.io/yaml"
 
 	clientset "github.com/kubestash/backupview/pkg/generated/clientset/versioned"
+	"github.com/kubestash/backupview/pkg/kubestash"
 	"github.com/kubestash/backupview/test/harness"
 )
 
 var (
-	gvrBC      = schema.GroupVersionResource{Group: "core.kubestash.com", Version: "v1alpha1", Resource: "backupconfigurations"}
-	gvrBS      = schema.GroupVersionResource{Group: "core.kubestash.com", Version: "v1alpha1", Resource: "backupsessions"}
-	gvrRepo    = schema.GroupVersionResource{Group: "storage.kubestash.com", Version: "v1alpha1", Resource: "repositories"}
-	gvrStorage = schema.GroupVersionResource{Group: "storage.kubestash.com", Version: "v1alpha1", Resource: "backupstorages"}
-	gvrPolicy  = schema.GroupVersionResource{Group: "storage.kubestash.com", Version: "v1alpha1", Resource: "retentionpolicies"}
-	gvrAddon   = schema.GroupVersionResource{Group: "addons.kubestash.com", Version: "v1alpha1", Resource: "addons"}
+	gvrBC      = kubestash.BackupConfigurations
+	gvrBS      = kubestash.BackupSessions
+	gvrRepo    = kubestash.Repositories
+	gvrStorage = kubestash.BackupStorages
+	gvrPolicy  = kubestash.RetentionPolicies
+	gvrAddon   = kubestash.Addons
 	gvrNS      = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
 	gvrMongoDB = schema.GroupVersionResource{Group: "kubedb.com", Version: "v1", Resource: "mongodbs"}
 )
