@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kubectl (k8s.io/kubernetes) and etcd (go.etcd.io/etcd/server/v3)
+# Builds kube-apiserver, kube-controller-manager, kubectl (k8s.io/kubernetes) and etcd (go.etcd.io/etcd/server/v3)
 # from the Go module proxy, once, into a version-keyed cache outside the work tree, then
 # copies them into _output/bin. Each is built in a throwaway module so the project's own
 # go.mod never requires k8s.io/kubernetes (its replace directives would pin our k8s.io/*).
@@ -12,8 +12,8 @@ OUT=$ROOT/_output/bin
 export GOFLAGS=-buildvcs=false
 mkdir -p "$OUT" "$KDIR" "$EDIR"
 
-if [[ ! -x $KDIR/kube-apiserver || ! -x $KDIR/kubectl ]]; then
-  echo ">> building kube-apiserver and kubectl v$K8S (first time: ~9 min on 2 cores)"
+if [[ ! -x $KDIR/kube-apiserver || ! -x $KDIR/kubectl || ! -x $KDIR/kube-controller-manager ]]; then
+  echo ">> building kube-apiserver, kube-controller-manager and kubectl v$K8S (first time: ~11 min on 2 cores)"
   W=$CACHE/work/k8s-v$K8S; mkdir -p "$W"; cd "$W"
   go mod download -json "k8s.io/kubernetes@v$K8S" >/dev/null
   MOD=$(go env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/v$K8S.mod
@@ -27,7 +27,7 @@ if [[ ! -x $KDIR/kube-apiserver || ! -x $KDIR/kubectl ]]; then
   go mod tidy
   V=k8s.io/component-base/version
   LDF="-s -w -X $V.gitVersion=v$K8S -X $V.gitMajor=${K8S%%.*} -X $V.gitMinor=$(echo "$K8S" | cut -d. -f2) -X $V.gitTreeState=clean"
-  go build -trimpath -ldflags "$LDF" -o "$KDIR.tmp/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+  go build -trimpath -ldflags "$LDF" -o "$KDIR.tmp/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl k8s.io/kubernetes/cmd/kube-controller-manager
   mv "$KDIR.tmp/"* "$KDIR/" && rmdir "$KDIR.tmp"
 fi
 
@@ -41,6 +41,6 @@ if [[ ! -x $EDIR/etcd ]]; then
   mv "$EDIR/etcd.tmp" "$EDIR/etcd"
 fi
 
-for b in kube-apiserver kubectl; do cmp -s "$KDIR/$b" "$OUT/$b" || cp "$KDIR/$b" "$OUT/$b"; done
+for b in kube-apiserver kube-controller-manager kubectl; do cmp -s "$KDIR/$b" "$OUT/$b" || cp "$KDIR/$b" "$OUT/$b"; done
 cmp -s "$EDIR/etcd" "$OUT/etcd" || cp "$EDIR/etcd" "$OUT/etcd"
 echo ">> control-plane binaries in $OUT"

@@ -26,8 +26,13 @@ type WatchOptions struct {
 	InitialEnd bool
 	// Bookmarks enables periodic bookmarks.
 	Bookmarks bool
+	// Namespace scopes the watch to one namespace ("" for all).
+	Namespace string
 	// Filter selects the views this watcher sees (namespace, labels, fields).
 	Filter func(*ui.BackupConfigurationView) bool
+	// Transform, if set, turns each view sent into what the watcher may see (redaction); it
+	// must not modify its argument.
+	Transform func(*ui.BackupConfigurationView) *ui.BackupConfigurationView
 }
 
 // ErrorStatus is sent, as the object of an ERROR event, to a watcher that fell behind.

@@ -45,6 +45,19 @@ type Hooks struct {
 	Served func(n int)
 	// WatcherDropped counts watchers closed for being slow.
 	WatcherDropped func()
+	// Redact returns, for the caller of one request, the function that turns a cached view
+	// into what that caller may see (docs/design.md, "Authorization follows the caller"). It
+	// may return the view itself when nothing is hidden; it must never modify it. Nil: views
+	// are served as cached.
+	Redact func(ctx context.Context) func(*ui.BackupConfigurationView) *ui.BackupConfigurationView
+}
+
+// redactor is the request's Redact function, or the identity.
+func (r *REST) redactor(ctx context.Context) func(*ui.BackupConfigurationView) *ui.BackupConfigurationView {
+	if r.hooks.Redact == nil {
+		return nil
+	}
+	return r.hooks.Redact(ctx)
 }
 
 // REST implements the read-only storage.
@@ -118,6 +131,11 @@ func (r *REST) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runt
 		return nil, apierrors.NewNotFound(resource, name)
 	}
 	r.served(1)
+	if redact := r.redactor(ctx); redact != nil {
+		if v := redact(e.View); v != e.View {
+			return v, nil
+		}
+	}
 	v := *e.View // shallow copy: the cached view is shared and must not be touched
 	return &v, nil
 }
@@ -172,6 +190,7 @@ func (r *REST) List(ctx context.Context, options *metainternalversion.ListOption
 		limit = options.Limit
 	}
 	entries := snap.Range(ns, after)
+	redact := r.redactor(ctx)
 	list := &ui.BackupConfigurationViewList{}
 	list.ResourceVersion = strconv.FormatUint(snap.RV, 10)
 	if limit > 0 && int64(len(entries)) > limit {
@@ -192,7 +211,11 @@ func (r *REST) List(ctx context.Context, options *metainternalversion.ListOption
 			}
 			break
 		}
-		list.Items = append(list.Items, *e.View)
+		if redact != nil {
+			list.Items = append(list.Items, *redact(e.View))
+		} else {
+			list.Items = append(list.Items, *e.View)
+		}
 	}
 	r.served(len(list.Items))
 	return list, nil
@@ -277,6 +300,8 @@ func (r *REST) Watch(ctx context.Context, options *metainternalversion.ListOptio
 		o.Initial = true
 	}
 	o.Filter = func(v *ui.BackupConfigurationView) bool { return (ns == "" || v.Namespace == ns) && match(v) }
+	o.Namespace = ns
+	o.Transform = r.redactor(ctx)
 	return r.cache.Watch(ctx, o, r.hooks.WatcherDropped)
 }
 
