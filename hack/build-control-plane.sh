@@ -23,7 +23,7 @@ if [[ ! -x $KDIR/kube-apiserver || ! -x $KDIR/kubectl || ! -x $KDIR/kube-control
     grep '^godebug' "$MOD" || true; echo
     echo "require k8s.io/kubernetes v$K8S"; echo; echo "replace ("
     sed -n '/^replace (/,/^)/p' "$MOD" | awk '/=>/{print "\t"$1" => "$1" '"$STAGING"'"}'; echo ")"; } > go.mod
-  printf '//go:build tools\n\npackage k8sbins\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n)\n' > tools.go
+  printf '//go:build tools\n\npackage k8sbins\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"\n)\n' > tools.go
   go mod tidy
   V=k8s.io/component-base/version
   LDF="-s -w -X $V.gitVersion=v$K8S -X $V.gitMajor=${K8S%%.*} -X $V.gitMinor=$(echo "$K8S" | cut -d. -f2) -X $V.gitTreeState=clean"

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
@@ -147,6 +148,7 @@ func (c completedConfig) New() (*Server, error) {
 
 	views := backupconfigurationview.NewREST(cache, backupconfigurationview.Hooks{
 		Missing:        src.MissingKinds,
+		NotSynced:      src.NotSynced,
 		Served:         func(n int) { metrics.ViewsServed.Add(float64(n)) },
 		WatcherDropped: metrics.WatchersDropped.Inc,
 	})
@@ -170,21 +172,17 @@ func (c completedConfig) New() (*Server, error) {
 		go func() {
 			// Target kinds referenced at start are watched before the first build, so the
 			// first views already know which targets exist.
-			for !src.HasSynced() {
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(50 * time.Millisecond):
-				}
+			if err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(context.Context) (bool, error) { return src.HasSynced(), nil }); err != nil {
+				return
 			}
 			src.StartTargets(src.TargetKinds())
 			// A target kind that cannot be listed (a conversion webhook down, ...) must not
 			// keep the server from ever starting: wait for targets a bounded time, then build
 			// with found=false for them; they are revisited once their informer syncs.
-			targetsBy := time.Now().Add(targetSyncWait)
-			cache.Run(ctx, func() bool {
-				return src.HasSynced() && (src.TargetsSynced() || time.Now().After(targetsBy))
-			})
+			tctx, cancel := context.WithTimeout(ctx, targetSyncWait)
+			_ = wait.PollUntilContextCancel(tctx, 50*time.Millisecond, true, func(context.Context) (bool, error) { return src.TargetsSynced(), nil })
+			cancel()
+			cache.Run(ctx)
 		}()
 		go reportSources(ctx, src, cache)
 		return nil

@@ -1,30 +1,32 @@
-// Package viewcache materialises the BackupConfigurationViews: it rebuilds the views a
-// source change affects (in one goroutine, batched), publishes immutable sorted snapshots for
-// GET and LIST, and fans changes out to watchers with a bounded buffer each.
+// Package viewcache materialises the BackupConfigurationViews. The store half (this file,
+// watch.go) keeps immutable sorted snapshots for GET and LIST, the history watches resume
+// from, and the watchers; the rebuild half (rebuild.go) turns source changes into rebuilt
+// views. Versions follow the rule in version.go.
 package viewcache
 
 import (
 	"context"
-	"runtime/debug"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/klog/v2"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
 	"github.com/kubestash/backupview/pkg/join"
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
-// Source is what the cache reads: the BackupConfigurations and the joins' lookups.
+// Source is what the cache reads: the BackupConfigurations, the joins' lookups, and how far
+// the source informers have listed.
 type Source interface {
 	join.Lookup
 	BackupConfiguration(key string) *kubestash.BackupConfiguration
 	BackupConfigurations() []*kubestash.BackupConfiguration
+	// ListedResourceVersion is the highest resourceVersion the source informers have listed
+	// or watched up to.
+	ListedResourceVersion() uint64
 }
 
 // Entry is one published view. Views are immutable once published: readers share them.
@@ -40,16 +42,15 @@ type Snapshot struct {
 	Entries []*Entry
 }
 
-// Event is one change of a view, as watchers receive it.
+// Event is one change of a view, as watchers receive it. RVs are unique and increasing.
 type Event struct {
 	Type watch.EventType
 	Old  *Entry // the previous state (MODIFIED, DELETED)
 	New  *Entry // the new state (ADDED, MODIFIED); for DELETED, the last state at the deletion RV
 	RV   uint64
-	hw   uint64 // high-water RV after this event, for resuming
 }
 
-// Options tune the cache.
+// Options tune the cache. DefaultOptions holds the defaults; the server's flags start there.
 type Options struct {
 	// History is how many events are kept to resume watches from.
 	History int
@@ -57,218 +58,224 @@ type Options struct {
 	WatcherBuffer int
 	// Snapshots is how many past snapshots are kept for continue tokens.
 	Snapshots int
+	// MaxWatchers caps concurrent watches; more get 429.
+	MaxWatchers int
+	// Workers build views in parallel.
+	Workers int
+	// SliceBudget is how long a rebuild batch waits for its slowest views before publishing
+	// the others (the slow ones follow when done): one expensive view never stalls the rest.
+	SliceBudget time.Duration
+}
+
+// DefaultOptions are the defaults of every option.
+func DefaultOptions() Options {
+	return Options{History: 10000, WatcherBuffer: 1000, Snapshots: 32, MaxWatchers: 10000, Workers: 2, SliceBudget: 200 * time.Millisecond}
 }
 
 // Cache holds the materialised views.
 type Cache struct {
 	src  Source
 	opts Options
+	rb   *rebuilder
 
-	dirtyMu sync.Mutex
-	dirty   map[string]uint64 // key -> highest RV of the events that dirtied it
-	kick    chan struct{}
+	mu      sync.RWMutex
+	snap    *Snapshot
+	byKey   map[string]*Entry
+	past    []*Snapshot // recent snapshots for paging, oldest first
+	history []Event     // recent events, oldest first
+	base    uint64      // the first build's version: nothing older can be vouched for
+	dropped uint64      // the version of the newest event dropped from history
+	changed chan struct{}
+	ready   chan struct{}
 
-	mu       sync.RWMutex
-	ready    bool
-	base     uint64 // the resourceVersion of the first build: watches can resume from it
-	snap     *Snapshot
-	byKey    map[string]*Entry
-	past     []*Snapshot // recent snapshots for paging, oldest first
-	history  []Event     // ring of recent events, oldest first
-	watchers map[*watcher]struct{}
-	// onBatch, if set, observes each rebuild batch (metrics).
+	watchers watcherSet
+
+	// onBatch, if set, observes each published batch (metrics).
 	onBatch func(views int, d time.Duration)
 }
 
-// ReleaseAfterFirstBuild returns the start-up garbage to the OS once the first build is done.
-var ReleaseAfterFirstBuild = true
-
-// New returns an empty cache; call Run to start it.
+// New returns an empty cache; call Run to start it. Options left zero take their defaults.
 func New(src Source, opts Options) *Cache {
-	if opts.History <= 0 {
-		opts.History = 10000
+	d := DefaultOptions()
+	for _, f := range []struct{ v, def *int }{{&opts.History, &d.History}, {&opts.WatcherBuffer, &d.WatcherBuffer}, {&opts.Snapshots, &d.Snapshots}, {&opts.MaxWatchers, &d.MaxWatchers}, {&opts.Workers, &d.Workers}} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
 	}
-	if opts.WatcherBuffer <= 0 {
-		opts.WatcherBuffer = 1000
+	if opts.SliceBudget <= 0 {
+		opts.SliceBudget = d.SliceBudget
 	}
-	if opts.Snapshots <= 0 {
-		opts.Snapshots = 32
-	}
-	return &Cache{
+	c := &Cache{
 		src: src, opts: opts,
-		dirty: map[string]uint64{}, kick: make(chan struct{}, 1),
-		snap: &Snapshot{}, byKey: map[string]*Entry{}, watchers: map[*watcher]struct{}{},
+		snap: &Snapshot{}, byKey: map[string]*Entry{},
+		changed: make(chan struct{}), ready: make(chan struct{}),
+		watchers: watcherSet{byNS: map[string]map[*watcher]struct{}{}},
 	}
+	c.rb = newRebuilder(c)
+	return c
 }
 
-// SetBatchObserver sets a callback for each rebuild batch (for metrics).
+// SetBatchObserver sets a callback for each published batch (for metrics).
 func (c *Cache) SetBatchObserver(f func(views int, d time.Duration)) { c.onBatch = f }
 
-// Notify marks views dirty; it is the sources' Sink and never blocks.
-func (c *Cache) Notify(keys []string, rv uint64, deleted bool) {
-	c.dirtyMu.Lock()
-	for _, k := range keys {
-		if old, ok := c.dirty[k]; !ok || rv > old {
-			c.dirty[k] = rv
-		}
-	}
-	c.dirtyMu.Unlock()
-	select {
-	case c.kick <- struct{}{}:
-	default:
-	}
-}
+// Notify marks views dirty: keys are the views a source change at resourceVersion rv may
+// affect. It is the sources' Sink and never blocks.
+func (c *Cache) Notify(keys []string, rv uint64, _ bool) { c.rb.notify(keys, rv) }
 
-// Run builds every view once synced() is true, then applies changes until ctx ends.
-func (c *Cache) Run(ctx context.Context, synced func() bool) {
-	for !synced() {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	// The first build covers everything; changes seen meanwhile are folded into it.
-	c.dirtyMu.Lock()
-	c.dirty = map[string]uint64{}
-	c.dirtyMu.Unlock()
-	c.rebuildAll()
-	for {
-		select {
-		case <-ctx.Done():
-			c.closeWatchers()
-			return
-		case <-c.kick:
-		}
-		c.dirtyMu.Lock()
-		batch := c.dirty
-		c.dirty = map[string]uint64{}
-		c.dirtyMu.Unlock()
-		if len(batch) > 0 {
-			c.apply(batch)
-		}
-	}
+// Run builds every view, publishes them, then applies changes until ctx ends. Call it once
+// the sources have synced.
+func (c *Cache) Run(ctx context.Context) {
+	c.rb.run(ctx)
+	c.closeWatchers()
 }
 
 // Ready reports whether the first full build has been published.
 func (c *Cache) Ready() bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.ready
+	select {
+	case <-c.ready:
+		return true
+	default:
+		return false
+	}
 }
 
-func (c *Cache) rebuildAll() {
-	start := time.Now()
-	bcs := c.src.BackupConfigurations()
-	entries := make([]*Entry, 0, len(bcs))
-	byKey := make(map[string]*Entry, len(bcs))
-	var hw uint64
-	for _, bc := range bcs {
-		v, rv := join.Build(bc, c.src)
-		e := &Entry{Key: bc.Namespace + "/" + bc.Name, View: v, RV: rv}
-		setRV(e)
-		entries = append(entries, e)
-		byKey[e.Key] = e
-		if rv > hw {
-			hw = rv
+// WaitReady blocks until the first build is published or ctx ends.
+func (c *Cache) WaitReady(ctx context.Context) error {
+	select {
+	case <-c.ready:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// WaitFor blocks until the published version is at least rv, or ctx ends; it returns the
+// snapshot that reached it.
+func (c *Cache) WaitFor(ctx context.Context, rv uint64) (*Snapshot, error) {
+	for {
+		c.mu.RLock()
+		snap, ch := c.snap, c.changed
+		c.mu.RUnlock()
+		if snap.RV >= rv {
+			return snap, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Key < entries[j].Key })
-	c.mu.Lock()
-	c.snap = &Snapshot{RV: hw, Entries: entries}
-	c.byKey = byKey
-	c.past = append(c.past, c.snap)
-	c.base = hw
-	c.ready = true
-	c.mu.Unlock()
-	klog.InfoS("views built", "count", len(entries), "resourceVersion", hw, "took", time.Since(start))
-	if ReleaseAfterFirstBuild {
-		// Syncing decoded every source object once (whole lists at a time): that garbage is
-		// not needed again, so collect it and hand its pages back to the OS now rather than
-		// whenever the scavenger gets to it. Once, in the background.
-		go debug.FreeOSMemory()
-	}
-	if c.onBatch != nil {
-		c.onBatch(len(entries), time.Since(start))
-	}
 }
 
-func setRV(e *Entry) { e.View.ResourceVersion = strconv.FormatUint(e.RV, 10) }
-
-// apply rebuilds the dirty views and publishes a new snapshot and the events.
-func (c *Cache) apply(batch map[string]uint64) {
-	start := time.Now()
-	keys := make([]string, 0, len(batch))
-	for k := range batch {
-		keys = append(keys, k)
+// publishFirst installs the first full build.
+func (c *Cache) publishFirst(entries []*Entry, rv uint64) {
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Key < entries[j].Key })
+	byKey := make(map[string]*Entry, len(entries))
+	for _, e := range entries {
+		byKey[e.Key] = e
+		if e.RV > rv {
+			rv = e.RV
+		}
 	}
-	sort.Strings(keys)
+	c.mu.Lock()
+	c.snap = &Snapshot{RV: rv, Entries: entries}
+	c.byKey = byKey
+	c.past = append(c.past, c.snap)
+	c.base = rv
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.mu.Unlock()
+	close(c.ready)
+}
 
-	c.mu.RLock()
-	hw := c.snap.RV
-	c.mu.RUnlock()
+// built is one rebuilt view (nil when its BackupConfiguration is gone) and why it was built.
+type built struct {
+	key    string
+	cause  cause
+	view   *ui.BackupConfigurationView
+	joinRV uint64 // the highest source resourceVersion the view reflects
+}
 
-	var events []Event
-	changed := map[string]*Entry{} // nil value: deleted
-	for _, k := range keys {
-		c.mu.RLock()
-		old := c.byKey[k]
-		c.mu.RUnlock()
-		evRV := batch[k]
-		bc := c.src.BackupConfiguration(k)
-		if bc == nil {
+// publish turns rebuilt views into events with strictly increasing versions, installs a new
+// snapshot and hands the events to the watchers in scope. Only the rebuild loop calls it, so
+// it reads byKey without the lock (it is the only writer).
+func (c *Cache) publish(results []built) {
+	start := time.Now()
+	// The last result per key wins; its cause is the newest of them.
+	last := make(map[string]int, len(results))
+	for i, r := range results {
+		if j, ok := last[r.key]; ok && results[j].cause.after(r.cause) {
+			results[i].cause = results[j].cause
+		}
+		last[r.key] = i
+	}
+	type pending struct {
+		ev   Event
+		cand uint64
+	}
+	evs := make([]pending, 0, len(last))
+	for i, r := range results {
+		if last[r.key] != i {
+			continue
+		}
+		old := c.byKey[r.key]
+		cand := r.cause.candidate()
+		switch {
+		case r.view == nil:
 			if old == nil {
 				continue
 			}
-			rv := maxRV(evRV, old.RV)
-			if rv == old.RV {
-				rv = maxRV(rv, hw)
+			v := *old.View // the last state, at the deletion's version
+			evs = append(evs, pending{Event{Type: watch.Deleted, Old: old, New: &Entry{Key: r.key, View: &v}}, cand})
+		case old != nil && equalViews(old.View, r.view):
+			continue
+		default:
+			if j := r.joinRV * Stride; j > cand {
+				cand = j
 			}
-			gone := &Entry{Key: k, View: old.View.DeepCopy(), RV: rv}
-			setRV(gone)
-			changed[k] = nil
-			events = append(events, Event{Type: watch.Deleted, Old: old, New: gone, RV: rv})
-			continue
+			typ := watch.Modified
+			if old == nil {
+				typ = watch.Added
+			}
+			evs = append(evs, pending{Event{Type: typ, Old: old, New: &Entry{Key: r.key, View: r.view}}, cand})
 		}
-		v, rv := join.Build(bc, c.src)
-		if old != nil && equalViews(old.View, v) {
-			continue
-		}
-		// The view's version is the highest source version it reflects, including deletions
-		// that changed it; it never goes backwards.
-		rv = maxRV(rv, evRV)
-		if old != nil && rv <= old.RV {
-			rv = maxRV(old.RV, hw)
-		}
-		e := &Entry{Key: k, View: v, RV: rv}
-		setRV(e)
-		changed[k] = e
-		typ := watch.Modified
-		if old == nil {
-			typ = watch.Added
-		}
-		events = append(events, Event{Type: typ, Old: old, New: e, RV: rv})
 	}
-	if len(events) == 0 {
+	if len(evs) == 0 {
 		return
 	}
-	// Deliver in resourceVersion order so that resuming from the last seen RV works.
-	sort.SliceStable(events, func(i, j int) bool { return events[i].RV < events[j].RV })
+	// Candidates in order, so that replicas seeing the same changes assign the same versions.
+	sort.Slice(evs, func(i, j int) bool {
+		if evs[i].cand != evs[j].cand {
+			return evs[i].cand < evs[j].cand
+		}
+		return evs[i].ev.New.Key < evs[j].ev.New.Key
+	})
+	rv := c.snap.RV
+	events := make([]Event, len(evs))
+	changed := make(map[string]*Entry, len(evs)) // nil: deleted
+	for i := range evs {
+		rv = max(evs[i].cand, rv+1)
+		e := evs[i].ev
+		e.RV, e.New.RV = rv, rv
+		e.New.View.ResourceVersion = formatRV(rv)
+		if e.Type == watch.Deleted {
+			changed[e.New.Key] = nil
+		} else {
+			changed[e.New.Key] = e.New
+		}
+		events[i] = e
+	}
+	entries := patch(c.snap.Entries, changed)
 
 	c.mu.Lock()
-	entries := patch(c.snap.Entries, changed)
-	for i := range events {
-		if events[i].RV > hw {
-			hw = events[i].RV
-		}
-		events[i].hw = hw
-		if events[i].Type == watch.Deleted {
-			delete(c.byKey, events[i].New.Key)
+	for k, e := range changed {
+		if e == nil {
+			delete(c.byKey, k)
 		} else {
-			c.byKey[events[i].New.Key] = events[i].New
+			c.byKey[k] = e
 		}
 	}
-	c.snap = &Snapshot{RV: hw, Entries: entries}
+	c.snap = &Snapshot{RV: rv, Entries: entries}
 	// Both rings drop their oldest entries by reslicing: append reallocates (and copies only
 	// what is kept) once the capacity runs out, so each event costs O(1), not O(history).
 	c.past = append(c.past, c.snap)
@@ -278,18 +285,16 @@ func (c *Cache) apply(batch map[string]uint64) {
 	}
 	c.history = append(c.history, events...)
 	if over := len(c.history) - c.opts.History; over > 0 {
+		c.dropped = c.history[over-1].RV
 		// Not cleared: a watch being set up may still replay through pointers into it.
 		c.history = c.history[over:]
 	}
-	for w := range c.watchers {
-		for i := range events {
-			if !w.send(&events[i]) {
-				delete(c.watchers, w)
-				break
-			}
-		}
-	}
+	close(c.changed)
+	c.changed = make(chan struct{})
 	c.mu.Unlock()
+
+	// Outside the cache's lock: GET and LIST never wait for the fan-out.
+	c.watchers.fanOut(events)
 	if c.onBatch != nil {
 		c.onBatch(len(events), time.Since(start))
 	}
@@ -342,17 +347,9 @@ func patch(old []*Entry, changed map[string]*Entry) []*Entry {
 	return append(merged, added[j:]...)
 }
 
-func maxRV(a, b uint64) uint64 {
-	if a > b {
-		return a
-	}
-	return b
-}
-
 // equalViews compares views ignoring the resourceVersion.
 func equalViews(a, b *ui.BackupConfigurationView) bool {
-	rv := a.ResourceVersion
-	if rv != b.ResourceVersion {
+	if a.ResourceVersion != b.ResourceVersion {
 		ac := *a
 		ac.ResourceVersion = b.ResourceVersion
 		return equality.Semantic.DeepEqual(&ac, b)

@@ -1,18 +1,20 @@
 package viewcache
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubestash/backupview/pkg/join"
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
 // benchSource is n BackupConfigurations (10 per namespace) with ten sessions each.
 func benchSource(n int) *src {
-	s := &src{bcs: map[string]*kubestash.BackupConfiguration{}, sessions: map[string][]*kubestash.BackupSession{}}
+	s := newSrc()
 	for i := 0; i < n; i++ {
 		ns, name := fmt.Sprintf("team-%04d", i/10), fmt.Sprintf("db-%05d-backup", i)
 		s.bcs[ns+"/"+name] = &kubestash.BackupConfiguration{
@@ -35,34 +37,45 @@ func BenchmarkRebuildAll(b *testing.B) {
 	defer func() { ReleaseAfterFirstBuild = true }()
 	for _, n := range []int{1000, 10000} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
-			c := New(benchSource(n), Options{})
+			s := benchSource(n)
 			b.ReportAllocs()
 			for b.Loop() {
-				c.rebuildAll()
+				c := New(s, Options{})
+				ctx, cancel := context.WithCancel(context.Background())
+				go c.Run(ctx)
+				_ = c.WaitReady(ctx)
+				cancel()
 			}
 		})
 	}
 }
 
-// BenchmarkApplyOne is one source change (a session's status) in a cache of n views, with
-// one watcher: rebuild, compare, publish a snapshot, record and fan out the event.
-func BenchmarkApplyOne(b *testing.B) {
+// BenchmarkPublishOne is one source change (a session's status) in a cache of n views, with
+// one watcher: compare, publish a snapshot, record and fan out the event.
+func BenchmarkPublishOne(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			s := benchSource(n)
 			c := New(s, Options{})
-			c.rebuildAll()
-			w := &watcher{c: c, live: make(chan *Event, 1)}
-			c.watchers[w] = struct{}{}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go c.Run(ctx)
+			_ = c.WaitReady(ctx)
+			w := &watcher{set: &c.watchers, live: make(chan []*Event, 1), limit: 1 << 30, cancel: func() {}}
+			if err := c.watchers.add(w, 1<<30); err != nil {
+				b.Fatal(err)
+			}
 			key := "team-0050/db-00500-backup"
 			bs := s.sessions[key][9]
+			bc := s.bcs[key]
 			rv := uint64(1 << 30)
 			b.ReportAllocs()
 			for b.Loop() {
 				rv++
 				bs.Duration = strconv.FormatUint(rv, 10) + "s"
 				bs.ResourceVersion = strconv.FormatUint(rv, 10)
-				c.apply(map[string]uint64{key: rv})
+				view, jrv := join.Build(bc, s)
+				c.publish([]built{{key: key, cause: cause{rv: rv}, view: view, joinRV: jrv}})
 				<-w.live
 			}
 		})
@@ -72,7 +85,10 @@ func BenchmarkApplyOne(b *testing.B) {
 // BenchmarkRange is the slice of one namespace, and of everything, from a snapshot.
 func BenchmarkRange(b *testing.B) {
 	c := New(benchSource(10000), Options{})
-	c.rebuildAll()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Run(ctx)
+	_ = c.WaitReady(ctx)
 	snap := c.Current()
 	b.Run("namespace", func(b *testing.B) {
 		for b.Loop() {

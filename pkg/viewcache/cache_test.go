@@ -2,7 +2,9 @@ package viewcache
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +21,14 @@ type src struct {
 	mu       sync.Mutex
 	bcs      map[string]*kubestash.BackupConfiguration
 	sessions map[string][]*kubestash.BackupSession
+	listed   uint64
+	// slow makes the lookups of one view block until it is closed.
+	slow    map[string]chan struct{}
+	lookups atomic.Int64
+}
+
+func newSrc() *src {
+	return &src{bcs: map[string]*kubestash.BackupConfiguration{}, sessions: map[string][]*kubestash.BackupSession{}, slow: map[string]chan struct{}{}}
 }
 
 func (s *src) BackupConfiguration(k string) *kubestash.BackupConfiguration {
@@ -36,11 +46,22 @@ func (s *src) BackupConfigurations() []*kubestash.BackupConfiguration {
 	return out
 }
 func (s *src) BackupSessions(k string) []*kubestash.BackupSession {
+	s.lookups.Add(1)
+	s.mu.Lock()
+	ch := s.slow[k]
+	out := s.sessions[k]
+	s.mu.Unlock()
+	if ch != nil {
+		<-ch
+	}
+	return out
+}
+func (s *src) ListedResourceVersion() uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.sessions[k]
+	return s.listed
 }
-func (s *src) CronJobs(string) []*kubestash.CronJob                      { return nil }
+func (s *src) CronJobs(string, string) []*kubestash.CronJob              { return nil }
 func (s *src) Repository(string, string) *kubestash.Repository           { return nil }
 func (s *src) BackupStorage(string, string) *kubestash.BackupStorage     { return nil }
 func (s *src) RetentionPolicy(string, string) *kubestash.RetentionPolicy { return nil }
@@ -52,25 +73,48 @@ func (s *src) put(ns, name, rv string, paused bool) {
 	s.bcs[ns+"/"+name] = &kubestash.BackupConfiguration{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, ResourceVersion: rv}, Paused: paused}
 }
 
+func (s *src) del(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.bcs, key)
+}
+
 func (s *src) session(bc, name, rv, phase string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sessions[bc] = []*kubestash.BackupSession{{ObjectMeta: metav1.ObjectMeta{Name: name, ResourceVersion: rv}, Phase: phase}}
 }
 
+// v is the version of the i-th view named by a source change at revision r (version.go).
+func v(r, i uint64) uint64 { return r*Stride + i }
+
 func start(t *testing.T, opts Options) (*src, *Cache, context.Context) {
-	s := &src{bcs: map[string]*kubestash.BackupConfiguration{}, sessions: map[string][]*kubestash.BackupSession{}}
+	s := newSrc()
 	s.put("a", "one", "10", false)
 	s.put("a", "two", "11", false)
 	s.put("b", "three", "12", false)
+	return s, run(t, s, opts), context.Background()
+}
+
+func run(t *testing.T, s *src, opts Options) *Cache {
 	c := New(s, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go c.Run(ctx, func() bool { return true })
-	for !c.Ready() {
-		time.Sleep(5 * time.Millisecond)
+	go c.Run(ctx)
+	if err := c.WaitReady(ctx); err != nil {
+		t.Fatal(err)
 	}
-	return s, c, ctx
+	return c
+}
+
+// settle waits until the published version is at least rv.
+func settle(t *testing.T, c *Cache, rv uint64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if _, err := c.WaitFor(ctx, rv); err != nil {
+		t.Fatalf("version %d not reached (at %d)", rv, c.Current().RV)
+	}
 }
 
 func next(t *testing.T, w watch.Interface) watch.Event {
@@ -84,15 +128,26 @@ func next(t *testing.T, w watch.Interface) watch.Event {
 	}
 }
 
+func none(t *testing.T, w watch.Interface) {
+	t.Helper()
+	select {
+	case e := <-w.ResultChan():
+		t.Fatalf("unexpected event %s", name(e))
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
 func name(e watch.Event) string {
 	v := e.Object.(*ui.BackupConfigurationView)
 	return string(e.Type) + " " + v.Namespace + "/" + v.Name + "@" + v.ResourceVersion
 }
 
+func at(typ, key string, rv uint64) string { return fmt.Sprintf("%s %s@%d", typ, key, rv) }
+
 func TestSnapshotAndRange(t *testing.T) {
 	_, c, _ := start(t, Options{})
 	snap := c.Current()
-	if snap.RV != 12 || len(snap.Entries) != 3 {
+	if snap.RV != v(12, 0) || len(snap.Entries) != 3 {
 		t.Fatalf("snapshot rv %d entries %d", snap.RV, len(snap.Entries))
 	}
 	if got := snap.Range("a", ""); len(got) != 2 || got[0].Key != "a/one" {
@@ -111,12 +166,12 @@ func TestSnapshotAndRange(t *testing.T) {
 
 func TestWatchInitialAndChanges(t *testing.T) {
 	s, c, ctx := start(t, Options{})
-	w, err := c.Watch(ctx, WatchOptions{Initial: true, InitialEnd: true, Filter: func(v *ui.BackupConfigurationView) bool { return v.Namespace == "a" }}, nil)
+	w, err := c.Watch(ctx, WatchOptions{Initial: true, InitialEnd: true, Namespace: "a"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Stop()
-	for _, want := range []string{"ADDED a/one@10", "ADDED a/two@11"} {
+	for _, want := range []string{at("ADDED", "a/one", v(10, 0)), at("ADDED", "a/two", v(11, 0))} {
 		if got := name(next(t, w)); got != want {
 			t.Errorf("got %s, want %s", got, want)
 		}
@@ -127,149 +182,244 @@ func TestWatchInitialAndChanges(t *testing.T) {
 	// A joined object changes: the view is MODIFIED at the object's version.
 	s.session("a/one", "s1", "20", "Running")
 	c.Notify([]string{"a/one"}, 20, false)
-	if got := name(next(t, w)); got != "MODIFIED a/one@20" {
+	if got := name(next(t, w)); got != at("MODIFIED", "a/one", v(20, 0)) {
 		t.Errorf("got %s", got)
 	}
-	// A change in another namespace is not seen; a deletion folds the deletion's version in.
+	// A change in another namespace is not seen; a deletion carries the deletion's version.
 	s.put("b", "three", "21", true)
 	c.Notify([]string{"b/three"}, 21, false)
-	s.mu.Lock()
-	delete(s.bcs, "a/two")
-	s.mu.Unlock()
+	s.del("a/two")
 	c.Notify([]string{"a/two"}, 22, true)
-	if got := name(next(t, w)); got != "DELETED a/two@22" {
+	if got := name(next(t, w)); got != at("DELETED", "a/two", v(22, 0)) {
 		t.Errorf("got %s", got)
 	}
 	// A notification that changes nothing emits nothing.
 	c.Notify([]string{"a/one"}, 23, false)
 	s.put("a", "new", "24", false)
 	c.Notify([]string{"a/new"}, 24, false)
-	if got := name(next(t, w)); got != "ADDED a/new@24" {
+	if got := name(next(t, w)); got != at("ADDED", "a/new", v(24, 0)) {
 		t.Errorf("got %s", got)
 	}
 }
 
-func TestWatchResumeAndGone(t *testing.T) {
-	s, c, ctx := start(t, Options{History: 3})
-	for i, rv := range []string{"20", "21", "22", "23", "24"} {
-		s.session("a/one", "s", rv, []string{"Running", "Succeeded", "Failed", "Running", "Succeeded"}[i])
-		c.Notify([]string{"a/one"}, 0, false)
-		for c.Current().RV != parse(rv) {
-			time.Sleep(5 * time.Millisecond)
+// Promise 10: one source change that changes several views gives each its own version, in
+// key order; a change whose source version is old (a relist, a late target sync) still gets
+// a version above every earlier one; a resume from any of them neither skips nor repeats.
+func TestEveryChangeHasAVersionOfItsOwn(t *testing.T) {
+	s, c, ctx := start(t, Options{})
+	s.session("a/one", "s", "30", "Running")
+	s.session("a/two", "s", "30", "Running")
+	s.session("b/three", "s", "30", "Running")
+	c.Notify([]string{"a/one", "a/two", "b/three"}, 30, false)
+	settle(t, c, v(30, 2))
+	// Seen only through a relist: the source version is old.
+	s.put("a", "one", "5", true)
+	c.Notify([]string{"a/one"}, 0, false)
+	settle(t, c, v(30, 3))
+	want := []string{at("MODIFIED", "a/one", v(30, 0)), at("MODIFIED", "a/two", v(30, 1)), at("MODIFIED", "b/three", v(30, 2)), at("MODIFIED", "a/one", v(30, 3))}
+	for i, from := range []uint64{v(12, 0), v(30, 0), v(30, 1), v(30, 2)} {
+		w, err := c.Watch(ctx, WatchOptions{ResourceVersion: from}, nil)
+		if err != nil {
+			t.Fatalf("resume from %d: %v", from, err)
+		}
+		for _, wnt := range want[i:] {
+			if got := name(next(t, w)); got != wnt {
+				t.Errorf("resume from %d: got %s, want %s", from, got, wnt)
+			}
+		}
+		none(t, w)
+		w.Stop()
+	}
+}
+
+// Promise 9: the first build vouches for nothing older than what the sources had listed: a
+// watch from an older version (another process's, or from before a restart) gets 410.
+func TestNoGhostsAfterARestart(t *testing.T) {
+	s := newSrc()
+	s.put("a", "one", "10", false)
+	s.listed = 40 // e.g. a deletion at 40 that this process never saw as an event
+	c := run(t, s, Options{})
+	if got := c.Current().RV; got != floorOf(40) {
+		t.Fatalf("first build at %d, want the floor %d", got, floorOf(40))
+	}
+	for _, from := range []uint64{v(10, 0), v(39, 7), v(40, 0)} {
+		if _, err := c.Watch(context.Background(), WatchOptions{ResourceVersion: from}, nil); !apierrors.IsResourceExpired(err) {
+			t.Errorf("resume from %d (before this process): want 410, got %v", from, err)
 		}
 	}
+	w, err := c.Watch(context.Background(), WatchOptions{ResourceVersion: floorOf(40)}, nil)
+	if err != nil {
+		t.Fatalf("resume from the first build's own version: %v", err)
+	}
+	w.Stop()
+}
+
+func TestWatchResumeAndGone(t *testing.T) {
+	s, c, ctx := start(t, Options{History: 3})
+	for i, rv := range []uint64{20, 21, 22, 23, 24} {
+		s.session("a/one", "s", fmt.Sprint(rv), []string{"Running", "Succeeded", "Failed", "Running", "Succeeded"}[i])
+		c.Notify([]string{"a/one"}, 0, false)
+		settle(t, c, v(rv, 0))
+	}
 	// Resume after 22: 23 and 24 are replayed, nothing else.
-	w, err := c.Watch(ctx, WatchOptions{ResourceVersion: 22}, nil)
+	w, err := c.Watch(ctx, WatchOptions{ResourceVersion: v(22, 0)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"MODIFIED a/one@23", "MODIFIED a/one@24"} {
+	for _, want := range []string{at("MODIFIED", "a/one", v(23, 0)), at("MODIFIED", "a/one", v(24, 0))} {
 		if got := name(next(t, w)); got != want {
 			t.Errorf("got %s, want %s", got, want)
 		}
 	}
 	w.Stop()
-	// 20 is older than the 3 kept events: 410 Gone.
-	if _, err := c.Watch(ctx, WatchOptions{ResourceVersion: 12}, nil); !apierrors.IsResourceExpired(err) && !apierrors.IsGone(err) {
+	// 21 is the newest dropped event: resuming from it still works, from 20 it cannot.
+	if w, err := c.Watch(ctx, WatchOptions{ResourceVersion: v(21, 0)}, nil); err != nil {
+		t.Errorf("resume from the newest dropped event: %v", err)
+	} else {
+		w.Stop()
+	}
+	if _, err := c.Watch(ctx, WatchOptions{ResourceVersion: v(20, 0)}, nil); !apierrors.IsResourceExpired(err) {
 		t.Errorf("want 410 for a too old version, got %v", err)
 	}
 	// A version from the future waits, then fails as too large.
-	if _, err := c.Watch(ctx, WatchOptions{ResourceVersion: 1000}, nil); !apierrors.IsTimeout(err) {
+	if _, err := c.Watch(ctx, WatchOptions{ResourceVersion: v(1000, 0)}, nil); !apierrors.IsTimeout(err) {
 		t.Errorf("want a timeout for a too large version, got %v", err)
 	}
 }
 
-func parse(s string) uint64 {
-	var n uint64
-	for _, c := range s {
-		n = n*10 + uint64(c-'0')
+// Promise 11: a WatchList (initial events) honours resourceVersion as LIST does: it waits
+// for the version and starts from a state at least that new, or fails as too large.
+func TestWatchListHonoursResourceVersion(t *testing.T) {
+	s, c, ctx := start(t, Options{})
+	if _, err := c.Watch(ctx, WatchOptions{Initial: true, InitialEnd: true, ResourceVersion: v(500, 0)}, nil); !apierrors.IsTimeout(err) {
+		t.Fatalf("WatchList from a version not reached: want the too-large timeout, got %v", err)
 	}
-	return n
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		s.put("b", "three", "50", true)
+		c.Notify([]string{"b/three"}, 50, false)
+	}()
+	w, err := c.Watch(ctx, WatchOptions{Initial: true, InitialEnd: true, ResourceVersion: v(50, 0)}, nil)
+	if err != nil {
+		t.Fatalf("WatchList from a version reached within the wait: %v", err)
+	}
+	defer w.Stop()
+	var got []string
+	for e := next(t, w); e.Type != watch.Bookmark; e = next(t, w) {
+		got = append(got, name(e))
+	}
+	if len(got) != 3 || got[2] != at("ADDED", "b/three", v(50, 0)) {
+		t.Errorf("initial events %v: want the state at %d", got, v(50, 0))
+	}
 }
 
-func TestSlowWatcherIsDroppedWithoutBlockingOthers(t *testing.T) {
+// Promise 15: a watcher only gets its namespace's events, so a quiet namespace's watcher is
+// never dropped because of another namespace's traffic, while a cluster-wide watcher that
+// does not read is.
+func TestQuietWatcherIsNotDroppedForOthersTraffic(t *testing.T) {
 	s, c, ctx := start(t, Options{WatcherBuffer: 4})
-	dropped := 0
-	var mu sync.Mutex
-	slow, err := c.Watch(ctx, WatchOptions{}, func() { mu.Lock(); dropped++; mu.Unlock() })
+	var dropped atomic.Int32
+	onDrop := func() { dropped.Add(1) }
+	quiet, err := c.Watch(ctx, WatchOptions{Namespace: "b"}, onDrop)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer slow.Stop()
-	fast, err := c.Watch(ctx, WatchOptions{}, nil)
+	defer quiet.Stop()
+	stuck, err := c.Watch(ctx, WatchOptions{}, onDrop)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fast.Stop()
-	// The fast watcher reads everything; the slow one reads nothing.
-	got := 0
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for range fast.ResultChan() {
-			got++
-			if got == 100 {
-				return
-			}
-		}
-	}()
-	for i := 0; i < 100; i++ {
-		rv := 100 + i
-		s.session("a/one", "s", itoa(rv), itoa(i))
-		c.Notify([]string{"a/one"}, 0, false)
-		for c.Current().RV != uint64(rv) {
-			time.Sleep(time.Millisecond)
-		}
+	defer stuck.Stop()
+	for i := uint64(100); i < 140; i++ { // more than out (16) + the buffer (4)
+		s.session("a/one", "s", fmt.Sprint(i), fmt.Sprint(i))
+		c.Notify([]string{"a/one"}, i, false)
+		settle(t, c, v(i, 0))
 	}
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatalf("the fast watcher got %d of 100 events", got)
+	if got := dropped.Load(); got != 1 {
+		t.Errorf("dropped %d watchers, want only the cluster-wide one that never read", got)
 	}
-	mu.Lock()
-	if dropped != 1 {
-		t.Errorf("slow watcher dropped %d times", dropped)
+	s.put("b", "three", "200", true)
+	c.Notify([]string{"b/three"}, 200, false)
+	if got := name(next(t, quiet)); got != at("MODIFIED", "b/three", v(200, 0)) {
+		t.Errorf("quiet watcher got %s", got)
 	}
-	mu.Unlock()
-	// The slow watcher ends with an ERROR event (410, so clients re-list), then closes.
 	var last watch.Event
-	for e := range slow.ResultChan() {
+	for e := range stuck.ResultChan() {
 		last = e
 	}
 	if st, ok := last.Object.(*metav1.Status); last.Type != watch.Error || !ok || st.Code != 410 {
-		t.Errorf("slow watcher's last event = %v", last)
+		t.Errorf("stuck watcher's last event = %v", last)
 	}
 }
 
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
+// Promise 15: watches beyond the cap get 429.
+func TestWatchCap(t *testing.T) {
+	_, c, ctx := start(t, Options{MaxWatchers: 2})
+	for i := 0; i < 2; i++ {
+		w, err := c.Watch(ctx, WatchOptions{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Stop()
 	}
-	s := ""
-	for ; i > 0; i /= 10 {
-		s = string(rune('0'+i%10)) + s
+	if _, err := c.Watch(ctx, WatchOptions{}, nil); !apierrors.IsTooManyRequests(err) {
+		t.Fatalf("third watch: want 429, got %v", err)
 	}
-	return s
+}
+
+// Promise 14: a view that takes long to build does not hold back the others: they are
+// published after the slice budget, the slow one when it is done.
+func TestSlowViewDoesNotStallOthers(t *testing.T) {
+	s, c, ctx := start(t, Options{SliceBudget: 50 * time.Millisecond})
+	w, err := c.Watch(ctx, WatchOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	release := make(chan struct{})
+	s.mu.Lock()
+	s.slow["a/one"] = release
+	s.mu.Unlock()
+	s.put("a", "one", "60", true)
+	s.put("b", "three", "60", true)
+	c.Notify([]string{"a/one", "b/three"}, 60, false)
+	if got := name(next(t, w)); got != at("MODIFIED", "b/three", v(60, 1)) {
+		t.Fatalf("got %s, want b/three first", got)
+	}
+	// Changed again while a/one still builds: a/one is not built twice at once.
+	s.put("b", "three", "61", false)
+	c.Notify([]string{"a/one", "b/three"}, 61, false)
+	if got := name(next(t, w)); got != at("MODIFIED", "b/three", v(61, 1)) {
+		t.Fatalf("got %s", got)
+	}
+	close(release)
+	s.mu.Lock()
+	delete(s.slow, "a/one")
+	s.mu.Unlock()
+	// a/one's late result comes after everything published so far; its rebuild for 61 then
+	// finds nothing new.
+	if got := name(next(t, w)); got != at("MODIFIED", "a/one", v(61, 2)) {
+		t.Errorf("got %s", got)
+	}
+	none(t, w)
 }
 
 func TestSnapshotsForPaging(t *testing.T) {
 	s, c, _ := start(t, Options{Snapshots: 2})
 	first := c.Current()
-	for i, rv := range []string{"30", "31", "32"} {
-		s.session("b/three", "x", rv, itoa(i))
+	for i, rv := range []uint64{30, 31, 32} {
+		s.session("b/three", "x", fmt.Sprint(rv), fmt.Sprint(i))
 		c.Notify([]string{"b/three"}, 0, false)
-		for c.Current().RV != parse(rv) {
-			time.Sleep(time.Millisecond)
-		}
+		settle(t, c, v(rv, 0))
 	}
 	if c.SnapshotAt(first.RV) != nil {
 		t.Error("snapshot kept beyond the limit")
 	}
-	if got := c.SnapshotAt(32); got == nil || got.Find("b/three").RV != 32 {
+	if got := c.SnapshotAt(v(32, 0)); got == nil || got.Find("b/three").RV != v(32, 0) {
 		t.Errorf("latest snapshot = %v", got)
 	}
 	// Snapshots are immutable: the old one still holds the old view.
-	if old := c.SnapshotAt(31); old == nil || old.Find("b/three").View.ResourceVersion != "31" {
+	if old := c.SnapshotAt(v(31, 0)); old == nil || old.Find("b/three").View.ResourceVersion != fmt.Sprint(v(31, 0)) {
 		t.Error("an older snapshot changed")
 	}
 }

@@ -3,150 +3,241 @@ package viewcache
 import (
 	"context"
 	"fmt"
-	"strconv"
+	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/apiserver/pkg/storage"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
 )
 
 // WatchOptions select where a watch starts.
 type WatchOptions struct {
-	// ResourceVersion to resume after, when Initial is false; 0 means "from now".
+	// ResourceVersion: a resume (Initial false) sends what changed after it; with Initial, the
+	// initial state is at least this version (WatchList's NotOlderThan). 0: from now.
 	ResourceVersion uint64
-	// Initial sends the current state first, as ADDED events (resourceVersion "" or "0").
+	// Initial sends the current state first, as ADDED events.
 	Initial bool
 	// InitialEnd (WatchList, sendInitialEvents=true) follows the initial events with a
 	// bookmark annotated k8s.io/initial-events-end.
 	InitialEnd bool
 	// Bookmarks enables periodic bookmarks.
 	Bookmarks bool
-	// Namespace scopes the watch to one namespace ("" for all).
+	// Namespace scopes the watch to one namespace ("" for all): it is sent only that
+	// namespace's events.
 	Namespace string
-	// Filter selects the views this watcher sees (namespace, labels, fields).
+	// Filter selects the views this watcher sees (labels, fields).
 	Filter func(*ui.BackupConfigurationView) bool
 	// Transform, if set, turns each view sent into what the watcher may see (redaction); it
 	// must not modify its argument.
 	Transform func(*ui.BackupConfigurationView) *ui.BackupConfigurationView
 }
 
-// ErrorStatus is sent, as the object of an ERROR event, to a watcher that fell behind.
+// slowWatcher is sent, as the object of an ERROR event, to a watcher that fell behind.
 var slowWatcher = apierrors.NewResourceExpired("the watcher fell too far behind and was closed; restart the watch").ErrStatus
 
-// waitForRV is how long a watch from a version this replica has not reached yet waits.
-const waitForRV = 3 * time.Second
+// WaitForRV is how long a request for a version this replica has not reached yet waits.
+const WaitForRV = 3 * time.Second
 
 // BookmarkInterval is how often a watcher that allows bookmarks gets one.
 var BookmarkInterval = 30 * time.Second
 
+// liveBatches is how many undelivered batches a watcher may hold (each batch is one publish).
+const liveBatches = 32
+
 type watcher struct {
-	c      *Cache
-	live   chan *Event
-	out    chan watch.Event
-	mu     sync.Mutex
-	closed bool // live is closed because the watcher fell behind
-	cancel context.CancelFunc
-	// OnDrop is called when the watcher is closed for being slow.
-	onDrop func()
-}
-
-// Watch starts a watch. It fails with 410 Gone for a resourceVersion older than the kept
-// history, and with a "too large resource version" timeout for one this replica has not
-// reached within a few seconds.
-func (c *Cache) Watch(ctx context.Context, o WatchOptions, onDrop func()) (watch.Interface, error) {
-	if o.ResourceVersion > 0 && !o.Initial {
-		deadline := time.Now().Add(waitForRV)
-		for c.Current().RV < o.ResourceVersion {
-			if time.Now().After(deadline) {
-				return nil, TooLarge(o.ResourceVersion, c.Current().RV)
-			}
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}
-	wctx, cancel := context.WithCancel(ctx)
-	w := &watcher{c: c, live: make(chan *Event, c.opts.WatcherBuffer), out: make(chan watch.Event, 16), cancel: cancel, onDrop: onDrop}
-
-	c.mu.Lock()
-	snap := c.snap
-	var replay []*Event
-	initial := o.Initial || o.InitialEnd
-	if !initial && o.ResourceVersion > 0 {
-		var ok bool
-		if replay, ok = c.replayFrom(o.ResourceVersion); !ok {
-			c.mu.Unlock()
-			cancel()
-			return nil, apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d (oldest kept: %d)", o.ResourceVersion, c.oldestRV()))
-		}
-	}
-	c.watchers[w] = struct{}{}
-	c.mu.Unlock()
-
-	go w.run(wctx, o, snap, initial, replay)
-	return w, nil
-}
-
-// replayFrom returns the kept events after the one that took the high-water mark to rv. The
-// caller holds c.mu.
-func (c *Cache) replayFrom(rv uint64) ([]*Event, bool) {
-	if rv < c.oldestRV() {
-		return nil, false
-	}
-	start := len(c.history)
-	for i := range c.history {
-		if c.history[i].hw >= rv {
-			start = i + 1
-			if c.history[i].hw > rv {
-				start = i // the client has not seen this event
-			}
-			break
-		}
-	}
-	out := make([]*Event, 0, len(c.history)-start)
-	for i := start; i < len(c.history); i++ {
-		out = append(out, &c.history[i])
-	}
-	return out, true
-}
-
-// oldestRV is the oldest version a watch can resume from. The caller holds c.mu.
-func (c *Cache) oldestRV() uint64 {
-	if len(c.history) == 0 {
-		return c.snap.RV
-	}
-	if len(c.history) < c.opts.History {
-		// Nothing was dropped yet: every change since the first build is kept, so a watch
-		// can resume from that build's version (a LIST answered before the first change).
-		return c.base
-	}
-	first := c.history[0]
-	// The state before the first kept event is known up to the version just below it.
-	return first.hw - 1
+	set     *watcherSet
+	ns      string
+	live    chan []*Event
+	pending atomic.Int64 // events queued in live
+	limit   int64
+	out     chan watch.Event
+	mu      sync.Mutex
+	closed  bool // live is closed because the watcher fell behind
+	cancel  context.CancelFunc
+	onDrop  func()
 }
 
 // TooLarge is the error for a resourceVersion this replica has not reached: a timeout with
 // the ResourceVersionTooLarge cause, which client-go answers by re-listing.
 func TooLarge(want, have uint64) error {
-	err := apierrors.NewTimeoutError(fmt.Sprintf("Too large resource version: %d, current: %d", want, have), 1)
-	err.ErrStatus.Details.Causes = []metav1.StatusCause{{Type: metav1.CauseTypeResourceVersionTooLarge, Message: "Too large resource version"}}
-	return err
+	return storage.NewTooLargeResourceVersionError(want, have, int(WaitForRV.Seconds()))
 }
 
-// send queues an event for the watcher; false means the watcher fell behind and was closed.
-// The caller holds c.mu.
-func (w *watcher) send(e *Event) bool {
-	select {
-	case w.live <- e:
-		return true
-	default:
+// Watch starts a watch. It fails with 410 Gone for a resourceVersion this process cannot
+// vouch for (older than the kept history, or than its first build), with a "too large
+// resource version" timeout for one it has not reached within WaitForRV, and with 429 when
+// MaxWatchers watches are open.
+func (c *Cache) Watch(ctx context.Context, o WatchOptions, onDrop func()) (watch.Interface, error) {
+	if o.ResourceVersion > 0 {
+		wctx, cancel := context.WithTimeout(ctx, WaitForRV)
+		_, err := c.WaitFor(wctx, o.ResourceVersion)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, TooLarge(o.ResourceVersion, c.Current().RV)
+		}
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	w := &watcher{set: &c.watchers, ns: o.Namespace, live: make(chan []*Event, liveBatches), limit: int64(c.opts.WatcherBuffer),
+		out: make(chan watch.Event, 16), cancel: cancel, onDrop: onDrop}
+	initial := o.Initial || o.InitialEnd
+
+	c.mu.RLock()
+	snap := c.snap
+	var replay []Event
+	if !initial && o.ResourceVersion > 0 {
+		if oldest := c.oldestRV(); o.ResourceVersion < oldest {
+			c.mu.RUnlock()
+			cancel()
+			return nil, apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d (oldest this server can resume from: %d)", o.ResourceVersion, oldest))
+		}
+		i := sort.Search(len(c.history), func(i int) bool { return c.history[i].RV > o.ResourceVersion })
+		replay = c.history[i:] // never written again: history only grows at its end
+	}
+	// Registered under the read lock: no batch is published between the snapshot and the
+	// registration, and events at or below snap.RV that reach it anyway are skipped.
+	err := c.watchers.add(w, c.opts.MaxWatchers)
+	c.mu.RUnlock()
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	go w.run(wctx, o, snap, initial, replay)
+	return w, nil
+}
+
+// oldestRV is the oldest version a watch can resume from. The caller holds c.mu.
+func (c *Cache) oldestRV() uint64 { return max(c.base, c.dropped) }
+
+// watcherSet holds the watchers by namespace ("" for cluster-wide).
+type watcherSet struct {
+	mu   sync.Mutex
+	byNS map[string]map[*watcher]struct{}
+	n    int
+}
+
+func (s *watcherSet) add(w *watcher, limit int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n >= limit {
+		return apierrors.NewTooManyRequests(fmt.Sprintf("too many watches of backupconfigurationviews open (%d); retry later", s.n), 5)
+	}
+	m := s.byNS[w.ns]
+	if m == nil {
+		m = map[*watcher]struct{}{}
+		s.byNS[w.ns] = m
+	}
+	m[w] = struct{}{}
+	s.n++
+	return nil
+}
+
+func (s *watcherSet) remove(w *watcher) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.removeLocked(w)
+}
+
+func (s *watcherSet) removeLocked(w *watcher) {
+	m := s.byNS[w.ns]
+	if _, ok := m[w]; !ok {
+		return
+	}
+	delete(m, w)
+	s.n--
+	if len(m) == 0 {
+		delete(s.byNS, w.ns)
+	}
+}
+
+// fanOut hands each event to the watchers whose scope holds it: the cluster-wide ones and
+// those of its namespace. Sends never block: a watcher that cannot take a batch is dropped.
+func (s *watcherSet) fanOut(events []Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n == 0 {
+		return
+	}
+	deliver := func(ws map[*watcher]struct{}, batch []*Event) {
+		for w := range ws {
+			if !w.send(batch) {
+				s.removeLocked(w)
+			}
+		}
+	}
+	all := s.byNS[""]
+	scoped := len(s.byNS) > 1 || len(all) == 0
+	var byNS map[string][]*Event
+	var everything []*Event
+	if len(all) > 0 {
+		everything = make([]*Event, len(events))
+	}
+	for i := range events {
+		e := &events[i]
+		if everything != nil {
+			everything[i] = e
+		}
+		if !scoped {
+			continue
+		}
+		ns, _, _ := strings.Cut(e.New.Key, "/")
+		if _, ok := s.byNS[ns]; ok && ns != "" {
+			if byNS == nil {
+				byNS = map[string][]*Event{}
+			}
+			byNS[ns] = append(byNS[ns], e)
+		}
+	}
+	if everything != nil {
+		deliver(all, everything)
+	}
+	for ns, batch := range byNS {
+		deliver(s.byNS[ns], batch)
+	}
+}
+
+// Watchers is the number of open watches.
+func (c *Cache) Watchers() int {
+	c.watchers.mu.Lock()
+	defer c.watchers.mu.Unlock()
+	return c.watchers.n
+}
+
+func (c *Cache) closeWatchers() {
+	c.watchers.mu.Lock()
+	var ws []*watcher
+	for _, m := range c.watchers.byNS {
+		for w := range m {
+			ws = append(ws, w)
+		}
+	}
+	c.watchers.byNS = map[string]map[*watcher]struct{}{}
+	c.watchers.n = 0
+	c.watchers.mu.Unlock()
+	for _, w := range ws {
+		w.cancel()
+	}
+}
+
+// send queues a batch for the watcher; false means the watcher fell behind and was closed.
+// The caller holds the set's lock.
+func (w *watcher) send(batch []*Event) bool {
+	if w.pending.Add(int64(len(batch))) <= w.limit {
+		select {
+		case w.live <- batch:
+			return true
+		default:
+		}
 	}
 	w.mu.Lock()
 	if !w.closed {
@@ -160,9 +251,9 @@ func (w *watcher) send(e *Event) bool {
 	return false
 }
 
-func (w *watcher) run(ctx context.Context, o WatchOptions, snap *Snapshot, initial bool, replay []*Event) {
+func (w *watcher) run(ctx context.Context, o WatchOptions, snap *Snapshot, initial bool, replay []Event) {
 	defer close(w.out)
-	defer w.remove()
+	defer w.set.remove(w)
 	emit := func(t watch.EventType, obj runtime.Object) bool {
 		select {
 		case w.out <- watch.Event{Type: t, Object: obj}:
@@ -171,46 +262,45 @@ func (w *watcher) run(ctx context.Context, o WatchOptions, snap *Snapshot, initi
 			return false
 		}
 	}
-	match := func(e *Entry) bool { return e != nil && (o.Filter == nil || o.Filter(e.View)) }
-	last := snap.RV
+	view := func(v *ui.BackupConfigurationView) runtime.Object {
+		if o.Transform != nil {
+			return o.Transform(v)
+		}
+		return v
+	}
+	inScope := func(e *Entry) bool {
+		return e != nil && (o.Namespace == "" || strings.HasPrefix(e.Key, o.Namespace+"/")) && (o.Filter == nil || o.Filter(e.View))
+	}
+	last := snap.RV // everything up to here is in the initial state or the replay
 	if initial {
 		for _, e := range snap.Entries {
-			if match(e) && !emit(watch.Added, e.View) {
+			if inScope(e) && !emit(watch.Added, view(e.View)) {
 				return
 			}
 		}
-		if o.InitialEnd {
-			if !emit(watch.Bookmark, bookmark(snap.RV, true)) {
-				return
-			}
+		if o.InitialEnd && !emit(watch.Bookmark, bookmark(snap.RV, true)) {
+			return
 		}
-	} else if o.ResourceVersion > 0 {
-		last = o.ResourceVersion
 	}
 	deliver := func(e *Event) bool {
-		// The snapshot and the replay were taken under the same lock that registered the
-		// watcher, so live events never repeat them.
-		if e.hw > last {
-			last = e.hw
-		}
-		oldOK, newOK := match(e.Old), match(e.New)
+		oldOK, newOK := inScope(e.Old), inScope(e.New)
 		switch {
 		case e.Type == watch.Deleted:
 			if oldOK {
-				return emit(watch.Deleted, e.New.View)
+				return emit(watch.Deleted, view(e.New.View))
 			}
 		case oldOK && newOK:
-			return emit(watch.Modified, e.New.View)
+			return emit(watch.Modified, view(e.New.View))
 		case newOK:
-			return emit(watch.Added, e.New.View)
+			return emit(watch.Added, view(e.New.View))
 		case oldOK:
 			// No longer matches: the watcher sees it leave, at the new version.
-			return emit(watch.Deleted, e.New.View)
+			return emit(watch.Deleted, view(e.New.View))
 		}
 		return true
 	}
-	for _, e := range replay {
-		if !deliver(e) {
+	for i := range replay {
+		if !deliver(&replay[i]) {
 			return
 		}
 	}
@@ -224,15 +314,22 @@ func (w *watcher) run(ctx context.Context, o WatchOptions, snap *Snapshot, initi
 		select {
 		case <-ctx.Done():
 			return
-		case e, ok := <-w.live:
+		case batch, ok := <-w.live:
 			if !ok {
 				st := slowWatcher
 				emit(watch.Error, &st)
 				return
 			}
-			if !deliver(e) {
-				return
+			for _, e := range batch {
+				if e.RV <= last {
+					continue // already in the initial state or the replay
+				}
+				last = e.RV
+				if !deliver(e) {
+					return
+				}
 			}
+			w.pending.Add(-int64(len(batch)))
 		case <-tick:
 			if !emit(watch.Bookmark, bookmark(last, false)) {
 				return
@@ -242,17 +339,11 @@ func (w *watcher) run(ctx context.Context, o WatchOptions, snap *Snapshot, initi
 }
 
 func bookmark(rv uint64, initialEnd bool) *ui.BackupConfigurationView {
-	b := &ui.BackupConfigurationView{ObjectMeta: metav1.ObjectMeta{ResourceVersion: strconv.FormatUint(rv, 10)}}
+	b := &ui.BackupConfigurationView{ObjectMeta: metav1.ObjectMeta{ResourceVersion: formatRV(rv)}}
 	if initialEnd {
 		b.Annotations = map[string]string{metav1.InitialEventsAnnotationKey: "true"}
 	}
 	return b
-}
-
-func (w *watcher) remove() {
-	w.c.mu.Lock()
-	delete(w.c.watchers, w)
-	w.c.mu.Unlock()
 }
 
 // Stop ends the watch.
@@ -260,20 +351,3 @@ func (w *watcher) Stop() { w.cancel() }
 
 // ResultChan is the event stream.
 func (w *watcher) ResultChan() <-chan watch.Event { return w.out }
-
-func (c *Cache) closeWatchers() {
-	c.mu.Lock()
-	ws := c.watchers
-	c.watchers = map[*watcher]struct{}{}
-	c.mu.Unlock()
-	for w := range ws {
-		w.cancel()
-	}
-}
-
-// Watchers is the number of open watches.
-func (c *Cache) Watchers() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.watchers)
-}

@@ -27,6 +27,9 @@ const (
 	offShared   = 130
 	offReplicas = 140
 	offLoad     = 150
+	offVersions = 210
+	offStall    = 220
+	offFanout   = 230
 )
 
 func TestMain(m *testing.M) {

@@ -30,7 +30,8 @@ import (
 
 // Cache is what the storage reads.
 type Cache interface {
-	Ready() bool
+	WaitReady(ctx context.Context) error
+	WaitFor(ctx context.Context, rv uint64) (*viewcache.Snapshot, error)
 	Current() *viewcache.Snapshot
 	SnapshotAt(rv uint64) *viewcache.Snapshot
 	Get(key string) *viewcache.Entry
@@ -41,6 +42,9 @@ type Cache interface {
 type Hooks struct {
 	// Missing names the KubeStash resources the cluster does not serve, for a Warning.
 	Missing func() []string
+	// NotSynced names the KubeStash resources that are served but not listed yet (a CRD
+	// installed after start that cannot be listed), for a Warning.
+	NotSynced func() []string
 	// Served counts views returned.
 	Served func(n int)
 	// WatcherDropped counts watchers closed for being slow.
@@ -98,23 +102,22 @@ func (r *REST) GetSingularName() string { return "backupconfigurationview" }
 func (r *REST) ShortNames() []string    { return []string{"bcv"} }
 func (r *REST) Categories() []string    { return []string{"kubestash"} }
 
-// waitReady never answers from a half-filled cache: it waits briefly for the first sync,
+// waitReady never answers from a half-filled cache: it waits briefly for the first build,
 // then refuses with 503 and Retry-After.
 func (r *REST) waitReady(ctx context.Context) error {
-	deadline := time.Now().Add(r.readyWait)
-	for !r.cache.Ready() {
-		if time.Now().After(deadline) {
-			return apierrors.NewServiceUnavailable("backupview is still syncing its caches; retry shortly")
-		}
-		select {
-		case <-ctx.Done():
-			return apierrors.NewServiceUnavailable("backupview is still syncing its caches; retry shortly")
-		case <-time.After(50 * time.Millisecond):
-		}
+	wctx, cancel := context.WithTimeout(ctx, r.readyWait)
+	defer cancel()
+	if err := r.cache.WaitReady(wctx); err != nil {
+		return apierrors.NewServiceUnavailable("backupview is still syncing its caches; retry shortly")
 	}
 	if r.hooks.Missing != nil {
 		if m := r.hooks.Missing(); len(m) > 0 {
 			warning.AddWarning(ctx, "", fmt.Sprintf("KubeStash CRDs are not installed (%s): views appear once they are", strings.Join(m, ", ")))
+		}
+	}
+	if r.hooks.NotSynced != nil {
+		if m := r.hooks.NotSynced(); len(m) > 0 {
+			warning.AddWarning(ctx, "", fmt.Sprintf("backupview cannot list %s yet: views do not reflect them until it can", strings.Join(m, ", ")))
 		}
 	}
 	return nil
@@ -250,18 +253,16 @@ func (r *REST) snapshotFor(ctx context.Context, o *metainternalversion.ListOptio
 		return nil, "", apierrors.NewResourceExpired(fmt.Sprintf("resourceVersion %d is not available any more", rv))
 	}
 	// NotOlderThan (the default for a set resourceVersion): wait briefly to catch up.
-	deadline := time.Now().Add(3 * time.Second)
-	for r.cache.Current().RV < rv {
-		if time.Now().After(deadline) {
-			return nil, "", viewcache.TooLarge(rv, r.cache.Current().RV)
-		}
-		select {
-		case <-ctx.Done():
+	wctx, cancel := context.WithTimeout(ctx, viewcache.WaitForRV)
+	defer cancel()
+	snap, err := r.cache.WaitFor(wctx, rv)
+	if err != nil {
+		if ctx.Err() != nil {
 			return nil, "", ctx.Err()
-		case <-time.After(50 * time.Millisecond):
 		}
+		return nil, "", viewcache.TooLarge(rv, r.cache.Current().RV)
 	}
-	return r.cache.Current(), "", nil
+	return snap, "", nil
 }
 
 // Watch streams view changes; see viewcache.Cache.Watch for the resume rules.

@@ -1,0 +1,241 @@
+package viewcache
+
+import (
+	"context"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"time"
+
+	"k8s.io/klog/v2"
+
+	"github.com/kubestash/backupview/pkg/join"
+)
+
+// ReleaseAfterFirstBuild returns the start-up garbage to the OS once the first build is done.
+var ReleaseAfterFirstBuild = true
+
+// rebuilder turns dirty keys into rebuilt views: batches built by a pool of workers, each
+// batch published in candidate order once built, or after SliceBudget with the views still
+// building published when they are done (docs/design.md, "No view stalls the others").
+type rebuilder struct {
+	c *Cache
+
+	mu       sync.Mutex
+	dirty    map[string]cause
+	inFlight map[string]bool // keys of views still building after their batch was published
+	kick     chan struct{}
+
+	jobs chan job
+	late chan built
+}
+
+type job struct {
+	key   string
+	cause cause
+	done  chan<- built
+}
+
+func newRebuilder(c *Cache) *rebuilder {
+	return &rebuilder{c: c, dirty: map[string]cause{}, inFlight: map[string]bool{}, kick: make(chan struct{}, 1),
+		jobs: make(chan job), late: make(chan built, 64)}
+}
+
+// notify records that a change at rv may affect keys; the view's index among the sorted keys
+// is part of its version (version.go).
+func (r *rebuilder) notify(keys []string, rv uint64) {
+	if !slices.IsSorted(keys) {
+		keys = slices.Clone(keys)
+		slices.Sort(keys)
+	}
+	r.mu.Lock()
+	for i, k := range keys {
+		if i > 0 && k == keys[i-1] {
+			continue
+		}
+		c := cause{rv: rv, idx: uint64(i)}
+		if old, ok := r.dirty[k]; !ok || c.after(old) {
+			r.dirty[k] = c
+		}
+	}
+	r.mu.Unlock()
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (r *rebuilder) run(ctx context.Context) {
+	for i := 0; i < r.c.opts.Workers; i++ {
+		go r.worker(ctx)
+	}
+	r.first(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case b := <-r.late:
+			r.c.publish([]built{b})
+			r.mu.Lock()
+			delete(r.inFlight, b.key)
+			_, again := r.dirty[b.key]
+			r.mu.Unlock()
+			if again {
+				r.poke()
+			}
+		case <-r.kick:
+			r.batch(ctx)
+		}
+	}
+}
+
+func (r *rebuilder) poke() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (r *rebuilder) worker(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-r.jobs:
+			b := built{key: j.key, cause: j.cause}
+			if bc := r.c.src.BackupConfiguration(j.key); bc != nil {
+				b.view, b.joinRV = join.Build(bc, r.c.src)
+			}
+			j.done <- b // buffered for the whole batch: never blocks
+		}
+	}
+}
+
+// submit hands keys to the workers and returns the channel their results arrive on.
+func (r *rebuilder) submit(ctx context.Context, keys []string, causes []cause) <-chan built {
+	done := make(chan built, len(keys))
+	go func() {
+		for i, k := range keys {
+			select {
+			case r.jobs <- job{key: k, cause: causes[i], done: done}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return done
+}
+
+// first builds every view once; changes noticed before it started are folded into it.
+func (r *rebuilder) first(ctx context.Context) {
+	start := time.Now()
+	floor := floorOf(r.c.src.ListedResourceVersion())
+	r.mu.Lock()
+	clear(r.dirty)
+	r.mu.Unlock()
+	bcs := r.c.src.BackupConfigurations()
+	keys := make([]string, len(bcs))
+	for i, bc := range bcs {
+		keys[i] = bc.Namespace + "/" + bc.Name
+	}
+	done := r.submit(ctx, keys, make([]cause, len(keys)))
+	entries := make([]*Entry, 0, len(keys))
+	for range keys {
+		var b built
+		select {
+		case b = <-done:
+		case <-ctx.Done():
+			return
+		}
+		if b.view == nil {
+			continue // deleted meanwhile
+		}
+		e := &Entry{Key: b.key, View: b.view, RV: b.joinRV * Stride}
+		setRV(e)
+		entries = append(entries, e)
+	}
+	r.c.publishFirst(entries, floor)
+	klog.InfoS("views built", "count", len(entries), "resourceVersion", r.c.Current().RV, "took", time.Since(start))
+	if ReleaseAfterFirstBuild {
+		// Syncing decoded every source object once (whole lists at a time): that garbage is
+		// not needed again, so collect it and hand its pages back to the OS now rather than
+		// whenever the scavenger gets to it. Once, in the background.
+		go debug.FreeOSMemory()
+	}
+	if r.c.onBatch != nil {
+		r.c.onBatch(len(entries), time.Since(start))
+	}
+}
+
+// batch rebuilds the dirty views (except those still building) and publishes them.
+func (r *rebuilder) batch(ctx context.Context) {
+	r.mu.Lock()
+	keys := make([]string, 0, len(r.dirty))
+	for k := range r.dirty {
+		if !r.inFlight[k] {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	causes := make([]cause, len(keys))
+	for i, k := range keys {
+		causes[i] = r.dirty[k]
+		delete(r.dirty, k)
+	}
+	r.mu.Unlock()
+	if len(keys) == 0 {
+		return
+	}
+	done := r.submit(ctx, keys, causes)
+	budget := time.NewTimer(r.c.opts.SliceBudget)
+	defer budget.Stop()
+	results := make([]built, 0, len(keys))
+	for len(results) < len(keys) {
+		select {
+		case b := <-done:
+			results = append(results, b)
+		case <-budget.C:
+			r.straggle(ctx, keys, results, done)
+			r.c.publish(results)
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+	r.c.publish(results)
+}
+
+// straggle marks the views still building as in flight and forwards their results to the
+// loop as they finish, to be published on their own.
+func (r *rebuilder) straggle(ctx context.Context, keys []string, got []built, done <-chan built) {
+	have := make(map[string]bool, len(got))
+	for _, b := range got {
+		have[b.key] = true
+	}
+	r.mu.Lock()
+	n := 0
+	for _, k := range keys {
+		if !have[k] {
+			r.inFlight[k] = true
+			n++
+		}
+	}
+	r.mu.Unlock()
+	klog.V(2).InfoS("views still building after the slice budget; publishing the others", "building", n, "published", len(got))
+	go func() {
+		for i := 0; i < n; i++ {
+			select {
+			case b := <-done:
+				select {
+				case r.late <- b:
+				case <-ctx.Done():
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+}
+
+func setRV(e *Entry) { e.View.ResourceVersion = formatRV(e.RV) }
