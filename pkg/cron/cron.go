@@ -105,7 +105,7 @@ func parseFields(spec string) (*Schedule, error) {
 	stars := [5]bool{}
 	for i, b := range fields {
 		// FieldsFunc, like robfig: empty list items are skipped rather than rejected.
-		for _, expr := range strings.FieldsFunc(f[i], func(r rune) bool { return r == ',' }) {
+		for expr := range strings.FieldsFuncSeq(f[i], func(r rune) bool { return r == ',' }) {
 			bits, star, err := b.rangeBits(expr)
 			if err != nil {
 				return nil, fmt.Errorf("%s field: %v", b.name, err)
@@ -121,21 +121,21 @@ func parseFields(spec string) (*Schedule, error) {
 // rangeBits parses one list item: "*" | "?" | N | N-M, each optionally followed by "/step".
 // star reports an unstepped (or step 1) "*" or "?", which robfig marks for day matching.
 func (b bounds) rangeBits(expr string) (bits uint64, star bool, err error) {
-	rangeAndStep := strings.Split(expr, "/")
-	lowAndHigh := strings.Split(rangeAndStep[0], "-")
+	rangeAndStep := split(expr, "/")
+	lowAndHigh := split(rangeAndStep.part[0], "-")
 	var start, end uint
-	if lowAndHigh[0] == "*" || lowAndHigh[0] == "?" {
+	if lowAndHigh.part[0] == "*" || lowAndHigh.part[0] == "?" {
 		// robfig ignores anything after "*-" here; so does the CronJob API.
 		start, end, star = b.min, b.max, true
 	} else {
-		if start, err = b.value(lowAndHigh[0]); err != nil {
+		if start, err = b.value(lowAndHigh.part[0]); err != nil {
 			return 0, false, err
 		}
-		switch len(lowAndHigh) {
+		switch lowAndHigh.n {
 		case 1:
 			end = start
 		case 2:
-			if end, err = b.value(lowAndHigh[1]); err != nil {
+			if end, err = b.value(lowAndHigh.part[1]); err != nil {
 				return 0, false, err
 			}
 		default:
@@ -143,13 +143,13 @@ func (b bounds) rangeBits(expr string) (bits uint64, star bool, err error) {
 		}
 	}
 	step := uint(1)
-	switch len(rangeAndStep) {
+	switch rangeAndStep.n {
 	case 1:
 	case 2:
-		if step, err = number(rangeAndStep[1]); err != nil {
+		if step, err = number(rangeAndStep.part[1]); err != nil {
 			return 0, false, err
 		}
-		if len(lowAndHigh) == 1 { // "N/step" means "N-max/step"
+		if lowAndHigh.n == 1 { // "N/step" means "N-max/step"
 			end = b.max
 		}
 		if step > 1 {
@@ -172,6 +172,19 @@ func (b bounds) rangeBits(expr string) (bits uint64, star bool, err error) {
 		bits |= 1 << v
 	}
 	return bits, star, nil
+}
+
+// pieces is strings.Split(s, sep) without the allocation (Parse runs for every session of
+// every view build): the number of pieces and the first two.
+type pieces struct {
+	n    int
+	part [2]string
+}
+
+func split(s, sep string) pieces {
+	first, rest, _ := strings.Cut(s, sep)
+	second, _, _ := strings.Cut(rest, sep)
+	return pieces{n: strings.Count(s, sep) + 1, part: [2]string{first, second}}
 }
 
 func (b bounds) value(s string) (uint, error) {
@@ -244,8 +257,8 @@ func ahead(bits uint64, v, limit int) int {
 
 // skip returns far, which the caller knows skips only values that cannot match, unless the
 // zone offset changes between t and far (a DST change): then step, one unit as before, so
-// that the local clock is walked exactly as without the skip. Walking minute by minute made
-// MaxInterval cost tens of milliseconds per schedule, and every view computes it.
+// that the local clock is walked exactly as without the skip (walking minute by minute took
+// milliseconds per call).
 func skip(t, step, far time.Time) time.Time {
 	_, o1 := t.Zone()
 	_, o2 := far.Zone()
@@ -264,26 +277,4 @@ func (s *Schedule) dayMatches(t time.Time) bool {
 		return dom && dow
 	}
 	return dom || dow
-}
-
-// MaxInterval is the longest gap between two firings among the first 4096 after from (a week
-// of a five-minute schedule, years of a daily one): the time a healthy schedule may go without
-// running, weekends included. For "@every d" it is d as the schedule runs it (whole seconds, at
-// least one). ok is false when it never fires.
-func (s *Schedule) MaxInterval(from time.Time) (d time.Duration, ok bool) {
-	if s.every > 0 {
-		return s.every, true
-	}
-	prev := s.Next(from)
-	for n := 0; n < 4096 && !prev.IsZero(); n++ {
-		next := s.Next(prev)
-		if next.IsZero() {
-			break
-		}
-		if g := next.Sub(prev); g > d {
-			d = g
-		}
-		prev = next
-	}
-	return d, d > 0
 }

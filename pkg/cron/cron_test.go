@@ -136,31 +136,6 @@ func TestNextInHalfHourZone(t *testing.T) {
 	}
 }
 
-func TestMaxInterval(t *testing.T) {
-	base := time.Date(2026, 11, 27, 10, 7, 30, 0, time.UTC)
-	cases := map[string]time.Duration{
-		"*/15 * * * *":  15 * time.Minute,
-		"@hourly":       time.Hour,
-		"@daily":        24 * time.Hour,
-		"0 9 * * 1-5":   72 * time.Hour, // Friday to Monday
-		"0 0,12 * * *":  12 * time.Hour,
-		"0 0 1 * *":     31 * 24 * time.Hour,
-		"@every 1h30m":  90 * time.Minute,
-		"@every 1500ms": time.Second, // as robfig runs it
-		"@every -1h":    time.Second,
-	}
-	for spec, want := range cases {
-		if got, ok := mustParse(t, spec).MaxInterval(base); !ok || got != want {
-			t.Errorf("MaxInterval(%q) = %v, %v; want %v", spec, got, ok, want)
-		}
-	}
-	for _, spec := range []string{"0 0 30 2 *", ", * * * *"} {
-		if _, ok := mustParse(t, spec).MaxInterval(base); ok {
-			t.Errorf("%q never fires but has an interval", spec)
-		}
-	}
-}
-
 func mustParse(t *testing.T, spec string) *Schedule {
 	t.Helper()
 	s, err := Parse(spec)

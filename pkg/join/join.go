@@ -1,12 +1,15 @@
 // Package join builds one BackupConfigurationView from a BackupConfiguration and the objects
 // it links to, read from caches through Lookup. It is a pure function of what Lookup returns:
-// no API calls, no clock.
+// no API calls, no clock, no state kept between builds. Every list in the view has a total
+// order that does not depend on the order Lookup returns objects in, so replicas that see the
+// same sources serve identical views.
 package join
 
 import (
+	"cmp"
 	"crypto/sha1"
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,13 +18,16 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
+	"github.com/kubestash/backupview/pkg/cron"
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
-// Lookup reads the joined objects from caches.
+// Lookup reads the joined objects from caches. The slices it returns may come in any order.
 type Lookup interface {
 	BackupSessions(bcKey string) []*kubestash.BackupSession
-	CronJobs(bcUID string) []*kubestash.CronJob
+	// CronJobs are the CronJobs in namespace owned by the BackupConfiguration with UID bcUID:
+	// a CronJob joins only within its BackupConfiguration's namespace.
+	CronJobs(namespace, bcUID string) []*kubestash.CronJob
 	Repository(ns, name string) *kubestash.Repository
 	BackupStorage(ns, name string) *kubestash.BackupStorage
 	RetentionPolicy(ns, name string) *kubestash.RetentionPolicy
@@ -87,6 +93,8 @@ func ts(t metav1.Time) *metav1.Time {
 	return &metav1.Time{Time: t.Time}
 }
 
+// conditions keeps the BackupConfiguration's own order: it is part of one object (the same on
+// every replica at a resourceVersion), and its writer's order is what kubectl shows there.
 func conditions(cs []kubestash.Condition) []ui.Condition {
 	if len(cs) == 0 {
 		return nil
@@ -148,28 +156,31 @@ func (b *builder) sessions() []ui.BackupSessionRef {
 	if len(src) == 0 {
 		return nil
 	}
-	out := make([]ui.BackupSessionRef, 0, len(src))
+	type keyed struct {
+		created  time.Time
+		nameTime int64
+		ref      ui.BackupSessionRef
+	}
+	ks := make([]keyed, 0, len(src))
 	for _, s := range src {
 		b.see(s.ResourceVersion)
-		out = append(out, ui.BackupSessionRef{
+		ks = append(ks, keyed{created: s.CreationTimestamp.Time, nameTime: nameTime(s.Name), ref: ui.BackupSessionRef{
 			Name: s.Name, Namespace: s.Namespace, InvokerKind: s.InvokerKind, InvokerName: s.InvokerName,
 			Session: s.Session, TotalSnapshots: s.TotalSnapshots, Phase: s.Phase, Duration: s.Duration,
 			CreationTimestamp: ts(s.CreationTimestamp),
-		})
+		}})
 	}
 	// Newest first. Creation times have one-second resolution, so ties are broken by the
 	// trigger time KubeStash puts at the end of the name (<bc>-<session>-<unix seconds>),
-	// then by name, so that the order is stable.
-	sort.Slice(out, func(i, j int) bool {
-		ti, tj := created(out[i].CreationTimestamp), created(out[j].CreationTimestamp)
-		if !ti.Equal(tj) {
-			return ti.After(tj)
-		}
-		if ui, uj := nameTime(out[i].Name), nameTime(out[j].Name); ui != uj {
-			return ui > uj
-		}
-		return out[i].Name > out[j].Name
+	// then by name (unique in the namespace), then namespace: a total order.
+	slices.SortFunc(ks, func(a, b keyed) int {
+		return cmp.Or(b.created.Compare(a.created), cmp.Compare(b.nameTime, a.nameTime),
+			strings.Compare(b.ref.Name, a.ref.Name), strings.Compare(a.ref.Namespace, b.ref.Namespace))
 	})
+	out := make([]ui.BackupSessionRef, len(ks))
+	for i := range ks {
+		out[i] = ks[i].ref
+	}
 	return out
 }
 
@@ -183,14 +194,7 @@ func nameTime(name string) int64 {
 	return n
 }
 
-func created(t *metav1.Time) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.Time
-}
-
-// refs returns the distinct namespace/name references, sorted.
+// refs returns the distinct namespace/name references, by namespace then name.
 func refs(bc *kubestash.BackupConfiguration, pick func(kubestash.Backend) *kubestash.Ref) [][2]string {
 	seen := map[[2]string]bool{}
 	var out [][2]string
@@ -205,7 +209,7 @@ func refs(bc *kubestash.BackupConfiguration, pick func(kubestash.Backend) *kubes
 			out = append(out, k)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i][0]+"/"+out[i][1] < out[j][0]+"/"+out[j][1] })
+	slices.SortFunc(out, func(a, b [2]string) int { return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1])) })
 	return out
 }
 
@@ -246,7 +250,7 @@ func (b *builder) repositories() []ui.RepositoryRef {
 			}
 		}
 	}
-	sort.Strings(names)
+	slices.Sort(names) // distinct: a total order
 	var out []ui.RepositoryRef
 	for _, n := range names {
 		r := ui.RepositoryRef{Namespace: b.bc.Namespace, Name: n}
@@ -279,20 +283,23 @@ func (b *builder) target() ui.TargetRef {
 }
 
 func (b *builder) cronJobs() []ui.CronJobRef {
-	src := b.l.CronJobs(string(b.bc.UID))
+	src := b.l.CronJobs(b.bc.Namespace, string(b.bc.UID))
 	if len(src) == 0 {
 		return nil
 	}
+	idx := newSessionIndex(b.bc)
 	out := make([]ui.CronJobRef, 0, len(src))
 	for _, c := range src {
 		b.see(c.ResourceVersion)
 		out = append(out, ui.CronJobRef{
-			Name: c.Name, Namespace: c.Namespace, Annotations: c.Annotations, Session: CronJobSession(b.bc, c.Name),
+			Name: c.Name, Namespace: c.Namespace, Annotations: c.Annotations, Session: idx.session(c.Name),
 			Schedule: c.Schedule, Suspend: c.Suspend, Active: c.Active, LastScheduleTime: c.LastScheduleTime,
 			CreationTimestamp: ts(c.CreationTimestamp),
 		})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	slices.SortFunc(out, func(a, b ui.CronJobRef) int {
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	})
 	return out
 }
 
@@ -300,22 +307,40 @@ func (b *builder) cronJobs() []ui.CronJobRef {
 // trigger-<bc>-<session>, but KubeStash shortens names over 52 characters keeping head and
 // tail, so a session also matches by suffix; the longest matching session name wins.
 func CronJobSession(bc *kubestash.BackupConfiguration, name string) string {
-	best := ""
-	for _, s := range bc.Sessions {
-		if s.Name == "" {
-			continue
-		}
-		if name == "trigger-"+bc.Name+"-"+s.Name {
-			return s.Name
-		}
-		if strings.HasSuffix(name, "-"+s.Name) && len(s.Name) > len(best) {
-			best = s.Name
-		}
-	}
-	return best
+	return newSessionIndex(bc).session(name)
 }
 
-// health computes the Health section from the view's own data; see design.md §1.1.
+// sessionIndex answers CronJobSession in time proportional to the CronJob name's length, so
+// that joining n CronJobs to n sessions is not n².
+type sessionIndex struct {
+	prefix string          // "trigger-<bc>-"
+	names  map[string]bool // the non-empty session names
+}
+
+func newSessionIndex(bc *kubestash.BackupConfiguration) sessionIndex {
+	x := sessionIndex{prefix: "trigger-" + bc.Name + "-", names: make(map[string]bool, len(bc.Sessions))}
+	for _, s := range bc.Sessions {
+		if s.Name != "" {
+			x.names[s.Name] = true
+		}
+	}
+	return x
+}
+
+func (x sessionIndex) session(name string) string {
+	if s, ok := strings.CutPrefix(name, x.prefix); ok && x.names[s] {
+		return s
+	}
+	// The longest session name that is a suffix after a "-": the one after the first such "-".
+	for i := 0; i < len(name); i++ {
+		if name[i] == '-' && x.names[name[i+1:]] {
+			return name[i+1:]
+		}
+	}
+	return ""
+}
+
+// health computes the Health section from the view's own data; see docs/design.md, "Health".
 func health(bc *kubestash.BackupConfiguration, v *ui.BackupConfigurationView) ui.Health {
 	var h ui.Health
 	if len(v.BackupSessions) > 0 {
@@ -356,13 +381,15 @@ func health(bc *kubestash.BackupConfiguration, v *ui.BackupConfigurationView) ui
 	if base.IsZero() {
 		base = bc.CreationTimestamp.Time
 	}
+	// The interval is the longest gap between firings over the schedule's whole period, in
+	// UTC (Schedule.MaxInterval); a schedule that does not parse or never fires has none.
 	var shortest time.Duration
 	for _, s := range bc.Sessions {
-		d, ok, err := maxInterval(s.Schedule, base.UTC())
+		sched, err := cron.Parse(s.Schedule)
 		if err != nil {
 			continue
 		}
-		if ok && (shortest == 0 || d < shortest) {
+		if d, ok := sched.MaxInterval(); ok && (shortest == 0 || d < shortest) {
 			shortest = d
 		}
 	}

@@ -48,7 +48,7 @@ func benchView(sessions int) (*kubestash.BackupConfiguration, Lookup) {
 		})
 	}
 	for _, s := range bc.Sessions {
-		f.crons[string(bc.UID)] = append(f.crons[string(bc.UID)], &kubestash.CronJob{ObjectMeta: meta("team-0001", "trigger-db-00011-backup-"+s.Name, "1003", t0), Schedule: s.Schedule})
+		f.crons[bc.Namespace+"/"+string(bc.UID)] = append(f.crons[bc.Namespace+"/"+string(bc.UID)], &kubestash.CronJob{ObjectMeta: meta("team-0001", "trigger-db-00011-backup-"+s.Name, "1003", t0), Schedule: s.Schedule})
 	}
 	return bc, f
 }
@@ -82,5 +82,16 @@ func BenchmarkViewUID(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		ViewUID(types.UID("0b8a3c55-6f7e-4f43-9c1e-0d2a7d7f0011"))
+	}
+}
+
+// BenchmarkBuild5000Sessions joins a BackupConfiguration with 5,000 spec.sessions of distinct
+// schedules, a shared BackupStorage, and a repository, BackupSession and CronJob per session:
+// every part of the join is at most n log n in the number of sessions.
+func BenchmarkBuild5000Sessions(b *testing.B) {
+	bc, l := manySessions(5000)
+	b.ReportAllocs()
+	for b.Loop() {
+		Build(bc, l)
 	}
 }

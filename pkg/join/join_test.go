@@ -12,7 +12,7 @@ import (
 // fake is an in-memory Lookup.
 type fake struct {
 	sessions map[string][]*kubestash.BackupSession
-	crons    map[string][]*kubestash.CronJob
+	crons    map[string][]*kubestash.CronJob // by "<namespace>/<bc uid>"
 	repos    map[string]*kubestash.Repository
 	storages map[string]*kubestash.BackupStorage
 	policies map[string]*kubestash.RetentionPolicy
@@ -20,7 +20,7 @@ type fake struct {
 }
 
 func (f *fake) BackupSessions(k string) []*kubestash.BackupSession { return f.sessions[k] }
-func (f *fake) CronJobs(uid string) []*kubestash.CronJob           { return f.crons[uid] }
+func (f *fake) CronJobs(ns, uid string) []*kubestash.CronJob       { return f.crons[ns+"/"+uid] }
 func (f *fake) Repository(ns, n string) *kubestash.Repository      { return f.repos[ns+"/"+n] }
 func (f *fake) BackupStorage(ns, n string) *kubestash.BackupStorage {
 	return f.storages[ns+"/"+n]
@@ -64,7 +64,7 @@ func lookup() *fake {
 			{ObjectMeta: meta("prod", "pg-full-2", "25", t0.Add(-10*time.Minute)), InvokerKind: "BackupConfiguration", InvokerName: "pg", Session: "full-backup", Phase: "Running"},
 			{ObjectMeta: meta("prod", "pg-manifest-1", "15", t0.Add(-5*time.Hour)), InvokerKind: "BackupConfiguration", InvokerName: "pg", Session: "manifest-backup", Phase: "Failed", Duration: "3s"},
 		}},
-		crons: map[string][]*kubestash.CronJob{"bc-uid": {
+		crons: map[string][]*kubestash.CronJob{"prod/bc-uid": {
 			{ObjectMeta: meta("prod", "trigger-pg-manifest-backup", "30", t0), Schedule: "@daily"},
 			{ObjectMeta: meta("prod", "trigger-pg-full-backup", "31", t0), Schedule: "0 */6 * * *", Suspend: true, Active: 1},
 		}},

@@ -23,6 +23,7 @@ import (
 	"github.com/kubestash/backupview/pkg/apiserver"
 	generatedopenapi "github.com/kubestash/backupview/pkg/generated/openapi"
 	"github.com/kubestash/backupview/pkg/version"
+	"github.com/kubestash/backupview/pkg/viewcache"
 )
 
 // Options are backupview-apiserver's flags.
@@ -30,11 +31,11 @@ type Options struct {
 	RecommendedOptions *genericoptions.RecommendedOptions
 
 	SourcePollInterval time.Duration
-	WatcherBuffer      int
-	WatchHistory       int
-	ListSnapshots      int
-	ShowVersion        bool
-	CheckSecrets       bool
+	// Cache tunes the view cache: watch history, watcher buffers, paging snapshots, the cap
+	// on watches and the rebuild workers.
+	Cache        viewcache.Options
+	ShowVersion  bool
+	CheckSecrets bool
 
 	StdOut io.Writer
 	StdErr io.Writer
@@ -47,9 +48,7 @@ func NewOptions(out, errOut io.Writer) *Options {
 	o := &Options{
 		RecommendedOptions: genericoptions.NewRecommendedOptions("", apiserver.Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion)),
 		SourcePollInterval: 10 * time.Second,
-		WatcherBuffer:      1000,
-		WatchHistory:       10000,
-		ListSnapshots:      32,
+		Cache:              viewcache.DefaultOptions(),
 		StdOut:             out,
 		StdErr:             errOut,
 	}
@@ -63,9 +62,12 @@ func NewOptions(out, errOut io.Writer) *Options {
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	o.RecommendedOptions.AddFlags(fs)
 	fs.DurationVar(&o.SourcePollInterval, "source-poll-interval", o.SourcePollInterval, "How often to look again for KubeStash CRDs and target kinds that the cluster does not serve yet.")
-	fs.IntVar(&o.WatcherBuffer, "watcher-buffer", o.WatcherBuffer, "Events a watch may fall behind before it is closed (the client then re-lists).")
-	fs.IntVar(&o.WatchHistory, "watch-history", o.WatchHistory, "View events kept for watches resuming from a resourceVersion.")
-	fs.IntVar(&o.ListSnapshots, "list-snapshots", o.ListSnapshots, "Past snapshots kept for paged lists (continue tokens).")
+	fs.IntVar(&o.Cache.WatcherBuffer, "watcher-buffer", o.Cache.WatcherBuffer, "Events a watch may fall behind before it is closed (the client then re-lists).")
+	fs.IntVar(&o.Cache.History, "watch-history", o.Cache.History, "View events kept for watches resuming from a resourceVersion.")
+	fs.IntVar(&o.Cache.Snapshots, "list-snapshots", o.Cache.Snapshots, "Past snapshots kept for paged lists (continue tokens).")
+	fs.IntVar(&o.Cache.MaxWatchers, "max-watches", o.Cache.MaxWatchers, "Concurrent watches of views served; more are refused with 429 (Retry-After).")
+	fs.IntVar(&o.Cache.Workers, "rebuild-workers", o.Cache.Workers, "Views rebuilt in parallel after a source change.")
+	fs.DurationVar(&o.Cache.SliceBudget, "rebuild-slice-budget", o.Cache.SliceBudget, "How long a rebuild waits for its slowest views before publishing the others; the slow ones follow when done.")
 	fs.BoolVar(&o.ShowVersion, "version", false, "Print the version and exit.")
 	fs.BoolVar(&o.CheckSecrets, "check-encryption-secrets", false, "Warn in previews when an encryption Secret does not exist. Watches Secret metadata only (never data), but needs list and watch on Secrets cluster-wide, which the default RBAC does not grant.")
 }
@@ -73,11 +75,16 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 // Validate checks the options.
 func (o *Options) Validate() error {
 	errs := o.RecommendedOptions.Validate()
-	if o.WatcherBuffer < 1 {
-		errs = append(errs, fmt.Errorf("--watcher-buffer must be at least 1"))
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"--watcher-buffer", o.Cache.WatcherBuffer}, {"--watch-history", o.Cache.History}, {"--list-snapshots", o.Cache.Snapshots}, {"--max-watches", o.Cache.MaxWatchers}, {"--rebuild-workers", o.Cache.Workers}} {
+		if f.v < 1 {
+			errs = append(errs, fmt.Errorf("%s must be at least 1", f.name))
+		}
 	}
-	if o.WatchHistory < 1 || o.ListSnapshots < 1 {
-		errs = append(errs, fmt.Errorf("--watch-history and --list-snapshots must be at least 1"))
+	if o.Cache.SliceBudget <= 0 {
+		errs = append(errs, fmt.Errorf("--rebuild-slice-budget must be positive"))
 	}
 	return utilerrors.NewAggregate(errs)
 }
@@ -108,6 +115,7 @@ func (o *Options) Config() (*apiserver.Config, error) {
 		ExtraConfig: apiserver.ExtraConfig{
 			SourcePollInterval:     o.SourcePollInterval,
 			CheckEncryptionSecrets: o.CheckSecrets,
+			Cache:                  o.Cache,
 		},
 	}, nil
 }
@@ -118,9 +126,6 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg.ExtraConfig.Cache.WatcherBuffer = o.WatcherBuffer
-	cfg.ExtraConfig.Cache.History = o.WatchHistory
-	cfg.ExtraConfig.Cache.Snapshots = o.ListSnapshots
 	s, err := cfg.Complete().New()
 	if err != nil {
 		return err

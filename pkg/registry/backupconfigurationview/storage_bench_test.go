@@ -40,7 +40,7 @@ type lookup struct {
 }
 
 func (l *lookup) BackupSessions(k string) []*kubestash.BackupSession { return l.sessions[k] }
-func (l *lookup) CronJobs(uid string) []*kubestash.CronJob           { return l.crons[uid] }
+func (l *lookup) CronJobs(_, uid string) []*kubestash.CronJob        { return l.crons[uid] }
 func (l *lookup) Repository(ns, n string) *kubestash.Repository {
 	i32 := int32(10)
 	return &kubestash.Repository{ObjectMeta: om(ns, n, "7", t0), AppRef: &kubestash.TypedRef{APIGroup: "kubedb.com", Kind: "Postgres", Namespace: ns, Name: "db"},
@@ -108,7 +108,10 @@ func kubestashUID(i int) types.UID { return types.UID(fmt.Sprintf("0b8a3c55-6f7e
 // benchCache serves one snapshot.
 type benchCache struct{ snap *viewcache.Snapshot }
 
-func (f *benchCache) Ready() bool                              { return true }
+func (f *benchCache) WaitReady(context.Context) error { return nil }
+func (f *benchCache) WaitFor(context.Context, uint64) (*viewcache.Snapshot, error) {
+	return f.snap, nil
+}
 func (f *benchCache) Current() *viewcache.Snapshot             { return f.snap }
 func (f *benchCache) SnapshotAt(rv uint64) *viewcache.Snapshot { return f.snap }
 func (f *benchCache) Get(key string) *viewcache.Entry          { return f.snap.Find(key) }

@@ -25,7 +25,20 @@ type fakeCache struct {
 	cur   uint64
 }
 
-func (f *fakeCache) Ready() bool                              { return f.ready }
+func (f *fakeCache) WaitReady(ctx context.Context) error {
+	if f.ready {
+		return nil
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+func (f *fakeCache) WaitFor(ctx context.Context, rv uint64) (*viewcache.Snapshot, error) {
+	if f.Current().RV >= rv {
+		return f.Current(), nil
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
 func (f *fakeCache) Current() *viewcache.Snapshot             { return f.snaps[f.cur] }
 func (f *fakeCache) SnapshotAt(rv uint64) *viewcache.Snapshot { return f.snaps[rv] }
 func (f *fakeCache) Get(key string) *viewcache.Entry          { return f.Current().Find(key) }
