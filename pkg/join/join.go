@@ -276,7 +276,9 @@ func (b *builder) target() ui.TargetRef {
 	ref := *t
 	ref.Namespace = r.Namespace
 	if o, _ := b.l.Target(ref); o != nil {
-		b.see(o.ResourceVersion)
+		// The target's resourceVersion is not folded in: the view shows only its existence and
+		// creation time, which its later (status) updates never change, so those must not
+		// move the view's version either (docs/design.md, "resourceVersions").
 		r.Found, r.CreationTimestamp = true, ts(o.CreationTimestamp)
 	}
 	return r

@@ -191,7 +191,7 @@ func (c *Cache) publishFirst(entries []*Entry, rv uint64) {
 // built is one rebuilt view (nil when its BackupConfiguration is gone) and why it was built.
 type built struct {
 	key    string
-	cause  cause
+	cause  uint64 // the newest revision whose change dirtied it
 	view   *ui.BackupConfigurationView
 	joinRV uint64 // the highest source resourceVersion the view reflects
 }
@@ -204,7 +204,7 @@ func (c *Cache) publish(results []built) {
 	// The last result per key wins; its cause is the newest of them.
 	last := make(map[string]int, len(results))
 	for i, r := range results {
-		if j, ok := last[r.key]; ok && results[j].cause.after(r.cause) {
+		if j, ok := last[r.key]; ok && results[j].cause > r.cause {
 			results[i].cause = results[j].cause
 		}
 		last[r.key] = i
@@ -219,7 +219,7 @@ func (c *Cache) publish(results []built) {
 			continue
 		}
 		old := c.byKey[r.key]
-		cand := r.cause.candidate()
+		cand := candidate(max(r.cause, r.joinRV), r.key)
 		switch {
 		case r.view == nil:
 			if old == nil {
@@ -230,9 +230,6 @@ func (c *Cache) publish(results []built) {
 		case old != nil && equalViews(old.View, r.view):
 			continue
 		default:
-			if j := r.joinRV * Stride; j > cand {
-				cand = j
-			}
 			typ := watch.Modified
 			if old == nil {
 				typ = watch.Added

@@ -75,7 +75,7 @@ func BenchmarkPublishOne(b *testing.B) {
 				bs.Duration = strconv.FormatUint(rv, 10) + "s"
 				bs.ResourceVersion = strconv.FormatUint(rv, 10)
 				view, jrv := join.Build(bc, s)
-				c.publish([]built{{key: key, cause: cause{rv: rv}, view: view, joinRV: jrv}})
+				c.publish([]built{{key: key, cause: rv, view: view, joinRV: jrv}})
 				<-w.live
 			}
 		})

@@ -3,6 +3,7 @@ package viewcache
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -85,8 +86,8 @@ func (s *src) session(bc, name, rv, phase string) {
 	s.sessions[bc] = []*kubestash.BackupSession{{ObjectMeta: metav1.ObjectMeta{Name: name, ResourceVersion: rv}, Phase: phase}}
 }
 
-// v is the version of the i-th view named by a source change at revision r (version.go).
-func v(r, i uint64) uint64 { return r*Stride + i }
+// v is the version of view key after a source change at revision r (version.go).
+func v(r uint64, key string) uint64 { return candidate(r, key) }
 
 func start(t *testing.T, opts Options) (*src, *Cache, context.Context) {
 	s := newSrc()
@@ -147,7 +148,7 @@ func at(typ, key string, rv uint64) string { return fmt.Sprintf("%s %s@%d", typ,
 func TestSnapshotAndRange(t *testing.T) {
 	_, c, _ := start(t, Options{})
 	snap := c.Current()
-	if snap.RV != v(12, 0) || len(snap.Entries) != 3 {
+	if snap.RV != v(12, "b/three") || len(snap.Entries) != 3 {
 		t.Fatalf("snapshot rv %d entries %d", snap.RV, len(snap.Entries))
 	}
 	if got := snap.Range("a", ""); len(got) != 2 || got[0].Key != "a/one" {
@@ -171,7 +172,7 @@ func TestWatchInitialAndChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Stop()
-	for _, want := range []string{at("ADDED", "a/one", v(10, 0)), at("ADDED", "a/two", v(11, 0))} {
+	for _, want := range []string{at("ADDED", "a/one", v(10, "a/one")), at("ADDED", "a/two", v(11, "a/two"))} {
 		if got := name(next(t, w)); got != want {
 			t.Errorf("got %s, want %s", got, want)
 		}
@@ -182,7 +183,7 @@ func TestWatchInitialAndChanges(t *testing.T) {
 	// A joined object changes: the view is MODIFIED at the object's version.
 	s.session("a/one", "s1", "20", "Running")
 	c.Notify([]string{"a/one"}, 20, false)
-	if got := name(next(t, w)); got != at("MODIFIED", "a/one", v(20, 0)) {
+	if got := name(next(t, w)); got != at("MODIFIED", "a/one", v(20, "a/one")) {
 		t.Errorf("got %s", got)
 	}
 	// A change in another namespace is not seen; a deletion carries the deletion's version.
@@ -190,14 +191,14 @@ func TestWatchInitialAndChanges(t *testing.T) {
 	c.Notify([]string{"b/three"}, 21, false)
 	s.del("a/two")
 	c.Notify([]string{"a/two"}, 22, true)
-	if got := name(next(t, w)); got != at("DELETED", "a/two", v(22, 0)) {
+	if got := name(next(t, w)); got != at("DELETED", "a/two", v(22, "a/two")) {
 		t.Errorf("got %s", got)
 	}
 	// A notification that changes nothing emits nothing.
 	c.Notify([]string{"a/one"}, 23, false)
 	s.put("a", "new", "24", false)
 	c.Notify([]string{"a/new"}, 24, false)
-	if got := name(next(t, w)); got != at("ADDED", "a/new", v(24, 0)) {
+	if got := name(next(t, w)); got != at("ADDED", "a/new", v(24, "a/new")) {
 		t.Errorf("got %s", got)
 	}
 }
@@ -211,13 +212,19 @@ func TestEveryChangeHasAVersionOfItsOwn(t *testing.T) {
 	s.session("a/two", "s", "30", "Running")
 	s.session("b/three", "s", "30", "Running")
 	c.Notify([]string{"a/one", "a/two", "b/three"}, 30, false)
-	settle(t, c, v(30, 2))
+	keys := []string{"a/one", "a/two", "b/three"}
+	sort.Slice(keys, func(i, j int) bool { return v(30, keys[i]) < v(30, keys[j]) })
+	settle(t, c, v(30, keys[2]))
 	// Seen only through a relist: the source version is old.
 	s.put("a", "one", "5", true)
 	c.Notify([]string{"a/one"}, 0, false)
-	settle(t, c, v(30, 3))
-	want := []string{at("MODIFIED", "a/one", v(30, 0)), at("MODIFIED", "a/two", v(30, 1)), at("MODIFIED", "b/three", v(30, 2)), at("MODIFIED", "a/one", v(30, 3))}
-	for i, from := range []uint64{v(12, 0), v(30, 0), v(30, 1), v(30, 2)} {
+	settle(t, c, v(30, keys[2])+1)
+	var want []string
+	for _, k := range keys {
+		want = append(want, at("MODIFIED", k, v(30, k)))
+	}
+	want = append(want, at("MODIFIED", "a/one", v(30, keys[2])+1))
+	for i, from := range []uint64{v(12, "b/three"), v(30, keys[0]), v(30, keys[1]), v(30, keys[2])} {
 		w, err := c.Watch(ctx, WatchOptions{ResourceVersion: from}, nil)
 		if err != nil {
 			t.Fatalf("resume from %d: %v", from, err)
@@ -242,7 +249,7 @@ func TestNoGhostsAfterARestart(t *testing.T) {
 	if got := c.Current().RV; got != floorOf(40) {
 		t.Fatalf("first build at %d, want the floor %d", got, floorOf(40))
 	}
-	for _, from := range []uint64{v(10, 0), v(39, 7), v(40, 0)} {
+	for _, from := range []uint64{v(10, "a/one"), v(39, "a/one"), v(40, "a/one")} {
 		if _, err := c.Watch(context.Background(), WatchOptions{ResourceVersion: from}, nil); !apierrors.IsResourceExpired(err) {
 			t.Errorf("resume from %d (before this process): want 410, got %v", from, err)
 		}
@@ -259,30 +266,30 @@ func TestWatchResumeAndGone(t *testing.T) {
 	for i, rv := range []uint64{20, 21, 22, 23, 24} {
 		s.session("a/one", "s", fmt.Sprint(rv), []string{"Running", "Succeeded", "Failed", "Running", "Succeeded"}[i])
 		c.Notify([]string{"a/one"}, 0, false)
-		settle(t, c, v(rv, 0))
+		settle(t, c, v(rv, "a/one"))
 	}
 	// Resume after 22: 23 and 24 are replayed, nothing else.
-	w, err := c.Watch(ctx, WatchOptions{ResourceVersion: v(22, 0)}, nil)
+	w, err := c.Watch(ctx, WatchOptions{ResourceVersion: v(22, "a/one")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{at("MODIFIED", "a/one", v(23, 0)), at("MODIFIED", "a/one", v(24, 0))} {
+	for _, want := range []string{at("MODIFIED", "a/one", v(23, "a/one")), at("MODIFIED", "a/one", v(24, "a/one"))} {
 		if got := name(next(t, w)); got != want {
 			t.Errorf("got %s, want %s", got, want)
 		}
 	}
 	w.Stop()
 	// 21 is the newest dropped event: resuming from it still works, from 20 it cannot.
-	if w, err := c.Watch(ctx, WatchOptions{ResourceVersion: v(21, 0)}, nil); err != nil {
+	if w, err := c.Watch(ctx, WatchOptions{ResourceVersion: v(21, "a/one")}, nil); err != nil {
 		t.Errorf("resume from the newest dropped event: %v", err)
 	} else {
 		w.Stop()
 	}
-	if _, err := c.Watch(ctx, WatchOptions{ResourceVersion: v(20, 0)}, nil); !apierrors.IsResourceExpired(err) {
+	if _, err := c.Watch(ctx, WatchOptions{ResourceVersion: v(20, "a/one")}, nil); !apierrors.IsResourceExpired(err) {
 		t.Errorf("want 410 for a too old version, got %v", err)
 	}
 	// A version from the future waits, then fails as too large.
-	if _, err := c.Watch(ctx, WatchOptions{ResourceVersion: v(1000, 0)}, nil); !apierrors.IsTimeout(err) {
+	if _, err := c.Watch(ctx, WatchOptions{ResourceVersion: v(1000, "a/one")}, nil); !apierrors.IsTimeout(err) {
 		t.Errorf("want a timeout for a too large version, got %v", err)
 	}
 }
@@ -291,7 +298,7 @@ func TestWatchResumeAndGone(t *testing.T) {
 // for the version and starts from a state at least that new, or fails as too large.
 func TestWatchListHonoursResourceVersion(t *testing.T) {
 	s, c, ctx := start(t, Options{})
-	if _, err := c.Watch(ctx, WatchOptions{Initial: true, InitialEnd: true, ResourceVersion: v(500, 0)}, nil); !apierrors.IsTimeout(err) {
+	if _, err := c.Watch(ctx, WatchOptions{Initial: true, InitialEnd: true, ResourceVersion: v(500, "a/one")}, nil); !apierrors.IsTimeout(err) {
 		t.Fatalf("WatchList from a version not reached: want the too-large timeout, got %v", err)
 	}
 	go func() {
@@ -299,7 +306,7 @@ func TestWatchListHonoursResourceVersion(t *testing.T) {
 		s.put("b", "three", "50", true)
 		c.Notify([]string{"b/three"}, 50, false)
 	}()
-	w, err := c.Watch(ctx, WatchOptions{Initial: true, InitialEnd: true, ResourceVersion: v(50, 0)}, nil)
+	w, err := c.Watch(ctx, WatchOptions{Initial: true, InitialEnd: true, ResourceVersion: v(50, "b/three")}, nil)
 	if err != nil {
 		t.Fatalf("WatchList from a version reached within the wait: %v", err)
 	}
@@ -308,8 +315,8 @@ func TestWatchListHonoursResourceVersion(t *testing.T) {
 	for e := next(t, w); e.Type != watch.Bookmark; e = next(t, w) {
 		got = append(got, name(e))
 	}
-	if len(got) != 3 || got[2] != at("ADDED", "b/three", v(50, 0)) {
-		t.Errorf("initial events %v: want the state at %d", got, v(50, 0))
+	if len(got) != 3 || got[2] != at("ADDED", "b/three", v(50, "b/three")) {
+		t.Errorf("initial events %v: want the state at %d", got, v(50, "b/three"))
 	}
 }
 
@@ -333,14 +340,14 @@ func TestQuietWatcherIsNotDroppedForOthersTraffic(t *testing.T) {
 	for i := uint64(100); i < 140; i++ { // more than out (16) + the buffer (4)
 		s.session("a/one", "s", fmt.Sprint(i), fmt.Sprint(i))
 		c.Notify([]string{"a/one"}, i, false)
-		settle(t, c, v(i, 0))
+		settle(t, c, v(i, "a/one"))
 	}
 	if got := dropped.Load(); got != 1 {
 		t.Errorf("dropped %d watchers, want only the cluster-wide one that never read", got)
 	}
 	s.put("b", "three", "200", true)
 	c.Notify([]string{"b/three"}, 200, false)
-	if got := name(next(t, quiet)); got != at("MODIFIED", "b/three", v(200, 0)) {
+	if got := name(next(t, quiet)); got != at("MODIFIED", "b/three", v(200, "b/three")) {
 		t.Errorf("quiet watcher got %s", got)
 	}
 	var last watch.Event
@@ -383,13 +390,13 @@ func TestSlowViewDoesNotStallOthers(t *testing.T) {
 	s.put("a", "one", "60", true)
 	s.put("b", "three", "60", true)
 	c.Notify([]string{"a/one", "b/three"}, 60, false)
-	if got := name(next(t, w)); got != at("MODIFIED", "b/three", v(60, 1)) {
+	if got := name(next(t, w)); got != at("MODIFIED", "b/three", v(60, "b/three")) {
 		t.Fatalf("got %s, want b/three first", got)
 	}
 	// Changed again while a/one still builds: a/one is not built twice at once.
 	s.put("b", "three", "61", false)
 	c.Notify([]string{"a/one", "b/three"}, 61, false)
-	if got := name(next(t, w)); got != at("MODIFIED", "b/three", v(61, 1)) {
+	if got := name(next(t, w)); got != at("MODIFIED", "b/three", v(61, "b/three")) {
 		t.Fatalf("got %s", got)
 	}
 	close(release)
@@ -398,7 +405,7 @@ func TestSlowViewDoesNotStallOthers(t *testing.T) {
 	s.mu.Unlock()
 	// a/one's late result comes after everything published so far; its rebuild for 61 then
 	// finds nothing new.
-	if got := name(next(t, w)); got != at("MODIFIED", "a/one", v(61, 2)) {
+	if got := name(next(t, w)); got != at("MODIFIED", "a/one", v(61, "b/three")+1) {
 		t.Errorf("got %s", got)
 	}
 	none(t, w)
@@ -410,16 +417,16 @@ func TestSnapshotsForPaging(t *testing.T) {
 	for i, rv := range []uint64{30, 31, 32} {
 		s.session("b/three", "x", fmt.Sprint(rv), fmt.Sprint(i))
 		c.Notify([]string{"b/three"}, 0, false)
-		settle(t, c, v(rv, 0))
+		settle(t, c, v(rv, "b/three"))
 	}
 	if c.SnapshotAt(first.RV) != nil {
 		t.Error("snapshot kept beyond the limit")
 	}
-	if got := c.SnapshotAt(v(32, 0)); got == nil || got.Find("b/three").RV != v(32, 0) {
+	if got := c.SnapshotAt(v(32, "b/three")); got == nil || got.Find("b/three").RV != v(32, "b/three") {
 		t.Errorf("latest snapshot = %v", got)
 	}
 	// Snapshots are immutable: the old one still holds the old view.
-	if old := c.SnapshotAt(v(31, 0)); old == nil || old.Find("b/three").View.ResourceVersion != fmt.Sprint(v(31, 0)) {
+	if old := c.SnapshotAt(v(31, "b/three")); old == nil || old.Find("b/three").View.ResourceVersion != fmt.Sprint(v(31, "b/three")) {
 		t.Error("an older snapshot changed")
 	}
 }

@@ -22,7 +22,7 @@ type rebuilder struct {
 	c *Cache
 
 	mu       sync.Mutex
-	dirty    map[string]cause
+	dirty    map[string]uint64 // key -> newest revision that dirtied it
 	inFlight map[string]bool // keys of views still building after their batch was published
 	kick     chan struct{}
 
@@ -32,30 +32,21 @@ type rebuilder struct {
 
 type job struct {
 	key   string
-	cause cause
+	cause uint64
 	done  chan<- built
 }
 
 func newRebuilder(c *Cache) *rebuilder {
-	return &rebuilder{c: c, dirty: map[string]cause{}, inFlight: map[string]bool{}, kick: make(chan struct{}, 1),
+	return &rebuilder{c: c, dirty: map[string]uint64{}, inFlight: map[string]bool{}, kick: make(chan struct{}, 1),
 		jobs: make(chan job), late: make(chan built, 64)}
 }
 
-// notify records that a change at rv may affect keys; the view's index among the sorted keys
-// is part of its version (version.go).
+// notify records that a change at revision rv may affect keys.
 func (r *rebuilder) notify(keys []string, rv uint64) {
-	if !slices.IsSorted(keys) {
-		keys = slices.Clone(keys)
-		slices.Sort(keys)
-	}
 	r.mu.Lock()
-	for i, k := range keys {
-		if i > 0 && k == keys[i-1] {
-			continue
-		}
-		c := cause{rv: rv, idx: uint64(i)}
-		if old, ok := r.dirty[k]; !ok || c.after(old) {
-			r.dirty[k] = c
+	for _, k := range keys {
+		if old, ok := r.dirty[k]; !ok || rv > old {
+			r.dirty[k] = rv
 		}
 	}
 	r.mu.Unlock()
@@ -112,7 +103,7 @@ func (r *rebuilder) worker(ctx context.Context) {
 }
 
 // submit hands keys to the workers and returns the channel their results arrive on.
-func (r *rebuilder) submit(ctx context.Context, keys []string, causes []cause) <-chan built {
+func (r *rebuilder) submit(ctx context.Context, keys []string, causes []uint64) <-chan built {
 	done := make(chan built, len(keys))
 	go func() {
 		for i, k := range keys {
@@ -138,7 +129,7 @@ func (r *rebuilder) first(ctx context.Context) {
 	for i, bc := range bcs {
 		keys[i] = bc.Namespace + "/" + bc.Name
 	}
-	done := r.submit(ctx, keys, make([]cause, len(keys)))
+	done := r.submit(ctx, keys, make([]uint64, len(keys)))
 	entries := make([]*Entry, 0, len(keys))
 	for range keys {
 		var b built
@@ -150,7 +141,7 @@ func (r *rebuilder) first(ctx context.Context) {
 		if b.view == nil {
 			continue // deleted meanwhile
 		}
-		e := &Entry{Key: b.key, View: b.view, RV: b.joinRV * Stride}
+		e := &Entry{Key: b.key, View: b.view, RV: candidate(b.joinRV, b.key)}
 		setRV(e)
 		entries = append(entries, e)
 	}
@@ -177,7 +168,7 @@ func (r *rebuilder) batch(ctx context.Context) {
 		}
 	}
 	slices.Sort(keys)
-	causes := make([]cause, len(keys))
+	causes := make([]uint64, len(keys))
 	for i, k := range keys {
 		causes[i] = r.dirty[k]
 		delete(r.dirty, k)

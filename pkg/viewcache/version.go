@@ -1,40 +1,35 @@
 package viewcache
 
-import "strconv"
+import (
+	"hash/fnv"
+	"strconv"
+)
 
 // The resourceVersion rule (docs/design.md, "resourceVersions"):
 //
-//   - A source change at etcd revision r that affects the sorted keys k0 < k1 < ... gives view
-//     ki the candidate version r*Stride + i: derived from the sources alone, so replicas that
-//     see the same change agree, however they batch their rebuilds.
+//   - A view whose newest change came from etcd revision r (the revision of the source change
+//     that dirtied it, or the newest source object it reflects, whichever is higher) has the
+//     candidate version r*Stride + h, h a hash of its namespace/name below Stride: a function
+//     of the sources and the key alone, so replicas agree however they batch their rebuilds,
+//     and a replica's first build agrees with the events another one published.
 //   - A published change gets its candidate, or one more than the last published version when
 //     the candidate is not greater (a deletion seen only through a relist, a target kind whose
-//     informer synced late, an index past Stride): every published change has a version
-//     strictly greater than every earlier one, so a watch resumed from any version neither
-//     skips nor repeats.
+//     informer synced late, two views of one change whose hashes collide): every published
+//     change has a version strictly greater than every earlier one, so a watch resumed from
+//     any version neither skips nor repeats.
 //   - The first build is published at floor = (L+1)*Stride - 1 or higher, L being the highest
 //     revision the source informers had listed: a watch resumed from a version below it comes
 //     from before this process could see (another process, or before a restart) and gets 410.
 
-// Stride is how many view changes one source revision can name apart.
-const Stride = 100000
+// Stride is how many view versions one source revision spans.
+const Stride = 1000000
 
-// cause is the source change that dirtied a view: its revision and the view's index among
-// the keys it affected.
-type cause struct {
-	rv  uint64
-	idx uint64
+// candidate is the version of the view key whose newest change came from revision rv.
+func candidate(rv uint64, key string) uint64 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	return rv*Stride + uint64(h.Sum32()%Stride)
 }
-
-func (c cause) candidate() uint64 {
-	i := c.idx
-	if i >= Stride {
-		i = Stride - 1
-	}
-	return c.rv*Stride + i
-}
-
-func (c cause) after(o cause) bool { return c.rv > o.rv || c.rv == o.rv && c.idx > o.idx }
 
 // floorOf is the lowest version the first build may carry, given the highest revision the
 // sources have listed.

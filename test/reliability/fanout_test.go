@@ -37,7 +37,7 @@ func TestFanOutScales(t *testing.T) {
 			}
 			d = append(d, time.Since(t0))
 		}
-		return percentile(d, 50), percentile(d, 99)
+		return percentile(d, 0.50), percentile(d, 0.99)
 	}
 	getPath := "/apis/ui.kubestash.com/v1alpha1/namespaces/prod/backupconfigurationviews/postgres-backup"
 	g50, g99 := latency(getPath, 200)
@@ -46,8 +46,10 @@ func TestFanOutScales(t *testing.T) {
 	rss0 := memKiB(pid, "VmRSS")
 
 	type counter struct {
-		events atomic.Int64
-		errors atomic.Int64
+		ns      string // the watcher's namespace ("" for all)
+		events  atomic.Int64
+		errors  atomic.Int64
+		foreign atomic.Int64 // events of another namespace than the watcher's
 	}
 	// One connection per 100 watches: HTTP/2 limits concurrent streams per connection.
 	clients := make([]*httpc, 0, 21)
@@ -79,9 +81,12 @@ func TestFanOutScales(t *testing.T) {
 				if err := dec.Decode(&e); err != nil {
 					return
 				}
-				if e.Type == "ERROR" {
+				switch {
+				case e.Type == "ERROR":
 					cnt.errors.Add(1)
-				} else {
+				case ns != "" && metaOf(e.Object).Metadata.Namespace != ns:
+					cnt.foreign.Add(1)
+				default:
 					cnt.events.Add(1)
 				}
 			}
@@ -135,16 +140,17 @@ func TestFanOutScales(t *testing.T) {
 
 	var got []string
 	for i := range quietCounts {
-		if n, e := quietCounts[i].events.Load(), quietCounts[i].errors.Load(); n != 0 || e != 0 {
-			got = append(got, fmt.Sprintf("quiet-%04d: %d events, %d errors", i, n, e))
+		if n, e, f := quietCounts[i].events.Load(), quietCounts[i].errors.Load(), quietCounts[i].foreign.Load(); n+e+f != 0 {
+			got = append(got, fmt.Sprintf("quiet-%04d: %d events, %d errors, %d of other namespaces", i, n, e, f))
 		}
 	}
 	sort.Strings(got)
 	if len(got) > 0 {
 		t.Errorf("%d quiet watchers got events or errors from other namespaces' traffic: %v", len(got), got[:min(5, len(got))])
 	}
-	if n := prod.events.Load(); n != 1 {
-		t.Errorf("the prod watcher got %d events, want exactly prod's 1", n)
+	// (kube-controller-manager's CronJob controller may change prod's views too.)
+	if f := demo.foreign.Load() + prod.foreign.Load(); f != 0 {
+		t.Errorf("the demo and prod watchers got %d events of other namespaces", f)
 	}
 	if e := demo.errors.Load() + prod.errors.Load() + all.errors.Load(); e != 0 {
 		t.Errorf("%d reading watchers were dropped", e)

@@ -268,7 +268,11 @@ func tryReplica(t *testing.T, c *harness.Cluster, bvPort int, wait bool, extra .
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(c.Root, "_output", "bin", "backupview-apiserver"), args...)
+	bin := os.Getenv("BV_BIN") // as cluster.sh: another binary than _output/bin's
+	if bin == "" {
+		bin = filepath.Join(c.Root, "_output", "bin", "backupview-apiserver")
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

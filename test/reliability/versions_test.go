@@ -264,14 +264,16 @@ func TestNoViewStallsTheOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sessions, _, _ := unstructured.NestedSlice(bc.Object, "spec", "sessions")
-	tmpl := sessions[0].(map[string]interface{})
+	// Minimal sessions (etcd takes at most 1.5 MiB per object): distinct schedules, one addon
+	// task, one shared repository.
 	var many []interface{}
 	for i := 0; i < 5000; i++ {
-		s := runtimeDeepCopy(tmpl)
-		s["name"] = fmt.Sprintf("s%04d", i)
-		_ = unstructured.SetNestedField(s, fmt.Sprintf("%d %d %d * *", i%60, (i/60)%24, 1+(i/1440)%28), "scheduler", "schedule")
-		many = append(many, s)
+		many = append(many, map[string]interface{}{
+			"name":         fmt.Sprintf("s%04d", i),
+			"scheduler":    map[string]interface{}{"schedule": fmt.Sprintf("%d %d %d * *", i%60, (i/60)%24, 1+(i/1440)%28), "jobTemplate": map[string]interface{}{}},
+			"addon":        map[string]interface{}{"name": "mongodb-addon", "tasks": []interface{}{map[string]interface{}{"name": "logical-backup"}}},
+			"repositories": []interface{}{map[string]interface{}{"name": "huge-repo", "backend": "default-backend", "directory": "demo/mongodb"}},
+		})
 	}
 	big := &unstructured.Unstructured{Object: map[string]interface{}{"apiVersion": bc.GetAPIVersion(), "kind": bc.GetKind(),
 		"metadata": map[string]interface{}{"name": "huge-backup", "namespace": "demo"}, "spec": runtimeDeepCopy(bc.Object["spec"].(map[string]interface{}))}}
