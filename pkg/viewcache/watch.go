@@ -268,8 +268,11 @@ func (w *watcher) run(ctx context.Context, o WatchOptions, snap *Snapshot, initi
 		}
 		return v
 	}
+	// Live batches come scoped to the watcher's namespace (fanOut); the initial state and the
+	// replay are not.
+	scoped := false
 	inScope := func(e *Entry) bool {
-		return e != nil && (o.Namespace == "" || strings.HasPrefix(e.Key, o.Namespace+"/")) && (o.Filter == nil || o.Filter(e.View))
+		return e != nil && (scoped || o.Namespace == "" || strings.HasPrefix(e.Key, o.Namespace+"/")) && (o.Filter == nil || o.Filter(e.View))
 	}
 	last := snap.RV // everything up to here is in the initial state or the replay
 	if initial {
@@ -304,6 +307,7 @@ func (w *watcher) run(ctx context.Context, o WatchOptions, snap *Snapshot, initi
 			return
 		}
 	}
+	scoped = true
 	var tick <-chan time.Time
 	if o.Bookmarks {
 		t := time.NewTicker(BookmarkInterval)
