@@ -8,10 +8,11 @@ import (
 	"github.com/kubestash/backupview/pkg/sources"
 )
 
-// cluster answers the preview's warnings from the informers' caches.
+// cluster answers the preview's warnings from the informers' caches. It never starts an
+// informer nor asks discovery: what a user types must not change what backupview watches.
 type cluster struct{ src *sources.Sources }
 
-var _ render.Cluster = cluster{}
+var _ render.Facts = cluster{}
 
 func (c cluster) BackupStorageExists(ns, name string) bool {
 	return c.src.BackupStorage(ns, name) != nil
@@ -31,14 +32,35 @@ func (c cluster) Addon(name string) (backupTasks, restoreTasks []string, found b
 	return a.BackupTasks, a.RestoreTasks, true
 }
 
-// Target resolves a kind not seen before right away (one discovery call, once per kind), so
-// that the first preview naming it gets the right warning.
-func (c cluster) Target(apiGroup, kind, ns, name string) (kindInstalled, found bool) {
-	ref := kubestash.TypedRef{APIGroup: apiGroup, Kind: kind, Namespace: ns, Name: name}
-	if _, installed := c.src.Target(ref); !installed {
-		c.src.StartTargets([]schema.GroupKind{{Group: sources.NormalizeGroup(apiGroup), Kind: kind}})
-		c.src.WaitForTarget(schema.GroupKind{Group: sources.NormalizeGroup(apiGroup), Kind: kind})
+// Target answers from the target informers, which run only for the kinds BackupConfigurations
+// back up. It answers found or not found only when a BackupConfiguration of the preview's own
+// namespace backs the kind up: whether a kind is watched otherwise depends on other
+// namespaces' BackupConfigurations, which the preview must not reveal. Anything else is
+// TargetNotChecked (never "not found": that would be a guess).
+func (c cluster) Target(apiGroup, kind, ns, name, fromNS string) render.TargetState {
+	gk := schema.GroupKind{Group: sources.NormalizeGroup(apiGroup), Kind: kind}
+	if !c.src.KindServed(gk) {
+		return render.TargetKindNotServed
 	}
-	o, installed := c.src.Target(ref)
-	return installed, o != nil
+	if !c.backedUpIn(fromNS, gk) {
+		return render.TargetNotChecked
+	}
+	o, watched := c.src.Target(kubestash.TypedRef{APIGroup: apiGroup, Kind: kind, Namespace: ns, Name: name})
+	switch {
+	case !watched:
+		return render.TargetNotChecked
+	case o == nil:
+		return render.TargetNotFound
+	}
+	return render.TargetFound
+}
+
+// backedUpIn reports whether a BackupConfiguration in namespace ns targets kind gk.
+func (c cluster) backedUpIn(ns string, gk schema.GroupKind) bool {
+	for _, bc := range c.src.BackupConfigurations() {
+		if bc.Namespace == ns && bc.Target != nil && bc.Target.Kind == gk.Kind && sources.NormalizeGroup(bc.Target.APIGroup) == gk.Group {
+			return true
+		}
+	}
+	return false
 }

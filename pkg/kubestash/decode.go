@@ -143,7 +143,11 @@ func typedRef(o obj) *TypedRef {
 	return &TypedRef{APIGroup: istr(o, "apiGroup"), Kind: istr(o, "kind"), Namespace: istr(o, "namespace"), Name: str(o, "name")}
 }
 
-// meta keeps the metadata backupview uses; managedFields and the like are dropped.
+// LastAppliedAnnotation is never kept: see meta.
+const LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// meta keeps the metadata backupview uses: managedFields, the last-applied-configuration
+// annotation and the like are dropped, so no view (nor its metadata) ever copies them.
 func meta(o obj, labels, annotations, owners bool) metav1.ObjectMeta {
 	m := metav1.ObjectMeta{
 		Name:            str(o, "metadata", "name"),
@@ -159,6 +163,12 @@ func meta(o obj, labels, annotations, owners bool) metav1.ObjectMeta {
 	}
 	if annotations {
 		m.Annotations = strMap(o, "metadata", "annotations")
+		// kubectl's copy of the whole applied object (spec included) is not metadata anyone
+		// reading a view needs, and it can hold what the view otherwise hides.
+		delete(m.Annotations, LastAppliedAnnotation)
+		if len(m.Annotations) == 0 {
+			m.Annotations = nil
+		}
 	}
 	if owners {
 		for _, r := range list(o, "metadata", "ownerReferences") {

@@ -59,12 +59,40 @@ func parseParams(data []byte, isText bool) (map[string]interface{}, error) {
 	}
 	obj, ok := v.(map[string]interface{})
 	if !ok {
-		return nil, fmt.Errorf("must be an object (a mapping of parameter names to values), not %s", kindOf(v))
+		return nil, errors.New(errNotObject(kindOf(v)))
 	}
 	if d := depth(obj); d > MaxParamsDepth {
-		return nil, fmt.Errorf("must not be nested more than %d levels deep (found %d)", MaxParamsDepth, d)
+		return nil, errors.New(errTooDeep(d))
 	}
 	return obj, nil
+}
+
+// The refusals that both parseParams and the shape scan (shape.refusal) give.
+const errAnchors = "must not use YAML anchors or aliases (&name, *name)"
+
+var errTooManyValues = fmt.Sprintf("the params of all tasks together may hold at most %d values (objects, lists and scalars)", MaxParamsValues)
+
+func errNotObject(kind string) string {
+	return "must be an object (a mapping of parameter names to values), not " + kind
+}
+
+func errTooDeep(d int) string {
+	return fmt.Sprintf("must not be nested more than %d levels deep (found %d)", MaxParamsDepth, d)
+}
+
+// refusal is what parseParams would answer for a text of this shape, in its order; "" when
+// it would decode an object within the depth limit, or when the decoder has to tell (a
+// scalar at the top: cheap to decode).
+func (sh shape) refusal() string {
+	switch {
+	case sh.anchor:
+		return errAnchors
+	case sh.top == 'l':
+		return errNotObject("a list")
+	case sh.top == 'm' && sh.depth > MaxParamsDepth:
+		return errTooDeep(sh.depth)
+	}
+	return ""
 }
 
 // rejectAnchors parses YAML into goyaml v3's node tree, which keeps aliases unexpanded, and
@@ -77,7 +105,7 @@ func rejectAnchors(data []byte) error {
 		return fmt.Errorf("not valid YAML or JSON: %v", trimYAMLErr(err))
 	}
 	if hasAnchor(&n) {
-		return errors.New("must not use YAML anchors or aliases (&name, *name)")
+		return errors.New(errAnchors)
 	}
 	var extra yamlv3.Node
 	if err := dec.Decode(&extra); err != io.EOF {

@@ -27,15 +27,27 @@ type Manifest struct {
 // Render validates the form and renders the BackupConfiguration it describes (design.md §1.2,
 // kubestash-api.md §2a). The same form always gives the same bytes.
 func Render(p *ui.BackupConfigurationPreview) (*Manifest, field.ErrorList) {
-	errs, pl := check(p)
-	if len(errs) > 0 {
-		return nil, errs
+	m, errs, _ := render(p, waitForever) // waitForever never fails
+	return m, errs
+}
+
+func render(p *ui.BackupConfigurationPreview, wait waitFunc) (*Manifest, field.ErrorList, error) {
+	errs, pl, err := check(p, wait)
+	if err != nil || len(errs) > 0 {
+		return nil, errs, err
+	}
+	if pl.values > heavyValues {
+		release, err := wait()
+		if err != nil {
+			return nil, nil, err
+		}
+		defer release()
 	}
 	m, err := encode(build(p, pl))
 	if err != nil { // only reachable through a bug: everything in the object came from JSON
-		return nil, field.ErrorList{field.InternalError(field.NewPath("spec"), err)}
+		return nil, field.ErrorList{field.InternalError(field.NewPath("spec"), err)}, nil
 	}
-	return m, nil
+	return m, nil, nil
 }
 
 // build maps the validated form onto BackupConfiguration fields (checked against the CRD).

@@ -37,7 +37,7 @@ func CronJobName(bc, session string) string { return "trigger-" + bc + "-" + ses
 // Validate reports every structural problem of the form at once, with field paths rooted at
 // the preview object (metadata.name, spec.sessions[0].tasks[1].name, ...).
 func Validate(p *ui.BackupConfigurationPreview) field.ErrorList {
-	errs, _ := check(p)
+	errs, _, _ := check(p, waitForever) // waitForever never fails
 	return errs
 }
 
@@ -45,6 +45,7 @@ func Validate(p *ui.BackupConfigurationPreview) field.ErrorList {
 type plan struct {
 	params [][]map[string]interface{} // [session][task], nil when not given
 	repos  [][]repo                   // [session], distinct repoNames in task order
+	values int                        // in all params, as countValues counts them
 }
 
 type repo struct {
@@ -59,7 +60,8 @@ type repoUse struct {
 	secretTask int // the task that named secret
 }
 
-func check(p *ui.BackupConfigurationPreview) (field.ErrorList, *plan) {
+// check validates the form; err is only the heavy gate's refusal to wait (from wait).
+func check(p *ui.BackupConfigurationPreview, wait waitFunc) (field.ErrorList, *plan, error) {
 	if p == nil {
 		p = &ui.BackupConfigurationPreview{}
 	}
@@ -148,7 +150,11 @@ func check(p *ui.BackupConfigurationPreview) (field.ErrorList, *plan) {
 			secret, secretErrs := checkSecret(jp.Child("encryptionSecret"), t.EncryptionSecret)
 			errs = append(errs, secretErrs...)
 			var pErrs field.ErrorList
-			params[j], pErrs = checkParams(jp, t, &budget)
+			var err error
+			params[j], pErrs, err = checkParams(jp, t, &budget, wait)
+			if err != nil {
+				return nil, nil, err
+			}
 			errs = append(errs, pErrs...)
 
 			if t.RepoName == "" {
@@ -203,7 +209,8 @@ func check(p *ui.BackupConfigurationPreview) (field.ErrorList, *plan) {
 		pl.params = append(pl.params, params)
 		pl.repos = append(pl.repos, rs)
 	}
-	return errs, pl
+	pl.values = budget.values
+	return errs, pl, nil
 }
 
 func repoNameErrs(name string) []string {
@@ -281,9 +288,12 @@ func checkSecret(p *field.Path, s *ui.ObjectReference) (*ui.ObjectReference, fie
 // MaxParamsBytes of params and MaxParamsValues values.
 type paramsBudget struct{ bytes, values int }
 
-// checkParams parses params or paramsText into an object.
-func checkParams(p *field.Path, t ui.PreviewTask, b *paramsBudget) (map[string]interface{}, field.ErrorList) {
+// checkParams parses params or paramsText into an object. A text is refused by its shape
+// (scanShape) before decoding when it can be; otherwise a large one is decoded behind the
+// heavy gate (wait), whose refusal is err.
+func checkParams(p *field.Path, t ui.PreviewTask, b *paramsBudget, wait waitFunc) (map[string]interface{}, field.ErrorList, error) {
 	var errs field.ErrorList
+	var gateErr error
 	raw, err := paramsJSON(t.Params)
 	if err != nil {
 		errs = append(errs, field.Invalid(p.Child("params"), field.OmitValueType{}, err.Error()))
@@ -305,14 +315,34 @@ func checkParams(p *field.Path, t ui.PreviewTask, b *paramsBudget) (map[string]i
 			errs = append(errs, e)
 			return
 		}
+		sh, known := scanShape(data, isText)
+		switch {
+		case known:
+			// The checks of parseParams and below, in their order, with their messages.
+			if msg := sh.refusal(); msg != "" {
+				errs = append(errs, field.Invalid(fp, field.OmitValueType{}, msg))
+				return
+			}
+			if sh.top == 'm' && b.values+sh.values > MaxParamsValues {
+				b.values += sh.values
+				errs = append(errs, field.Invalid(fp, field.OmitValueType{}, errTooManyValues))
+				return
+			}
+		case len(data) >= heavyTextBytes:
+			release, err := wait()
+			if err != nil {
+				gateErr = err
+				return
+			}
+			defer release()
+		}
 		o, err := parseParams(data, isText)
 		if err != nil {
 			errs = append(errs, field.Invalid(fp, field.OmitValueType{}, err.Error()))
 			return
 		}
 		if b.values += countValues(o); b.values > MaxParamsValues {
-			errs = append(errs, field.Invalid(fp, field.OmitValueType{}, fmt.Sprintf(
-				"the params of all tasks together may hold at most %d values (objects, lists and scalars)", MaxParamsValues)))
+			errs = append(errs, field.Invalid(fp, field.OmitValueType{}, errTooManyValues))
 			return
 		}
 		obj = o
@@ -320,10 +350,10 @@ func checkParams(p *field.Path, t ui.PreviewTask, b *paramsBudget) (map[string]i
 	if raw != nil {
 		parse(p.Child("params"), raw, false)
 	}
-	if len(t.ParamsText) > MaxParamsBytes || hasText {
+	if (len(t.ParamsText) > MaxParamsBytes || hasText) && gateErr == nil {
 		parse(p.Child("paramsText"), []byte(t.ParamsText), true)
 	}
-	return obj, errs
+	return obj, errs, gateErr
 }
 
 // sorted orders errors of map-valued fields, whose validators iterate in random order, so the

@@ -8,20 +8,67 @@ import (
 	"github.com/kubestash/backupview/pkg/apis/ui"
 )
 
-// Cluster answers the questions Warnings asks about the cluster (from informer caches).
-type Cluster interface {
+// Facts answers the questions Warnings asks about the cluster (from informer caches).
+type Facts interface {
 	BackupStorageExists(ns, name string) bool
 	RetentionPolicyExists(ns, name string) bool
 	// Addon returns the names of the cluster-scoped Addon's spec.backupTasks and spec.restoreTasks.
 	Addon(name string) (backupTasks, restoreTasks []string, found bool)
-	// Target reports whether the kind is served (apiGroup "" is the core group) and the object exists.
-	Target(apiGroup, kind, ns, name string) (kindInstalled, found bool)
+	// Target tells what is known of a target (apiGroup "" is the core group) to a preview in
+	// namespace fromNS. It never starts anything (user input must not make backupview watch
+	// new kinds): existence is known only for the kinds watched for fromNS.
+	Target(apiGroup, kind, ns, name, fromNS string) TargetState
 	BackupConfigurationExists(ns, name string) bool
+}
+
+// TargetState is what Facts.Target knows of a target.
+type TargetState int
+
+const (
+	// TargetKindNotServed: the cluster does not serve the kind.
+	TargetKindNotServed TargetState = iota
+	// TargetNotChecked: the kind is served but no BackupConfiguration of the preview's
+	// namespace backs it up, so backupview does not know its objects there. Saying "not
+	// found" would be a lie; answering from a watch that other namespaces' BackupConfigurations
+	// caused would tell which kinds they back up.
+	TargetNotChecked
+	TargetNotFound
+	TargetFound
+)
+
+// Access is what the caller of the preview may get (package access implements it).
+type Access interface {
+	// MayGet reports whether the caller may get objects of group/resource in namespace ns;
+	// when not, reason says why ("you cannot get backupstorages in namespace prod").
+	MayGet(group, resource, ns string) (ok bool, reason string)
+	// MayGetKind is MayGet for a kind, mapped to its resource.
+	MayGetKind(group, kind, ns string) (ok bool, reason string)
+}
+
+// Cluster is the cluster as one caller may see it.
+type Cluster interface {
+	Facts
+	Access
+}
+
+// ForCaller joins the cluster's facts with one caller's access.
+func ForCaller(f Facts, a Access) Cluster {
+	return struct {
+		Facts
+		Access
+	}{f, a}
 }
 
 // Warnings lists problems that depend on the cluster: the user may create the missing objects
 // next, so they do not make the form invalid. One human-readable message each, in form order,
 // without repeats. Empty fields are skipped: Validate reports them.
+//
+// Warnings follow the caller (docs/design.md, "Authorization follows the caller"): an object
+// in the preview's own namespace is checked as is (whoever may preview there may see that
+// namespace's backup setup); one in another namespace is named found or not found only if
+// the caller may get it there, and otherwise gets one neutral warning, the same whether it
+// exists or not, so that the preview is no existence oracle. Addons are cluster-scoped
+// catalog entries (which backup tasks exist), checked for everyone.
 func Warnings(p *ui.BackupConfigurationPreview, c Cluster) []string {
 	if p == nil || c == nil {
 		return nil
@@ -38,18 +85,27 @@ func Warnings(p *ui.BackupConfigurationPreview, c Cluster) []string {
 		add("BackupConfiguration %s/%s already exists: applying this manifest will update it", ns, p.Name)
 	}
 	for _, r := range []struct {
-		kind   string
-		ref    ui.ObjectReference
-		exists func(ns, name string) bool
+		kind, resource string
+		ref            ui.ObjectReference
+		exists         func(ns, name string) bool
 	}{
-		{"BackupStorage", p.Spec.StorageRef, c.BackupStorageExists},
-		{"RetentionPolicy", p.Spec.RetentionPolicy, c.RetentionPolicyExists},
+		{"BackupStorage", "backupstorages", p.Spec.StorageRef, c.BackupStorageExists},
+		{"RetentionPolicy", "retentionpolicies", p.Spec.RetentionPolicy, c.RetentionPolicyExists},
 	} {
 		rns := r.ref.Namespace
 		if rns == "" {
 			rns = ns
 		}
-		if r.ref.Name != "" && rns != "" && !r.exists(rns, r.ref.Name) {
+		if r.ref.Name == "" || rns == "" {
+			continue
+		}
+		if rns != ns {
+			if ok, why := c.MayGet(storageGroup, r.resource, rns); !ok {
+				add("cannot check %s %s/%s: %s", r.kind, rns, r.ref.Name, why)
+				continue
+			}
+		}
+		if !r.exists(rns, r.ref.Name) {
 			add("%s %s/%s not found", r.kind, rns, r.ref.Name)
 		}
 	}
@@ -67,10 +123,22 @@ func Warnings(p *ui.BackupConfigurationPreview, c Cluster) []string {
 		add("target %s %s/%s is not in the BackupConfiguration's namespace %s: KubeStash requires the target in the same namespace", gk, t.Namespace, t.Name, ns)
 	}
 	if t.Kind != "" && t.Namespace != "" && t.Name != "" {
-		switch installed, found := c.Target(group, t.Kind, t.Namespace, t.Name); {
-		case !installed:
+		// Whether a kind is served is discovery, open to every user; nothing else is said
+		// of a target elsewhere unless the caller may get it there.
+		denied := ""
+		if t.Namespace != ns {
+			if ok, why := c.MayGetKind(group, t.Kind, t.Namespace); !ok {
+				denied = why
+			}
+		}
+		switch st := c.Target(group, t.Kind, t.Namespace, t.Name, ns); {
+		case st == TargetKindNotServed:
 			add("target kind %s is not installed in the cluster", gk)
-		case !found:
+		case denied != "":
+			add("cannot check target %s %s/%s: %s", gk, t.Namespace, t.Name, denied)
+		case st == TargetNotChecked:
+			add("existence of target %s %s/%s not checked: backupview watches only the kinds that BackupConfigurations in namespace %s back up", gk, t.Namespace, t.Name, ns)
+		case st == TargetNotFound:
 			add("target %s %s/%s not found", gk, t.Namespace, t.Name)
 		}
 	}
@@ -98,6 +166,9 @@ func Warnings(p *ui.BackupConfigurationPreview, c Cluster) []string {
 	}
 	return w
 }
+
+// storageGroup is the API group of BackupStorages and RetentionPolicies.
+const storageGroup = "storage.kubestash.com"
 
 func list(names []string) string {
 	if len(names) == 0 {

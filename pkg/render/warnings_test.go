@@ -2,18 +2,23 @@ package render
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
 )
 
-// fakeCluster holds the design example's objects; tests delete from it.
+// fakeCluster holds the design example's objects; tests delete from it. The caller may get
+// everything unless denyAll or deny says otherwise.
 type fakeCluster struct {
 	storages, policies, bcs map[string]bool // "ns/name"
 	addons                  map[string][2][]string
 	kinds                   map[string]bool // "group/Kind"
+	backedUp                map[string]bool // "ns/group/Kind": a BackupConfiguration in ns backs the kind up
 	targets                 map[string]bool // "group/Kind/ns/name"
+	denyAll                 bool
+	deny                    map[string]bool // "group/resource/ns"
 }
 
 func newFakeCluster() *fakeCluster {
@@ -24,8 +29,9 @@ func newFakeCluster() *fakeCluster {
 		addons: map[string][2][]string{"mongodb-addon": {
 			{"logical-backup", "manifest-backup", "volume-snapshot"},
 			{"logical-backup-restore", "manifest-restore"}}},
-		kinds:   map[string]bool{"kubedb.com/MongoDB": true, "/PersistentVolumeClaim": true},
-		targets: map[string]bool{"kubedb.com/MongoDB/demo/mongodb": true},
+		kinds:    map[string]bool{"kubedb.com/MongoDB": true, "/PersistentVolumeClaim": true},
+		backedUp: map[string]bool{"demo/kubedb.com/MongoDB": true, "demo//PersistentVolumeClaim": true, "prod/kubedb.com/MongoDB": true},
+		targets:  map[string]bool{"kubedb.com/MongoDB/demo/mongodb": true},
 	}
 }
 
@@ -38,8 +44,25 @@ func (c *fakeCluster) Addon(name string) ([]string, []string, bool) {
 	a, ok := c.addons[name]
 	return a[0], a[1], ok
 }
-func (c *fakeCluster) Target(group, kind, ns, name string) (bool, bool) {
-	return c.kinds[group+"/"+kind], c.targets[group+"/"+kind+"/"+ns+"/"+name]
+func (c *fakeCluster) Target(group, kind, ns, name, fromNS string) TargetState {
+	switch {
+	case !c.kinds[group+"/"+kind]:
+		return TargetKindNotServed
+	case !c.backedUp[fromNS+"/"+group+"/"+kind]:
+		return TargetNotChecked
+	case !c.targets[group+"/"+kind+"/"+ns+"/"+name]:
+		return TargetNotFound
+	}
+	return TargetFound
+}
+func (c *fakeCluster) MayGet(group, resource, ns string) (bool, string) {
+	if c.denyAll || c.deny[group+"/"+resource+"/"+ns] {
+		return false, "you cannot get " + resource + " in namespace " + ns
+	}
+	return true, ""
+}
+func (c *fakeCluster) MayGetKind(group, kind, ns string) (bool, string) {
+	return c.MayGet(group, strings.ToLower(kind)+"s", ns)
 }
 
 func TestNoWarningsWhenEverythingExists(t *testing.T) {
@@ -82,6 +105,10 @@ func TestWarnings(t *testing.T) {
 		}, "target PersistentVolumeClaim demo/data not found"},
 		{"BC exists", func(_ *ui.BackupConfigurationPreview, c *fakeCluster) { c.bcs["demo/mongodb-backup"] = true },
 			"BackupConfiguration demo/mongodb-backup already exists: applying this manifest will update it"},
+		{"kind no BackupConfiguration of the namespace backs up", func(_ *ui.BackupConfigurationPreview, c *fakeCluster) {
+			delete(c.backedUp, "demo/kubedb.com/MongoDB")
+			delete(c.targets, "kubedb.com/MongoDB/demo/mongodb") // not "not found": unknown
+		}, "existence of target MongoDB.kubedb.com demo/mongodb not checked: backupview watches only the kinds that BackupConfigurations in namespace demo back up"},
 		{"target elsewhere", func(p *ui.BackupConfigurationPreview, c *fakeCluster) {
 			p.Spec.Target.Namespace = "prod"
 			c.targets["kubedb.com/MongoDB/prod/mongodb"] = true
@@ -115,5 +142,74 @@ func TestWarningsOrderAndDedup(t *testing.T) {
 		if w := Warnings(p, c); !reflect.DeepEqual(w, want) {
 			t.Fatalf("got\n%s", strings.Join(w, "\n"))
 		}
+	}
+}
+
+// TestWarningsFollowTheCaller: of an object outside the preview's namespace, a caller who may
+// not get it there learns nothing: the warnings are identical whether it exists or not. In
+// the preview's own namespace nothing changes.
+func TestWarningsFollowTheCaller(t *testing.T) {
+	elsewhere := func(p *ui.BackupConfigurationPreview) {
+		p.Spec.StorageRef = ui.ObjectReference{Namespace: "prod", Name: "s3"}
+		p.Spec.RetentionPolicy = ui.ObjectReference{Namespace: "prod", Name: "keep"}
+		p.Spec.Target.Namespace = "prod"
+	}
+	exists := func(c *fakeCluster) *fakeCluster {
+		c.storages["prod/s3"], c.policies["prod/keep"], c.targets["kubedb.com/MongoDB/prod/mongodb"] = true, true, true
+		return c
+	}
+	want := []string{
+		"cannot check BackupStorage prod/s3: you cannot get backupstorages in namespace prod",
+		"cannot check RetentionPolicy prod/keep: you cannot get retentionpolicies in namespace prod",
+		"target MongoDB.kubedb.com prod/mongodb is not in the BackupConfiguration's namespace demo: KubeStash requires the target in the same namespace",
+		"cannot check target MongoDB.kubedb.com prod/mongodb: you cannot get mongodbs in namespace prod",
+	}
+	for _, setup := range []struct {
+		name string
+		c    *fakeCluster
+	}{
+		{"they exist", exists(newFakeCluster())},
+		{"they do not", newFakeCluster()},
+		{"they exist, kind not backed up in demo", func() *fakeCluster {
+			c := exists(newFakeCluster())
+			delete(c.backedUp, "demo/kubedb.com/MongoDB")
+			return c
+		}()},
+	} {
+		p := validForm()
+		elsewhere(p)
+		setup.c.denyAll = true
+		if w := Warnings(p, setup.c); !reflect.DeepEqual(w, want) {
+			t.Errorf("%s: got\n%s", setup.name, strings.Join(w, "\n"))
+		}
+	}
+
+	// A caller who may get them there is told, as before.
+	p := validForm()
+	elsewhere(p)
+	got := Warnings(p, newFakeCluster())
+	for _, w := range []string{"BackupStorage prod/s3 not found", "RetentionPolicy prod/keep not found", "target MongoDB.kubedb.com prod/mongodb not found"} {
+		if !slices.Contains(got, w) {
+			t.Errorf("allowed caller: %q missing from %q", w, got)
+		}
+	}
+	// Only what is denied is hidden.
+	c := newFakeCluster()
+	c.deny = map[string]bool{"storage.kubestash.com/retentionpolicies/prod": true}
+	got = Warnings(p, c)
+	if !slices.Contains(got, "BackupStorage prod/s3 not found") || !slices.Contains(got, "cannot check RetentionPolicy prod/keep: you cannot get retentionpolicies in namespace prod") {
+		t.Errorf("policy denied only: %q", got)
+	}
+
+	// The preview's own namespace: today's warnings, whatever the caller may get elsewhere.
+	p = validForm()
+	p.Spec.StorageRef = ui.ObjectReference{Name: "gcs"}
+	p.Spec.RetentionPolicy = ui.ObjectReference{Namespace: "demo", Name: "keep"}
+	c = newFakeCluster()
+	c.denyAll = true
+	delete(c.targets, "kubedb.com/MongoDB/demo/mongodb")
+	want = []string{"BackupStorage demo/gcs not found", "RetentionPolicy demo/keep not found", "target MongoDB.kubedb.com demo/mongodb not found"}
+	if w := Warnings(p, c); !reflect.DeepEqual(w, want) {
+		t.Errorf("own namespace: got %q", w)
 	}
 }

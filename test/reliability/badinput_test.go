@@ -9,11 +9,16 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubestash/backupview/test/harness"
 )
 
 const previewsPath = "/apis/ui.kubestash.com/v1alpha1/namespaces/demo/backupconfigurationpreviews"
@@ -239,6 +244,186 @@ func TestPreviewBadInput(t *testing.T) {
 	}
 	if r := kas.do(context.Background(), http.MethodPost, previewsPath, "application/json", bytes.NewReader(valid)); r.code != 201 {
 		t.Errorf("a valid form after the bad ones: %d %s", r.code, short(r.body))
+	}
+	if r := direct.get("/readyz"); r.code != 200 {
+		t.Errorf("/readyz: %d", r.code)
+	}
+	if pidOf(c, "backupview") != bvPID || !alive(bvPID) {
+		t.Error("backupview restarted or exited")
+	}
+	if p := serverLogHasPanic(c); p != "" {
+		t.Errorf("backupview logged a panic: %s", p)
+	}
+}
+
+// offBadInputBurst is TestPreviewBadInputInParallel's own cluster: its peak memory must be
+// that of the burst, not of the tests before it.
+const offBadInputBurst = 200
+
+// deploymentMemoryLimitKiB is the memory limit of backupview's container in the shipped
+// Deployment.
+func deploymentMemoryLimitKiB(t *testing.T, root string) int64 {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, "deploy", "deployment.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Spec struct {
+			Template struct {
+				Spec struct {
+					Containers []struct {
+						Name      string `json:"name"`
+						Resources struct {
+							Limits map[string]string `json:"limits"`
+						} `json:"resources"`
+					} `json:"containers"`
+				} `json:"spec"`
+			} `json:"template"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, ct := range d.Spec.Template.Spec.Containers {
+		if ct.Name == "backupview" {
+			q, err := resource.ParseQuantity(ct.Resources.Limits["memory"])
+			if err != nil {
+				t.Fatalf("deploy/deployment.yaml: memory limit: %v", err)
+			}
+			return q.Value() >> 10
+		}
+	}
+	t.Fatal("deploy/deployment.yaml: no backupview container")
+	return 0
+}
+
+// worstPreviews are the most expensive bad paramsText and params a form may carry: each the
+// largest allowed (256 KiB), of tiny items, the deepest nesting, anchors and aliases, texts
+// outside what backupview's shape scan models (a tab, a number as a key), which it has to
+// decode, and params as large as the body limit allows.
+func worstPreviews(t *testing.T, root string) map[string][]byte {
+	const n = 256 << 10
+	list := func(prefix, suffix string) string {
+		return prefix + strings.Repeat("1,", (n-len(prefix)-len(suffix)-1)/2) + "1" + suffix
+	}
+	text := func(s string) []byte {
+		if len(s) > n {
+			t.Fatalf("a worst case of %d bytes", len(s))
+		}
+		return withTask(t, root, map[string]interface{}{"paramsText": s})
+	}
+	var jsonList, bodyList interface{}
+	if err := json.Unmarshal([]byte(list(`{"a":[`, "]}")), &jsonList); err != nil {
+		t.Fatal(err)
+	}
+	// params over their limit, as large as the body may be: refused by size, but only once
+	// the generic handler has decoded them.
+	if err := json.Unmarshal([]byte(`{"a":[`+strings.Repeat("1,", 480<<10)+"1]}"), &bodyList); err != nil {
+		t.Fatal(err)
+	}
+	return map[string][]byte{
+		"256 KiB flow list":       text(list("a: [", "]")),
+		"256 KiB block list":      text("a:\n" + strings.Repeat("- 1\n", (n-3)/4)),
+		"40 levels, 256 KiB wide": text(list("a: "+strings.Repeat("[", 40), strings.Repeat("]", 40))),
+		"anchored list":           text(list("a: &x [", "]")),
+		"aliases":                 text("a: &a x\nb: [" + strings.Repeat("*a,", (n-20)/3) + "*a]"),
+		"list with a tab":         text(list("a:\t[", "]")),
+		"list under a number key": text(list("1: [", "]")),
+		"256 KiB params list":     withTask(t, root, map[string]interface{}{"params": jsonList}),
+		"960 KiB params list":     withTask(t, root, map[string]interface{}{"params": bodyList}),
+	}
+}
+
+// TestPreviewBadInputInParallel (promise 16): 50 of the worst bad previews at once, through
+// kube-apiserver and then straight to backupview, all get a 4xx (422, or 429 with
+// Retry-After when the server sheds load) while backupview's peak RSS stays below the
+// Deployment's memory limit. Before the shape scan and the gates, one such preview allocated
+// 28 to 143 MiB and about 15 at once went over the limit.
+func TestPreviewBadInputInParallel(t *testing.T) {
+	need(t)
+	c := startCluster(t, harness.Options{PortOffset: offBadInputBurst})
+	limit := deploymentMemoryLimitKiB(t, c.Root)
+	bvPID := pidOf(c, "backupview")
+	kas := kasHTTP(t, c, "admin")
+	direct := bvDirect(t, c, port(c, "BV_PORT"))
+	worst := worstPreviews(t, c.Root)
+	names := make([]string, 0, len(worst))
+	for name := range worst {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	if r := direct.do(context.Background(), http.MethodPost, previewsPath, "application/json", bytes.NewReader(mustJSON(validForm(t, c.Root)))); r.code != 201 {
+		t.Fatalf("a valid form first: %d %s", r.code, short(r.body))
+	}
+	// What one request of each kind costs the whole server (every allocation, from the body
+	// read to the answer), one at a time.
+	for _, name := range names {
+		const n = 3
+		before := metric(t, direct, "go_memstats_alloc_bytes_total")
+		for range n {
+			if r := direct.do(context.Background(), http.MethodPost, previewsPath, "application/json", bytes.NewReader(worst[name])); r.code != 422 {
+				t.Errorf("%s alone: %d, want 422: %s", name, r.code, short(r.body))
+			}
+		}
+		t.Logf("%-24s %4d KiB body: backupview allocates %5.1f MiB per request", name, len(worst[name])>>10,
+			(metric(t, direct, "go_memstats_alloc_bytes_total")-before)/n/(1<<20))
+	}
+	hwm0 := memKiB(bvPID, "VmHWM")
+	const burst = 50
+	for _, h := range []struct {
+		name string
+		c    *httpc
+	}{{"via kube-apiserver", kas}, {"direct", direct}} {
+		type result struct {
+			name string
+			r    resp
+			took time.Duration
+		}
+		results := make([]result, burst)
+		var wg sync.WaitGroup
+		start := time.Now()
+		for i := range burst {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				name := names[i%len(names)]
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				defer cancel()
+				t0 := time.Now()
+				r := h.c.do(ctx, http.MethodPost, previewsPath, "application/json", bytes.NewReader(worst[name]))
+				results[i] = result{name, r, time.Since(t0)}
+			}()
+		}
+		wg.Wait()
+		codes := map[int]int{}
+		var slowest time.Duration
+		for _, res := range results {
+			codes[res.r.code]++
+			slowest = max(slowest, res.took)
+			switch {
+			case res.r.err != nil:
+				t.Errorf("%s: %s: %v", h.name, res.name, res.r.err)
+			case res.r.code == 429:
+				if res.r.hdr.Get("Retry-After") == "" {
+					t.Errorf("%s: %s: 429 without Retry-After", h.name, res.name)
+				}
+			case res.r.code != 422:
+				t.Errorf("%s: %s: %d, want 422 (or 429): %s", h.name, res.name, res.r.code, short(res.r.body))
+			case !bytes.Contains(res.r.body, []byte("spec.sessions[0].tasks[0].params")):
+				t.Errorf("%s: %s: the error does not name the params: %s", h.name, res.name, short(res.r.body))
+			}
+		}
+		t.Logf("%s: %d concurrent worst-case previews in %s (slowest %s): status codes %v; backupview peak RSS (VmHWM) now %d MiB",
+			h.name, burst, time.Since(start).Round(time.Millisecond), slowest.Round(time.Millisecond), codes, memKiB(bvPID, "VmHWM")>>10)
+	}
+	hwm := memKiB(bvPID, "VmHWM")
+	t.Logf("backupview peak RSS (VmHWM): %d MiB before the bursts, %d MiB after; the Deployment's memory limit is %d MiB", hwm0>>10, hwm>>10, limit>>10)
+	if hwm >= limit {
+		t.Errorf("backupview's peak RSS %d MiB reached the Deployment's memory limit (%d MiB): in a pod it would have been OOM-killed", hwm>>10, limit>>10)
+	}
+	if r := kas.do(context.Background(), http.MethodPost, previewsPath, "application/json", bytes.NewReader(mustJSON(validForm(t, c.Root)))); r.code != 201 {
+		t.Errorf("a valid form after the bursts: %d %s", r.code, short(r.body))
 	}
 	if r := direct.get("/readyz"); r.code != 200 {
 		t.Errorf("/readyz: %d", r.code)

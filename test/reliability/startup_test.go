@@ -3,9 +3,13 @@ package reliability
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,14 +19,163 @@ import (
 	"github.com/kubestash/backupview/test/harness"
 )
 
+// startupModel is what the sources say each view must show: its BackupSessions, its
+// BackupStorage (found, with its provider), its RetentionPolicy (found) and whether its
+// target exists. A view built before every informer synced lacks some of it.
+type startupModel struct {
+	n        int
+	sessions map[string][]string // view key -> BackupSession names, sorted; absent: none
+	targets  map[string]bool     // view keys whose target exists
+	storage  string              // namespace/name of the one BackupStorage
+	provider string
+	policy   string // namespace/name of the one RetentionPolicy
+}
+
+// viewContent is the part of a view the startup test compares with the model.
+type viewContent struct {
+	Metadata struct {
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+	} `json:"metadata"`
+	BackupSessions []struct {
+		Name string `json:"name"`
+	} `json:"backupSessions"`
+	BackupStorages []struct {
+		Namespace string `json:"namespace"`
+		Name      string `json:"name"`
+		Found     bool   `json:"found"`
+		Provider  string `json:"provider"`
+	} `json:"backupStorages"`
+	RetentionPolicies []struct {
+		Namespace string `json:"namespace"`
+		Name      string `json:"name"`
+		Found     bool   `json:"found"`
+	} `json:"retentionPolicies"`
+	Target struct {
+		Found bool `json:"found"`
+	} `json:"target"`
+}
+
+// diff says how a view differs from the model ("" when it does not).
+func (m *startupModel) diff(raw json.RawMessage) string {
+	var v viewContent
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return fmt.Sprintf("undecodable view: %v", err)
+	}
+	key := v.Metadata.Namespace + "/" + v.Metadata.Name
+	var got []string
+	for _, s := range v.BackupSessions {
+		got = append(got, s.Name)
+	}
+	slices.Sort(got)
+	var problems []string
+	if want := m.sessions[key]; !slices.Equal(got, want) {
+		problems = append(problems, fmt.Sprintf("backupSessions %v, want %v", got, want))
+	}
+	if len(v.BackupStorages) != 1 || v.BackupStorages[0].Namespace+"/"+v.BackupStorages[0].Name != m.storage ||
+		!v.BackupStorages[0].Found || v.BackupStorages[0].Provider != m.provider {
+		problems = append(problems, fmt.Sprintf("backupStorages %+v, want %s found with provider %s", v.BackupStorages, m.storage, m.provider))
+	}
+	if len(v.RetentionPolicies) != 1 || v.RetentionPolicies[0].Namespace+"/"+v.RetentionPolicies[0].Name != m.policy || !v.RetentionPolicies[0].Found {
+		problems = append(problems, fmt.Sprintf("retentionPolicies %+v, want %s found", v.RetentionPolicies, m.policy))
+	}
+	if v.Target.Found != m.targets[key] {
+		problems = append(problems, fmt.Sprintf("target found=%v, want %v", v.Target.Found, m.targets[key]))
+	}
+	if problems == nil {
+		return ""
+	}
+	return key + ": " + strings.Join(problems, "; ")
+}
+
+// diffAll checks a complete set of views: every one as the model says, each once.
+func (m *startupModel) diffAll(items []json.RawMessage) string {
+	if len(items) != m.n {
+		return fmt.Sprintf("%d of %d views", len(items), m.n)
+	}
+	for _, it := range items {
+		if d := m.diff(it); d != "" {
+			return d
+		}
+	}
+	return ""
+}
+
+// withJoinedObjects adds to the loaded scale what the views of a sample join: 1 to 3
+// BackupSessions for every 40th BackupConfiguration (spread over all namespaces), and the
+// target of every 80th.
+func withJoinedObjects(t *testing.T, c *harness.Cluster, s scale) *startupModel {
+	t.Helper()
+	m := &startupModel{n: s.bcs, sessions: map[string][]string{}, targets: map[string]bool{},
+		storage: sharedNS + "/" + storageName(0), provider: "s3", policy: sharedNS + "/" + policyName(0)}
+	var items []item
+	for i := 7; i < s.bcs; i += 40 {
+		ns, key := s.ns(i), s.key(i)
+		for j := 0; j <= i%3; j++ {
+			name := fmt.Sprintf("%s-full-backup-%d", bcName(i), base.Add(-time.Duration(j)*time.Hour).Unix())
+			items = append(items, item{gvr: gvrBS, obj: u("core.kubestash.com/v1alpha1", "BackupSession", ns, name, obj{
+				"spec": obj{"invoker": obj{"apiGroup": "core.kubestash.com", "kind": "BackupConfiguration", "name": bcName(i)}, "session": "full-backup"},
+			}), status: obj{"phase": "Succeeded", "duration": "49s", "totalSnapshots": int64(1)}})
+			m.sessions[key] = append(m.sessions[key], name)
+		}
+		slices.Sort(m.sessions[key])
+		if i%80 == 7 {
+			items = append(items, item{gvr: gvrMongoDB, obj: u("kubedb.com/v1", "MongoDB", ns, targetName(i), obj{"spec": obj{"version": "6.0"}})})
+			m.targets[key] = true
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := createAll(ctx, c.Dyn, items, 8); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// initialViews opens a WatchList-style watch (sendInitialEvents=true) and returns the objects
+// of the ADDED events before the initial-events-end bookmark; complete is false when the
+// stream ended without the bookmark.
+func initialViews(ctx context.Context, h *httpc, path string) (code int, views []json.RawMessage, complete bool, err error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.base+path+"?watch=1&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan", nil)
+	req.Header.Set("Accept", "application/json")
+	r, err := h.hc.Do(req)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	defer r.Body.Close()
+	if r.StatusCode != 200 {
+		_, _ = io.Copy(io.Discard, r.Body)
+		return r.StatusCode, nil, false, nil
+	}
+	dec := json.NewDecoder(r.Body)
+	for {
+		var e watchEvent
+		if err := dec.Decode(&e); err != nil {
+			return 200, views, false, err
+		}
+		switch e.Type {
+		case "ADDED":
+			views = append(views, e.Object)
+		case "BOOKMARK":
+			if metaOf(e.Object).Metadata.Annotations["k8s.io/initial-events-end"] == "true" {
+				return 200, views, true, nil
+			}
+		case "ERROR":
+			return 200, views, false, fmt.Errorf("ERROR event: %s", short(e.Object))
+		}
+	}
+}
+
 // startupObserver hammers a starting backupview with every kind of read and records any
-// answer that is not either a refusal (503, not listening yet, ...) or complete.
+// answer that is not either a refusal (503, not listening yet, ...) or complete and as the
+// sources say.
 type startupObserver struct {
 	want   int
+	model  *startupModel
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	mu     sync.Mutex
-	wrong  []string // short lists, 404s for existing views, "No resources found"
+	wrong  []string // short lists, views missing joined data, 404s for existing views, "No resources found"
 	counts map[string]int
 	// readyzOK is set once backupview's /readyz answered 200.
 	readyzOK atomic.Bool
@@ -65,9 +218,11 @@ func (o *startupObserver) loop(every time.Duration, f func()) {
 }
 
 // observe starts the pollers: /readyz, LIST (direct and through kube-apiserver), GET of an
-// existing view, a WatchList-style watch, and kubectl get.
-func observe(t *testing.T, c *harness.Cluster, want int, existing string) *startupObserver {
-	o := &startupObserver{want: want, stop: make(chan struct{}), counts: map[string]int{}}
+// existing view, a WatchList-style watch, and kubectl get. Every view a 200 carries is
+// compared with the model.
+func observe(t *testing.T, c *harness.Cluster, m *startupModel, existing string) *startupObserver {
+	want := m.n
+	o := &startupObserver{want: want, model: m, stop: make(chan struct{}), counts: map[string]int{}}
 	direct := bvDirect(t, c, port(c, "BV_PORT"))
 	kas := kasHTTP(t, c, "admin")
 	o.loop(50*time.Millisecond, func() {
@@ -96,12 +251,10 @@ func observe(t *testing.T, c *harness.Cluster, want int, existing string) *start
 				o.count(name + " LIST error")
 			case r.code == 200:
 				l, err := decodeList(r.body)
-				if err != nil || len(l.Items) != want {
-					n := -1
-					if l != nil {
-						n = len(l.Items)
-					}
-					o.bad("%s LIST answered 200 with %d of %d views (warnings %q)", name, n, want, r.hdr.Values("Warning"))
+				if err != nil {
+					o.bad("%s LIST answered 200 with an undecodable list: %v", name, err)
+				} else if d := m.diffAll(l.Items); d != "" {
+					o.bad("%s LIST answered 200 with views not as their sources say: %s (warnings %q)", name, d, r.hdr.Values("Warning"))
 				}
 				o.count(name + " LIST complete")
 			default:
@@ -120,6 +273,11 @@ func observe(t *testing.T, c *harness.Cluster, want int, existing string) *start
 			o.count("GET error")
 		case r.code == 404:
 			o.bad("GET of the existing view %s answered 404: %s", existing, short(r.body))
+		case r.code == 200:
+			if d := m.diff(r.body); d != "" {
+				o.bad("GET answered 200 with a view not as its sources say: %s", d)
+			}
+			o.count("GET 200")
 		default:
 			o.count(fmt.Sprintf("GET %d", r.code))
 		}
@@ -127,12 +285,21 @@ func observe(t *testing.T, c *harness.Cluster, want int, existing string) *start
 	o.loop(200*time.Millisecond, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		code, n, err := direct.initialEvents(ctx, viewsPath)
+		code, views, complete, err := initialViews(ctx, direct, viewsPath)
+		if code == 200 {
+			// Even a stream cut short must not have sent a view without its joined data.
+			for _, v := range views {
+				if d := m.diff(v); d != "" {
+					o.bad("WATCH (sendInitialEvents) sent a view not as its sources say: %s", d)
+					break
+				}
+			}
+		}
 		switch {
-		case err != nil:
+		case err != nil || (code == 200 && !complete):
 			o.count("WATCH error")
-		case code == 200 && n != want:
-			o.bad("WATCH (sendInitialEvents) sent %d of %d views before initial-events-end", n, want)
+		case code == 200 && len(views) != want:
+			o.bad("WATCH (sendInitialEvents) sent %d of %d views before initial-events-end", len(views), want)
 		default:
 			o.count(fmt.Sprintf("WATCH %d", code))
 		}
@@ -165,7 +332,9 @@ func (o *startupObserver) finish(t *testing.T, phase string) map[string]int {
 
 // TestStartupNeverAnswersFromAHalfFilledCache (promise 1): backupview starting against 2,000
 // BackupConfigurations refuses (503) or waits, but never answers a LIST, GET, WATCH or
-// kubectl get from a cache that is not fully synced, and /readyz stays false until it is.
+// kubectl get from a cache that is not fully synced: every view in a 200 has its joined
+// BackupSessions, BackupStorage (found, with its provider), RetentionPolicy and target state
+// as the sources say, and /readyz stays false until then.
 // The sources' connection to kube-apiserver goes through a gate, so that the time before
 // sync is as long as the test wants: first held for 15 s (longer than the 10 s a request
 // waits), then refused outright (discovery fails) for a few seconds.
@@ -175,7 +344,8 @@ func TestStartupNeverAnswersFromAHalfFilledCache(t *testing.T) {
 	const n = 2000
 	s := scale{namespaces: 20, bcs: n, storages: 1, policies: 1}
 	s.load(t, c)
-	existing := s.key(n - 1)
+	model := withJoinedObjects(t, c, s)
+	existing := s.key(1927) // one with sessions and a target
 	g := newGate(t, fmt.Sprintf("127.0.0.1:%d", port(c, "KAS_PORT")), port(c, "BV_PORT")+6, port(c, "BV_PORT")+4, port(c, "BV_PORT")+3)
 	viaGate := []string{"BV_ARGS=--kubeconfig=" + gateKubeconfig(t, c, g)}
 	startAsync := func(extra string) chan error {
@@ -204,21 +374,35 @@ func TestStartupNeverAnswersFromAHalfFilledCache(t *testing.T) {
 			t.Fatal("backupview did not become ready within 2 minutes of the gate opening")
 		}
 	}
+	// Once ready, every view is as its sources say, through every path.
 	checkComplete := func(phase string) {
 		t.Helper()
 		for name, h := range map[string]*httpc{"direct": bvDirect(t, c, port(c, "BV_PORT")), "via kube-apiserver": kasHTTP(t, c, "admin")} {
 			r := h.get(viewsPath)
 			l, err := decodeList(r.body)
-			if r.code != 200 || err != nil || len(l.Items) != n {
-				t.Fatalf("%s: LIST %s after ready: %d %v, want %d views", phase, name, r.code, err, n)
+			if r.code != 200 || err != nil {
+				t.Fatalf("%s: LIST %s after ready: %d %v", phase, name, r.code, err)
+			}
+			if d := model.diffAll(l.Items); d != "" {
+				t.Fatalf("%s: LIST %s after ready: %s", phase, name, d)
 			}
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		code, views, complete, err := initialViews(ctx, bvDirect(t, c, port(c, "BV_PORT")), viewsPath)
+		if code != 200 || !complete || err != nil {
+			t.Fatalf("%s: WATCH after ready: %d complete=%v %v", phase, code, complete, err)
+		}
+		if d := model.diffAll(views); d != "" {
+			t.Fatalf("%s: WATCH after ready: %s", phase, d)
+		}
+		t.Logf("%s: all %d views as their sources say (%d with sessions, %d with a target)", phase, n, len(model.sessions), len(model.targets))
 	}
 
 	// 1. Sources held: nothing can sync. Requests wait 10 s, then get 503.
 	g.set(gateHold)
 	done := startAsync("")
-	o := observe(t, c, n, existing)
+	o := observe(t, c, model, existing)
 	time.Sleep(15 * time.Second)
 	if o.readyzOK.Load() {
 		t.Errorf("held: /readyz answered 200 while the sources could not even list")
@@ -228,7 +412,7 @@ func TestStartupNeverAnswersFromAHalfFilledCache(t *testing.T) {
 	if counts["direct LIST 503"]+counts["via kube-apiserver LIST 503"] == 0 {
 		t.Errorf("held: no LIST was refused with 503 within 15 s (counts %v)", counts)
 	}
-	o = observe(t, c, n, existing)
+	o = observe(t, c, model, existing)
 	waitStarted(done, o)
 	time.Sleep(time.Second)
 	o.finish(t, "held, then opened")
@@ -244,7 +428,7 @@ func TestStartupNeverAnswersFromAHalfFilledCache(t *testing.T) {
 	logged, _ := os.ReadFile(logf)
 	g.set(gateRefuse)
 	done = startAsync(" --v=2")
-	o = observe(t, c, n, existing)
+	o = observe(t, c, model, existing)
 	if err := waitUntil(90*time.Second, func() error {
 		b, _ := os.ReadFile(logf)
 		if !bytes.Contains(b[min(len(logged), len(b)):], []byte("discovery failed")) {

@@ -170,51 +170,59 @@ func TestVersionsNeverLie(t *testing.T) {
 		}
 	})
 
+	// victim is a view other than demo's whose version is below the list's: only a rule that
+	// vouches for nothing from before the restart can catch its deletion.
+	victim := func(l *viewList) (string, string) {
+		for _, it := range l.Items {
+			m := metaOf(it)
+			if m.Metadata.ResourceVersion != l.Metadata.ResourceVersion && m.Metadata.Namespace != "demo" {
+				return m.Metadata.Namespace, m.Metadata.Name
+			}
+		}
+		t.Fatal("no view below the list's version")
+		return "", ""
+	}
+	restartWith := func(t *testing.T, kubectl ...[]string) {
+		t.Helper()
+		if err := c.StopServer(); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range kubectl {
+			if out, err := c.Kubectl(args...); err != nil {
+				t.Fatal(err, out)
+			}
+		}
+		if err := c.StartServer(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	t.Run("no ghosts after a restart", func(t *testing.T) {
+		// The issue's repro: a deletion, and nothing else, while backupview is down.
 		l, _ := decodeList(kas.get(viewsPath).body)
 		R := l.Metadata.ResourceVersion
-		// An informer held open across the restart, as client-go does it (WatchList on).
-		cfg := rest.CopyConfig(c.Config)
-		cs := clientset.NewForConfigOrDie(cfg)
-		f := informers.NewSharedInformerFactory(cs, 0)
-		inf := f.Ui().V1alpha1().BackupConfigurationViews().Informer()
+		ns, name := victim(l)
+		restartWith(t, []string{"delete", "backupconfigurations.core.kubestash.com", "-n", ns, name})
+		r := openWatch(ctx, t, kas, "watch=1&resourceVersion="+R+"&timeoutSeconds=5")
+		<-r.done
+		if r.code != http.StatusGone {
+			t.Errorf("watch from %s (before the restart) after %s/%s was deleted: %d %s with %d events, want 410 Gone", R, ns, name, r.code, r.status, len(r.get()))
+		}
+	})
+
+	t.Run("an informer held across a restart converges", func(t *testing.T) {
+		l, _ := decodeList(kas.get(viewsPath).body)
+		cs := clientset.NewForConfigOrDie(rest.CopyConfig(c.Config))
+		inf := informers.NewSharedInformerFactory(cs, 0).Ui().V1alpha1().BackupConfigurationViews().Informer()
 		ictx, icancel := context.WithCancel(ctx)
 		defer icancel()
 		go inf.RunWithContext(ictx)
 		if !cache.WaitForCacheSync(ictx.Done(), inf.HasSynced) {
 			t.Fatal("informer did not sync")
 		}
-		// The view to delete must be below R, so that only a vouching rule can catch it.
-		var victim string
-		for _, it := range l.Items {
-			m := metaOf(it)
-			if m.Metadata.ResourceVersion != R && m.Metadata.Namespace != "demo" {
-				victim = m.Metadata.Namespace + "/" + m.Metadata.Name
-				break
-			}
-		}
-		if victim == "" {
-			t.Fatal("no view below the list's version")
-		}
-		if err := c.StopServer(); err != nil {
-			t.Fatal(err)
-		}
-		ns, name, _ := strings.Cut(victim, "/")
-		if out, err := c.Kubectl("delete", "backupconfigurations.core.kubestash.com", "-n", ns, name); err != nil {
-			t.Fatal(err, out)
-		}
-		if out, err := c.Kubectl("patch", "backupconfigurations.core.kubestash.com", "-n", "demo", "mongodb-backup", "--type=merge", "-p", `{"spec":{"paused":false}}`); err != nil {
-			t.Fatal(err, out)
-		}
-		if err := c.StartServer(); err != nil {
-			t.Fatal(err)
-		}
-		r := openWatch(ctx, t, kas, "watch=1&resourceVersion="+R+"&timeoutSeconds=5")
-		<-r.done
-		if r.code != http.StatusGone {
-			t.Errorf("watch from %s (before the restart) after %s was deleted: %d %s with %d events, want 410 Gone", R, victim, r.code, r.status, len(r.get()))
-		}
-		// The informer converges to a fresh LIST: the deletion and the change are both seen.
+		ns, name := victim(l)
+		restartWith(t, []string{"delete", "backupconfigurations.core.kubestash.com", "-n", ns, name},
+			[]string{"patch", "backupconfigurations.core.kubestash.com", "-n", "demo", "mongodb-backup", "--type=merge", "-p", `{"spec":{"paused":false}}`})
 		err := waitUntil(60*time.Second, func() error {
 			fresh, err := cs.UiV1alpha1().BackupConfigurationViews("").List(ctx, metav1.ListOptions{})
 			if err != nil {
@@ -229,11 +237,11 @@ func TestVersionsNeverLie(t *testing.T) {
 				v := o.(*v1alpha1.BackupConfigurationView)
 				got[v.Namespace+"/"+v.Name] = v.ResourceVersion
 			}
+			if _, ghost := got[ns+"/"+name]; ghost {
+				return fmt.Errorf("the informer still holds %s/%s", ns, name)
+			}
 			if fmt.Sprint(sorted(got)) != fmt.Sprint(sorted(want)) {
 				return fmt.Errorf("informer %v\nfresh LIST %v", sorted(got), sorted(want))
-			}
-			if _, ghost := got[victim]; ghost {
-				return fmt.Errorf("the informer still holds %s", victim)
 			}
 			return nil
 		})

@@ -146,8 +146,15 @@ type RetentionPolicyRef struct {
 	Name string `json:"name"`
 	// Namespace of the RetentionPolicy.
 	Namespace string `json:"namespace"`
-	// Found is false when the referenced RetentionPolicy does not exist.
+	// Found is false when the referenced RetentionPolicy does not exist. found is meaningful
+	// only when restricted is empty.
 	Found bool `json:"found"`
+	// Restricted, when set, says why only the reference is shown: the caller may not get
+	// RetentionPolicies in that namespace, e.g. "you cannot get retentionpolicies in namespace
+	// kubestash". found is then false whether or not the RetentionPolicy exists, and no
+	// other detail is given.
+	// +optional
+	Restricted string `json:"restricted,omitempty"`
 	// Annotations of the RetentionPolicy.
 	// +optional
 	Annotations map[string]string `json:"annotations,omitempty"`
@@ -177,8 +184,14 @@ type TargetRef struct {
 	// +optional
 	Name string `json:"name,omitempty"`
 	// Found is false when the target does not exist or its kind is not installed
-	// (the console's "No data available").
+	// (the console's "No data available"). found is meaningful only when restricted is empty.
 	Found bool `json:"found"`
+	// Restricted, when set, says why only the reference is shown: the target is in another
+	// namespace than the BackupConfiguration and the caller may not get its kind there, e.g.
+	// "you cannot get mongodbs.kubedb.com in namespace prod". found is then false whether or
+	// not the target exists.
+	// +optional
+	Restricted string `json:"restricted,omitempty"`
 	// CreationTimestamp of the target.
 	// +optional
 	CreationTimestamp *metav1.Time `json:"creationTimestamp,omitempty"`
@@ -221,8 +234,15 @@ type BackupStorageRef struct {
 	Name string `json:"name"`
 	// Namespace of the BackupStorage.
 	Namespace string `json:"namespace"`
-	// Found is false when the referenced BackupStorage does not exist.
+	// Found is false when the referenced BackupStorage does not exist. found is meaningful
+	// only when restricted is empty.
 	Found bool `json:"found"`
+	// Restricted, when set, says why only the reference is shown: the caller may not get
+	// BackupStorages in that namespace, e.g. "you cannot get backupstorages in namespace
+	// kubestash". found is then false whether or not the BackupStorage exists, and no other
+	// detail is given.
+	// +optional
+	Restricted string `json:"restricted,omitempty"`
 	// Provider is spec.storage.provider: local, s3, gcs or azure.
 	// +optional
 	Provider string `json:"provider,omitempty"`

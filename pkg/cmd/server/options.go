@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/apiserver"
 	generatedopenapi "github.com/kubestash/backupview/pkg/generated/openapi"
+	"github.com/kubestash/backupview/pkg/render"
 	"github.com/kubestash/backupview/pkg/version"
 	"github.com/kubestash/backupview/pkg/viewcache"
 )
@@ -109,6 +111,10 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	c.MaxRequestBodyBytes = 1 << 20
 	if err := o.RecommendedOptions.ApplyTo(c); err != nil {
 		return nil, err
+	}
+	// Large previews take turns before the create handler decodes them (render.PreviewBodies).
+	c.BuildHandlerChainFunc = func(h http.Handler, gc *genericapiserver.Config) http.Handler {
+		return genericapiserver.DefaultBuildHandlerChain(render.PreviewBodies(h, apiserver.Codecs), gc)
 	}
 	return &apiserver.Config{
 		GenericConfig: c,

@@ -471,9 +471,16 @@ func schema_pkg_apis_ui_v1alpha1_BackupStorageRef(ref common.ReferenceCallback) 
 					},
 					"found": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Found is false when the referenced BackupStorage does not exist.",
+							Description: "Found is false when the referenced BackupStorage does not exist. found is meaningful only when restricted is empty.",
 							Default:     false,
 							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"restricted": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Restricted, when set, says why only the reference is shown: the caller may not get BackupStorages in that namespace, e.g. \"you cannot get backupstorages in namespace kubestash\". found is then false whether or not the BackupStorage exists, and no other detail is given.",
+							Type:        []string{"string"},
 							Format:      "",
 						},
 					},
@@ -1144,9 +1151,16 @@ func schema_pkg_apis_ui_v1alpha1_RetentionPolicyRef(ref common.ReferenceCallback
 					},
 					"found": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Found is false when the referenced RetentionPolicy does not exist.",
+							Description: "Found is false when the referenced RetentionPolicy does not exist. found is meaningful only when restricted is empty.",
 							Default:     false,
 							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"restricted": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Restricted, when set, says why only the reference is shown: the caller may not get RetentionPolicies in that namespace, e.g. \"you cannot get retentionpolicies in namespace kubestash\". found is then false whether or not the RetentionPolicy exists, and no other detail is given.",
+							Type:        []string{"string"},
 							Format:      "",
 						},
 					},
@@ -1286,9 +1300,16 @@ func schema_pkg_apis_ui_v1alpha1_TargetRef(ref common.ReferenceCallback) common.
 					},
 					"found": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Found is false when the target does not exist or its kind is not installed (the console's \"No data available\").",
+							Description: "Found is false when the target does not exist or its kind is not installed (the console's \"No data available\"). found is meaningful only when restricted is empty.",
 							Default:     false,
 							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"restricted": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Restricted, when set, says why only the reference is shown: the target is in another namespace than the BackupConfiguration and the caller may not get its kind there, e.g. \"you cannot get mongodbs.kubedb.com in namespace prod\". found is then false whether or not the target exists.",
+							Type:        []string{"string"},
 							Format:      "",
 						},
 					},

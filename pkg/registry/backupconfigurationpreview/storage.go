@@ -16,6 +16,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/warning"
 
+	"github.com/kubestash/backupview/pkg/access"
 	"github.com/kubestash/backupview/pkg/apis/ui"
 	"github.com/kubestash/backupview/pkg/render"
 )
@@ -27,9 +28,14 @@ type SecretChecker interface {
 
 // REST is the top-level create-only resource.
 type REST struct {
-	cluster render.Cluster
+	facts   render.Facts
+	access  *access.Checker
 	secrets SecretChecker // nil: Secrets are not checked (the default)
 }
+
+// maxAccessChecks bounds the authorization questions one preview may cause (each distinct
+// resource and namespace it names outside its own: storage, policy, target, Secrets).
+const maxAccessChecks = 16
 
 var (
 	_ rest.Storage              = &REST{}
@@ -40,9 +46,14 @@ var (
 	_ rest.CategoriesProvider   = &REST{}
 )
 
-// NewREST returns the storage; cluster answers the warnings from the informers' caches (nil:
-// no warnings).
-func NewREST(cluster render.Cluster) *REST { return &REST{cluster: cluster} }
+// NewREST returns the storage; facts answers the warnings from the informers' caches (nil:
+// no warnings), and checker tells what the caller may see of other namespaces (nil: nothing).
+func NewREST(facts render.Facts, checker *access.Checker) *REST {
+	if checker == nil {
+		checker = access.New(nil, access.Options{})
+	}
+	return &REST{facts: facts, access: checker}
+}
 
 // CheckSecrets enables warnings for encryption Secrets that do not exist.
 func (r *REST) CheckSecrets(c SecretChecker) { r.secrets = c }
@@ -76,16 +87,20 @@ func (r *REST) render(ctx context.Context, p *ui.BackupConfigurationPreview, cre
 			return nil, err
 		}
 	}
-	m, errs := render.Render(p)
+	m, errs, err := render.RenderContext(ctx, p)
+	if err != nil {
+		return nil, err // 429: the server is busy with other large params
+	}
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(ui.Kind("BackupConfigurationPreview"), p.Name, errs)
 	}
-	if r.cluster != nil {
-		for _, w := range render.Warnings(p, r.cluster) {
+	caller := r.access.For(ctx).Limit(maxAccessChecks)
+	if r.facts != nil {
+		for _, w := range render.Warnings(p, render.ForCaller(r.facts, caller)) {
 			warning.AddWarning(ctx, "", w)
 		}
 	}
-	for _, w := range r.secretWarnings(p) {
+	for _, w := range r.secretWarnings(p, caller) {
 		warning.AddWarning(ctx, "", w)
 	}
 	// The create handler adds managedFields; a preview is not an object anyone manages.
@@ -138,7 +153,10 @@ func (r *PreviewREST) Create(ctx context.Context, name string, obj runtime.Objec
 	return r.rest.render(ctx, p, createValidation)
 }
 
-func (r *REST) secretWarnings(p *ui.BackupConfigurationPreview) []string {
+// secretWarnings names the encryption Secrets that do not exist, in any namespace (the
+// preview's own included) only to a caller who may get Secrets there: to anyone else, one
+// neutral warning each, the same whether the Secret exists or not.
+func (r *REST) secretWarnings(p *ui.BackupConfigurationPreview, caller render.Access) []string {
 	if r.secrets == nil {
 		return nil
 	}
@@ -151,6 +169,10 @@ func (r *REST) secretWarnings(p *ui.BackupConfigurationPreview) []string {
 				continue
 			}
 			seen[e.Namespace+"/"+e.Name] = true
+			if ok, why := caller.MayGet("", "secrets", e.Namespace); !ok {
+				out = append(out, fmt.Sprintf("cannot check encryption Secret %s/%s: %s", e.Namespace, e.Name, why))
+				continue
+			}
 			if exists, checked := r.secrets.SecretExists(e.Namespace, e.Name); checked && !exists {
 				out = append(out, fmt.Sprintf("encryption Secret %s/%s not found", e.Namespace, e.Name))
 			}

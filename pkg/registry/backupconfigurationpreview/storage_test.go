@@ -2,6 +2,7 @@ package backupconfigurationpreview
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -9,10 +10,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/warning"
 
+	"github.com/kubestash/backupview/pkg/access"
 	"github.com/kubestash/backupview/pkg/apis/ui"
+	"github.com/kubestash/backupview/pkg/render"
 )
 
 type warnings struct {
@@ -30,9 +35,24 @@ func (cluster) RetentionPolicyExists(ns, name string) bool { return ns == "stash
 func (cluster) Addon(name string) ([]string, []string, bool) {
 	return []string{"logical-backup"}, []string{"logical-backup-restore"}, name == "mongodb-addon"
 }
-func (cluster) Target(_, _, _, _ string) (bool, bool)      { return true, true }
-func (cluster) BackupConfigurationExists(_, _ string) bool { return false }
-func (secretsNone) SecretExists(_, _ string) (bool, bool)  { return false, true }
+func (cluster) Target(_, _, _, _, _ string) render.TargetState { return render.TargetFound }
+func (cluster) BackupConfigurationExists(_, _ string) bool     { return false }
+func (secretsNone) SecretExists(_, _ string) (bool, bool)      { return false, true }
+
+// authz allows the user "admin" everything, anyone else nothing, and counts the questions.
+type authz struct{ calls *int }
+
+func (a authz) checker() *access.Checker {
+	return access.New(authorizer.AuthorizerFunc(func(_ context.Context, at authorizer.Attributes) (authorizer.Decision, string, error) {
+		*a.calls++
+		if at.GetUser().GetName() == "admin" {
+			return authorizer.DecisionAllow, "", nil
+		}
+		return authorizer.DecisionNoOpinion, "", nil
+	}), access.Options{})
+}
+
+func allowAll() *access.Checker { return authz{calls: new(int)}.checker() }
 
 type secretsNone struct{}
 
@@ -53,11 +73,12 @@ func form() *ui.BackupConfigurationPreview {
 func ctxFor(ns string) (context.Context, *warnings) {
 	w := &warnings{}
 	ctx := genericapirequest.WithNamespace(context.Background(), ns)
+	ctx = genericapirequest.WithUser(ctx, &user.DefaultInfo{Name: "admin"})
 	return warning.WithWarningRecorder(ctx, w), w
 }
 
 func TestCreateRenders(t *testing.T) {
-	r := NewREST(cluster{})
+	r := NewREST(cluster{}, allowAll())
 	ctx, w := ctxFor("demo")
 	out, err := r.Create(ctx, form(), nil, &metav1.CreateOptions{})
 	if err != nil {
@@ -82,7 +103,7 @@ func TestCreateRenders(t *testing.T) {
 }
 
 func TestCreateErrors(t *testing.T) {
-	r := NewREST(cluster{})
+	r := NewREST(cluster{}, allowAll())
 	ctx, _ := ctxFor("prod")
 	if _, err := r.Create(ctx, form(), nil, nil); !apierrors.IsBadRequest(err) {
 		t.Errorf("namespace mismatch: %v", err)
@@ -103,7 +124,7 @@ func TestCreateErrors(t *testing.T) {
 }
 
 func TestSubresourceName(t *testing.T) {
-	sub := NewPreviewREST(NewREST(cluster{}))
+	sub := NewPreviewREST(NewREST(cluster{}, allowAll()))
 	ctx, _ := ctxFor("demo")
 	if _, err := sub.Create(ctx, "other", form(), nil, nil); !apierrors.IsBadRequest(err) {
 		t.Errorf("name mismatch: %v", err)
@@ -117,7 +138,7 @@ func TestSubresourceName(t *testing.T) {
 }
 
 func TestWarnings(t *testing.T) {
-	r := NewREST(cluster{})
+	r := NewREST(cluster{}, allowAll())
 	r.CheckSecrets(secretsNone{})
 	f := form()
 	f.Spec.StorageRef.Name = "missing"
@@ -131,5 +152,60 @@ func TestWarnings(t *testing.T) {
 		if !strings.Contains(all, want) {
 			t.Errorf("warnings lack %q:\n%s", want, all)
 		}
+	}
+}
+
+// TestWarningsFollowTheCaller: a caller who may not get BackupStorages in stash, nor Secrets
+// in demo, gets the same warnings whether the storage and the Secret exist or not; the
+// admin is told. A form naming many namespaces asks the authorizer a bounded number of times.
+func TestWarningsFollowTheCaller(t *testing.T) {
+	calls := 0
+	r := NewREST(cluster{}, authz{calls: &calls}.checker())
+	r.CheckSecrets(secretsNone{})
+	run := func(u string, storage string) []string {
+		f := form()
+		f.Spec.StorageRef.Name = storage
+		ctx, w := ctxFor("demo")
+		ctx = genericapirequest.WithUser(ctx, &user.DefaultInfo{Name: u, Groups: []string{"system:authenticated"}})
+		if _, err := r.Create(ctx, f, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		return w.w
+	}
+	exists, missing := run("alice", "default"), run("alice", "missing")
+	want := []string{
+		"cannot check BackupStorage stash/default: you cannot get backupstorages in namespace stash",
+		"cannot check RetentionPolicy stash/default: you cannot get retentionpolicies in namespace stash",
+		"cannot check encryption Secret demo/enc: you cannot get secrets in namespace demo",
+	}
+	if strings.Join(exists, "\n") != strings.Join(want, "\n") {
+		t.Errorf("alice, storage exists:\n%s", strings.Join(exists, "\n"))
+	}
+	want[0] = "cannot check BackupStorage stash/missing: you cannot get backupstorages in namespace stash"
+	if strings.Join(missing, "\n") != strings.Join(want, "\n") {
+		t.Errorf("alice, storage missing:\n%s", strings.Join(missing, "\n"))
+	}
+	admin := strings.Join(run("admin", "missing"), "\n")
+	for _, w := range []string{"BackupStorage stash/missing not found", "encryption Secret demo/enc not found"} {
+		if !strings.Contains(admin, w) {
+			t.Errorf("admin lacks %q:\n%s", w, admin)
+		}
+	}
+
+	// 200 encryption Secrets in 200 namespaces: at most maxAccessChecks questions.
+	calls = 0
+	f := form()
+	for i := range 200 {
+		f.Spec.Sessions[0].Tasks = append(f.Spec.Sessions[0].Tasks, ui.PreviewTask{Name: "logical-backup", RepoName: fmt.Sprintf("repo-%d", i),
+			EncryptionSecret: &ui.ObjectReference{Namespace: fmt.Sprintf("ns-%d", i), Name: "enc"}})
+	}
+	f.Spec.Sessions[0].Tasks = f.Spec.Sessions[0].Tasks[:64]
+	ctx, _ := ctxFor("demo")
+	ctx = genericapirequest.WithUser(ctx, &user.DefaultInfo{Name: "mallory"})
+	if _, err := r.Create(ctx, f, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if calls > maxAccessChecks {
+		t.Errorf("one preview asked the authorizer %d times, bound %d", calls, maxAccessChecks)
 	}
 }

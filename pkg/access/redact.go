@@ -1,0 +1,139 @@
+package access
+
+import (
+	"context"
+
+	"github.com/kubestash/backupview/pkg/apis/ui"
+	"github.com/kubestash/backupview/pkg/kubestash"
+)
+
+// Redact is the view storage's Redact hook: for the caller of one request, the function that
+// turns a cached view into what they may see.
+//
+// Whoever may get the view may see its own namespace's backup status, so the objects joined
+// from the BackupConfiguration's namespace (sessions, repositories, CronJobs, a target there)
+// are shown in full. A BackupStorage, RetentionPolicy or target in another namespace keeps
+// its details only if the caller may get that resource there; otherwise only the reference
+// is left, with found false and restricted saying why.
+//
+// The function returns the cached view itself when nothing is hidden, and otherwise a
+// shallow copy with new slices for the redacted lists: it never modifies its argument and,
+// in the common case, allocates nothing per view.
+func (c *Checker) Redact(ctx context.Context) func(*ui.BackupConfigurationView) *ui.BackupConfigurationView {
+	return c.For(ctx).Redact
+}
+
+var (
+	storages = kubestash.BackupStorages
+	policies = kubestash.RetentionPolicies
+)
+
+// Redact is Checker.Redact for this caller.
+func (a *Caller) Redact(v *ui.BackupConfigurationView) *ui.BackupConfigurationView {
+	ns := v.Namespace
+	var hideS, hideP bool
+	var targetWhy string
+	locked := false
+	lock := func() {
+		if !locked {
+			a.mu.Lock()
+			locked = true
+		}
+	}
+	for i := range v.BackupStorages {
+		if r := &v.BackupStorages[i]; r.Namespace != ns {
+			lock()
+			if ok, _ := a.mayGet(rkey{storages.Group, storages.Resource, r.Namespace}); !ok {
+				hideS = true
+				break
+			}
+		}
+	}
+	for i := range v.RetentionPolicies {
+		if r := &v.RetentionPolicies[i]; r.Namespace != ns {
+			lock()
+			if ok, _ := a.mayGet(rkey{policies.Group, policies.Resource, r.Namespace}); !ok {
+				hideP = true
+				break
+			}
+		}
+	}
+	if t := &v.Target; t.Kind != "" && t.Namespace != "" && t.Namespace != ns {
+		lock()
+		if ok, why := a.mayGet(a.kindKey(t.APIGroup, t.Kind, t.Namespace)); !ok {
+			targetWhy = why
+		}
+	}
+	if !locked {
+		return v // nothing outside the view's namespace: the common case, no lock, no clock
+	}
+	defer a.mu.Unlock()
+	if !hideS && !hideP && targetWhy == "" {
+		return v
+	}
+
+	out := *v
+	if hideS {
+		out.BackupStorages = a.redactStorages(v.BackupStorages, ns)
+	}
+	if hideP {
+		out.RetentionPolicies = a.redactPolicies(v.RetentionPolicies, ns)
+	}
+	if targetWhy != "" {
+		t := v.Target
+		out.Target = ui.TargetRef{APIGroup: t.APIGroup, Kind: t.Kind, Namespace: t.Namespace, Name: t.Name, Restricted: targetWhy}
+	}
+	return &out
+}
+
+// redactStorages returns l with the entries the caller may not see reduced to their
+// reference. A one-entry list is shared by every view naming the same BackupStorage. a.mu
+// is held.
+func (a *Caller) redactStorages(l []ui.BackupStorageRef, ns string) []ui.BackupStorageRef {
+	if len(l) == 1 {
+		if out, ok := a.storageLists[rkey{"", l[0].Namespace, l[0].Name}]; ok {
+			return out
+		}
+	}
+	out := make([]ui.BackupStorageRef, len(l))
+	for i, r := range l {
+		if r.Namespace != ns {
+			if ok, why := a.mayGet(rkey{storages.Group, storages.Resource, r.Namespace}); !ok {
+				r = ui.BackupStorageRef{Name: r.Name, Namespace: r.Namespace, Restricted: why}
+			}
+		}
+		out[i] = r
+	}
+	if len(l) == 1 {
+		if a.storageLists == nil {
+			a.storageLists = map[rkey][]ui.BackupStorageRef{}
+		}
+		a.storageLists[rkey{"", l[0].Namespace, l[0].Name}] = out
+	}
+	return out
+}
+
+// redactPolicies is redactStorages for RetentionPolicies.
+func (a *Caller) redactPolicies(l []ui.RetentionPolicyRef, ns string) []ui.RetentionPolicyRef {
+	if len(l) == 1 {
+		if out, ok := a.policyLists[rkey{"", l[0].Namespace, l[0].Name}]; ok {
+			return out
+		}
+	}
+	out := make([]ui.RetentionPolicyRef, len(l))
+	for i, r := range l {
+		if r.Namespace != ns {
+			if ok, why := a.mayGet(rkey{policies.Group, policies.Resource, r.Namespace}); !ok {
+				r = ui.RetentionPolicyRef{Name: r.Name, Namespace: r.Namespace, Restricted: why}
+			}
+		}
+		out[i] = r
+	}
+	if len(l) == 1 {
+		if a.policyLists == nil {
+			a.policyLists = map[rkey][]ui.RetentionPolicyRef{}
+		}
+		a.policyLists[rkey{"", l[0].Namespace, l[0].Name}] = out
+	}
+	return out
+}
