@@ -24,7 +24,6 @@ import (
 	"k8s.io/apiserver/pkg/warning"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
-	"github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/viewcache"
 )
 
@@ -316,18 +315,13 @@ func (r *REST) GroupVersionKind(gv schema.GroupVersion) schema.GroupVersionKind 
 	return gv.WithKind("BackupConfigurationView")
 }
 
-var selectable = v1alpha1.ViewSelectableFields
-
 // Fields returns the selectable fields of a view.
 func Fields(v *ui.BackupConfigurationView) fields.Set {
-	return fields.Set{
-		"metadata.name":      v.Name,
-		"metadata.namespace": v.Namespace,
-		"basic.phase":        v.Basic.Phase,
-		"basic.paused":       strconv.FormatBool(v.Basic.Paused),
-		"target.kind":        v.Target.Kind,
-		"target.name":        v.Target.Name,
+	set := make(fields.Set, len(ui.ViewFields))
+	for _, f := range ui.ViewFields {
+		set[f.Name] = f.Value(v)
 	}
+	return set
 }
 
 // viewFields is Fields without the map: a field selector is evaluated against every view
@@ -340,26 +334,7 @@ func (f viewFields) Get(field string) string {
 	return s
 }
 
-func (f viewFields) get(field string) (string, bool) {
-	switch field {
-	case "metadata.name":
-		return f.v.Name, true
-	case "metadata.namespace":
-		return f.v.Namespace, true
-	case "basic.phase":
-		return f.v.Basic.Phase, true
-	case "basic.paused":
-		if f.v.Basic.Paused {
-			return "true", true
-		}
-		return "false", true
-	case "target.kind":
-		return f.v.Target.Kind, true
-	case "target.name":
-		return f.v.Target.Name, true
-	}
-	return "", false
-}
+func (f viewFields) get(field string) (string, bool) { return ui.ViewFieldValue(f.v, field) }
 
 // matcher builds the label and field filter; an unsupported field is a 400 naming the
 // supported ones.
@@ -371,8 +346,8 @@ func matcher(o *metainternalversion.ListOptions) (func(*ui.BackupConfigurationVi
 	if o != nil && o.FieldSelector != nil {
 		fsel = o.FieldSelector
 		for _, req := range fsel.Requirements() {
-			if !supported(req.Field) {
-				return nil, apierrors.NewBadRequest(fmt.Sprintf("field selector %q is not supported for backupconfigurationviews; supported fields: %s", req.Field, strings.Join(selectable, ", ")))
+			if _, ok := ui.ViewFieldValue(&ui.BackupConfigurationView{}, req.Field); !ok {
+				return nil, apierrors.NewBadRequest(fmt.Sprintf("field selector %q is not supported for backupconfigurationviews; supported fields: %s", req.Field, strings.Join(ui.ViewFieldNames(), ", ")))
 			}
 		}
 	}
@@ -387,13 +362,4 @@ func matcher(o *metainternalversion.ListOptions) (func(*ui.BackupConfigurationVi
 // filtered reports whether the list has a label or field selector.
 func filtered(o *metainternalversion.ListOptions) bool {
 	return o != nil && (o.LabelSelector != nil && !o.LabelSelector.Empty() || o.FieldSelector != nil && !o.FieldSelector.Empty())
-}
-
-func supported(f string) bool {
-	for _, s := range selectable {
-		if s == f {
-			return true
-		}
-	}
-	return false
 }

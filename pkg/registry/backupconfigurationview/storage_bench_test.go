@@ -303,7 +303,7 @@ func TestViewFieldsMatchFields(t *testing.T) {
 	snap.Entries[1].View.Basic.Paused = true
 	for _, e := range snap.Entries {
 		set := Fields(e.View)
-		for _, f := range append(append([]string(nil), selectable...), "spec.other") {
+		for _, f := range append(ui.ViewFieldNames(), "spec.other") {
 			want, wantOK := set[f]
 			if got, ok := (viewFields{e.View}).get(f); got != want || ok != wantOK || (viewFields{e.View}).Has(f) != set.Has(f) {
 				t.Errorf("%s %s: got %q %v, want %q %v", e.Key, f, got, ok, want, wantOK)
