@@ -23,7 +23,7 @@ type rebuilder struct {
 
 	mu       sync.Mutex
 	dirty    map[string]uint64 // key -> newest revision that dirtied it
-	inFlight map[string]bool // keys of views still building after their batch was published
+	inFlight map[string]bool   // keys of views still building after their batch was published
 	kick     chan struct{}
 
 	jobs chan job

@@ -143,8 +143,10 @@ func TestVersionsNeverLie(t *testing.T) {
 			for _, x := range evs[i+1:] {
 				want = append(want, fmt.Sprintf("%s@%d", evKey(x), evRV(x)))
 			}
-			if r.code != 200 || strings.Join(got, " ") != strings.Join(want, " ") {
-				t.Errorf("resume from %d: %d %s, got %v, want %v", evRV(e), r.code, r.status, got, want)
+			// Exactly the later events, in order; changes made since by others (the CronJob
+			// controller) may follow them.
+			if r.code != 200 || len(got) < len(want) || strings.Join(got[:len(want)], " ") != strings.Join(want, " ") {
+				t.Errorf("resume from %d: %d %s, got %v, want %v first", evRV(e), r.code, r.status, got, want)
 			}
 		}
 	})

@@ -299,7 +299,7 @@ func (r *REST) Watch(ctx context.Context, options *metainternalversion.ListOptio
 	} else {
 		o.Initial = true
 	}
-	o.Filter = func(v *ui.BackupConfigurationView) bool { return (ns == "" || v.Namespace == ns) && match(v) }
+	o.Filter = match // the namespace is the cache's to scope (o.Namespace)
 	o.Namespace = ns
 	o.Transform = r.redactor(ctx)
 	return r.cache.Watch(ctx, o, r.hooks.WatcherDropped)
