@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/metadata"
 	restclient "k8s.io/client-go/rest"
 
+	"github.com/kubestash/backupview/pkg/access"
 	"github.com/kubestash/backupview/pkg/apis/ui"
 	"github.com/kubestash/backupview/pkg/apis/ui/install"
 	"github.com/kubestash/backupview/pkg/metrics"
@@ -125,14 +126,15 @@ func (c completedConfig) New() (*Server, error) {
 	// Ready only when every source has synced, the target kinds in use are watched and
 	// synced, and the views are built: never a short list.
 	// Once built, the views stay ready: target informers started later (a new target kind)
-	// only refine found flags, and must never flip readiness (a Deployment's readinessProbe
-	// would take the whole aggregated API down).
+	// only refine found flags, and a KubeStash CRD installed later that cannot be listed is
+	// reported by src.NotSynced (Warning, metric, log); neither may flip readiness (a
+	// Deployment's readinessProbe would take the whole aggregated API down).
 	c.GenericConfig.AddReadyzChecks(healthz.NamedCheck("backupview-views", func(*http.Request) error {
-		if !src.HasSynced() {
-			return fmt.Errorf("source informers not synced")
-		}
 		if cache.Ready() {
 			return nil
+		}
+		if !src.HasSynced() {
+			return fmt.Errorf("source informers not synced")
 		}
 		if !src.TargetsSynced() {
 			return fmt.Errorf("target informers not synced")
@@ -146,14 +148,17 @@ func (c completedConfig) New() (*Server, error) {
 	}
 	s := &Server{GenericAPIServer: gs, Sources: src, Cache: cache}
 
+	// What each caller may see of other namespaces, from the delegated authorizer.
+	authz := access.New(c.GenericConfig.Authorization.Authorizer, access.Options{})
 	views := backupconfigurationview.NewREST(cache, backupconfigurationview.Hooks{
+		Redact:         authz.Redact,
 		Missing:        src.MissingKinds,
 		NotSynced:      src.NotSynced,
 		Served:         func(n int) { metrics.ViewsServed.Add(float64(n)) },
 		WatcherDropped: metrics.WatchersDropped.Inc,
 	})
 	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(ui.GroupName, Scheme, metav1.ParameterCodec, Codecs)
-	previews := backupconfigurationpreview.NewREST(cluster{src})
+	previews := backupconfigurationpreview.NewREST(cluster{src}, authz)
 	if c.ExtraConfig.CheckEncryptionSecrets {
 		previews.CheckSecrets(src)
 	}

@@ -13,9 +13,11 @@ import (
 )
 
 var (
-	// SourceSynced is 1 when a source informer has synced, 0 otherwise.
+	// SourceSynced is 1 when a source informer has synced, 0 otherwise. installed="true" with
+	// 0 is a served kind backupview cannot list (yet): its objects are missing from the views,
+	// while /readyz stays ready once the views were built.
 	SourceSynced = metrics.NewGaugeVec(&metrics.GaugeOpts{
-		Namespace: "backupview", Name: "source_synced", Help: "Whether the informer of a source resource has synced (1) or not (0); absent CRDs report installed=false.",
+		Namespace: "backupview", Name: "source_synced", Help: "Whether the informer of a source resource has synced (1) or not (0). installed=false: the CRD is not served; installed=true with 0: served but not listed (yet), so views lack its objects.",
 		StabilityLevel: metrics.ALPHA,
 	}, []string{"resource", "installed"})
 	// SourceObjects is the number of cached objects per source.

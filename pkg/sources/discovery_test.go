@@ -52,3 +52,33 @@ func TestFailedDiscoveryIsNotSynced(t *testing.T) {
 		t.Errorf("missing kinds = %v", s.MissingKinds())
 	}
 }
+
+// A served kind whose list fails (RBAC, a broken conversion webhook) is named by NotSynced and
+// reported installed but not synced; the others sync.
+func TestUnlistableKindIsReportedNotSynced(t *testing.T) {
+	disco, dyn := fakeCluster(t, nil)
+	dyn.PrependReactor("list", "addons", func(clienttesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("conversion webhook for addons.kubestash.com/v1alpha1 failed")
+	})
+	s := New(dyn, metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), disco, func([]string, uint64, bool) {})
+	s.SetPollInterval(time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s.Start(ctx)
+	eventually(t, "every other kind synced", func() bool {
+		for _, st := range s.Statuses() {
+			if st.Resource != "addons.addons.kubestash.com" && !st.Synced {
+				return false
+			}
+		}
+		return true
+	})
+	if got := s.NotSynced(); len(got) != 1 || got[0] != "addons.addons.kubestash.com" {
+		t.Errorf("NotSynced() = %v, want [addons.addons.kubestash.com]", got)
+	}
+	for _, st := range s.Statuses() {
+		if st.Resource == "addons.addons.kubestash.com" && (!st.Installed || st.Synced) {
+			t.Errorf("addons status %+v, want installed and not synced", st)
+		}
+	}
+}

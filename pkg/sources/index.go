@@ -1,8 +1,6 @@
 package sources
 
 import (
-	"strings"
-
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
@@ -68,9 +66,13 @@ func bcRefs(o interface{}) ([]string, error) {
 	return dedup(keys), nil
 }
 
+// uidKey is the byUID and byOwner key: a UID within a namespace, since an owner reference
+// only counts within its object's namespace.
+func uidKey(namespace, uid string) string { return namespace + "/" + uid }
+
 func bcUID(o interface{}) ([]string, error) {
 	if bc, ok := o.(*kubestash.BackupConfiguration); ok && bc.UID != "" {
-		return []string{string(bc.UID)}, nil
+		return []string{uidKey(bc.Namespace, string(bc.UID))}, nil
 	}
 	return nil, nil
 }
@@ -96,8 +98,8 @@ func cronOwner(o interface{}) ([]string, error) {
 	if !ok {
 		return nil, nil
 	}
-	if r := kubestash.ControllerOf(&c.ObjectMeta); kubestash.IsBackupConfigurationOwner(r) {
-		return []string{string(r.UID)}, nil
+	if r := kubestash.ControllerOf(&c.ObjectMeta); kubestash.IsBackupConfigurationOwner(r) && r.UID != "" {
+		return []string{uidKey(c.Namespace, string(r.UID))}, nil
 	}
 	return nil, nil
 }
@@ -124,12 +126,13 @@ func referrers(refKind string) func(*Sources, interface{}) []string {
 	}
 }
 
+// cronJobBC routes a CronJob to the BackupConfiguration of its namespace that controls it.
 func cronJobBC(s *Sources, o interface{}) []string {
-	uids, _ := cronOwner(o)
-	if len(uids) == 0 {
+	keys, _ := cronOwner(o)
+	if len(keys) == 0 {
 		return nil
 	}
-	return s.bcKeysByIndex(byUID, uids[0])
+	return s.bcKeysByIndex(byUID, keys[0])
 }
 
 func (s *Sources) bcKeysByIndex(index, key string) []string {
@@ -139,12 +142,4 @@ func (s *Sources) bcKeysByIndex(index, key string) []string {
 	}
 	keys, _ := idx.IndexKeys(index, key)
 	return keys
-}
-
-// splitKey splits namespace/name.
-func splitKey(key string) (string, string) {
-	if i := strings.IndexByte(key, '/'); i >= 0 {
-		return key[:i], key[i+1:]
-	}
-	return "", key
 }

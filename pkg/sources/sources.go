@@ -1,26 +1,33 @@
 // Package sources runs the informers backupview joins: BackupConfigurations, BackupSessions,
 // Repositories, BackupStorages, RetentionPolicies, Addons and CronJobs, decoded into the small
-// structs of package kubestash, plus metadata-only informers for target kinds started on
-// demand. It indexes them for the joins and reports which views a change affects.
+// structs of package kubestash, plus metadata-only informers for the target kinds that
+// BackupConfigurations reference. It indexes them for the joins and reports which views a
+// change affects.
+//
+// What is watched is decided by the cluster's objects only, never by a request: informers
+// start for the KubeStash kinds the cluster serves and for the target kinds BackupConfigurations
+// name. Lookups (this package's exported readers) only read caches.
+//
+// Files: sources.go (the Sources type and its poll loop), informers.go (starting and
+// reporting informers), mapping.go (discovery: which kinds the cluster serves), index.go
+// (which views a change affects), lookup.go (the joins' reads), secrets.go (the opt-in Secret
+// names check).
 package sources
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/klog/v2"
 
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
@@ -28,9 +35,9 @@ import (
 // Index names.
 const (
 	byRef   = "byRef"   // BackupConfigurations by every object they reference
-	byUID   = "byUID"   // BackupConfigurations by UID
+	byUID   = "byUID"   // BackupConfigurations by namespace/UID
 	byBC    = "byBC"    // BackupSessions by the BackupConfiguration ns/name they belong to
-	byOwner = "byOwner" // CronJobs by controller owner UID
+	byOwner = "byOwner" // CronJobs by namespace/controller owner UID
 )
 
 // Sink receives the keys (namespace/name) of the BackupConfigurations whose views a change
@@ -41,29 +48,38 @@ type Sink func(keys []string, rv uint64, deleted bool)
 type Sources struct {
 	dyn       dynamic.Interface
 	meta      metadata.Interface
-	disco     discovery.DiscoveryInterface
+	disco     discovery.CachedDiscoveryInterface // filled by refreshMapping only
 	sink      Sink
 	pollEvery time.Duration
 
 	kinds []*kind // the KubeStash kinds and CronJobs, in a fixed order
 
-	mu      sync.RWMutex
+	// mapping is the last answer of discovery; lookups read it, only the poll replaces it.
+	mapping atomic.Pointer[mapping]
+	// askedUnknown: KindServed answered "not served" since the last refresh.
+	askedUnknown atomic.Bool
+
+	mu sync.RWMutex
+	// targets holds the target kinds BackupConfigurations reference (or referenced), each
+	// with its informer once the kind is served.
 	targets map[schema.GroupKind]*target
 	secrets cache.SharedIndexInformer // opt-in, metadata only
 	started bool
-	// discovered: every kind's group version has been answered by discovery at least once
-	// (served or not found). Until then a kind that is not running may just be unreachable,
-	// not absent, so nothing counts as synced: never an empty list for "not installed".
+	// discovered: discovery has answered for every kind's group version at least once
+	// (served or not). Until then a kind that is not running may just be unreachable, not
+	// absent, so nothing counts as synced: never an empty list for "not installed".
 	discovered bool
 	ctx        context.Context
 }
 
 // kind is one watched source resource; its informer starts once discovery shows it.
 type kind struct {
-	gvr       schema.GroupVersionResource
-	decode    func(map[string]interface{}) interface{}
-	indexers  cache.Indexers
-	affected  func(s *Sources, obj interface{}) []string
+	gvr      schema.GroupVersionResource
+	decode   func(map[string]interface{}) interface{}
+	indexers cache.Indexers
+	affected func(s *Sources, obj interface{}) []string
+	// observe, when set, sees every added or updated object before its views are notified.
+	observe   func(s *Sources, obj interface{})
 	informer  cache.SharedIndexInformer
 	running   bool
 	lastError string
@@ -82,10 +98,11 @@ type target struct {
 
 // New builds the sources; nothing runs until Start.
 func New(dyn dynamic.Interface, meta metadata.Interface, disco discovery.DiscoveryInterface, sink Sink) *Sources {
-	s := &Sources{dyn: dyn, meta: meta, disco: disco, sink: sink, pollEvery: 10 * time.Second, targets: map[schema.GroupKind]*target{}}
+	s := &Sources{dyn: dyn, meta: meta, disco: memory.NewMemCacheClient(disco), sink: sink, pollEvery: 10 * time.Second,
+		targets: map[schema.GroupKind]*target{}}
 	s.kinds = []*kind{
 		{gvr: kubestash.BackupConfigurations, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeBackupConfiguration(o) },
-			indexers: cache.Indexers{byRef: bcRefs, byUID: bcUID}, affected: self},
+			indexers: cache.Indexers{byRef: bcRefs, byUID: bcUID}, affected: self, observe: watchTargetKind},
 		{gvr: kubestash.BackupSessions, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeBackupSession(o) },
 			indexers: cache.Indexers{byBC: sessionBC}, affected: func(_ *Sources, o interface{}) []string { k, _ := sessionBC(o); return k }},
 		{gvr: kubestash.Repositories, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeRepository(o) },
@@ -112,7 +129,7 @@ func (s *Sources) Start(ctx context.Context) {
 	s.ctx, s.started = ctx, true
 	s.mu.Unlock()
 	s.startSecrets()
-	s.discover()
+	s.poll()
 	go func() {
 		for {
 			// Until discovery has answered once, retry soon: readiness waits for it.
@@ -127,37 +144,27 @@ func (s *Sources) Start(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-time.After(wait):
-				s.discover()
+				s.poll()
 			}
 		}
 	}()
 }
 
-// discover starts informers for kinds that have become available and resolves target kinds
-// that were not installed before.
-func (s *Sources) discover() {
-	served := map[schema.GroupVersion]map[string]bool{}
-	isServed := func(gvr schema.GroupVersionResource) (bool, error) {
-		gv := gvr.GroupVersion()
-		if r, ok := served[gv]; ok {
-			return r[gvr.Resource], nil
-		}
-		list, err := s.disco.ServerResourcesForGroupVersion(gv.String())
-		if err != nil {
-			if isNotFound(err) {
-				served[gv] = map[string]bool{}
-				return false, nil
-			}
-			return false, err
-		}
-		r := map[string]bool{}
-		for _, res := range list.APIResources {
-			r[res.Name] = true
-		}
-		served[gv] = r
-		return r[gvr.Resource], nil
+// poll asks discovery again, once, only when something is missing: a KubeStash kind not
+// served (yet), a target kind BackupConfigurations reference that is not resolved, a kind
+// KindServed was asked about and did not find, or a discovery that has not answered. Then it
+// starts the informers that have become possible. Between polls everything reads the last
+// answer (a kind not served stays not served), so requests never cause discovery: at most one
+// refresh per poll interval, however many kinds are asked about.
+func (s *Sources) poll() {
+	if s.missing() {
+		s.refreshMapping()
 	}
-	failed := false
+	m := s.mapping.Load()
+	if m == nil {
+		return
+	}
+	answered := true
 	for _, k := range s.kinds {
 		s.mu.RLock()
 		running := k.running
@@ -165,75 +172,64 @@ func (s *Sources) discover() {
 		if running {
 			continue
 		}
-		ok, err := isServed(k.gvr)
-		if err != nil {
-			klog.V(2).InfoS("discovery failed", "groupVersion", k.gvr.GroupVersion(), "err", err)
-			failed = true
+		served, ok := m.serves(k.gvr)
+		if !ok {
+			answered = false
 			continue
 		}
-		if ok {
+		if served {
 			s.startKind(k)
 		}
 	}
-	if !failed {
+	if answered {
 		s.mu.Lock()
 		s.discovered = true
 		s.mu.Unlock()
 	}
-	s.mu.RLock()
-	var pending []schema.GroupKind
-	for gk, t := range s.targets {
-		if !t.installed {
-			pending = append(pending, gk)
-		}
-	}
-	s.mu.RUnlock()
-	for _, gk := range pending {
+	for _, gk := range s.pendingTargets() {
 		s.resolveTarget(gk)
 	}
 }
 
-func (s *Sources) startKind(k *kind) {
-	// No namespace index: nothing looks objects up by namespace, and it cost a set entry per
-	// object (about 16 MB at 140,000 objects).
-	inf := dynamicinformer.NewFilteredDynamicInformer(s.dyn, k.gvr, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
-	if len(k.indexers) > 0 {
-		if err := inf.AddIndexers(k.indexers); err != nil {
-			panic(err) // programming error: duplicate index names
+// missing reports whether anything waits for discovery.
+func (s *Sources) missing() bool {
+	if s.askedUnknown.Swap(false) {
+		return true
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.discovered || s.mapping.Load() == nil {
+		return true
+	}
+	for _, k := range s.kinds {
+		if !k.running {
+			return true
 		}
 	}
-	decode := k.decode
-	_ = inf.SetTransform(func(o interface{}) (interface{}, error) {
-		if u, ok := o.(*unstructured.Unstructured); ok {
-			return decode(u.Object), nil
+	for _, t := range s.targets {
+		if !t.installed {
+			return true
 		}
-		return o, nil
-	})
-	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o interface{}) { s.changed(k, nil, o, false) },
-		UpdateFunc: func(old, o interface{}) { s.changed(k, old, o, false) },
-		DeleteFunc: func(o interface{}) {
-			if t, ok := o.(cache.DeletedFinalStateUnknown); ok {
-				o = t.Obj
-			}
-			s.changed(k, nil, o, true)
-		},
-	})
-	_ = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
-		s.mu.Lock()
-		k.lastError = err.Error()
-		s.mu.Unlock()
-		cache.DefaultWatchErrorHandler(ctx, r, err)
-	})
-	s.mu.Lock()
-	k.informer, k.running = inf, true
-	ctx := s.ctx
-	s.mu.Unlock()
-	klog.InfoS("watching", "resource", k.gvr.String())
-	go inf.RunWithContext(ctx)
+	}
+	return false
+}
+
+func (s *Sources) pendingTargets() []schema.GroupKind {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []schema.GroupKind
+	for gk, t := range s.targets {
+		if !t.installed {
+			out = append(out, gk)
+		}
+	}
+	return out
 }
 
 func (s *Sources) changed(k *kind, old, obj interface{}, deleted bool) {
+	if k.observe != nil && !deleted {
+		k.observe(s, obj)
+	}
 	keys := k.affected(s, obj)
 	if old != nil {
 		keys = append(keys, k.affected(s, old)...)
@@ -242,97 +238,6 @@ func (s *Sources) changed(k *kind, old, obj interface{}, deleted bool) {
 		return
 	}
 	s.sink(dedup(keys), rvOf(obj), deleted)
-}
-
-// HasSynced reports whether every running informer has synced. Kinds the cluster does not
-// serve count as synced (and empty); target informers are not waited for here.
-func (s *Sources) HasSynced() bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if !s.started || !s.discovered {
-		return false
-	}
-	for _, k := range s.kinds {
-		if k.running && !k.informer.HasSynced() {
-			return false
-		}
-	}
-	return true
-}
-
-// TargetsSynced reports whether every started target informer has synced, except those of
-// kinds backupview may not read.
-func (s *Sources) TargetsSynced() bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for _, t := range s.targets {
-		if t.informer != nil && !t.informer.HasSynced() && !t.unreadable {
-			return false
-		}
-	}
-	return true
-}
-
-// Status describes each source for metrics and warnings.
-type Status struct {
-	Resource  string
-	Installed bool
-	Synced    bool
-	Objects   int
-	LastError string
-}
-
-// Statuses lists every source's state, KubeStash kinds first, then target kinds.
-func (s *Sources) Statuses() []Status {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var out []Status
-	for _, k := range s.kinds {
-		st := Status{Resource: k.gvr.GroupResource().String(), Installed: k.running, LastError: k.lastError}
-		if k.running {
-			st.Synced = k.informer.HasSynced()
-			st.Objects = len(k.informer.GetStore().ListKeys())
-		}
-		out = append(out, st)
-	}
-	var ts []Status
-	for _, t := range s.targets {
-		st := Status{Resource: t.gvr.GroupResource().String(), Installed: t.installed}
-		if t.informer != nil {
-			st.Synced = t.informer.HasSynced()
-			st.Objects = len(t.informer.GetStore().ListKeys())
-		}
-		ts = append(ts, st)
-	}
-	sort.Slice(ts, func(i, j int) bool { return ts[i].Resource < ts[j].Resource })
-	return append(out, ts...)
-}
-
-// MissingKinds names the KubeStash resources the cluster does not serve (yet).
-func (s *Sources) MissingKinds() []string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var out []string
-	for _, k := range s.kinds {
-		if !k.running {
-			out = append(out, k.gvr.GroupResource().String())
-		}
-	}
-	return out
-}
-
-func (s *Sources) store(gvr schema.GroupVersionResource) cache.Indexer {
-	for _, k := range s.kinds {
-		if k.gvr == gvr {
-			s.mu.RLock()
-			defer s.mu.RUnlock()
-			if !k.running {
-				return nil
-			}
-			return k.informer.GetIndexer()
-		}
-	}
-	return nil
 }
 
 func rvOf(o interface{}) uint64 {
@@ -357,14 +262,3 @@ func dedup(keys []string) []string {
 	}
 	return out
 }
-
-func isNotFound(err error) bool {
-	type status interface{ Status() metav1.Status }
-	if se, ok := err.(status); ok {
-		return se.Status().Code == 404
-	}
-	return false
-}
-
-// String is for logs.
-func (s *Sources) String() string { return fmt.Sprintf("%d kinds", len(s.kinds)) }

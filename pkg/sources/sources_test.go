@@ -177,7 +177,7 @@ func TestChangesNotifyExactlyTheAffectedViews(t *testing.T) {
 	if got := len(s.BackupSessions("prod/b")); got != 1 {
 		t.Errorf("sessions of prod/b (owner reference) = %d", got)
 	}
-	if got := len(s.CronJobs("uid-c")); got != 1 {
+	if got := len(s.CronJobs("demo", "uid-c")); got != 1 {
 		t.Errorf("cronjobs of c = %d", got)
 	}
 	if s.BackupStorage("kubestash", "s3") == nil || s.RetentionPolicy("prod", "keep") == nil || s.Repository("prod", "r1") == nil {

@@ -1,0 +1,299 @@
+package sources
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+
+	"github.com/kubestash/backupview/pkg/kubestash"
+)
+
+func (s *Sources) startKind(k *kind) {
+	// No namespace index: nothing looks objects up by namespace, and it cost a set entry per
+	// object (about 16 MB at 140,000 objects).
+	inf := dynamicinformer.NewFilteredDynamicInformer(s.dyn, k.gvr, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
+	if len(k.indexers) > 0 {
+		if err := inf.AddIndexers(k.indexers); err != nil {
+			panic(err) // programming error: duplicate index names
+		}
+	}
+	decode := k.decode
+	_ = inf.SetTransform(func(o interface{}) (interface{}, error) {
+		if u, ok := o.(*unstructured.Unstructured); ok {
+			return decode(u.Object), nil
+		}
+		return o, nil
+	})
+	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o interface{}) { s.changed(k, nil, o, false) },
+		UpdateFunc: func(old, o interface{}) { s.changed(k, old, o, false) },
+		DeleteFunc: func(o interface{}) {
+			if t, ok := o.(cache.DeletedFinalStateUnknown); ok {
+				o = t.Obj
+			}
+			s.changed(k, nil, o, true)
+		},
+	})
+	_ = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
+		s.mu.Lock()
+		k.lastError = err.Error()
+		s.mu.Unlock()
+		cache.DefaultWatchErrorHandler(ctx, r, err)
+	})
+	s.mu.Lock()
+	k.informer, k.running = inf, true
+	ctx := s.ctx
+	s.mu.Unlock()
+	klog.InfoS("watching", "resource", k.gvr.String())
+	go inf.RunWithContext(ctx)
+	go s.logSync(ctx, k, inf)
+}
+
+// notSyncedAfter is how long a source informer may take to list before that is logged.
+const notSyncedAfter = 10 * time.Second
+
+// logSync logs a source that does not sync in time, and when it finally does. A kind installed
+// after start that cannot be listed (RBAC, a broken conversion webhook, a list that hangs)
+// does not make a ready server unready; it is reported here, by NotSynced (a Warning on view
+// requests) and by backupview_source_synced.
+func (s *Sources) logSync(ctx context.Context, k *kind, inf cache.SharedIndexInformer) {
+	synced := inf.HasSyncedChecker().Done()
+	select {
+	case <-synced:
+		return
+	case <-ctx.Done():
+		return
+	case <-time.After(notSyncedAfter):
+	}
+	s.mu.RLock()
+	lastError := k.lastError
+	s.mu.RUnlock()
+	klog.InfoS("source installed but not synced: views warn until it lists", "resource", k.gvr.String(), "waited", notSyncedAfter, "lastError", lastError)
+	select {
+	case <-synced:
+		klog.InfoS("source synced", "resource", k.gvr.String())
+	case <-ctx.Done():
+	}
+}
+
+// watchTargetKind is the BackupConfiguration informer's observer: the target kind a
+// BackupConfiguration names gets a metadata informer. This, and StartTargets at start-up, are
+// the only ways a target kind is watched; kinds are never dropped (a kind no BackupConfiguration
+// references any more keeps its informer), which is bounded by the BackupConfigurations the
+// cluster's RBAC lets users create.
+func watchTargetKind(s *Sources, o interface{}) {
+	if bc, ok := o.(*kubestash.BackupConfiguration); ok && bc.Target != nil && bc.Target.Kind != "" {
+		s.watchTarget(schema.GroupKind{Group: NormalizeGroup(bc.Target.APIGroup), Kind: bc.Target.Kind})
+	}
+}
+
+// watchTarget registers a target kind and starts its informer if the last discovery answer
+// serves it; otherwise the poll looks for it again.
+func (s *Sources) watchTarget(gk schema.GroupKind) {
+	s.mu.Lock()
+	_, known := s.targets[gk]
+	if !known {
+		s.targets[gk] = &target{}
+	}
+	s.mu.Unlock()
+	if !known {
+		s.resolveTarget(gk)
+	}
+}
+
+// resolveTarget maps a registered target kind to its resource through the last discovery
+// answer (no request) and starts a metadata informer for it.
+func (s *Sources) resolveTarget(gk schema.GroupKind) {
+	s.mu.RLock()
+	ctx := s.ctx
+	s.mu.RUnlock()
+	m := s.mapping.Load()
+	if ctx == nil || m == nil {
+		return
+	}
+	gvr, namespaced, ok := m.resourceFor(gk)
+	if !ok {
+		klog.V(2).InfoS("target kind not served", "kind", gk.String())
+		return
+	}
+	inf := metadatainformer.NewFilteredMetadataInformer(s.meta, gvr, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
+	_ = inf.SetTransform(func(o interface{}) (interface{}, error) {
+		if m, ok := o.(*metav1.PartialObjectMetadata); ok {
+			return &kubestash.Object{ObjectMeta: metav1.ObjectMeta{
+				Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion, CreationTimestamp: m.CreationTimestamp,
+			}}, nil
+		}
+		return o, nil
+	})
+	notify := func(o interface{}, deleted bool) {
+		type nn interface {
+			GetNamespace() string
+			GetName() string
+		}
+		if t, ok := o.(cache.DeletedFinalStateUnknown); ok {
+			o = t.Obj
+		}
+		m, ok := o.(nn)
+		if !ok {
+			return
+		}
+		keys := s.bcKeysByIndex(byRef, targetKey(&kubestash.TypedRef{APIGroup: gk.Group, Kind: gk.Kind, Namespace: m.GetNamespace(), Name: m.GetName()}))
+		if len(keys) > 0 {
+			s.sink(keys, rvOf(o), deleted)
+		}
+	}
+	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o interface{}) { notify(o, false) },
+		UpdateFunc: func(_, o interface{}) { notify(o, false) },
+		DeleteFunc: func(o interface{}) { notify(o, true) },
+	})
+	// A kind backupview may not list (its RBAC grants only some target groups) would never
+	// sync: note it, so that nothing waits for it. The informer keeps retrying, and its targets
+	// are revisited if it ever syncs (a later RBAC grant).
+	_ = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
+		if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+			s.mu.Lock()
+			if tg := s.targets[gk]; tg != nil && !tg.unreadable {
+				tg.unreadable = true
+				klog.InfoS("target kind not readable: its targets show found=false", "kind", gk.String(), "err", err)
+			}
+			s.mu.Unlock()
+		}
+		cache.DefaultWatchErrorHandler(ctx, r, err)
+	})
+	s.mu.Lock()
+	tg := s.targets[gk]
+	if tg == nil || tg.installed {
+		s.mu.Unlock()
+		return
+	}
+	tg.gvr, tg.namespaced, tg.informer, tg.installed = gvr, namespaced, inf, true
+	s.mu.Unlock()
+	klog.InfoS("watching target kind", "kind", gk.String(), "resource", gvr.String())
+	go inf.RunWithContext(ctx)
+	// Views of this kind showed found=false while it was unresolved: revisit them once synced.
+	go func() {
+		if cache.WaitFor(ctx, "", inf.HasSyncedChecker()) {
+			if keys := s.bcKeysByIndex(byRef, targetKindKey(gk.Group, gk.Kind)); len(keys) > 0 {
+				s.sink(keys, 0, false)
+			}
+		}
+	}()
+}
+
+// HasSynced reports whether every running informer has synced. Kinds the cluster does not
+// serve count as synced (and empty); target informers are not waited for here. It gates the
+// first build only: once the views are built, a kind that stops or fails to sync is reported
+// by NotSynced, not by readiness.
+func (s *Sources) HasSynced() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.started || !s.discovered {
+		return false
+	}
+	for _, k := range s.kinds {
+		if k.running && !k.informer.HasSynced() {
+			return false
+		}
+	}
+	return true
+}
+
+// NotSynced names the KubeStash resources (and CronJobs) the cluster serves whose informer
+// has not synced: their objects are missing from the views until it does (e.g. backupview may
+// not list a CRD installed after start, or its conversion webhook fails).
+func (s *Sources) NotSynced() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []string
+	for _, k := range s.kinds {
+		if k.running && !k.informer.HasSynced() {
+			out = append(out, k.gvr.GroupResource().String())
+		}
+	}
+	return out
+}
+
+// TargetsSynced reports whether every started target informer has synced, except those of
+// kinds backupview may not read.
+func (s *Sources) TargetsSynced() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, t := range s.targets {
+		if t.informer != nil && !t.informer.HasSynced() && !t.unreadable {
+			return false
+		}
+	}
+	return true
+}
+
+// Status describes each source for metrics and warnings.
+type Status struct {
+	Resource  string
+	Installed bool
+	Synced    bool
+	Objects   int
+	LastError string
+}
+
+// Statuses lists every source's state, KubeStash kinds first, then target kinds.
+func (s *Sources) Statuses() []Status {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Status
+	for _, k := range s.kinds {
+		st := Status{Resource: k.gvr.GroupResource().String(), Installed: k.running, LastError: k.lastError}
+		if k.running {
+			st.Synced = k.informer.HasSynced()
+			st.Objects = len(k.informer.GetStore().ListKeys())
+		}
+		out = append(out, st)
+	}
+	var ts []Status
+	for _, t := range s.targets {
+		if !t.installed {
+			continue // not watched: no series for a kind that may never exist
+		}
+		st := Status{Resource: t.gvr.GroupResource().String(), Installed: true, Synced: t.informer.HasSynced(),
+			Objects: len(t.informer.GetStore().ListKeys())}
+		ts = append(ts, st)
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].Resource < ts[j].Resource })
+	return append(out, ts...)
+}
+
+// MissingKinds names the KubeStash resources the cluster does not serve (yet).
+func (s *Sources) MissingKinds() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []string
+	for _, k := range s.kinds {
+		if !k.running {
+			out = append(out, k.gvr.GroupResource().String())
+		}
+	}
+	return out
+}
+
+func (s *Sources) store(gvr schema.GroupVersionResource) cache.Indexer {
+	for _, k := range s.kinds {
+		if k.gvr == gvr {
+			s.mu.RLock()
+			defer s.mu.RUnlock()
+			if !k.running {
+				return nil
+			}
+			return k.informer.GetIndexer()
+		}
+	}
+	return nil
+}
