@@ -22,6 +22,7 @@ import (
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
+	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
 // Options tune a Checker; zero values take the defaults.
@@ -206,9 +207,7 @@ func (a *Caller) MayGetKind(group, kind, ns string) (ok bool, reason string) {
 }
 
 func (a *Caller) kindKey(group, kind, ns string) rkey {
-	if group == "core" {
-		group = ""
-	}
+	group = kubestash.NormalizeGroup(group)
 	return rkey{group, a.c.resourceOf(schema.GroupKind{Group: group, Kind: kind}), ns}
 }
 

@@ -38,7 +38,7 @@ func (c cluster) Addon(name string) (backupTasks, restoreTasks []string, found b
 // namespaces' BackupConfigurations, which the preview must not reveal. Anything else is
 // TargetNotChecked (never "not found": that would be a guess).
 func (c cluster) Target(apiGroup, kind, ns, name, fromNS string) render.TargetState {
-	gk := schema.GroupKind{Group: sources.NormalizeGroup(apiGroup), Kind: kind}
+	gk := schema.GroupKind{Group: kubestash.NormalizeGroup(apiGroup), Kind: kind}
 	if !c.src.KindServed(gk) {
 		return render.TargetKindNotServed
 	}
@@ -58,7 +58,7 @@ func (c cluster) Target(apiGroup, kind, ns, name, fromNS string) render.TargetSt
 // backedUpIn reports whether a BackupConfiguration in namespace ns targets kind gk.
 func (c cluster) backedUpIn(ns string, gk schema.GroupKind) bool {
 	for _, bc := range c.src.BackupConfigurations() {
-		if bc.Namespace == ns && bc.Target != nil && bc.Target.Kind == gk.Kind && sources.NormalizeGroup(bc.Target.APIGroup) == gk.Group {
+		if bc.Namespace == ns && bc.Target != nil && bc.Target.Kind == gk.Kind && kubestash.NormalizeGroup(bc.Target.APIGroup) == gk.Group {
 			return true
 		}
 	}

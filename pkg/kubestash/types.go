@@ -33,6 +33,14 @@ type Ref struct {
 	Name      string
 }
 
+// NormalizeGroup maps the console's apiGroup "core" to the core group "" (both mean it).
+func NormalizeGroup(g string) string {
+	if g == "core" {
+		return ""
+	}
+	return g
+}
+
 // TypedRef is a kmodules TypedObjectReference.
 type TypedRef struct {
 	APIGroup  string

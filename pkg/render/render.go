@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
+	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
 // Manifest is a rendered BackupConfiguration in the forms the preview returns.
@@ -62,10 +63,7 @@ func build(p *ui.BackupConfigurationPreview, pl *plan) map[string]interface{} {
 	}
 
 	t := p.Spec.Target
-	group := t.APIGroup
-	if group == "core" { // the console offers "core"; KubeStash means the core group by ""
-		group = ""
-	}
+	group := kubestash.NormalizeGroup(t.APIGroup)
 	// Repositories live in the BC's namespace; the console puts each under <target ns>/<name>.
 	directory := t.Namespace + "/" + t.Name
 

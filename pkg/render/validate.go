@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
 	"github.com/kubestash/backupview/pkg/cron"
+	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
 // Limits on the form, so that one request cannot make the server render an unbounded manifest.
@@ -244,7 +245,7 @@ func checkRef(p *field.Path, r ui.ObjectReference) field.ErrorList {
 
 func checkTarget(p *field.Path, t ui.TypedObjectReference) field.ErrorList {
 	var errs field.ErrorList
-	if g := t.APIGroup; g != "" && g != "core" { // both mean the core group
+	if g := kubestash.NormalizeGroup(t.APIGroup); g != "" {
 		errs = append(errs, checkName(p.Child("apiGroup"), g, validation.IsDNS1123Subdomain)...)
 	}
 	// Kinds are CamelCase; CRD validation requires the lower-cased kind to be a DNS-1035 label.

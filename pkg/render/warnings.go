@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
+	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
 // Facts answers the questions Warnings asks about the cluster (from informer caches).
@@ -111,10 +112,7 @@ func Warnings(p *ui.BackupConfigurationPreview, c Cluster) []string {
 	}
 
 	t := p.Spec.Target
-	group := t.APIGroup
-	if group == "core" {
-		group = ""
-	}
+	group := kubestash.NormalizeGroup(t.APIGroup)
 	gk := t.Kind
 	if group != "" {
 		gk += "." + group

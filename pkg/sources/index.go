@@ -9,19 +9,11 @@ func refKey(kind, ns, name string) string { return kind + ":" + ns + "/" + name 
 
 // TargetKey is the byRef key of a target; apiGroup "core" is the core group.
 func targetKey(t *kubestash.TypedRef) string {
-	return "target:" + NormalizeGroup(t.APIGroup) + "/" + t.Kind + ":" + t.Namespace + "/" + t.Name
+	return "target:" + kubestash.NormalizeGroup(t.APIGroup) + "/" + t.Kind + ":" + t.Namespace + "/" + t.Name
 }
 
 func targetKindKey(group, kind string) string {
-	return "targetkind:" + NormalizeGroup(group) + "/" + kind
-}
-
-// NormalizeGroup maps the console's "core" to the core group "".
-func NormalizeGroup(g string) string {
-	if g == "core" {
-		return ""
-	}
-	return g
+	return "targetkind:" + kubestash.NormalizeGroup(group) + "/" + kind
 }
 
 // TargetNamespace is the namespace a target lives in: its own, or the BackupConfiguration's.

@@ -92,7 +92,7 @@ func (s *Sources) logSync(ctx context.Context, k *kind, inf cache.SharedIndexInf
 // cluster's RBAC lets users create.
 func watchTargetKind(s *Sources, o interface{}) {
 	if bc, ok := o.(*kubestash.BackupConfiguration); ok && bc.Target != nil && bc.Target.Kind != "" {
-		s.watchTarget(schema.GroupKind{Group: NormalizeGroup(bc.Target.APIGroup), Kind: bc.Target.Kind})
+		s.watchTarget(schema.GroupKind{Group: kubestash.NormalizeGroup(bc.Target.APIGroup), Kind: bc.Target.Kind})
 	}
 }
 

@@ -94,7 +94,7 @@ func (s *Sources) Addon(name string) *kubestash.Addon {
 // is not watched: not served, or no BackupConfiguration references it. It only reads caches;
 // it never starts or registers anything, so a request cannot change what is watched.
 func (s *Sources) Target(t kubestash.TypedRef) (obj *kubestash.Object, installed bool) {
-	gk := schema.GroupKind{Group: NormalizeGroup(t.APIGroup), Kind: t.Kind}
+	gk := schema.GroupKind{Group: kubestash.NormalizeGroup(t.APIGroup), Kind: t.Kind}
 	s.mu.RLock()
 	tg := s.targets[gk]
 	var inf cache.SharedIndexInformer
@@ -119,7 +119,7 @@ func (s *Sources) TargetKinds() []schema.GroupKind {
 	seen := map[schema.GroupKind]bool{}
 	for _, bc := range s.BackupConfigurations() {
 		if bc.Target != nil && bc.Target.Kind != "" {
-			seen[schema.GroupKind{Group: NormalizeGroup(bc.Target.APIGroup), Kind: bc.Target.Kind}] = true
+			seen[schema.GroupKind{Group: kubestash.NormalizeGroup(bc.Target.APIGroup), Kind: bc.Target.Kind}] = true
 		}
 	}
 	out := make([]schema.GroupKind, 0, len(seen))

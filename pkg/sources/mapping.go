@@ -9,6 +9,8 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/klog/v2"
+
+	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
 // mapping is one answer of discovery: the resources the cluster serves and the preferred
@@ -79,7 +81,7 @@ func (s *Sources) KindServed(gk schema.GroupKind) bool {
 	if m == nil {
 		return false
 	}
-	gk.Group = NormalizeGroup(gk.Group)
+	gk.Group = kubestash.NormalizeGroup(gk.Group)
 	_, _, ok := m.resourceFor(gk)
 	if !ok {
 		s.askedUnknown.Store(true)
