@@ -65,6 +65,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPreview$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pkg/render
 	$(GO) test -run '^$$' -fuzz '^FuzzFormFields$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pkg/render
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pkg/cron
+	$(GO) test -run '^$$' -fuzz '^FuzzMaxInterval$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pkg/cron
+	$(GO) test -run '^$$' -fuzz '^FuzzScanAgreesWithDecoder$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pkg/render
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
