@@ -5,7 +5,7 @@
 #   SCALE=default|small|custom:ns=..,bc=..,bs=..  (default: default; small is the CI smoke test)
 #   BENCH_DIR      cluster state directory (default _output/bench-$SCALE; default scale keeps its
 #                  data there between runs, so a second run skips the ~10 minute load)
-#   ETCD_PORT=42379 ETCD_PEER_PORT=42380 KAS_PORT=46443 BV_PORT=48443  (ports of this cluster)
+#   ETCD_PORT=42379 ETCD_PEER_PORT=42380 KAS_PORT=46443 BV_PORT=48443 KCM_PORT=50257  (ports of this cluster)
 #   BV_BIN         another backupview-apiserver binary to measure (default _output/bin/...)
 #   BENCH_ARGS     extra flags for `backupview-scale bench` (e.g. "--rounds 7 --out ''")
 #   LOAD_CONCURRENCY  requests in flight while loading (default 32)
@@ -19,11 +19,14 @@ cd "$ROOT"
 SCALE=${SCALE:-default}
 SAFE=${SCALE//[^a-z0-9]/-}
 export BENCH_DIR=${BENCH_DIR:-_output/bench-$SAFE}
-export ETCD_PORT=${ETCD_PORT:-42379} ETCD_PEER_PORT=${ETCD_PEER_PORT:-42380} KAS_PORT=${KAS_PORT:-46443} BV_PORT=${BV_PORT:-48443}
+export ETCD_PORT=${ETCD_PORT:-42379} ETCD_PEER_PORT=${ETCD_PEER_PORT:-42380} KAS_PORT=${KAS_PORT:-46443} BV_PORT=${BV_PORT:-48443} KCM_PORT=${KCM_PORT:-50257}
 # At the default scale backupview (and kube-apiserver) take a minute or more to sync.
 export READY_TIMEOUT=${READY_TIMEOUT:-900}
 # A large load grows etcd past its default 2 GiB quota before compaction catches up.
 export ETCD_ARGS=${ETCD_ARGS:---quota-backend-bytes=8589934592}
+# The generated CronJobs carry old lastScheduleTimes: the CronJob controller would start a Job
+# for each of them and load the cluster with Jobs and Pods nobody runs (no kubelet here).
+export KCM_ARGS=${KCM_ARGS:---controllers=*,-cronjob-controller,-job-controller}
 KUBECTL="$ROOT/_output/bin/kubectl --kubeconfig $ROOT/$BENCH_DIR/kubeconfig"
 SHARED=${BACKUPVIEW_SHARED:-$ROOT/../shared}
 if [[ -z ${PURGE:-} && $SCALE != default ]]; then PURGE=1; fi

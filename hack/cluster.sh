@@ -1,26 +1,35 @@
 #!/usr/bin/env bash
-# A local control plane (etcd + kube-apiserver, all on loopback) with backupview-apiserver
-# aggregated into it through an APIService -> ExternalName Service -> localhost:$BV_PORT.
+# A local control plane (etcd, kube-apiserver and kube-controller-manager, all on loopback)
+# with backupview-apiserver aggregated into it through an APIService -> ExternalName Service
+# -> localhost:$BV_PORT. kube-controller-manager runs every default controller (garbage
+# collector, namespace, ClusterRole aggregation, CronJob, Job, service accounts and tokens...),
+# as in a real cluster; there are no nodes, so Pods stay Pending.
 #
 # Usage: hack/cluster.sh COMMAND [DIR] [--purge]
 #   up            make the PKI (kept if present), start etcd and kube-apiserver, wait for /readyz,
-#                 write DIR/kubeconfig (admin, system:masters) and DIR/kubeconfig-alice (no groups)
+#                 write DIR/kubeconfig (admin, system:masters) and DIR/kubeconfig-alice (no groups),
+#                 then start kube-controller-manager (as system:kube-controller-manager) and wait
+#                 for its /healthz; starts only what is not running
 #   register      apply Namespace backupview-system, Service backupview (ExternalName localhost)
 #                 and APIService v1alpha1.ui.kubestash.com (caBundle = backupview-ca)
 #   start-server  start _output/bin/backupview-apiserver (another binary: BV_BIN=path; extra
 #                 flags: BV_ARGS="..."), wait for its /readyz and, if registered, for the
 #                 APIService to be Available
 #   stop-server   stop backupview-apiserver only
-#   stop-kas      stop kube-apiserver only (etcd and backupview keep running): an outage
+#   stop-kas      stop kube-apiserver only (etcd, kube-controller-manager and backupview keep
+#                 running, and reconnect): an outage. kube-controller-manager's informers back
+#                 off meanwhile: after start-kas its controllers may take a minute to act again
 #   start-kas     start kube-apiserver again on the same etcd, wait for its /readyz
 #   down          stop everything this DIR started (files stay); with --purge also delete DIR
 #   status        show which processes run
 #   env           print export lines for KUBECONFIG and PATH: eval "$(hack/cluster.sh env DIR)"
 #
 # DIR defaults to _output/demo; a relative DIR is taken from the repository root.
-# Extra flags (env, optional, split on blanks): ETCD_ARGS for etcd and KAS_ARGS for kube-apiserver,
-# e.g. ETCD_ARGS=--quota-backend-bytes=8589934592 for large loads.
-# Ports (env): ETCD_PORT=12379 ETCD_PEER_PORT=12380 KAS_PORT=16443 BV_PORT=18443. The values
+# Extra flags (env, optional, split on blanks): ETCD_ARGS for etcd, KAS_ARGS for kube-apiserver
+# and KCM_ARGS for kube-controller-manager, e.g. ETCD_ARGS=--quota-backend-bytes=8589934592 for
+# large loads.
+# Ports (env): ETCD_PORT=12379 ETCD_PEER_PORT=12380 KAS_PORT=16443 KCM_PORT=20257 (its secure
+# port: /healthz, /metrics) BV_PORT=18443, each the usual port + 10000. The values
 # in effect are saved in DIR/cluster.env and reused by later commands on the same DIR unless
 # set again in the environment. Processes run detached (own session); logs in DIR/logs,
 # PIDs in DIR/pids. up and start-server do nothing when already running and ready.
@@ -59,6 +68,10 @@ same_ports_as_running() {
     [[ ${SAVED[KAS_PORT]:-$KAS_PORT} == "$KAS_PORT" ]] ||
       die "kube-apiserver of $DIR runs with KAS_PORT=${SAVED[KAS_PORT]}, not $KAS_PORT: run 'down' first"
   fi
+  if pid_of kube-controller-manager >/dev/null; then
+    [[ ${SAVED[KCM_PORT]:-$KCM_PORT} == "$KCM_PORT" ]] ||
+      die "kube-controller-manager of $DIR runs with KCM_PORT=${SAVED[KCM_PORT]}, not $KCM_PORT: run 'down' first"
+  fi
   if pid_of backupview >/dev/null; then
     [[ ${SAVED[BV_PORT]:-$BV_PORT} == "$BV_PORT" ]] ||
       die "backupview-apiserver of $DIR runs with BV_PORT=${SAVED[BV_PORT]}, not $BV_PORT: run 'stop-server' first"
@@ -70,23 +83,25 @@ load_state() {
   SAVED=()
   if [[ -f $f ]]; then
     while IFS='=' read -r k v; do
-      [[ $k =~ ^(ETCD_PORT|ETCD_PEER_PORT|KAS_PORT|BV_PORT)$ && $v =~ ^[0-9]+$ ]] && SAVED[$k]=$v
+      [[ $k =~ ^(ETCD_PORT|ETCD_PEER_PORT|KAS_PORT|KCM_PORT|BV_PORT)$ && $v =~ ^[0-9]+$ ]] && SAVED[$k]=$v
     done < "$f"
   fi
   ETCD_PORT=${ETCD_PORT:-${SAVED[ETCD_PORT]:-12379}}
   ETCD_PEER_PORT=${ETCD_PEER_PORT:-${SAVED[ETCD_PEER_PORT]:-12380}}
   KAS_PORT=${KAS_PORT:-${SAVED[KAS_PORT]:-16443}}
+  KCM_PORT=${KCM_PORT:-${SAVED[KCM_PORT]:-20257}}
   BV_PORT=${BV_PORT:-${SAVED[BV_PORT]:-18443}}
   PKI=$DIR/pki; LOGS=$DIR/logs; PIDS=$DIR/pids
   KUBECONFIG_ADMIN=$DIR/kubeconfig
+  KUBECONFIG_KCM=$DIR/kubeconfig-kube-controller-manager
   KAS_URL=https://127.0.0.1:$KAS_PORT
 }
 
 save_state() {
   mkdir -p "$DIR"
   : > "$DIR/.backupview-cluster" # marks DIR as ours, for down --purge
-  printf 'ETCD_PORT=%s\nETCD_PEER_PORT=%s\nKAS_PORT=%s\nBV_PORT=%s\n' \
-    "$ETCD_PORT" "$ETCD_PEER_PORT" "$KAS_PORT" "$BV_PORT" > "$DIR/cluster.env"
+  printf 'ETCD_PORT=%s\nETCD_PEER_PORT=%s\nKAS_PORT=%s\nKCM_PORT=%s\nBV_PORT=%s\n' \
+    "$ETCD_PORT" "$ETCD_PEER_PORT" "$KAS_PORT" "$KCM_PORT" "$BV_PORT" > "$DIR/cluster.env"
 }
 
 need_bins() {
@@ -194,6 +209,9 @@ kas_ready() {
     "$KAS_URL/readyz" > /dev/null 2>&1
 }
 etcd_ready() { curl -sf --max-time 2 "http://127.0.0.1:$ETCD_PORT/health" > /dev/null 2>&1; }
+# kube-controller-manager serves with a self-signed certificate of its own (DIR/kcm-certs);
+# /healthz needs no credentials.
+kcm_ready() { curl -sfk --max-time 2 "https://127.0.0.1:$KCM_PORT/healthz" > /dev/null 2>&1; }
 bv_ready() {
   curl -sf --max-time 2 --cacert "$PKI/backupview-ca.crt" "https://127.0.0.1:$BV_PORT/readyz" > /dev/null 2>&1
 }
@@ -251,18 +269,37 @@ spawn_kas() {
     --enable-aggregator-routing=false ${kas_extra[@]+"${kas_extra[@]}"}
 }
 
+# spawn_kcm: starts kube-controller-manager against $KAS_URL (no wait). It waits at most 10 s
+# for kube-apiserver's /healthz and exits otherwise, so start it once kube-apiserver is ready.
+# Its own identity (not the admin's) so that it runs with the bootstrap RBAC of a real cluster;
+# with --use-service-account-credentials each controller then acts as its own service account
+# in kube-system. The signing key must be the private half of kube-apiserver's
+# --service-account-key-file for the tokens it mints to be accepted.
+spawn_kcm() {
+  local P=$PKI
+  spawn kube-controller-manager --kubeconfig="$KUBECONFIG_KCM" \
+    --authentication-kubeconfig="$KUBECONFIG_KCM" --authorization-kubeconfig="$KUBECONFIG_KCM" \
+    --bind-address=127.0.0.1 --secure-port="$KCM_PORT" --cert-dir="$DIR/kcm-certs" \
+    --leader-elect=false --controllers='*' --use-service-account-credentials \
+    --service-account-private-key-file="$P/sa.key" --root-ca-file="$P/ca.crt" \
+    --cluster-signing-cert-file="$P/ca.crt" --cluster-signing-key-file="$P/ca.key" \
+    ${kcm_extra[@]+"${kcm_extra[@]}"}
+}
+
 cmd_up() {
-  need_bins etcd kube-apiserver kubectl
+  need_bins etcd kube-apiserver kube-controller-manager kubectl
   local t0 started=""
   t0=$(now)
   same_ports_as_running
-  if pid_of etcd >/dev/null && pid_of kube-apiserver >/dev/null && kas_ready; then
+  if pid_of etcd >/dev/null && pid_of kube-apiserver >/dev/null && pid_of kube-controller-manager >/dev/null &&
+     kas_ready && kcm_ready; then
     echo "cluster in $DIR is already up ($KAS_URL)"
     return 0
   fi
-  local need_etcd="" need_kas=""
+  local need_etcd="" need_kas="" need_kcm=""
   pid_of etcd >/dev/null || need_etcd=1
   pid_of kube-apiserver >/dev/null || need_kas=1
+  pid_of kube-controller-manager >/dev/null || need_kcm=1
   # Check every port before starting anything, so a clash leaves nothing half started.
   if [[ -n $need_etcd ]]; then
     port_busy "$ETCD_PORT" && die "port $ETCD_PORT (ETCD_PORT) is in use by another process"
@@ -271,14 +308,18 @@ cmd_up() {
   if [[ -n $need_kas ]]; then
     port_busy "$KAS_PORT" && die "port $KAS_PORT (KAS_PORT) is in use by another process"
   fi
+  if [[ -n $need_kcm ]]; then
+    port_busy "$KCM_PORT" && die "port $KCM_PORT (KCM_PORT) is in use by another process"
+  fi
   save_state
   mkdir -p "$DIR/etcd" "$LOGS" "$PIDS"
   chmod 700 "$DIR/etcd"
 
   # etcd needs no certificates: start it first so that it boots while the PKI is checked.
-  local -a etcd_extra=() kas_extra=()
+  local -a etcd_extra=() kas_extra=() kcm_extra=()
   read -r -a etcd_extra <<< "${ETCD_ARGS:-}"
   read -r -a kas_extra <<< "${KAS_ARGS:-}"
+  read -r -a kcm_extra <<< "${KCM_ARGS:-}"
   if [[ -n $need_etcd ]]; then
     spawn etcd --name backupview --data-dir "$DIR/etcd" \
       --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
@@ -295,6 +336,12 @@ cmd_up() {
   wait_until "kube-apiserver /readyz on $KAS_URL" "$READY_TIMEOUT" kas_ready etcd kube-apiserver
   write_kubeconfig "$KUBECONFIG_ADMIN" admin admin
   write_kubeconfig "$DIR/kubeconfig-alice" alice alice
+  write_kubeconfig "$KUBECONFIG_KCM" system:kube-controller-manager kube-controller-manager
+  if [[ -n $need_kcm ]]; then
+    spawn_kcm
+    started+=" kube-controller-manager"
+  fi
+  wait_until "kube-controller-manager /healthz on :$KCM_PORT" "$READY_TIMEOUT" kcm_ready kube-controller-manager
   echo "cluster up in $(elapsed "$t0") (started:${started:- nothing}): $KAS_URL, KUBECONFIG=$KUBECONFIG_ADMIN"
 }
 
@@ -395,10 +442,13 @@ cmd_start_kas() {
   fi
   wait_until "kube-apiserver /readyz on $KAS_URL" "$READY_TIMEOUT" kas_ready etcd kube-apiserver
   echo "kube-apiserver ready in $(elapsed "$t0")"
+  pid_of kube-controller-manager >/dev/null ||
+    echo "note: kube-controller-manager of $DIR is not running ('up' starts it)"
 }
 
 cmd_down() {
   stop backupview
+  stop kube-controller-manager
   stop kube-apiserver
   stop etcd
   if [[ -n $PURGE ]]; then
@@ -412,15 +462,16 @@ cmd_down() {
 
 cmd_status() {
   local n pid state
-  echo "state dir: $DIR (etcd :$ETCD_PORT, kube-apiserver :$KAS_PORT, backupview :$BV_PORT)"
-  for n in etcd kube-apiserver backupview; do
+  echo "state dir: $DIR (etcd :$ETCD_PORT, kube-apiserver :$KAS_PORT, kube-controller-manager :$KCM_PORT, backupview :$BV_PORT)"
+  for n in etcd kube-apiserver kube-controller-manager backupview; do
     if pid=$(pid_of "$n"); then state="running (pid $pid)"; else state="not running"; fi
     case $n in
       etcd) etcd_ready && state+=", healthy" ;;
       kube-apiserver) kas_ready && state+=", ready" ;;
+      kube-controller-manager) kcm_ready && state+=", healthy" ;;
       backupview) bv_ready && state+=", ready" ;;
     esac
-    printf '  %-15s %s\n' "$n" "$state"
+    printf '  %-23s %s\n' "$n" "$state"
   done
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make demo: a local control plane with KubeStash CRDs and sample objects, backupview-apiserver
-# registered through an APIService, then `kubectl get bcv -A`. Everything is left running;
+# make demo: a local control plane (etcd, kube-apiserver, kube-controller-manager) with KubeStash
+# CRDs and sample objects, backupview-apiserver registered through an APIService, then
+# `kubectl get bcv -A`. Everything is left running;
 # running it again is harmless. Stop it with `make demo-down`.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +28,8 @@ echo "\$ kubectl get bcv -A"
 $KUBECTL get bcv -A
 cat <<EOT
 
-The control plane and backupview keep running. Use them with:
+The control plane (etcd, kube-apiserver, kube-controller-manager) and backupview keep running.
+Use them with:
   export KUBECONFIG=$ROOT/$DIR/kubeconfig PATH=$ROOT/_output/bin:\$PATH
   kubectl get bcv -A -o wide
   kubectl get bcv -n demo mongodb-backup -o yaml

@@ -8,6 +8,8 @@
 #   apiserver            serving cert of kube-apiserver              (ca)
 #   admin                client, O=system:masters CN=admin           (ca)
 #   alice                client, CN=alice, no groups                 (ca)
+#   kube-controller-manager  client, CN=system:kube-controller-manager (ca): the user the
+#                        bootstrap RBAC grants kube-controller-manager's rights to
 #   front-proxy-client   client cert kube-apiserver proxies with     (front-proxy-ca)
 #   backupview           serving cert of backupview-apiserver        (backupview-ca)
 #   sa.key, sa.pub       service-account signing key pair
@@ -86,6 +88,7 @@ pki::ensure() { # DIR
     "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:::1,IP:10.0.0.1"
   pki::_leaf "$d" admin ca /O=system:masters/CN=admin clientAuth
   pki::_leaf "$d" alice ca /CN=alice clientAuth
+  pki::_leaf "$d" kube-controller-manager ca /CN=system:kube-controller-manager clientAuth
   pki::_leaf "$d" front-proxy-client front-proxy-ca /CN=front-proxy-client clientAuth
   pki::_leaf "$d" backupview backupview-ca /CN=backupview.backupview-system.svc serverAuth \
     "DNS:backupview.backupview-system.svc,DNS:backupview.backupview-system.svc.cluster.local,DNS:backupview.backupview-system,DNS:backupview,DNS:localhost,IP:127.0.0.1,IP:::1"

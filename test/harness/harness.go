@@ -1,5 +1,7 @@
-// Package harness starts a real control plane for tests: etcd and kube-apiserver (built by
-// hack/build-control-plane.sh) with backupview-apiserver registered through an APIService,
+// Package harness starts a real control plane for tests: etcd, kube-apiserver and
+// kube-controller-manager (built by hack/build-control-plane.sh; every default controller, so
+// garbage collection, namespace deletion, ClusterRole aggregation and CronJobs work as in a
+// real cluster) with backupview-apiserver registered through an APIService,
 // the KubeStash CRDs (upstream from ../shared when present) and, optionally, fixtures.
 package harness
 
@@ -14,11 +16,15 @@ import (
 	"strings"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kubestash/backupview/pkg/cron"
 	"github.com/kubestash/backupview/pkg/fixtures"
 	clientset "github.com/kubestash/backupview/pkg/generated/clientset/versioned"
 )
@@ -37,12 +43,14 @@ type Cluster struct {
 	BV     clientset.Interface
 	Kube   kubernetes.Interface
 	Dyn    dynamic.Interface
+	// noCronJobs: kube-controller-manager runs without its CronJob controller.
+	noCronJobs bool
 }
 
 // Options choose ports and what to install.
 type Options struct {
 	// PortOffset is added to the default test ports (etcd 32379/32380, kube-apiserver 36443,
-	// backupview 38443) so that suites can run side by side.
+	// kube-controller-manager 40257, backupview 38443) so that suites can run side by side.
 	PortOffset int
 	// SkipCRDs starts without the KubeStash CRDs.
 	SkipCRDs bool
@@ -50,6 +58,10 @@ type Options struct {
 	SkipServer bool
 	// ServerArgs are extra flags for backupview-apiserver.
 	ServerArgs string
+	// ControllerManagerArgs are extra flags for kube-controller-manager, e.g.
+	// "--controllers=*,-cronjob-controller" for a test that must see no view change it did
+	// not make itself (a trigger CronJob of the fixtures fires on its schedule otherwise).
+	ControllerManagerArgs string
 	// Fixtures are files (relative to the repository root) loaded after the server starts.
 	Fixtures []string
 }
@@ -62,7 +74,8 @@ func RepoRoot() string {
 
 // Start brings a cluster up in a new temporary directory.
 func Start(o Options) (*Cluster, error) {
-	c := &Cluster{Root: RepoRoot(), Shared: os.Getenv("BACKUPVIEW_SHARED")}
+	c := &Cluster{Root: RepoRoot(), Shared: os.Getenv("BACKUPVIEW_SHARED"),
+		noCronJobs: strings.Contains(o.ControllerManagerArgs, "-cronjob-controller")}
 	if c.Shared == "" {
 		c.Shared = filepath.Join(c.Root, "..", "shared")
 	}
@@ -73,8 +86,9 @@ func Start(o Options) (*Cluster, error) {
 	}
 	c.Ports = []string{
 		fmt.Sprintf("ETCD_PORT=%d", 32379+o.PortOffset), fmt.Sprintf("ETCD_PEER_PORT=%d", 32380+o.PortOffset),
-		fmt.Sprintf("KAS_PORT=%d", 36443+o.PortOffset), fmt.Sprintf("BV_PORT=%d", 38443+o.PortOffset),
-		"BV_ARGS=" + o.ServerArgs,
+		fmt.Sprintf("KAS_PORT=%d", 36443+o.PortOffset), fmt.Sprintf("KCM_PORT=%d", 40257+o.PortOffset),
+		fmt.Sprintf("BV_PORT=%d", 38443+o.PortOffset),
+		"BV_ARGS=" + o.ServerArgs, "KCM_ARGS=" + o.ControllerManagerArgs,
 	}
 	var err error
 	if c.Dir, err = os.MkdirTemp("", "backupview-test-"); err != nil {
@@ -150,7 +164,9 @@ func (c *Cluster) StartServer() error { return c.Run("start-server") }
 // StopServer stops backupview-apiserver.
 func (c *Cluster) StopServer() error { return c.Run("stop-server") }
 
-// Load loads fixture files (relative to the repository root).
+// Load loads fixture files (relative to the repository root), then waits until
+// kube-controller-manager's CronJob controller has caught up with the CronJobs (see
+// WaitCronJobsSettled), so that a test starts on views that change only when it changes them.
 func (c *Cluster) Load(files ...string) error {
 	l, err := fixtures.NewLoader(c.Config)
 	if err != nil {
@@ -167,7 +183,75 @@ func (c *Cluster) Load(files ...string) error {
 			return fmt.Errorf("%s: %w", f, err)
 		}
 	}
-	return nil
+	return c.WaitCronJobsSettled(60 * time.Second)
+}
+
+// WaitCronJobsSettled waits until the CronJob controller has nothing to catch up on: every
+// CronJob that may start a Job has started its most recent scheduled one (its next run is in
+// the future) and lists as active only Jobs that exist. Fixtures carry CronJob statuses from
+// another day (a lastScheduleTime in the past, an active Job that is not there), which the
+// controller corrects at once, changing the views that show those CronJobs: without this wait
+// a test would see those changes as its own. The next scheduled run still changes them.
+func (c *Cluster) WaitCronJobsSettled(timeout time.Duration) error {
+	if c.noCronJobs {
+		return nil
+	}
+	ctx := context.Background()
+	return Eventually(timeout, func() error {
+		cjs, err := c.Kube.BatchV1().CronJobs("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		jobs, err := c.Kube.BatchV1().Jobs("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		exists := map[types.UID]bool{}
+		for _, j := range jobs.Items {
+			exists[j.UID] = true
+		}
+		now := time.Now()
+		for _, cj := range cjs.Items {
+			for _, a := range cj.Status.Active {
+				if !exists[a.UID] {
+					return fmt.Errorf("CronJob %s/%s lists Job %s as active, which does not exist", cj.Namespace, cj.Name, a.Name)
+				}
+			}
+			if cj.Spec.Suspend != nil && *cj.Spec.Suspend {
+				continue
+			}
+			sched, err := cron.Parse(cj.Spec.Schedule)
+			if err != nil || cj.Spec.TimeZone != nil {
+				continue // the controller does not run it either, or not in this time zone
+			}
+			from := cj.CreationTimestamp.Time
+			if cj.Status.LastScheduleTime != nil {
+				from = cj.Status.LastScheduleTime.Time
+			}
+			missed := sched.Next(from.In(time.Local)) // kube-controller-manager's zone is ours
+			if missed.After(now) {
+				continue
+			}
+			if cj.Spec.ConcurrencyPolicy == batchv1.ForbidConcurrent && len(cj.Status.Active) > 0 {
+				continue // it waits for the active Job
+			}
+			if d := cj.Spec.StartingDeadlineSeconds; d != nil {
+				last := missed
+				for i := 0; i < 10000; i++ {
+					n := sched.Next(last)
+					if n.After(now) {
+						break
+					}
+					last = n
+				}
+				if now.Sub(last) > time.Duration(*d)*time.Second {
+					continue // too late: it skips that run
+				}
+			}
+			return fmt.Errorf("CronJob %s/%s has not started its run of %s yet", cj.Namespace, cj.Name, missed.Format(time.RFC3339))
+		}
+		return nil
+	})
 }
 
 // Run runs a hack/cluster.sh command on this cluster.
@@ -181,16 +265,21 @@ func (c *Cluster) Run(args ...string) error {
 	return nil
 }
 
-// Stop stops everything and deletes the state directory. On failure it prints the tail of
-// backupview's log first.
+// Stop stops everything and deletes the state directory. On failure it prints the tails of
+// backupview's and kube-controller-manager's logs first.
 func (c *Cluster) Stop(failed bool) {
 	if c == nil || c.Dir == "" {
 		return
 	}
 	if failed {
-		fmt.Println("---- backupview log (tail) ----")
-		out, _ := exec.Command("tail", "-n", "60", filepath.Join(c.Dir, "logs", "backupview.log")).CombinedOutput()
-		fmt.Println(string(out))
+		for _, l := range []struct {
+			name  string
+			lines string
+		}{{"backupview", "60"}, {"kube-controller-manager", "20"}} {
+			fmt.Printf("---- %s log (tail) ----\n", l.name)
+			out, _ := exec.Command("tail", "-n", l.lines, filepath.Join(c.Dir, "logs", l.name+".log")).CombinedOutput()
+			fmt.Println(string(out))
+		}
 	}
 	_ = c.Run("down", "--purge")
 }

@@ -9,17 +9,25 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubestash/backupview/test/harness"
@@ -151,34 +159,54 @@ func canI(c *harness.Cluster, kubeconfig string, a access) (bool, error) {
 	return false, fmt.Errorf("kubectl auth can-i: %v %s", err, out)
 }
 
+// The access test's users: client certificates of the cluster's CA, with names of their own so
+// that no other test's bindings apply to them.
+const (
+	viewUser = "access-viewer" // RoleBinding to the built-in view in demo
+	editUser = "access-editor" // RoleBinding to the built-in edit in demo
+	noUser   = "access-nobody" // no bindings
+)
+
 // TestAccess (promise 7): anonymous requests are refused (through kube-apiserver and straight
-// to backupview, where forged identity headers are not trusted); a user bound to view in one
-// namespace reads only there; a user without bindings reads nothing; kubectl auth can-i
-// agrees with what really happens; backupview's shipped RBAC grants nothing on Secrets and
-// only reads elsewhere, and is enough to run it.
+// to backupview, where forged identity headers are not trusted); backupview's roles reach
+// users through the built-in view and edit roles (aggregated by kube-controller-manager): a
+// view user reads views in its namespace only and may not ask for previews, an edit user may
+// also ask for previews there, a user without bindings gets nothing; what a namespace user
+// reads is what the admin reads, and a refusal carries no data; kubectl auth can-i agrees with
+// what really happens; backupview's shipped RBAC is list/watch only, grants nothing on
+// Secrets, and is enough to serve the same views; the optional Secrets role is exactly what
+// --check-encryption-secrets needs.
 func TestAccess(t *testing.T) {
 	need(t)
 	c := shared(t)
 	ctx := context.Background()
 	bvPort := port(c, "BV_PORT")
 
-	// The shipped RBAC (deploy/), and alice bound to view in demo.
+	// The shipped RBAC (deploy/), and users bound to the built-in roles in demo, as a cluster
+	// admin would: backupview's rules reach them only through ClusterRole aggregation.
 	for _, f := range []string{"namespace.yaml", "serviceaccount.yaml", "rbac-server.yaml", "rbac-aggregate.yaml"} {
 		if out, err := c.Kubectl("apply", "-f", filepath.Join(c.Root, "deploy", f)); err != nil {
 			t.Fatal(f, err, out)
 		}
 	}
-	// backupview:view is aggregated into the built-in view role by kube-controller-manager,
-	// which this control plane does not run: bind it directly.
-	if out, err := c.Kubectl("create", "rolebinding", "alice-view", "-n", "demo", "--clusterrole=backupview:view", "--user=alice"); err != nil && !strings.Contains(out, "AlreadyExists") {
-		t.Fatal(err, out)
+	for user, role := range map[string]string{viewUser: "view", editUser: "edit"} {
+		if out, err := c.Kubectl("create", "rolebinding", user, "-n", "demo", "--clusterrole="+role, "--user="+user); err != nil && !strings.Contains(out, "AlreadyExists") {
+			t.Fatal(err, out)
+		}
 	}
-	alice := c.Kubeconfig("alice")
-	mintCert(t, c, "ca", "bob", "bob", "developers")
-	bob := userKubeconfig(t, c, "bob")
+	kc := map[string]string{}
+	for _, user := range []string{viewUser, editUser, noUser} {
+		mintCert(t, c, "ca", user, user)
+		kc[user] = userKubeconfig(t, c, user)
+	}
+	t.Logf("kube-controller-manager aggregated backupview's roles into view, edit and admin %s after they were applied", waitAggregated(t, c).Round(time.Millisecond))
+	// kube-apiserver's authorizer follows ClusterRoles through an informer: wait until it agrees.
 	if err := waitUntil(30*time.Second, func() error {
-		if ok, err := canI(c, alice, access{verb: "list", resource: "backupconfigurationviews.ui.kubestash.com", ns: "demo"}); err != nil || !ok {
-			return fmt.Errorf("alice cannot list yet: %v", err)
+		if ok, err := canI(c, kc[editUser], access{verb: "create", resource: "backupconfigurationpreviews.ui.kubestash.com", ns: "demo"}); err != nil || !ok {
+			return fmt.Errorf("%s cannot create previews yet: %v", editUser, err)
+		}
+		if ok, err := canI(c, kc[viewUser], access{verb: "list", resource: "backupconfigurationviews.ui.kubestash.com", ns: "demo"}); err != nil || !ok {
+			return fmt.Errorf("%s cannot list yet: %v", viewUser, err)
 		}
 		return nil
 	}); err != nil {
@@ -214,31 +242,29 @@ func TestAccess(t *testing.T) {
 			if r.err != nil || (r.code != 401 && r.code != 403) {
 				t.Errorf("%s GET %s: %d %v, want 401 or 403", name, path, r.code, r.err)
 			}
-			if m := metaOf(r.body); m.Kind != "Status" {
-				t.Errorf("%s GET %s answered a %q, not a Status: %s", name, path, m.Kind, short(r.body))
-			}
+			checkRefusal(t, fmt.Sprintf("%s GET %s", name, path), r)
 		}
 	}
 
-	// 2. Users: what can-i says is what happens.
+	// 2. Users: what can-i says is what happens, and a refusal is a bare Status.
 	form := func(ns string) []byte {
 		f := validForm(t, c.Root)
 		f["metadata"].(map[string]interface{})["namespace"] = ns
 		return mustJSON(f)
 	}
-	aliceHTTP, bobHTTP := kasHTTP(t, c, "alice"), kasHTTP(t, c, "bob")
-	type expectation struct {
-		user       string
-		kubeconfig string
-		h          *httpc
-		allowed    func(a access) bool
+	type user struct {
+		name, kubeconfig string
+		h                *httpc
+		allowed          func(a access) bool
 	}
-	for _, u := range []expectation{
-		{"alice (view in demo)", alice, aliceHTTP, func(a access) bool { return a.ns == "demo" }},
-		{"bob (no bindings)", bob, bobHTTP, func(access) bool { return false }},
-	} {
+	users := []user{
+		{viewUser + " (view in demo)", kc[viewUser], kasHTTP(t, c, viewUser), func(a access) bool { return a.ns == "demo" && a.verb != "create" }},
+		{editUser + " (edit in demo)", kc[editUser], kasHTTP(t, c, editUser), func(a access) bool { return a.ns == "demo" }},
+		{noUser + " (no bindings)", kc[noUser], kasHTTP(t, c, noUser), func(access) bool { return false }},
+	}
+	for _, u := range users {
 		for _, a := range accesses(form) {
-			where := fmt.Sprintf("%s: %s %s in %q", u.user, a.verb, a.resource, a.ns)
+			where := fmt.Sprintf("%s: %s %s in %q", u.name, a.verb, a.resource, a.ns)
 			can, err := canI(c, u.kubeconfig, a)
 			if err != nil {
 				t.Fatal(where, err)
@@ -254,40 +280,42 @@ func TestAccess(t *testing.T) {
 			if want := u.allowed(a); did != want {
 				t.Errorf("%s: allowed=%v (%d), want %v", where, did, r.code, want)
 			}
+			if !did {
+				checkRefusal(t, where, r)
+			}
 		}
 	}
-	// alice's list of demo is the whole of demo, and only demo.
-	r := aliceHTTP.get("/apis/ui.kubestash.com/v1alpha1/namespaces/demo/backupconfigurationviews")
-	l, err := decodeList(r.body)
-	if err != nil || len(l.Items) == 0 {
-		t.Fatalf("alice's list of demo: %d %v", r.code, err)
+
+	// 3. What a namespace user reads is what the admin reads.
+	admin := kasHTTP(t, c, "admin")
+	for _, u := range users[:2] {
+		sameAsAdmin(t, c, u.name, u.h, admin)
 	}
-	adminList, _ := decodeList(kasHTTP(t, c, "admin").get("/apis/ui.kubestash.com/v1alpha1/namespaces/demo/backupconfigurationviews").body)
-	if len(l.Items) != len(adminList.Items) {
-		t.Errorf("alice sees %d views in demo, the admin %d", len(l.Items), len(adminList.Items))
-	}
-	for _, it := range l.Items {
-		if m := metaOf(it); m.Metadata.Namespace != "demo" {
-			t.Errorf("alice's list of demo holds %s/%s", m.Metadata.Namespace, m.Metadata.Name)
-		}
+	// An edit user's preview renders what the admin's does.
+	up := users[1].h.do(ctx, http.MethodPost, "/apis/ui.kubestash.com/v1alpha1/namespaces/demo/backupconfigurationpreviews", "application/json", bytes.NewReader(form("demo")))
+	ap := admin.do(ctx, http.MethodPost, "/apis/ui.kubestash.com/v1alpha1/namespaces/demo/backupconfigurationpreviews", "application/json", bytes.NewReader(form("demo")))
+	if up.code != 201 || ap.code != 201 {
+		t.Errorf("previews in demo: %s %d, admin %d: %s", editUser, up.code, ap.code, short(up.body))
+	} else if us, as := previewStatus(t, up.body), previewStatus(t, ap.body); us == "" || us != as {
+		t.Errorf("%s's preview renders\n%s\nthe admin's\n%s", editUser, us, as)
 	}
 	// The front proxy's own certificate is what makes identity headers count: with it,
-	// X-Remote-User alice is alice (allowed in demo only), not an admin.
+	// X-Remote-User is that user (allowed in demo only), not an admin.
 	proxy := newHTTPC(t, c, fmt.Sprintf("https://127.0.0.1:%d", bvPort), filepath.Join(c.Dir, "pki", "backupview-ca.crt"), "front-proxy-client")
 	for path, want := range map[string]int{viewsPath: 403, "/apis/ui.kubestash.com/v1alpha1/namespaces/demo/backupconfigurationviews": 200} {
 		req, _ := http.NewRequest(http.MethodGet, proxy.base+path, nil)
-		req.Header.Set("X-Remote-User", "alice")
+		req.Header.Set("X-Remote-User", viewUser)
 		res, err := proxy.hc.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		res.Body.Close()
 		if res.StatusCode != want {
-			t.Errorf("front proxy asserting alice, GET %s: %d, want %d", path, res.StatusCode, want)
+			t.Errorf("front proxy asserting %s, GET %s: %d, want %d", viewUser, path, res.StatusCode, want)
 		}
 	}
 
-	// 3. backupview's own RBAC: no Secrets at all, reads only.
+	// 4. backupview's own RBAC: no Secrets at all, reads only.
 	sa := "system:serviceaccount:backupview:backupview"
 	for _, verb := range []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"} {
 		for _, ns := range []string{"-A", "--namespace=backupview", "--namespace=kube-system"} {
@@ -324,30 +352,10 @@ func TestAccess(t *testing.T) {
 		}
 	}
 
-	// 4. The shipped RBAC is enough to run backupview: a replica as the service account serves
+	// 5. The shipped RBAC is enough to run backupview: a replica as the service account serves
 	// the same views. A BackupConfiguration whose target kind it may not read (ConfigMap)
 	// must not fail requests, nor its readiness.
-	tok, err := c.KubectlStdout("", "create", "token", "backupview", "-n", "backupview", "--duration=1h")
-	if err != nil {
-		t.Fatal(err, tok)
-	}
-	kc := fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-- name: local
-  cluster: {server: "https://127.0.0.1:%d", certificate-authority: %q}
-users:
-- name: sa
-  user: {token: %q}
-contexts:
-- name: ctx
-  context: {cluster: local, user: sa}
-current-context: ctx
-`, port(c, "KAS_PORT"), filepath.Join(c.Dir, "pki", "ca.crt"), strings.TrimSpace(tok))
-	saKC := filepath.Join(c.Dir, "kubeconfig-sa")
-	if err := os.WriteFile(saKC, []byte(kc), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	saKC := serviceAccountKubeconfig(t, c)
 	if out, err := c.Kubectl("create", "namespace", "access"); err != nil && !strings.Contains(out, "AlreadyExists") {
 		t.Fatal(err, out)
 	}
@@ -358,7 +366,8 @@ current-context: ctx
 		t.Fatal(err)
 	}
 	started := time.Now()
-	saPort := startReplica(t, c, replicaPorts(c), true, "--kubeconfig="+saKC, "--authentication-kubeconfig="+saKC, "--authorization-kubeconfig="+saKC).port
+	saRep := startReplica(t, c, replicaPorts(c), true, "--kubeconfig="+saKC, "--authentication-kubeconfig="+saKC, "--authorization-kubeconfig="+saKC)
+	saPort := saRep.port
 	// A kind it may not list is known at once to be unreadable: it does not hold the start
 	// back (a kind that fails otherwise is waited for 20 s at most).
 	if took := time.Since(started); took > 15*time.Second {
@@ -368,19 +377,11 @@ current-context: ctx
 	}
 	saHTTP := bvDirect(t, c, saPort)
 	main := bvDirect(t, c, bvPort)
-	if err := waitUntil(20*time.Second, func() error {
-		a, b := main.get(viewsPath), saHTTP.get(viewsPath)
-		la, err1 := decodeList(a.body)
-		lb, err2 := decodeList(b.body)
-		if a.code != 200 || b.code != 200 || err1 != nil || err2 != nil {
-			return fmt.Errorf("main %d, service-account replica %d: %s", a.code, b.code, short(b.body))
-		}
-		if len(la.Items) != len(lb.Items) {
-			return fmt.Errorf("main serves %d views, the service-account replica %d", len(la.Items), len(lb.Items))
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
+	// The same views, item by item, every namespace. resourceVersions are left out: a view's
+	// may differ between a replica that followed every change and one that started later,
+	// which is the replicas test's matter, not RBAC's.
+	if err := waitUntil(20*time.Second, func() error { return sameViewsNoRV(main.get(viewsPath), saHTTP.get(viewsPath)) }); err != nil {
+		t.Errorf("the main server and the service-account replica: %v", err)
 	}
 	v, err := clientFor(c, saPort).UiV1alpha1().BackupConfigurationViews("access").Get(ctx, "configmap-target", metav1.GetOptions{})
 	if err != nil || v.Target.Found || v.Summary.Target != "ConfigMap access/settings" {
@@ -398,46 +399,398 @@ current-context: ctx
 	if r := saHTTP.do(ctx, http.MethodPost, previewsPath, "application/json", bytes.NewReader(form("demo"))); r.code != 201 {
 		t.Errorf("preview on the service-account replica: %d %s", r.code, short(r.body))
 	}
+
+	// 6. The optional role for --check-encryption-secrets (not in the kustomization): list and
+	// watch on Secrets and nothing more, and enough for the check to work.
+	optional := filepath.Join(c.Root, "deploy", "rbac-encryption-secrets.yaml")
+	if out, err := c.Kubectl("apply", "-f", optional); err != nil {
+		t.Fatal(err, out)
+	}
+	t.Cleanup(func() { _, _ = c.Kubectl("delete", "-f", optional, "--ignore-not-found") })
+	if err := waitUntil(30*time.Second, func() error {
+		if out, _ := c.Kubectl("auth", "can-i", "watch", "secrets", "-A", "--as="+sa); strings.TrimSpace(out) != "yes" {
+			return fmt.Errorf("can-i watch secrets -A = %q", out)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for verb, want := range map[string]string{"list": "yes", "watch": "yes", "get": "no", "create": "no", "update": "no", "delete": "no"} {
+		if out, _ := c.Kubectl("auth", "can-i", verb, "secrets", "-A", "--as="+sa); strings.TrimSpace(out) != want {
+			t.Errorf("with %s the service account: can-i %s secrets -A = %q, want %s", filepath.Base(optional), verb, out, want)
+		}
+	}
+	// On a port of its own: startReplica takes a port whose /readyz answers as started.
+	saRep.stop()
+	checkRep := startReplica(t, c, replicaPorts(c), true, "--kubeconfig="+saKC, "--authentication-kubeconfig="+saKC,
+		"--authorization-kubeconfig="+saKC, "--check-encryption-secrets")
+	checker := bvDirect(t, c, checkRep.port)
+	if err := waitUntil(10*time.Second, func() error {
+		r := checker.do(ctx, http.MethodPost, previewsPath, "application/json", bytes.NewReader(form("demo")))
+		if r.code != 201 {
+			return fmt.Errorf("%d %s", r.code, short(r.body))
+		}
+		if w := strings.Join(r.hdr.Values("Warning"), " | "); !strings.Contains(w, "encryption Secret demo/encrypt-secret not found") {
+			return fmt.Errorf("warnings: %s", w)
+		}
+		return nil
+	}); err != nil {
+		t.Errorf("--check-encryption-secrets as the service account with %s: %v", filepath.Base(optional), err)
+	}
 }
 
-// checkRBACFiles reads the ClusterRoles and Roles that deploy/ binds to backupview's service
-// account: no Secrets, no wildcard resources in the core group, only get/list/watch.
-func checkRBACFiles(t *testing.T, c *harness.Cluster) {
+// viewReads and previewCreates are what backupview's roles grant (group, resource, verb).
+var (
+	viewReads = [][3]string{
+		{"ui.kubestash.com", "backupconfigurationviews", "get"},
+		{"ui.kubestash.com", "backupconfigurationviews", "list"},
+		{"ui.kubestash.com", "backupconfigurationviews", "watch"},
+	}
+	previewCreates = [][3]string{
+		{"ui.kubestash.com", "backupconfigurationpreviews", "create"},
+		{"ui.kubestash.com", "backupconfigurationviews/preview", "create"},
+	}
+)
+
+// waitAggregated blocks until kube-controller-manager has aggregated backupview's rules into
+// the built-in ClusterRoles (reads into view, edit and admin; previews into edit and admin),
+// and returns how long that took.
+func waitAggregated(t *testing.T, c *harness.Cluster) time.Duration {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(c.Root, "deploy", "rbac-server.yaml"))
+	start := time.Now()
+	want := map[string][][3]string{
+		"view":  viewReads,
+		"edit":  append(append([][3]string(nil), viewReads...), previewCreates...),
+		"admin": append(append([][3]string(nil), viewReads...), previewCreates...),
+	}
+	have := map[string][]rbacv1.PolicyRule{}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	lw := cache.NewListWatchFromClient(c.Kube.RbacV1().RESTClient(), "clusterroles", "", fields.Everything())
+	_, err := watchtools.UntilWithSync(ctx, lw, &rbacv1.ClusterRole{}, nil, func(e watch.Event) (bool, error) {
+		if cr, ok := e.Object.(*rbacv1.ClusterRole); ok && want[cr.Name] != nil {
+			have[cr.Name] = cr.Rules
+		}
+		for role, perms := range want {
+			for _, p := range perms {
+				if !grants(have[role], p) {
+					return false, nil
+				}
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("backupview's roles were not aggregated into view, edit and admin within 60 s (is kube-controller-manager running?): %v; view has %v, edit has %v", err, have["view"], have["edit"])
+	}
+	return time.Since(start)
+}
+
+// grants reports whether the rules allow verb on group/resource (any name).
+func grants(rules []rbacv1.PolicyRule, p [3]string) bool {
+	for _, r := range rules {
+		if len(r.ResourceNames) == 0 && (contains(r.APIGroups, p[0]) || contains(r.APIGroups, "*")) &&
+			(contains(r.Resources, p[1]) || contains(r.Resources, "*")) && (contains(r.Verbs, p[2]) || contains(r.Verbs, "*")) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkRefusal: a refused answer is a failure Status with the answer's code and nothing else:
+// no view, no list, no rendered preview.
+func checkRefusal(t *testing.T, where string, r resp) {
+	t.Helper()
+	var keys map[string]json.RawMessage
+	var st struct {
+		Kind     string          `json:"kind"`
+		Status   string          `json:"status"`
+		Code     int             `json:"code"`
+		Metadata json.RawMessage `json:"metadata"`
+	}
+	if err := json.Unmarshal(r.body, &keys); err != nil || json.Unmarshal(r.body, &st) != nil {
+		t.Errorf("%s: refused (%d) with a body that is not a Status: %s", where, r.code, short(r.body))
+		return
+	}
+	if st.Kind != "Status" || st.Status != "Failure" || st.Code != r.code {
+		t.Errorf("%s: refused (%d) with kind %q status %q code %d, want a Failure Status with the same code", where, r.code, st.Kind, st.Status, st.Code)
+	}
+	for k := range keys {
+		switch k {
+		case "kind", "apiVersion", "metadata", "status", "message", "reason", "details", "code":
+		default:
+			t.Errorf("%s: the refusal carries %q: %s", where, k, short(r.body))
+		}
+	}
+	if m := strings.TrimSpace(string(st.Metadata)); m != "" && m != "{}" {
+		t.Errorf("%s: the refusal carries metadata %s", where, m)
+	}
+	for _, leak := range []string{"backupSessions", "summary", "manifest", "s3-shared", "demo-retention", "items"} {
+		if bytes.Contains(r.body, []byte(leak)) {
+			t.Errorf("%s: the refusal mentions %q: %s", where, leak, short(r.body))
+		}
+	}
+}
+
+// sameAsAdmin: a namespace user's LIST of demo is the admin's, item by item (names and
+// resourceVersions, at the same snapshot); its GET is the admin's; its watch delivers the same
+// events. Bodies are compared whole for app-data-backup, whose joined objects all lie in demo:
+// details of objects in other namespaces follow the caller's own rights (docs/design.md).
+func sameAsAdmin(t *testing.T, c *harness.Cluster, name string, h, admin *httpc) {
+	t.Helper()
+	const demo = "/apis/ui.kubestash.com/v1alpha1/namespaces/demo/backupconfigurationviews"
+	al, err := decodeList(admin.get(demo).body)
+	if err != nil || len(al.Items) == 0 {
+		t.Fatalf("the admin's list of demo: %v", err)
+	}
+	rv := al.Metadata.ResourceVersion
+	r := h.get(demo + "?resourceVersion=" + rv + "&resourceVersionMatch=Exact")
+	ul, err := decodeList(r.body)
+	if r.code != 200 || err != nil {
+		t.Fatalf("%s's list of demo at %s: %d %v %s", name, rv, r.code, err, short(r.body))
+	}
+	if ul.Metadata.ResourceVersion != rv || len(ul.Items) != len(al.Items) {
+		t.Errorf("%s lists %d views of demo at %s, the admin %d at %s", name, len(ul.Items), ul.Metadata.ResourceVersion, len(al.Items), rv)
+	}
+	for i := 0; i < len(ul.Items) && i < len(al.Items); i++ {
+		um, am := metaOf(ul.Items[i]).Metadata, metaOf(al.Items[i]).Metadata
+		if um.Namespace != "demo" || um.Name != am.Name || um.ResourceVersion != am.ResourceVersion {
+			t.Errorf("%s's list of demo, item %d: %s/%s@%s, the admin's %s/%s@%s", name, i, um.Namespace, um.Name, um.ResourceVersion, am.Namespace, am.Name, am.ResourceVersion)
+		}
+	}
+
+	// GET: the admin's before and after must agree, or something changed in between.
+	for _, view := range []string{"app-data-backup", "mongodb-backup"} {
+		var ur, before, after resp
+		for attempt := 0; attempt < 5; attempt++ {
+			before, ur, after = admin.get(demo+"/"+view), h.get(demo+"/"+view), admin.get(demo+"/"+view)
+			if bytes.Equal(before.body, after.body) {
+				break
+			}
+		}
+		um, am := metaOf(ur.body).Metadata, metaOf(before.body).Metadata
+		switch {
+		case ur.code != 200 || before.code != 200:
+			t.Errorf("%s GET demo/%s: %d, the admin %d: %s", name, view, ur.code, before.code, short(ur.body))
+		case view == "app-data-backup" && !bytes.Equal(ur.body, before.body):
+			t.Errorf("%s GET demo/%s differs from the admin's:\n%s\n%s", name, view, short(ur.body), short(before.body))
+		case um.Name != am.Name || um.ResourceVersion != am.ResourceVersion:
+			t.Errorf("%s GET demo/%s: %s@%s, the admin's %s@%s", name, view, um.Name, um.ResourceVersion, am.Name, am.ResourceVersion)
+		}
+	}
+
+	// WATCH from the list's version: a change to app-data-backup reaches both, after the same
+	// events.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	path := demo + "?watch=1&resourceVersion=" + rv
+	uw, aw := rawWatch(ctx, t, h, path), rawWatch(ctx, t, admin, path)
+	mark := strconv.FormatInt(time.Now().UnixNano(), 10)
+	if out, err := c.Kubectl("label", "--overwrite", "backupconfigurations.core.kubestash.com", "-n", "demo", "app-data-backup", "access-test="+mark); err != nil {
+		t.Fatal(err, out)
+	}
+	ue, uerr := eventsUntilLabel(uw, "app-data-backup", mark)
+	ae, aerr := eventsUntilLabel(aw, "app-data-backup", mark)
+	if uerr != nil || aerr != nil {
+		t.Fatalf("watching demo from %s: %s: %v; admin: %v", rv, name, uerr, aerr)
+	}
+	if len(ue) != len(ae) {
+		t.Errorf("%s's watch of demo delivered %d events up to the change, the admin's %d", name, len(ue), len(ae))
+	}
+	for i := 0; i < len(ue) && i < len(ae); i++ {
+		um, am := metaOf(ue[i].Object).Metadata, metaOf(ae[i].Object).Metadata
+		if ue[i].Type != ae[i].Type || um.Name != am.Name || um.ResourceVersion != am.ResourceVersion {
+			t.Errorf("%s's watch of demo, event %d: %s %s@%s, the admin's %s %s@%s", name, i, ue[i].Type, um.Name, um.ResourceVersion, ae[i].Type, am.Name, am.ResourceVersion)
+		}
+	}
+	if last := len(ue) - 1; last >= 0 && len(ae) == len(ue) && !bytes.Equal(compactJSON(ue[last].Object), compactJSON(ae[last].Object)) {
+		t.Errorf("%s's watch event for the change differs from the admin's:\n%s\n%s", name, short(ue[last].Object), short(ae[last].Object))
+	}
+	t.Logf("%s: LIST (%d views), GET and WATCH (%d events) of demo are the admin's", name, len(ul.Items), len(ue))
+}
+
+// sameViewsNoRV compares two LIST answers item by item, resourceVersions left out.
+func sameViewsNoRV(a, b resp) error {
+	la, err1 := decodeList(a.body)
+	lb, err2 := decodeList(b.body)
+	if a.code != 200 || b.code != 200 || err1 != nil || err2 != nil {
+		return fmt.Errorf("LIST: %d %v and %d %v", a.code, err1, b.code, err2)
+	}
+	if len(la.Items) != len(lb.Items) {
+		return fmt.Errorf("%d views and %d", len(la.Items), len(lb.Items))
+	}
+	strip := func(raw json.RawMessage) string {
+		var m map[string]interface{}
+		_ = json.Unmarshal(raw, &m)
+		if md, ok := m["metadata"].(map[string]interface{}); ok {
+			delete(md, "resourceVersion")
+		}
+		b, _ := json.Marshal(m)
+		return string(b)
+	}
+	for i := range la.Items {
+		if x, y := strip(la.Items[i]), strip(lb.Items[i]); x != y {
+			return fmt.Errorf("item %d differs:\n%s\n%s", i, short([]byte(x)), short([]byte(y)))
+		}
+	}
+	return nil
+}
+
+// rawWatch opens a watch as the client's user and streams its events; the channel closes when
+// the stream ends.
+func rawWatch(ctx context.Context, t *testing.T, h *httpc, path string) <-chan watchEvent {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.base+path, nil)
+	req.Header.Set("Accept", "application/json")
+	r, err := h.hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, doc := range strings.Split(string(b), "\n---") {
-		var o struct {
-			Kind     string `json:"kind"`
-			Metadata struct {
-				Name string `json:"name"`
-			} `json:"metadata"`
-			Rules []struct {
-				APIGroups []string `json:"apiGroups"`
-				Resources []string `json:"resources"`
-				Verbs     []string `json:"verbs"`
-			} `json:"rules"`
+	if r.StatusCode != 200 {
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		t.Fatalf("watch %s: %d %s", path, r.StatusCode, short(b))
+	}
+	ch := make(chan watchEvent, 256)
+	go func() {
+		defer close(ch)
+		defer r.Body.Close()
+		dec := json.NewDecoder(r.Body)
+		for {
+			var e watchEvent
+			if dec.Decode(&e) != nil {
+				return
+			}
+			ch <- e
 		}
-		if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
+	}()
+	return ch
+}
+
+// eventsUntilLabel collects events until the one that shows view with label access-test=mark.
+func eventsUntilLabel(ch <-chan watchEvent, view, mark string) ([]watchEvent, error) {
+	var out []watchEvent
+	for e := range ch {
+		out = append(out, e)
+		var o struct {
+			Metadata struct {
+				Name   string            `json:"name"`
+				Labels map[string]string `json:"labels"`
+			} `json:"metadata"`
+		}
+		_ = json.Unmarshal(e.Object, &o)
+		if e.Type == "ERROR" {
+			return out, fmt.Errorf("ERROR event: %s", short(e.Object))
+		}
+		if o.Metadata.Name == view && o.Metadata.Labels["access-test"] == mark {
+			return out, nil
+		}
+	}
+	return out, fmt.Errorf("the watch ended after %d events without the change", len(out))
+}
+
+func compactJSON(b []byte) []byte {
+	var out bytes.Buffer
+	if json.Compact(&out, b) != nil {
+		return b
+	}
+	return out.Bytes()
+}
+
+// previewStatus is a preview answer's status (the rendered BackupConfiguration), as JSON.
+func previewStatus(t *testing.T, body []byte) string {
+	t.Helper()
+	var p struct {
+		Status json.RawMessage `json:"status"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Errorf("preview answer: %v: %s", err, short(body))
+	}
+	return string(compactJSON(p.Status))
+}
+
+// serviceAccountKubeconfig writes a kubeconfig with a token of backupview's service account.
+func serviceAccountKubeconfig(t *testing.T, c *harness.Cluster) string {
+	t.Helper()
+	tok, err := c.KubectlStdout("", "create", "token", "backupview", "-n", "backupview", "--duration=1h")
+	if err != nil {
+		t.Fatal(err, tok)
+	}
+	kc := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster: {server: "https://127.0.0.1:%d", certificate-authority: %q}
+users:
+- name: sa
+  user: {token: %q}
+contexts:
+- name: ctx
+  context: {cluster: local, user: sa}
+current-context: ctx
+`, port(c, "KAS_PORT"), filepath.Join(c.Dir, "pki", "ca.crt"), strings.TrimSpace(tok))
+	f := filepath.Join(c.Dir, "kubeconfig-sa")
+	if err := os.WriteFile(f, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// checkRBACFiles reads the roles deploy/ grants backupview's service account. rbac-server.yaml:
+// no Secrets, no wildcard resources in the core group, and only list and watch (the server
+// reads through informers, never a get). rbac-encryption-secrets.yaml: list and watch on
+// Secrets and nothing else, and not in the kustomization.
+func checkRBACFiles(t *testing.T, c *harness.Cluster) {
+	t.Helper()
+	type rule struct {
+		APIGroups []string `json:"apiGroups"`
+		Resources []string `json:"resources"`
+		Verbs     []string `json:"verbs"`
+	}
+	roles := func(file string) map[string][]rule {
+		b, err := os.ReadFile(filepath.Join(c.Root, "deploy", file))
+		if err != nil {
 			t.Fatal(err)
 		}
-		if o.Kind != "ClusterRole" && o.Kind != "Role" {
-			continue
+		out := map[string][]rule{}
+		for _, doc := range strings.Split(string(b), "\n---") {
+			var o struct {
+				Kind     string `json:"kind"`
+				Metadata struct {
+					Name string `json:"name"`
+				} `json:"metadata"`
+				Rules []rule `json:"rules"`
+			}
+			if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
+				t.Fatal(file, err)
+			}
+			if o.Kind == "ClusterRole" || o.Kind == "Role" {
+				out[o.Kind+" "+o.Metadata.Name] = o.Rules
+			}
 		}
-		for _, r := range o.Rules {
+		return out
+	}
+	for name, rules := range roles("rbac-server.yaml") {
+		for _, r := range rules {
 			for _, res := range r.Resources {
 				if res == "secrets" || (res == "*" && (contains(r.APIGroups, "") || contains(r.APIGroups, "*"))) {
-					t.Errorf("deploy/rbac-server.yaml %s %s grants %v on %v %v", o.Kind, o.Metadata.Name, r.Verbs, r.APIGroups, r.Resources)
+					t.Errorf("deploy/rbac-server.yaml %s grants %v on %v %v", name, r.Verbs, r.APIGroups, r.Resources)
 				}
 			}
 			for _, v := range r.Verbs {
-				if v != "get" && v != "list" && v != "watch" {
-					t.Errorf("deploy/rbac-server.yaml %s %s grants %s on %v", o.Kind, o.Metadata.Name, v, r.Resources)
+				if v != "list" && v != "watch" {
+					t.Errorf("deploy/rbac-server.yaml %s grants %s on %v (the server only lists and watches)", name, v, r.Resources)
 				}
 			}
 		}
+	}
+	opt := roles("rbac-encryption-secrets.yaml")
+	if r := opt["ClusterRole backupview:encryption-secrets"]; len(opt) != 1 || len(r) != 1 ||
+		fmt.Sprint(r[0].APIGroups, r[0].Resources, r[0].Verbs) != "[] [secrets] [list watch]" {
+		t.Errorf("deploy/rbac-encryption-secrets.yaml: want one ClusterRole with list and watch on secrets only, got %+v", opt)
+	}
+	if k, err := os.ReadFile(filepath.Join(c.Root, "deploy", "kustomization.yaml")); err != nil || bytes.Contains(k, []byte("rbac-encryption-secrets")) {
+		t.Errorf("deploy/kustomization.yaml must not include the optional rbac-encryption-secrets.yaml (%v)", err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -256,6 +257,13 @@ func startReplica(t *testing.T, c *harness.Cluster, ports []int, wait bool, extr
 
 func tryReplica(t *testing.T, c *harness.Cluster, bvPort int, wait bool, extra ...string) (*replica, bool) {
 	t.Helper()
+	// A port still held (an older replica) would answer /readyz for a process that is about
+	// to exit with "address already in use".
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", bvPort))
+	if err != nil {
+		return nil, true
+	}
+	l.Close()
 	pki := filepath.Join(c.Dir, "pki")
 	kc := c.Kubeconfig("")
 	args := append([]string{
