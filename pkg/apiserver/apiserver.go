@@ -78,8 +78,6 @@ type CompletedConfig struct{ *completedConfig }
 // Server is a running backupview.
 type Server struct {
 	GenericAPIServer *genericapiserver.GenericAPIServer
-	Sources          *sources.Sources
-	Cache            *viewcache.Cache
 }
 
 // Complete fills in defaults.
@@ -146,7 +144,7 @@ func (c completedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{GenericAPIServer: gs, Sources: src, Cache: cache}
+	s := &Server{GenericAPIServer: gs}
 
 	// What each caller may see of other namespaces, from the delegated authorizer.
 	authz := access.New(c.GenericConfig.Authorization.Authorizer, access.Options{})

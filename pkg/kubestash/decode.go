@@ -343,15 +343,6 @@ func (s *BackupSession) IsBackupConfigurationInvoker() bool {
 	return s.InvokerKind == "BackupConfiguration" && (s.InvokerAPIGroup == CoreGroup || s.InvokerAPIGroup == "")
 }
 
-// ControllerOf returns the controller owner reference, if any.
-func ControllerOf(m *metav1.ObjectMeta) *metav1.OwnerReference {
-	for i := range m.OwnerReferences {
-		if r := &m.OwnerReferences[i]; r.Controller != nil && *r.Controller {
-			return r
-		}
-	}
-	return nil
-}
 
 // IsBackupConfigurationOwner reports whether an owner reference points at a BackupConfiguration.
 func IsBackupConfigurationOwner(r *metav1.OwnerReference) bool {

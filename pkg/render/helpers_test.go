@@ -15,7 +15,7 @@ func i64(v int64) *int64 { return &v }
 
 func raw(s string) *runtime.RawExtension { return &runtime.RawExtension{Raw: []byte(s)} }
 
-// validForm is the design.md §1.2 example: a fresh copy each call, so tests can mutate it.
+// validForm is the example form of docs/design.md ("Preview rendering"): a fresh copy each call, so tests can mutate it.
 func validForm() *ui.BackupConfigurationPreview {
 	return &ui.BackupConfigurationPreview{
 		ObjectMeta: metav1.ObjectMeta{Name: "mongodb-backup", Namespace: "demo"},

@@ -25,8 +25,8 @@ type Manifest struct {
 	YAML string
 }
 
-// Render validates the form and renders the BackupConfiguration it describes (design.md §1.2,
-// kubestash-api.md §2a). The same form always gives the same bytes.
+// Render validates the form and renders the BackupConfiguration it describes (docs/design.md,
+// "Preview rendering"). The same form always gives the same bytes.
 func Render(p *ui.BackupConfigurationPreview) (*Manifest, field.ErrorList) {
 	m, errs, _ := render(p, waitForever) // waitForever never fails
 	return m, errs

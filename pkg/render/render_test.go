@@ -14,8 +14,9 @@ import (
 	"github.com/kubestash/backupview/pkg/apis/ui"
 )
 
-// The design.md §1.2 form renders to kubestash-api.md §7 Example A (minus chart labels and
-// status), plus the annotations the console drops.
+// The example form renders to the BackupConfiguration the console renders for it (minus chart
+// labels and status), plus the annotations the console drops (docs/design.md, "Preview
+// rendering").
 const goldenYAML = `apiVersion: core.kubestash.com/v1alpha1
 kind: BackupConfiguration
 metadata:

@@ -270,7 +270,7 @@ func TestAllErrorsAtOnce(t *testing.T) {
 	if len(got) != 13 {
 		t.Errorf("unexpected extra errors: %v", got)
 	}
-	// spec.sessions[0].tasks[1].name: Required value, as design.md shows it.
+	// spec.sessions[0].tasks[1].name: Required value, as the README shows it.
 	if s := errString(Validate(p)); !strings.Contains(s, "spec.sessions[0].tasks[1].name: Required value") {
 		t.Errorf("message format: %s", s)
 	}

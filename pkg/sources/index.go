@@ -1,6 +1,8 @@
 package sources
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
@@ -79,7 +81,7 @@ func sessionBC(o interface{}) ([]string, error) {
 	if s.IsBackupConfigurationInvoker() && s.InvokerName != "" {
 		return []string{s.Namespace + "/" + s.InvokerName}, nil
 	}
-	if r := kubestash.ControllerOf(&s.ObjectMeta); kubestash.IsBackupConfigurationOwner(r) {
+	if r := metav1.GetControllerOfNoCopy(&s.ObjectMeta); kubestash.IsBackupConfigurationOwner(r) {
 		return []string{s.Namespace + "/" + r.Name}, nil
 	}
 	return nil, nil
@@ -90,7 +92,7 @@ func cronOwner(o interface{}) ([]string, error) {
 	if !ok {
 		return nil, nil
 	}
-	if r := kubestash.ControllerOf(&c.ObjectMeta); kubestash.IsBackupConfigurationOwner(r) && r.UID != "" {
+	if r := metav1.GetControllerOfNoCopy(&c.ObjectMeta); kubestash.IsBackupConfigurationOwner(r) && r.UID != "" {
 		return []string{uidKey(c.Namespace, string(r.UID))}, nil
 	}
 	return nil, nil
