@@ -343,7 +343,6 @@ func (s *BackupSession) IsBackupConfigurationInvoker() bool {
 	return s.InvokerKind == "BackupConfiguration" && (s.InvokerAPIGroup == CoreGroup || s.InvokerAPIGroup == "")
 }
 
-
 // IsBackupConfigurationOwner reports whether an owner reference points at a BackupConfiguration.
 func IsBackupConfigurationOwner(r *metav1.OwnerReference) bool {
 	return r != nil && r.Kind == "BackupConfiguration" && strings.HasPrefix(r.APIVersion, CoreGroup+"/")
