@@ -87,53 +87,50 @@ func (a *Caller) Redact(v *ui.BackupConfigurationView) *ui.BackupConfigurationVi
 }
 
 // redactStorages returns l with the entries the caller may not see reduced to their
-// reference. A one-entry list is shared by every view naming the same BackupStorage. a.mu
-// is held.
+// reference. a.mu is held.
 func (a *Caller) redactStorages(l []ui.BackupStorageRef, ns string) []ui.BackupStorageRef {
-	if len(l) == 1 {
-		if out, ok := a.storageLists[rkey{"", l[0].Namespace, l[0].Name}]; ok {
-			return out
-		}
-	}
-	out := make([]ui.BackupStorageRef, len(l))
-	for i, r := range l {
-		if r.Namespace != ns {
-			if ok, why := a.mayGet(rkey{storages.Group, storages.Resource, r.Namespace}); !ok {
-				r = ui.BackupStorageRef{Name: r.Name, Namespace: r.Namespace, Restricted: why}
-			}
-		}
-		out[i] = r
-	}
-	if len(l) == 1 {
-		if a.storageLists == nil {
-			a.storageLists = map[rkey][]ui.BackupStorageRef{}
-		}
-		a.storageLists[rkey{"", l[0].Namespace, l[0].Name}] = out
-	}
-	return out
+	return redactList(a, l, ns, &a.storageLists, rkey{storages.Group, storages.Resource, ""},
+		func(r ui.BackupStorageRef) (string, string) { return r.Namespace, r.Name },
+		func(r ui.BackupStorageRef, why string) ui.BackupStorageRef {
+			return ui.BackupStorageRef{Name: r.Name, Namespace: r.Namespace, Restricted: why}
+		})
 }
 
 // redactPolicies is redactStorages for RetentionPolicies.
 func (a *Caller) redactPolicies(l []ui.RetentionPolicyRef, ns string) []ui.RetentionPolicyRef {
+	return redactList(a, l, ns, &a.policyLists, rkey{policies.Group, policies.Resource, ""},
+		func(r ui.RetentionPolicyRef) (string, string) { return r.Namespace, r.Name },
+		func(r ui.RetentionPolicyRef, why string) ui.RetentionPolicyRef {
+			return ui.RetentionPolicyRef{Name: r.Name, Namespace: r.Namespace, Restricted: why}
+		})
+}
+
+// redactList reduces the entries of l outside namespace ns that the caller may not get (of
+// resource res) to bare, keeping the reference. A one-entry list is shared, through shared,
+// by every view naming the same object. a.mu is held.
+func redactList[T any](a *Caller, l []T, ns string, shared *map[rkey][]T, res rkey, ref func(T) (ns, name string), bare func(T, string) T) []T {
+	var one rkey
 	if len(l) == 1 {
-		if out, ok := a.policyLists[rkey{"", l[0].Namespace, l[0].Name}]; ok {
+		rns, name := ref(l[0])
+		one = rkey{"", rns, name}
+		if out, ok := (*shared)[one]; ok {
 			return out
 		}
 	}
-	out := make([]ui.RetentionPolicyRef, len(l))
+	out := make([]T, len(l))
 	for i, r := range l {
-		if r.Namespace != ns {
-			if ok, why := a.mayGet(rkey{policies.Group, policies.Resource, r.Namespace}); !ok {
-				r = ui.RetentionPolicyRef{Name: r.Name, Namespace: r.Namespace, Restricted: why}
+		if rns, _ := ref(r); rns != ns {
+			if ok, why := a.mayGet(rkey{res.group, res.resource, rns}); !ok {
+				r = bare(r, why)
 			}
 		}
 		out[i] = r
 	}
 	if len(l) == 1 {
-		if a.policyLists == nil {
-			a.policyLists = map[rkey][]ui.RetentionPolicyRef{}
+		if *shared == nil {
+			*shared = map[rkey][]T{}
 		}
-		a.policyLists[rkey{"", l[0].Namespace, l[0].Name}] = out
+		(*shared)[one] = out
 	}
 	return out
 }
