@@ -47,7 +47,6 @@ func TestFanOutScales(t *testing.T) {
 	rss0 := memKiB(pid, "VmRSS")
 
 	type counter struct {
-		ns      string // the watcher's namespace ("" for all)
 		events  atomic.Int64
 		errors  atomic.Int64
 		foreign atomic.Int64 // events of another namespace than the watcher's
