@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	utilcompatibility "k8s.io/apiserver/pkg/util/compatibility"
+	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/component-base/cli/globalflag"
 	netutils "k8s.io/utils/net"
 
@@ -60,9 +60,9 @@ func NewOptions(out, errOut io.Writer) *Options {
 	return o
 }
 
-// AddFlags adds the flags to fs.
-func (o *Options) AddFlags(fs *pflag.FlagSet) {
-	o.RecommendedOptions.AddFlags(fs)
+// Flags returns the flags in named sections, for a grouped --help (as metrics-server does).
+func (o *Options) Flags() (fss cliflag.NamedFlagSets) {
+	fs := fss.FlagSet("backupview")
 	fs.DurationVar(&o.SourcePollInterval, "source-poll-interval", o.SourcePollInterval, "How often to look again for KubeStash CRDs and target kinds that the cluster does not serve yet.")
 	fs.IntVar(&o.Cache.WatcherBuffer, "watcher-buffer", o.Cache.WatcherBuffer, "Events a watch may fall behind before it is closed (the client then re-lists).")
 	fs.IntVar(&o.Cache.History, "watch-history", o.Cache.History, "View events kept for watches resuming from a resourceVersion.")
@@ -72,6 +72,26 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.Cache.SliceBudget, "rebuild-slice-budget", o.Cache.SliceBudget, "How long a rebuild waits for its slowest views before publishing the others; the slow ones follow when done.")
 	fs.BoolVar(&o.ShowVersion, "version", false, "Print the version and exit.")
 	fs.BoolVar(&o.CheckSecrets, "check-encryption-secrets", false, "Warn in previews when an encryption Secret does not exist. Watches Secret metadata only (never data), but needs list and watch on Secrets cluster-wide, which the default RBAC does not grant.")
+	ro := o.RecommendedOptions // without Etcd and Admission (NewOptions)
+	ro.SecureServing.AddFlags(fss.FlagSet("secure serving"))
+	ro.Authentication.AddFlags(fss.FlagSet("authentication"))
+	ro.Authorization.AddFlags(fss.FlagSet("authorization"))
+	ro.Audit.AddFlags(fss.FlagSet("auditing"))
+	ro.Features.AddFlags(fss.FlagSet("features"))
+	ro.CoreAPI.AddFlags(fss.FlagSet("core API"))
+	ro.EgressSelector.AddFlags(fss.FlagSet("egress selector"))
+	ro.Traces.AddFlags(fss.FlagSet("traces"))
+	globalflag.AddGlobalFlags(fss.FlagSet("global"), "backupview-apiserver")
+	return fss
+}
+
+// Complete fills in what depends on other options: a self-signed serving certificate when
+// none is given.
+func (o *Options) Complete() error {
+	if err := o.RecommendedOptions.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil, []net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
+		return fmt.Errorf("error creating self-signed certificates: %w", err)
+	}
+	return nil
 }
 
 // Validate checks the options.
@@ -91,11 +111,8 @@ func (o *Options) Validate() error {
 	return utilerrors.NewAggregate(errs)
 }
 
-// Config builds the server config from the options.
+// Config builds the server config from the completed, validated options.
 func (o *Options) Config() (*apiserver.Config, error) {
-	if err := o.RecommendedOptions.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil, []net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
-		return nil, fmt.Errorf("error creating self-signed certificates: %w", err)
-	}
 	c := genericapiserver.NewRecommendedConfig(apiserver.Codecs)
 	c.EffectiveVersion = utilcompatibility.DefaultBuildEffectiveVersion()
 
@@ -156,6 +173,9 @@ BackupConfiguration from the console's create form without persisting anything.`
 				fmt.Fprintln(o.StdOut, version.Version)
 				return nil
 			}
+			if err := o.Complete(); err != nil {
+				return err
+			}
 			if err := o.Validate(); err != nil {
 				return err
 			}
@@ -163,8 +183,10 @@ BackupConfiguration from the console's create form without persisting anything.`
 		},
 	}
 	cmd.SetContext(ctx)
-	fs := cmd.Flags()
-	o.AddFlags(fs)
-	globalflag.AddGlobalFlags(fs, cmd.Name())
+	fss := o.Flags()
+	for _, f := range fss.FlagSets {
+		cmd.Flags().AddFlagSet(f)
+	}
+	cliflag.SetUsageAndHelpFunc(cmd, fss, 0) // 0: no wrapping (the terminal's width would need github.com/moby/term)
 	return cmd
 }
