@@ -2,16 +2,11 @@ package render
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
-	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
 )
@@ -92,79 +87,5 @@ func TestHeavyGate(t *testing.T) {
 	}
 	if _, errs, err := RenderContext(context.Background(), many); err != nil || len(errs) > 0 {
 		t.Errorf("many values with the gate free: %v %v", err, errs)
-	}
-}
-
-// TestWeighted: first come, first served, by weight; a waiter that gives up lets those behind
-// it in.
-func TestWeighted(t *testing.T) {
-	w := &weighted{max: 10}
-	ctx := context.Background()
-	if !w.acquire(ctx, 6, time.Second) || !w.acquire(ctx, 4, time.Second) {
-		t.Fatal("within the budget")
-	}
-	if w.acquire(ctx, 1, 50*time.Millisecond) {
-		t.Fatal("over the budget")
-	}
-	w.release(4)
-	got := make(chan int64, 3)
-	for _, n := range []int64{8, 2, 3} { // 8 waits for 6 to leave; 2 and 3 queue behind it
-		go func() {
-			if w.acquire(ctx, n, 5*time.Second) {
-				got <- n
-			}
-		}()
-		time.Sleep(20 * time.Millisecond)
-	}
-	select {
-	case n := <-got:
-		t.Fatalf("%d overtook the waiter at the head", n)
-	case <-time.After(100 * time.Millisecond):
-	}
-	w.release(6)
-	if a, b := <-got, <-got; a+b != 10 {
-		t.Fatalf("admitted %d and %d, want 8 and 2", a, b)
-	}
-	w.release(8)
-	if n := <-got; n != 3 {
-		t.Fatalf("then %d, want 3", n)
-	}
-}
-
-// TestPreviewBodies: preview creates take turns by body size and get 429 with Retry-After
-// when they wait too long; other requests never wait.
-func TestPreviewBodies(t *testing.T) {
-	codecs := serializer.NewCodecFactory(runtime.NewScheme())
-	served := 0
-	h := PreviewBodies(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { served++ }), codecs)
-	req := func(info *genericapirequest.RequestInfo, size int64) *httptest.ResponseRecorder {
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		defer cancel()
-		r := httptest.NewRequestWithContext(genericapirequest.WithRequestInfo(ctx, info), http.MethodPost, "/x", strings.NewReader(""))
-		r.ContentLength = size
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		return rec
-	}
-	preview := &genericapirequest.RequestInfo{IsResourceRequest: true, Verb: "create", APIGroup: ui.GroupName, Resource: "backupconfigurationviews", Subresource: "preview"}
-	other := &genericapirequest.RequestInfo{IsResourceRequest: true, Verb: "list", APIGroup: ui.GroupName, Resource: "backupconfigurationviews"}
-	if rec := req(preview, 300<<10); rec.Code != 200 || served != 1 {
-		t.Fatalf("a free gate: %d", rec.Code)
-	}
-	if !bodies.acquire(context.Background(), bodyBudget-100<<10, time.Second) {
-		t.Fatal("taking most of the budget")
-	}
-	defer bodies.release(bodyBudget - 100<<10)
-	if rec := req(preview, 50<<10); rec.Code != 200 {
-		t.Errorf("a small preview beside a large one: %d", rec.Code)
-	}
-	if rec := req(preview, 300<<10); rec.Code != 429 || rec.Header().Get("Retry-After") != "1" {
-		t.Errorf("a large preview with the budget used: %d %v", rec.Code, rec.Header())
-	}
-	if rec := req(preview, -1); rec.Code != 429 {
-		t.Errorf("a body of unknown length counts as the largest: %d", rec.Code)
-	}
-	if rec := req(other, -1); rec.Code != 200 {
-		t.Errorf("not a preview: %d", rec.Code)
 	}
 }

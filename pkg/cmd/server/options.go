@@ -22,8 +22,8 @@ import (
 
 	"github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/apiserver"
+	"github.com/kubestash/backupview/pkg/filters"
 	generatedopenapi "github.com/kubestash/backupview/pkg/generated/openapi"
-	"github.com/kubestash/backupview/pkg/render"
 	"github.com/kubestash/backupview/pkg/version"
 	"github.com/kubestash/backupview/pkg/viewcache"
 )
@@ -129,9 +129,9 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	if err := o.RecommendedOptions.ApplyTo(c); err != nil {
 		return nil, err
 	}
-	// Large previews take turns before the create handler decodes them (render.PreviewBodies).
+	// Large previews take turns before the create handler decodes them (filters.PreviewBodies).
 	c.BuildHandlerChainFunc = func(h http.Handler, gc *genericapiserver.Config) http.Handler {
-		return genericapiserver.DefaultBuildHandlerChain(render.PreviewBodies(h, apiserver.Codecs), gc)
+		return genericapiserver.DefaultBuildHandlerChain(filters.PreviewBodies(h, apiserver.Codecs), gc)
 	}
 	return &apiserver.Config{
 		GenericConfig: c,

@@ -1,0 +1,56 @@
+package filters
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+
+	"github.com/kubestash/backupview/pkg/apis/ui"
+)
+
+// TestPreviewBodies: preview creates take turns by body size and get 429 with Retry-After
+// when they wait too long; other requests never wait.
+func TestPreviewBodies(t *testing.T) {
+	codecs := serializer.NewCodecFactory(runtime.NewScheme())
+	served := 0
+	bodies := semaphore.NewWeighted(BodyBudget)
+	h := previewBodies(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { served++ }), codecs, bodies)
+	req := func(info *genericapirequest.RequestInfo, size int64) *httptest.ResponseRecorder {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		r := httptest.NewRequestWithContext(genericapirequest.WithRequestInfo(ctx, info), http.MethodPost, "/x", strings.NewReader(""))
+		r.ContentLength = size
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec
+	}
+	preview := &genericapirequest.RequestInfo{IsResourceRequest: true, Verb: "create", APIGroup: ui.GroupName, Resource: "backupconfigurationviews", Subresource: "preview"}
+	other := &genericapirequest.RequestInfo{IsResourceRequest: true, Verb: "list", APIGroup: ui.GroupName, Resource: "backupconfigurationviews"}
+	if rec := req(preview, 300<<10); rec.Code != 200 || served != 1 {
+		t.Fatalf("a free gate: %d", rec.Code)
+	}
+	if err := bodies.Acquire(context.Background(), BodyBudget-100<<10); err != nil {
+		t.Fatal("taking most of the budget")
+	}
+	defer bodies.Release(BodyBudget - 100<<10)
+	if rec := req(preview, 50<<10); rec.Code != 200 {
+		t.Errorf("a small preview beside a large one: %d", rec.Code)
+	}
+	if rec := req(preview, 300<<10); rec.Code != 429 || rec.Header().Get("Retry-After") != "1" {
+		t.Errorf("a large preview with the budget used: %d %v", rec.Code, rec.Header())
+	}
+	if rec := req(preview, -1); rec.Code != 429 {
+		t.Errorf("a body of unknown length counts as the largest: %d", rec.Code)
+	}
+	if rec := req(other, -1); rec.Code != 200 {
+		t.Errorf("not a preview: %d", rec.Code)
+	}
+}
