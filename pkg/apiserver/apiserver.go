@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
@@ -175,7 +174,7 @@ func (c completedConfig) New() (*Server, error) {
 		go func() {
 			// Target kinds referenced at start are watched before the first build, so the
 			// first views already know which targets exist.
-			if err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(context.Context) (bool, error) { return src.HasSynced(), nil }); err != nil {
+			if err := src.WaitForSync(ctx); err != nil {
 				return
 			}
 			src.StartTargets(src.TargetKinds())
@@ -183,7 +182,7 @@ func (c completedConfig) New() (*Server, error) {
 			// keep the server from ever starting: wait for targets a bounded time, then build
 			// with found=false for them; they are revisited once their informer syncs.
 			tctx, cancel := context.WithTimeout(ctx, targetSyncWait)
-			_ = wait.PollUntilContextCancel(tctx, 50*time.Millisecond, true, func(context.Context) (bool, error) { return src.TargetsSynced(), nil })
+			_ = src.WaitForTargets(tctx)
 			cancel()
 			cache.Run(ctx)
 		}()

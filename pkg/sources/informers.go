@@ -51,6 +51,7 @@ func (s *Sources) startKind(k *kind) {
 	})
 	s.mu.Lock()
 	k.informer, k.running = inf, true
+	s.bump()
 	ctx := s.ctx
 	s.mu.Unlock()
 	klog.InfoS("watching", "resource", k.gvr.String())
@@ -164,6 +165,7 @@ func (s *Sources) resolveTarget(gk schema.GroupKind) {
 			s.mu.Lock()
 			if tg := s.targets[gk]; tg != nil && !tg.unreadable {
 				tg.unreadable = true
+				s.bump()
 				klog.InfoS("target kind not readable: its targets show found=false", "kind", gk.String(), "err", err)
 			}
 			s.mu.Unlock()
@@ -177,6 +179,7 @@ func (s *Sources) resolveTarget(gk schema.GroupKind) {
 		return
 	}
 	tg.gvr, tg.namespaced, tg.informer, tg.installed = gvr, namespaced, inf, true
+	s.bump()
 	s.mu.Unlock()
 	klog.InfoS("watching target kind", "kind", gk.String(), "resource", gvr.String())
 	go inf.RunWithContext(ctx)
@@ -206,6 +209,69 @@ func (s *Sources) HasSynced() bool {
 		}
 	}
 	return true
+}
+
+// WaitForSync blocks until HasSynced holds or ctx ends.
+func (s *Sources) WaitForSync(ctx context.Context) error {
+	return s.waitUntil(ctx, func() (bool, []<-chan struct{}) {
+		if !s.started || !s.discovered {
+			return false, nil
+		}
+		var synced []<-chan struct{}
+		for _, k := range s.kinds {
+			if k.running {
+				synced = append(synced, k.informer.HasSyncedChecker().Done())
+			}
+		}
+		return true, synced
+	})
+}
+
+// WaitForTargets blocks until TargetsSynced holds or ctx ends.
+func (s *Sources) WaitForTargets(ctx context.Context) error {
+	return s.waitUntil(ctx, func() (bool, []<-chan struct{}) {
+		var synced []<-chan struct{}
+		for _, t := range s.targets {
+			if t.informer != nil && !t.unreadable {
+				synced = append(synced, t.informer.HasSyncedChecker().Done())
+			}
+		}
+		return true, synced
+	})
+}
+
+// waitUntil waits for the channels cond names (read under s.mu) to close, starting over
+// whenever the sources change meanwhile (bump); ready false waits for the next change.
+func (s *Sources) waitUntil(ctx context.Context, cond func() (ready bool, synced []<-chan struct{})) error {
+	for {
+		s.mu.RLock()
+		ready, synced := cond()
+		changed := s.stateChanged
+		s.mu.RUnlock()
+		if ready {
+			all := true
+			for _, ch := range synced {
+				select {
+				case <-ch:
+					continue
+				case <-changed:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				all = false
+				break
+			}
+			if all {
+				return nil
+			}
+			continue
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // NotSynced names the KubeStash resources (and CronJobs) the cluster serves whose informer

@@ -69,7 +69,17 @@ type Sources struct {
 	// (served or not). Until then a kind that is not running may just be unreachable, not
 	// absent, so nothing counts as synced: never an empty list for "not installed".
 	discovered bool
-	ctx        context.Context
+	// stateChanged is closed and replaced (bump, under mu) whenever what WaitForSync and
+	// WaitForTargets wait for changes: discovery answered, an informer started, a target kind
+	// found unreadable.
+	stateChanged chan struct{}
+	ctx          context.Context
+}
+
+// bump wakes the waiters; the caller holds s.mu for writing.
+func (s *Sources) bump() {
+	close(s.stateChanged)
+	s.stateChanged = make(chan struct{})
 }
 
 // kind is one watched source resource; its informer starts once discovery shows it.
@@ -99,7 +109,7 @@ type target struct {
 // New builds the sources; nothing runs until Start.
 func New(dyn dynamic.Interface, meta metadata.Interface, disco discovery.DiscoveryInterface, sink Sink) *Sources {
 	s := &Sources{dyn: dyn, meta: meta, disco: memory.NewMemCacheClient(disco), sink: sink, pollEvery: 10 * time.Second,
-		targets: map[schema.GroupKind]*target{}}
+		targets: map[schema.GroupKind]*target{}, stateChanged: make(chan struct{})}
 	s.kinds = []*kind{
 		{gvr: kubestash.BackupConfigurations, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeBackupConfiguration(o) },
 			indexers: cache.Indexers{byRef: bcRefs, byUID: bcUID}, affected: self, observe: watchTargetKind},
@@ -127,6 +137,7 @@ func (s *Sources) SetPollInterval(d time.Duration) { s.pollEvery = d }
 func (s *Sources) Start(ctx context.Context) {
 	s.mu.Lock()
 	s.ctx, s.started = ctx, true
+	s.bump()
 	s.mu.Unlock()
 	s.startSecrets()
 	s.poll()
@@ -183,7 +194,10 @@ func (s *Sources) poll() {
 	}
 	if answered {
 		s.mu.Lock()
-		s.discovered = true
+		if !s.discovered {
+			s.discovered = true
+			s.bump()
+		}
 		s.mu.Unlock()
 	}
 	for _, gk := range s.pendingTargets() {
