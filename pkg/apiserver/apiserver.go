@@ -48,7 +48,8 @@ func init() {
 
 // ExtraConfig is backupview's own configuration.
 type ExtraConfig struct {
-	// SourcePollInterval is how often absent CRDs and target kinds are looked for again.
+	// SourcePollInterval is how often absent CRDs and target kinds are looked for again
+	// (0: sources.DefaultPollInterval).
 	SourcePollInterval time.Duration
 	// Cache tunes the view cache (history, watcher buffer, snapshots).
 	Cache viewcache.Options
@@ -84,9 +85,6 @@ func (c *Config) Complete() CompletedConfig {
 	if c.ExtraConfig.ClientConfig == nil {
 		c.ExtraConfig.ClientConfig = c.GenericConfig.ClientConfig
 	}
-	if c.ExtraConfig.SourcePollInterval == 0 {
-		c.ExtraConfig.SourcePollInterval = 10 * time.Second
-	}
 	return CompletedConfig{&completedConfig{c.GenericConfig.Complete(), &c.ExtraConfig}}
 }
 
@@ -112,7 +110,9 @@ func (c completedConfig) New() (*Server, error) {
 
 	var cache *viewcache.Cache
 	src := sources.New(dyn, md, disco, func(keys []string, rv uint64, deleted bool) { cache.Notify(keys, rv, deleted) })
-	src.SetPollInterval(c.ExtraConfig.SourcePollInterval)
+	if d := c.ExtraConfig.SourcePollInterval; d > 0 {
+		src.SetPollInterval(d)
+	}
 	if c.ExtraConfig.CheckEncryptionSecrets {
 		src.WatchSecretNames()
 	}

@@ -108,7 +108,7 @@ type target struct {
 
 // New builds the sources; nothing runs until Start.
 func New(dyn dynamic.Interface, meta metadata.Interface, disco discovery.DiscoveryInterface, sink Sink) *Sources {
-	s := &Sources{dyn: dyn, meta: meta, disco: memory.NewMemCacheClient(disco), sink: sink, pollEvery: 10 * time.Second,
+	s := &Sources{dyn: dyn, meta: meta, disco: memory.NewMemCacheClient(disco), sink: sink, pollEvery: DefaultPollInterval,
 		targets: map[schema.GroupKind]*target{}, stateChanged: make(chan struct{})}
 	s.kinds = []*kind{
 		{gvr: kubestash.BackupConfigurations, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeBackupConfiguration(o) },
@@ -128,6 +128,10 @@ func New(dyn dynamic.Interface, meta metadata.Interface, disco discovery.Discove
 	}
 	return s
 }
+
+// DefaultPollInterval is how often missing CRDs and target kinds are looked for again, unless
+// SetPollInterval says otherwise.
+const DefaultPollInterval = 10 * time.Second
 
 // SetPollInterval sets how often missing CRDs and target kinds are looked for again.
 func (s *Sources) SetPollInterval(d time.Duration) { s.pollEvery = d }

@@ -24,6 +24,7 @@ import (
 	"github.com/kubestash/backupview/pkg/apiserver"
 	"github.com/kubestash/backupview/pkg/filters"
 	generatedopenapi "github.com/kubestash/backupview/pkg/generated/openapi"
+	"github.com/kubestash/backupview/pkg/sources"
 	"github.com/kubestash/backupview/pkg/version"
 	"github.com/kubestash/backupview/pkg/viewcache"
 )
@@ -49,7 +50,7 @@ type Options struct {
 func NewOptions(out, errOut io.Writer) *Options {
 	o := &Options{
 		RecommendedOptions: genericoptions.NewRecommendedOptions("", apiserver.Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion)),
-		SourcePollInterval: 10 * time.Second,
+		SourcePollInterval: sources.DefaultPollInterval,
 		Cache:              viewcache.DefaultOptions(),
 		StdOut:             out,
 		StdErr:             errOut,
