@@ -109,19 +109,12 @@ func conditions(cs []kubestash.Condition) []ui.Condition {
 
 func nsName(ns, name string) string { return ns + "/" + name }
 
-func orNS(ns, def string) string {
-	if ns == "" {
-		return def
-	}
-	return ns
-}
-
 // PrintTarget prints a reference as "<Kind> <namespace>/<name>", like the console.
 func PrintTarget(t *kubestash.TypedRef, defNS string) string {
 	if t == nil || (t.Kind == "" && t.Name == "") {
 		return ""
 	}
-	return t.Kind + " " + orNS(t.Namespace, defNS) + "/" + t.Name
+	return t.Kind + " " + cmp.Or(t.Namespace, defNS) + "/" + t.Name
 }
 
 func summary(bc *kubestash.BackupConfiguration) ui.Summary {
@@ -135,10 +128,10 @@ func summary(bc *kubestash.BackupConfiguration) ui.Summary {
 	}
 	for _, be := range bc.Backends {
 		if be.StorageRef != nil {
-			storages = append(storages, nsName(orNS(be.StorageRef.Namespace, bc.Namespace), be.StorageRef.Name))
+			storages = append(storages, nsName(cmp.Or(be.StorageRef.Namespace, bc.Namespace), be.StorageRef.Name))
 		}
 		if be.RetentionPolicy != nil {
-			policies = append(policies, nsName(orNS(be.RetentionPolicy.Namespace, bc.Namespace), be.RetentionPolicy.Name))
+			policies = append(policies, nsName(cmp.Or(be.RetentionPolicy.Namespace, bc.Namespace), be.RetentionPolicy.Name))
 		}
 	}
 	return ui.Summary{
@@ -203,7 +196,7 @@ func refs(bc *kubestash.BackupConfiguration, pick func(kubestash.Backend) *kubes
 		if r == nil || r.Name == "" {
 			continue
 		}
-		k := [2]string{orNS(r.Namespace, bc.Namespace), r.Name}
+		k := [2]string{cmp.Or(r.Namespace, bc.Namespace), r.Name}
 		if !seen[k] {
 			seen[k] = true
 			out = append(out, k)
@@ -269,7 +262,7 @@ func (b *builder) target() ui.TargetRef {
 	if t == nil {
 		return ui.TargetRef{}
 	}
-	r := ui.TargetRef{APIGroup: t.APIGroup, Kind: t.Kind, Namespace: orNS(t.Namespace, b.bc.Namespace), Name: t.Name}
+	r := ui.TargetRef{APIGroup: t.APIGroup, Kind: t.Kind, Namespace: cmp.Or(t.Namespace, b.bc.Namespace), Name: t.Name}
 	if t.Kind == "" || t.Name == "" {
 		return r
 	}

@@ -1,6 +1,7 @@
 package sources
 
 import (
+	"cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubestash/backupview/pkg/kubestash"
@@ -26,13 +27,6 @@ func TargetNamespace(bc *kubestash.BackupConfiguration) string {
 	return bc.Namespace
 }
 
-func orNS(ns, def string) string {
-	if ns == "" {
-		return def
-	}
-	return ns
-}
-
 func bcRefs(o interface{}) ([]string, error) {
 	bc, ok := o.(*kubestash.BackupConfiguration)
 	if !ok {
@@ -41,10 +35,10 @@ func bcRefs(o interface{}) ([]string, error) {
 	var keys []string
 	for _, b := range bc.Backends {
 		if b.StorageRef != nil {
-			keys = append(keys, refKey("storage", orNS(b.StorageRef.Namespace, bc.Namespace), b.StorageRef.Name))
+			keys = append(keys, refKey("storage", cmp.Or(b.StorageRef.Namespace, bc.Namespace), b.StorageRef.Name))
 		}
 		if b.RetentionPolicy != nil {
-			keys = append(keys, refKey("policy", orNS(b.RetentionPolicy.Namespace, bc.Namespace), b.RetentionPolicy.Name))
+			keys = append(keys, refKey("policy", cmp.Or(b.RetentionPolicy.Namespace, bc.Namespace), b.RetentionPolicy.Name))
 		}
 	}
 	for _, s := range bc.Sessions {

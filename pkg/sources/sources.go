@@ -16,7 +16,7 @@ package sources
 
 import (
 	"context"
-	"sort"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -267,16 +267,8 @@ func rvOf(o interface{}) uint64 {
 	return 0
 }
 
+// dedup sorts keys and drops repeats, in place.
 func dedup(keys []string) []string {
-	if len(keys) < 2 {
-		return keys
-	}
-	sort.Strings(keys)
-	out := keys[:1]
-	for _, k := range keys[1:] {
-		if k != out[len(out)-1] {
-			out = append(out, k)
-		}
-	}
-	return out
+	slices.Sort(keys)
+	return slices.Compact(keys)
 }
