@@ -343,7 +343,7 @@ func health(bc *kubestash.BackupConfiguration, v *ui.BackupConfigurationView) ui
 	}
 	var last time.Time
 	for _, s := range v.BackupSessions {
-		if s.Phase != "Succeeded" || s.CreationTimestamp == nil {
+		if s.Phase != kubestash.SessionSucceeded || s.CreationTimestamp == nil {
 			continue
 		}
 		end := s.CreationTimestamp.Time

@@ -33,6 +33,12 @@ type Ref struct {
 	Name      string
 }
 
+// BackupSession phases the views act on (status.phase).
+const (
+	SessionSucceeded = "Succeeded"
+	SessionFailed    = "Failed"
+)
+
 // NormalizeGroup maps the console's apiGroup "core" to the core group "" (both mean it).
 func NormalizeGroup(g string) string {
 	if g == "core" {

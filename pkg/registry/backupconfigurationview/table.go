@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
+	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
 // Columns: the console's list page, then (priority 1, -o wide) the health questions.
@@ -81,10 +82,10 @@ func Health(v *ui.BackupConfigurationView, now time.Time) string {
 		return "Paused"
 	}
 	for _, s := range v.BackupSessions { // newest first
-		if s.Phase == "Failed" {
+		if s.Phase == kubestash.SessionFailed {
 			return "Failing"
 		}
-		if s.Phase == "Succeeded" {
+		if s.Phase == kubestash.SessionSucceeded {
 			break
 		}
 	}
