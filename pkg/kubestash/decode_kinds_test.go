@@ -1,0 +1,123 @@
+package kubestash
+
+import (
+	"reflect"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+func parse(t *testing.T, s string) obj {
+	t.Helper()
+	var o obj
+	if err := yaml.Unmarshal([]byte(s), &o); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// Every kind decodes the fields the views read, from objects as KubeStash writes them.
+func TestDecodeKinds(t *testing.T) {
+	bc := DecodeBackupConfiguration(parse(t, `
+metadata: {name: mongodb-backup, namespace: demo, uid: u1, resourceVersion: "9", labels: {team: db}}
+spec:
+  paused: true
+  target: {apiGroup: kubedb.com, kind: MongoDB, namespace: demo, name: mongodb}
+  backends:
+  - {name: b1, storageRef: {namespace: kubestash, name: s3}, retentionPolicy: {name: keep}}
+  sessions:
+  - name: full
+    scheduler: {schedule: "0 */4 * * *"}
+    addon: {name: mongodb-addon, tasks: [{name: logical-backup}, {name: manifest-backup}]}
+    repositories: [{name: repo-a}, {name: repo-b}]
+status:
+  phase: Ready
+  conditions: [{type: Ready, status: "True", reason: Ok, observedGeneration: 3, lastTransitionTime: "2026-11-27T04:00:00Z"}]
+  sessions: [{name: full, nextSchedule: "2026-11-27T08:00:00Z"}, {name: none}]
+`))
+	want := BackupConfiguration{
+		Target:   &TypedRef{APIGroup: "kubedb.com", Kind: "MongoDB", Namespace: "demo", Name: "mongodb"},
+		Backends: []Backend{{Name: "b1", StorageRef: &Ref{Namespace: "kubestash", Name: "s3"}, RetentionPolicy: &Ref{Name: "keep"}}},
+		Sessions: []Session{{Name: "full", Schedule: "0 */4 * * *", Addon: "mongodb-addon", Tasks: []string{"logical-backup", "manifest-backup"}, Repositories: []string{"repo-a", "repo-b"}}},
+		Paused:   true, Phase: "Ready", NextSchedules: map[string]string{"full": "2026-11-27T08:00:00Z"},
+	}
+	got := *bc
+	got.ObjectMeta, got.Conditions = want.ObjectMeta, nil
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("BackupConfiguration:\n got %+v\nwant %+v", got, want)
+	}
+	if bc.Name != "mongodb-backup" || bc.Namespace != "demo" || bc.UID != "u1" || bc.ResourceVersion != "9" || bc.Labels["team"] != "db" {
+		t.Errorf("BackupConfiguration metadata: %+v", bc.ObjectMeta)
+	}
+	if c := bc.Conditions; len(c) != 1 || c[0].Type != "Ready" || c[0].ObservedGeneration != 3 || c[0].LastTransitionTime == nil {
+		t.Errorf("conditions: %+v", c)
+	}
+
+	s := DecodeBackupSession(parse(t, `
+metadata: {name: mongodb-backup-full-1795752000, namespace: demo, uid: s1, resourceVersion: "12"}
+spec: {invoker: {apiGroup: core.kubestash.com, kind: BackupConfiguration, name: mongodb-backup}, session: full}
+status: {phase: Succeeded, duration: 49s, totalSnapshots: 2}
+`))
+	if s.InvokerName != "mongodb-backup" || !s.IsBackupConfigurationInvoker() || s.Session != "full" || s.Phase != SessionSucceeded || s.Duration != "49s" || s.TotalSnapshots == nil || *s.TotalSnapshots != 2 || s.UID != "" {
+		t.Errorf("BackupSession: %+v", s)
+	}
+
+	r := DecodeRepository(parse(t, `
+metadata: {name: repo-a, namespace: demo}
+spec: {appRef: {apiGroup: kubedb.com, kind: MongoDB, name: mongodb}}
+status: {phase: Ready, size: 9 KiB, snapshotCount: 4, integrity: true, lastBackupTime: "2026-11-27T04:00:49Z"}
+`))
+	if r.AppRef == nil || r.AppRef.Kind != "MongoDB" || r.Size != "9 KiB" || *r.SnapshotCount != 4 || !*r.Integrity || r.LastBackupTime == nil {
+		t.Errorf("Repository: %+v", r)
+	}
+
+	st := DecodeBackupStorage(parse(t, `
+metadata: {name: s3, namespace: kubestash}
+spec: {storage: {provider: s3}}
+status: {phase: Ready, totalSize: 1 GiB, repositories: [{name: a}, {name: b}]}
+`))
+	if st.Provider != "s3" || st.Phase != "Ready" || st.TotalSize != "1 GiB" || st.Repositories != 2 {
+		t.Errorf("BackupStorage: %+v", st)
+	}
+
+	p := DecodeRetentionPolicy(parse(t, `{metadata: {name: keep, namespace: demo}, spec: {maxRetentionPeriod: 2mo, default: true}}`))
+	if p.MaxRetentionPeriod != "2mo" || !p.Default {
+		t.Errorf("RetentionPolicy: %+v", p)
+	}
+
+	cj := DecodeCronJob(parse(t, `
+metadata: {name: trigger-mongodb-backup-full, namespace: demo}
+spec: {schedule: "0 */4 * * *", suspend: true}
+status: {active: [{name: j1}], lastScheduleTime: "2026-11-27T04:00:00Z"}
+`))
+	if cj.Schedule != "0 */4 * * *" || !cj.Suspend || cj.Active != 1 || cj.LastScheduleTime == nil {
+		t.Errorf("CronJob: %+v", cj)
+	}
+
+	a := DecodeAddon(parse(t, `{metadata: {name: mongodb-addon}, spec: {backupTasks: [{name: logical-backup}], restoreTasks: [{name: logical-restore}]}}`))
+	if !reflect.DeepEqual(a.BackupTasks, []string{"logical-backup"}) || !reflect.DeepEqual(a.RestoreTasks, []string{"logical-restore"}) {
+		t.Errorf("Addon: %+v", a)
+	}
+}
+
+// A field of the wrong type reads as its zero value: an odd object never breaks an informer.
+func TestDecodeIsTolerant(t *testing.T) {
+	bc := DecodeBackupConfiguration(parse(t, `
+metadata: {name: odd, namespace: demo, labels: [x]}
+spec: {paused: "true", target: "MongoDB demo/x", backends: {a: 1}, sessions: [null, 3, "x", {name: ok, scheduler: {schedule: 5}, addon: {tasks: [null, {name: t}]}}]}
+status: {phase: 3, conditions: Ready, sessions: {a: b}}
+`))
+	if bc.Paused || bc.Target != nil || bc.Backends != nil || bc.Phase != "" || bc.Conditions != nil || bc.NextSchedules != nil || bc.Labels != nil {
+		t.Errorf("wrongly typed fields did not read as zero: %+v", bc)
+	}
+	if len(bc.Sessions) != 1 || bc.Sessions[0].Name != "ok" || bc.Sessions[0].Schedule != "" || !reflect.DeepEqual(bc.Sessions[0].Tasks, []string{"t"}) {
+		t.Errorf("the valid session: %+v", bc.Sessions)
+	}
+	s := DecodeBackupSession(parse(t, `{metadata: {name: s}, status: {totalSnapshots: "two", phase: [Running]}}`))
+	if s.TotalSnapshots != nil || s.Phase != "" {
+		t.Errorf("BackupSession: %+v", s)
+	}
+	if r := DecodeRepository(parse(t, `{status: {snapshotCount: "4", integrity: "yes", lastBackupTime: 7}}`)); r.SnapshotCount != nil || r.Integrity != nil || r.LastBackupTime != nil {
+		t.Errorf("Repository: %+v", r)
+	}
+}
