@@ -235,41 +235,7 @@ func (s *yamlScan) count(level int, collection bool) {
 // nextLine moves from a line break (or the end, or a line's start) to the first character of
 // the next line with content, skipping blank and comment lines, and returns its indentation;
 // -1 at the end.
-func (s *yamlScan) nextLine() int {
-	for {
-		if s.at('\n') {
-			s.i++
-			s.ls = s.i
-		}
-		if s.i >= len(s.d) {
-			return -1
-		}
-		j := s.i
-		for j < len(s.d) && s.d[j] == ' ' {
-			j++
-		}
-		if j >= len(s.d) {
-			s.i = j
-			return -1
-		}
-		switch s.d[j] {
-		case '\n':
-			s.i = j
-			continue
-		case '#':
-			s.i = j
-			s.skipComment()
-			continue
-		}
-		if j == s.ls {
-			if (bytes.HasPrefix(s.d[j:], []byte("---")) || bytes.HasPrefix(s.d[j:], []byte("..."))) && s.blankAt(j+3) {
-				bail() // another document
-			}
-		}
-		s.i = j
-		return j - s.ls
-	}
-}
+func (s *yamlScan) nextLine() int { return s.advanceLine(true) }
 
 func (s *yamlScan) skipComment() {
 	if k := bytes.IndexByte(s.d[s.i:], '\n'); k >= 0 {
@@ -392,7 +358,10 @@ func (s *yamlScan) plainRest(n int) int {
 }
 
 // nextLineRaw is nextLine without skipping comment lines: a comment ends a plain scalar.
-func (s *yamlScan) nextLineRaw() int {
+func (s *yamlScan) nextLineRaw() int { return s.advanceLine(false) }
+
+// advanceLine is nextLine, skipping comment lines only when comments is set.
+func (s *yamlScan) advanceLine(comments bool) int {
 	for {
 		if s.at('\n') {
 			s.i++
@@ -406,12 +375,17 @@ func (s *yamlScan) nextLineRaw() int {
 			s.i = j
 			return -1
 		}
-		if s.d[j] == '\n' {
+		switch {
+		case s.d[j] == '\n':
 			s.i = j
+			continue
+		case comments && s.d[j] == '#':
+			s.i = j
+			s.skipComment()
 			continue
 		}
 		if j == s.ls && (bytes.HasPrefix(s.d[j:], []byte("---")) || bytes.HasPrefix(s.d[j:], []byte("..."))) && s.blankAt(j+3) {
-			bail()
+			bail() // another document
 		}
 		s.i = j
 		return j - s.ls
