@@ -199,53 +199,59 @@ func TestAccess(t *testing.T) {
 		mintCert(t, c, "ca", user, user)
 		kc[user] = userKubeconfig(t, c, user)
 	}
-	t.Logf("kube-controller-manager aggregated backupview's roles into view, edit and admin %s after they were applied", waitAggregated(t, c).Round(time.Millisecond))
-	// kube-apiserver's authorizer follows ClusterRoles through an informer: wait until it agrees.
-	if err := waitUntil(30*time.Second, func() error {
-		if ok, err := canI(c, kc[editUser], access{verb: "create", resource: "backupconfigurationpreviews.ui.kubestash.com", ns: "demo"}); err != nil || !ok {
-			return fmt.Errorf("%s cannot create previews yet: %v", editUser, err)
-		}
-		if ok, err := canI(c, kc[viewUser], access{verb: "list", resource: "backupconfigurationviews.ui.kubestash.com", ns: "demo"}); err != nil || !ok {
-			return fmt.Errorf("%s cannot list yet: %v", viewUser, err)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-
-	// 1. Anonymous.
-	anonKAS := kasHTTP(t, c, "")
-	anonBV := newHTTPC(t, c, fmt.Sprintf("https://127.0.0.1:%d", bvPort), filepath.Join(c.Dir, "pki", "backupview-ca.crt"), "")
-	mintCert(t, c, "front-proxy-ca", "rogue-proxy", "rogue-proxy")
-	rogue := newHTTPC(t, c, fmt.Sprintf("https://127.0.0.1:%d", bvPort), filepath.Join(c.Dir, "pki", "backupview-ca.crt"), "rogue-proxy")
-	forge := func(h *httpc, path string) resp {
-		req, _ := http.NewRequest(http.MethodGet, h.base+path, nil)
-		req.Header.Set("X-Remote-User", "admin")
-		req.Header.Set("X-Remote-Group", "system:masters")
-		req.Header.Set("Impersonate-User", "admin")
-		r, err := h.hc.Do(req)
-		if err != nil {
-			return resp{err: err}
-		}
-		defer r.Body.Close()
-		var b bytes.Buffer
-		_, _ = b.ReadFrom(r.Body)
-		return resp{code: r.StatusCode, body: b.Bytes()}
-	}
-	for _, path := range []string{viewsPath, "/apis/ui.kubestash.com/v1alpha1/namespaces/demo/backupconfigurationviews/mongodb-backup"} {
-		for name, r := range map[string]resp{
-			"anonymous via kube-apiserver":              anonKAS.get(path),
-			"anonymous straight to backupview":          anonBV.get(path),
-			"forged identity headers, no certificate":   forge(anonBV, path),
-			"forged identity, front-proxy CA, wrong CN": forge(rogue, path),
-		} {
-			if r.err != nil || (r.code != 401 && r.code != 403) {
-				t.Errorf("%s GET %s: %d %v, want 401 or 403", name, path, r.code, r.err)
+	s := newSteps(t)
+	// The users' checks need the roles aggregated: they come after this step.
+	s.run("backupview's roles reach the built-in view, edit and admin roles", func(t *testing.T) {
+		t.Logf("kube-controller-manager aggregated backupview's roles into view, edit and admin %s after they were applied", waitAggregated(t, c).Round(time.Millisecond))
+		// kube-apiserver's authorizer follows ClusterRoles through an informer: wait until it agrees.
+		if err := waitUntil(30*time.Second, func() error {
+			if ok, err := canI(c, kc[editUser], access{verb: "create", resource: "backupconfigurationpreviews.ui.kubestash.com", ns: "demo"}); err != nil || !ok {
+				return fmt.Errorf("%s cannot create previews yet: %v", editUser, err)
 			}
-			checkRefusal(t, fmt.Sprintf("%s GET %s", name, path), r)
+			if ok, err := canI(c, kc[viewUser], access{verb: "list", resource: "backupconfigurationviews.ui.kubestash.com", ns: "demo"}); err != nil || !ok {
+				return fmt.Errorf("%s cannot list yet: %v", viewUser, err)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
 		}
-	}
 
+	})
+	s.run("anonymous and forged requests are refused with a bare Status", func(t *testing.T) {
+		// 1. Anonymous.
+		anonKAS := kasHTTP(t, c, "")
+		anonBV := newHTTPC(t, c, fmt.Sprintf("https://127.0.0.1:%d", bvPort), filepath.Join(c.Dir, "pki", "backupview-ca.crt"), "")
+		mintCert(t, c, "front-proxy-ca", "rogue-proxy", "rogue-proxy")
+		rogue := newHTTPC(t, c, fmt.Sprintf("https://127.0.0.1:%d", bvPort), filepath.Join(c.Dir, "pki", "backupview-ca.crt"), "rogue-proxy")
+		forge := func(h *httpc, path string) resp {
+			req, _ := http.NewRequest(http.MethodGet, h.base+path, nil)
+			req.Header.Set("X-Remote-User", "admin")
+			req.Header.Set("X-Remote-Group", "system:masters")
+			req.Header.Set("Impersonate-User", "admin")
+			r, err := h.hc.Do(req)
+			if err != nil {
+				return resp{err: err}
+			}
+			defer r.Body.Close()
+			var b bytes.Buffer
+			_, _ = b.ReadFrom(r.Body)
+			return resp{code: r.StatusCode, body: b.Bytes()}
+		}
+		for _, path := range []string{viewsPath, "/apis/ui.kubestash.com/v1alpha1/namespaces/demo/backupconfigurationviews/mongodb-backup"} {
+			for name, r := range map[string]resp{
+				"anonymous via kube-apiserver":              anonKAS.get(path),
+				"anonymous straight to backupview":          anonBV.get(path),
+				"forged identity headers, no certificate":   forge(anonBV, path),
+				"forged identity, front-proxy CA, wrong CN": forge(rogue, path),
+			} {
+				if r.err != nil || (r.code != 401 && r.code != 403) {
+					t.Errorf("%s GET %s: %d %v, want 401 or 403", name, path, r.code, r.err)
+				}
+				checkRefusal(t, fmt.Sprintf("%s GET %s", name, path), r)
+			}
+		}
+
+	})
 	// 2. Users: what can-i says is what happens, and a refusal is a bare Status.
 	form := func(ns string) []byte {
 		f := validForm(t, c.Root)
@@ -262,181 +268,212 @@ func TestAccess(t *testing.T) {
 		{editUser + " (edit in demo)", kc[editUser], kasHTTP(t, c, editUser), func(a access) bool { return a.ns == "demo" }},
 		{noUser + " (no bindings)", kc[noUser], kasHTTP(t, c, noUser), func(access) bool { return false }},
 	}
-	for _, u := range users {
-		for _, a := range accesses(form) {
-			where := fmt.Sprintf("%s: %s %s in %q", u.name, a.verb, a.resource, a.ns)
-			can, err := canI(c, u.kubeconfig, a)
-			if err != nil {
-				t.Fatal(where, err)
-			}
-			r := u.h.do(ctx, a.method, a.path, "application/json", bytes.NewReader(a.body))
-			did := r.err == nil && r.code < 300
-			if r.err != nil || (!did && r.code != 403) {
-				t.Errorf("%s: %d %v: %s", where, r.code, r.err, short(r.body))
-			}
-			if did != can {
-				t.Errorf("%s: kubectl auth can-i says %v, the request got %d", where, can, r.code)
-			}
-			if want := u.allowed(a); did != want {
-				t.Errorf("%s: allowed=%v (%d), want %v", where, did, r.code, want)
-			}
-			if !did {
-				checkRefusal(t, where, r)
+	s.run("each user's requests do what kubectl auth can-i says", func(t *testing.T) {
+		s.after(t, "backupview's roles reach the built-in view, edit and admin roles")
+		for _, u := range users {
+			for _, a := range accesses(form) {
+				where := fmt.Sprintf("%s: %s %s in %q", u.name, a.verb, a.resource, a.ns)
+				can, err := canI(c, u.kubeconfig, a)
+				if err != nil {
+					t.Fatal(where, err)
+				}
+				r := u.h.do(ctx, a.method, a.path, "application/json", bytes.NewReader(a.body))
+				did := r.err == nil && r.code < 300
+				if r.err != nil || (!did && r.code != 403) {
+					t.Errorf("%s: %d %v: %s", where, r.code, r.err, short(r.body))
+				}
+				if did != can {
+					t.Errorf("%s: kubectl auth can-i says %v, the request got %d", where, can, r.code)
+				}
+				if want := u.allowed(a); did != want {
+					t.Errorf("%s: allowed=%v (%d), want %v", where, did, r.code, want)
+				}
+				if !did {
+					checkRefusal(t, where, r)
+				}
 			}
 		}
-	}
 
+	})
 	// 3. What a namespace user reads is what the admin reads.
 	admin := kasHTTP(t, c, "admin")
-	for _, u := range users[:2] {
-		sameAsAdmin(t, c, u.name, u.h, admin)
-	}
-	// An edit user's preview renders what the admin's does.
-	up := users[1].h.do(ctx, http.MethodPost, "/apis/ui.kubestash.com/v1alpha1/namespaces/demo/backupconfigurationpreviews", "application/json", bytes.NewReader(form("demo")))
-	ap := admin.do(ctx, http.MethodPost, "/apis/ui.kubestash.com/v1alpha1/namespaces/demo/backupconfigurationpreviews", "application/json", bytes.NewReader(form("demo")))
-	if up.code != 201 || ap.code != 201 {
-		t.Errorf("previews in demo: %s %d, admin %d: %s", editUser, up.code, ap.code, short(up.body))
-	} else if us, as := previewStatus(t, up.body), previewStatus(t, ap.body); us == "" || us != as {
-		t.Errorf("%s's preview renders\n%s\nthe admin's\n%s", editUser, us, as)
-	}
-	// The front proxy's own certificate is what makes identity headers count: with it,
-	// X-Remote-User is that user (allowed in demo only), not an admin.
-	proxy := newHTTPC(t, c, fmt.Sprintf("https://127.0.0.1:%d", bvPort), filepath.Join(c.Dir, "pki", "backupview-ca.crt"), "front-proxy-client")
-	for path, want := range map[string]int{viewsPath: 403, "/apis/ui.kubestash.com/v1alpha1/namespaces/demo/backupconfigurationviews": 200} {
-		req, _ := http.NewRequest(http.MethodGet, proxy.base+path, nil)
-		req.Header.Set("X-Remote-User", viewUser)
-		res, err := proxy.hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
+	s.run("a namespace user reads what the admin reads", func(t *testing.T) {
+		s.after(t, "backupview's roles reach the built-in view, edit and admin roles")
+		for _, u := range users[:2] {
+			sameAsAdmin(t, c, u.name, u.h, admin)
 		}
-		res.Body.Close()
-		if res.StatusCode != want {
-			t.Errorf("front proxy asserting %s, GET %s: %d, want %d", viewUser, path, res.StatusCode, want)
+	})
+	s.run("an edit user's preview renders what the admin's does", func(t *testing.T) {
+		s.after(t, "backupview's roles reach the built-in view, edit and admin roles")
+		// An edit user's preview renders what the admin's does.
+		up := users[1].h.do(ctx, http.MethodPost, "/apis/ui.kubestash.com/v1alpha1/namespaces/demo/backupconfigurationpreviews", "application/json", bytes.NewReader(form("demo")))
+		ap := admin.do(ctx, http.MethodPost, "/apis/ui.kubestash.com/v1alpha1/namespaces/demo/backupconfigurationpreviews", "application/json", bytes.NewReader(form("demo")))
+		if up.code != 201 || ap.code != 201 {
+			t.Errorf("previews in demo: %s %d, admin %d: %s", editUser, up.code, ap.code, short(up.body))
+		} else if us, as := previewStatus(t, up.body), previewStatus(t, ap.body); us == "" || us != as {
+			t.Errorf("%s's preview renders\n%s\nthe admin's\n%s", editUser, us, as)
 		}
-	}
+	})
+	s.run("the front proxy's certificate makes identity headers count, as that user", func(t *testing.T) {
+		s.after(t, "backupview's roles reach the built-in view, edit and admin roles")
+		// The front proxy's own certificate is what makes identity headers count: with it,
+		// X-Remote-User is that user (allowed in demo only), not an admin.
+		proxy := newHTTPC(t, c, fmt.Sprintf("https://127.0.0.1:%d", bvPort), filepath.Join(c.Dir, "pki", "backupview-ca.crt"), "front-proxy-client")
+		for path, want := range map[string]int{viewsPath: 403, "/apis/ui.kubestash.com/v1alpha1/namespaces/demo/backupconfigurationviews": 200} {
+			req, _ := http.NewRequest(http.MethodGet, proxy.base+path, nil)
+			req.Header.Set("X-Remote-User", viewUser)
+			res, err := proxy.hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != want {
+				t.Errorf("front proxy asserting %s, GET %s: %d, want %d", viewUser, path, res.StatusCode, want)
+			}
+		}
 
+	})
 	// 4. backupview's own RBAC: no Secrets at all, reads only.
 	sa := "system:serviceaccount:backupview:backupview"
-	for _, verb := range []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"} {
-		for _, ns := range []string{"-A", "--namespace=backupview", "--namespace=kube-system"} {
-			out, _ := c.Kubectl("auth", "can-i", verb, "secrets", ns, "--as="+sa)
-			if strings.TrimSpace(out) != "no" {
-				t.Errorf("backupview's service account: can-i %s secrets %s = %q, want no", verb, ns, out)
+	s.run("backupview's service account may not touch Secrets", func(t *testing.T) {
+		for _, verb := range []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"} {
+			for _, ns := range []string{"-A", "--namespace=backupview", "--namespace=kube-system"} {
+				out, _ := c.Kubectl("auth", "can-i", verb, "secrets", ns, "--as="+sa)
+				if strings.TrimSpace(out) != "no" {
+					t.Errorf("backupview's service account: can-i %s secrets %s = %q, want no", verb, ns, out)
+				}
 			}
 		}
-	}
-	checkRBACFiles(t, c)
-	out, err := c.Kubectl("auth", "can-i", "--list", "--as="+sa)
-	if err != nil {
-		t.Fatal(err, out)
-	}
-	allowedWrites := map[string]bool{ // delegated authn/authz, and what every authenticated user may do
-		"tokenreviews.authentication.k8s.io": true, "subjectaccessreviews.authorization.k8s.io": true,
-		"selfsubjectaccessreviews.authorization.k8s.io": true, "selfsubjectrulesreviews.authorization.k8s.io": true,
-		"selfsubjectreviews.authentication.k8s.io": true,
-	}
-	for _, line := range strings.Split(out, "\n")[1:] {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
+	})
+	s.run("the shipped RBAC files grant no Secrets and only list and watch", func(t *testing.T) {
+		checkRBACFiles(t, c)
+	})
+	s.run("backupview's service account may only read", func(t *testing.T) {
+		out, err := c.Kubectl("auth", "can-i", "--list", "--as="+sa)
+		if err != nil {
+			t.Fatal(err, out)
 		}
-		res := f[0]
-		verbs := strings.Trim(strings.Join(f[len(f)-1:], " "), "[]")
-		if strings.Contains(res, "secrets") || res == "*" || res == "*.*" {
-			t.Errorf("backupview's service account may %s %s", verbs, res)
+		allowedWrites := map[string]bool{ // delegated authn/authz, and what every authenticated user may do
+			"tokenreviews.authentication.k8s.io": true, "subjectaccessreviews.authorization.k8s.io": true,
+			"selfsubjectaccessreviews.authorization.k8s.io": true, "selfsubjectrulesreviews.authorization.k8s.io": true,
+			"selfsubjectreviews.authentication.k8s.io": true,
 		}
-		for _, v := range strings.Fields(verbs) {
-			if v != "get" && v != "list" && v != "watch" && !(v == "create" && allowedWrites[res]) {
-				t.Errorf("backupview's service account may %s %s (only get, list, watch expected)", v, res)
+		for _, line := range strings.Split(out, "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) < 2 {
+				continue
+			}
+			res := f[0]
+			verbs := strings.Trim(strings.Join(f[len(f)-1:], " "), "[]")
+			if strings.Contains(res, "secrets") || res == "*" || res == "*.*" {
+				t.Errorf("backupview's service account may %s %s", verbs, res)
+			}
+			for _, v := range strings.Fields(verbs) {
+				if v != "get" && v != "list" && v != "watch" && !(v == "create" && allowedWrites[res]) {
+					t.Errorf("backupview's service account may %s %s (only get, list, watch expected)", v, res)
+				}
 			}
 		}
-	}
 
-	// 5. The shipped RBAC is enough to run backupview: a replica as the service account serves
-	// the same views. A BackupConfiguration whose target kind it may not read (ConfigMap)
-	// must not fail requests, nor its readiness.
-	saKC := serviceAccountKubeconfig(t, c)
-	if out, err := c.Kubectl("create", "namespace", "access"); err != nil && !strings.Contains(out, "AlreadyExists") {
-		t.Fatal(err, out)
-	}
-	bc := u("core.kubestash.com/v1alpha1", "BackupConfiguration", "access", "configmap-target", obj{"spec": obj{
-		"target":   obj{"apiGroup": "", "kind": "ConfigMap", "namespace": "access", "name": "settings"},
-		"sessions": list{validSession("full", "0 1 * * *")}}})
-	if err := createAll(ctx, c.Dyn, []item{{gvr: gvrBC, obj: bc}}, 1); err != nil {
-		t.Fatal(err)
-	}
-	started := time.Now()
-	saRep := startReplica(t, c, replicaPorts(c), true, "--kubeconfig="+saKC, "--authentication-kubeconfig="+saKC, "--authorization-kubeconfig="+saKC)
-	saPort := saRep.port
-	// A kind it may not list is known at once to be unreadable: it does not hold the start
-	// back (a kind that fails otherwise is waited for 20 s at most).
-	if took := time.Since(started); took > 15*time.Second {
-		t.Errorf("the service-account replica took %s to be ready: the target kind it may not read held it back", took.Round(time.Millisecond))
-	} else {
-		t.Logf("the service-account replica was ready in %s", took.Round(time.Millisecond))
-	}
-	saHTTP := bvDirect(t, c, saPort)
-	main := bvDirect(t, c, bvPort)
-	// The same views, item by item, every namespace. resourceVersions are left out: a view's
-	// may differ between a replica that followed every change and one that started later,
-	// which is the replicas test's matter, not RBAC's.
-	if err := waitUntil(20*time.Second, func() error { return sameViewsNoRV(main.get(viewsPath), saHTTP.get(viewsPath)) }); err != nil {
-		t.Errorf("the main server and the service-account replica: %v", err)
-	}
-	v, err := clientFor(c, saPort).UiV1alpha1().BackupConfigurationViews("access").Get(ctx, "configmap-target", metav1.GetOptions{})
-	if err != nil || v.Target.Found || v.Summary.Target != "ConfigMap access/settings" {
-		t.Errorf("a target the service account may not read: %v %+v", err, v)
-	}
-	// Readiness holds (a Deployment's readinessProbe is /readyz: a NotReady pod takes the
-	// whole aggregated API down).
-	for i := 0; i < 10; i++ {
-		if r := saHTTP.get("/readyz?verbose"); r.code != 200 {
-			t.Fatalf("the service-account replica is not ready with a target it may not read: %d %s", r.code, r.body)
+	})
+	// The replica lives for this step (startReplica's cleanup); the next step needs only its
+	// service-account kubeconfig.
+	var saKC string
+	var saRep *replica
+	s.run("a replica as the service account serves the same views", func(t *testing.T) {
+		// 5. The shipped RBAC is enough to run backupview: a replica as the service account serves
+		// the same views. A BackupConfiguration whose target kind it may not read (ConfigMap)
+		// must not fail requests, nor its readiness.
+		saKC = serviceAccountKubeconfig(t, c)
+		if out, err := c.Kubectl("create", "namespace", "access"); err != nil && !strings.Contains(out, "AlreadyExists") {
+			t.Fatal(err, out)
 		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	// And a preview with encryption secrets works without reading any Secret.
-	if r := saHTTP.do(ctx, http.MethodPost, previewsPath, "application/json", bytes.NewReader(form("demo"))); r.code != 201 {
-		t.Errorf("preview on the service-account replica: %d %s", r.code, short(r.body))
-	}
+		bc := u("core.kubestash.com/v1alpha1", "BackupConfiguration", "access", "configmap-target", obj{"spec": obj{
+			"target":   obj{"apiGroup": "", "kind": "ConfigMap", "namespace": "access", "name": "settings"},
+			"sessions": list{validSession("full", "0 1 * * *")}}})
+		if err := createAll(ctx, c.Dyn, []item{{gvr: gvrBC, obj: bc}}, 1); err != nil {
+			t.Fatal(err)
+		}
+		started := time.Now()
+		saRep = startReplica(t, c, replicaPorts(c), true, "--kubeconfig="+saKC, "--authentication-kubeconfig="+saKC, "--authorization-kubeconfig="+saKC)
+		saPort := saRep.port
+		// A kind it may not list is known at once to be unreadable: it does not hold the start
+		// back (a kind that fails otherwise is waited for 20 s at most).
+		if took := time.Since(started); took > 15*time.Second {
+			t.Errorf("the service-account replica took %s to be ready: the target kind it may not read held it back", took.Round(time.Millisecond))
+		} else {
+			t.Logf("the service-account replica was ready in %s", took.Round(time.Millisecond))
+		}
+		saHTTP := bvDirect(t, c, saPort)
+		main := bvDirect(t, c, bvPort)
+		// The same views, item by item, every namespace. resourceVersions are left out: a view's
+		// may differ between a replica that followed every change and one that started later,
+		// which is the replicas test's matter, not RBAC's.
+		if err := waitUntil(20*time.Second, func() error { return sameViewsNoRV(main.get(viewsPath), saHTTP.get(viewsPath)) }); err != nil {
+			t.Errorf("the main server and the service-account replica: %v", err)
+		}
+		v, err := clientFor(c, saPort).UiV1alpha1().BackupConfigurationViews("access").Get(ctx, "configmap-target", metav1.GetOptions{})
+		if err != nil || v.Target.Found || v.Summary.Target != "ConfigMap access/settings" {
+			t.Errorf("a target the service account may not read: %v %+v", err, v)
+		}
+		// Readiness holds (a Deployment's readinessProbe is /readyz: a NotReady pod takes the
+		// whole aggregated API down).
+		for i := 0; i < 10; i++ {
+			if r := saHTTP.get("/readyz?verbose"); r.code != 200 {
+				t.Fatalf("the service-account replica is not ready with a target it may not read: %d %s", r.code, r.body)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		// And a preview with encryption secrets works without reading any Secret.
+		if r := saHTTP.do(ctx, http.MethodPost, previewsPath, "application/json", bytes.NewReader(form("demo"))); r.code != 201 {
+			t.Errorf("preview on the service-account replica: %d %s", r.code, short(r.body))
+		}
 
-	// 6. The optional role for --check-encryption-secrets (not in the kustomization): list and
-	// watch on Secrets and nothing more, and enough for the check to work.
-	optional := filepath.Join(c.Root, "deploy", "rbac-encryption-secrets.yaml")
-	if out, err := c.Kubectl("apply", "-f", optional); err != nil {
-		t.Fatal(err, out)
-	}
-	t.Cleanup(func() { _, _ = c.Kubectl("delete", "-f", optional, "--ignore-not-found") })
-	if err := waitUntil(30*time.Second, func() error {
-		if out, _ := c.Kubectl("auth", "can-i", "watch", "secrets", "-A", "--as="+sa); strings.TrimSpace(out) != "yes" {
-			return fmt.Errorf("can-i watch secrets -A = %q", out)
+	})
+	s.run("the optional Secrets role is exactly what --check-encryption-secrets needs", func(t *testing.T) {
+		if saKC == "" {
+			t.Skip("skipped: it needs the service-account kubeconfig of step \"a replica as the service account serves the same views\"")
 		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	for verb, want := range map[string]string{"list": "yes", "watch": "yes", "get": "no", "create": "no", "update": "no", "delete": "no"} {
-		if out, _ := c.Kubectl("auth", "can-i", verb, "secrets", "-A", "--as="+sa); strings.TrimSpace(out) != want {
-			t.Errorf("with %s the service account: can-i %s secrets -A = %q, want %s", filepath.Base(optional), verb, out, want)
+		// 6. The optional role for --check-encryption-secrets (not in the kustomization): list and
+		// watch on Secrets and nothing more, and enough for the check to work.
+		optional := filepath.Join(c.Root, "deploy", "rbac-encryption-secrets.yaml")
+		if out, err := c.Kubectl("apply", "-f", optional); err != nil {
+			t.Fatal(err, out)
 		}
-	}
-	// On a port of its own: startReplica takes a port whose /readyz answers as started.
-	saRep.stop()
-	checkRep := startReplica(t, c, replicaPorts(c), true, "--kubeconfig="+saKC, "--authentication-kubeconfig="+saKC,
-		"--authorization-kubeconfig="+saKC, "--check-encryption-secrets")
-	checker := bvDirect(t, c, checkRep.port)
-	if err := waitUntil(10*time.Second, func() error {
-		r := checker.do(ctx, http.MethodPost, previewsPath, "application/json", bytes.NewReader(form("demo")))
-		if r.code != 201 {
-			return fmt.Errorf("%d %s", r.code, short(r.body))
+		t.Cleanup(func() { _, _ = c.Kubectl("delete", "-f", optional, "--ignore-not-found") })
+		if err := waitUntil(30*time.Second, func() error {
+			if out, _ := c.Kubectl("auth", "can-i", "watch", "secrets", "-A", "--as="+sa); strings.TrimSpace(out) != "yes" {
+				return fmt.Errorf("can-i watch secrets -A = %q", out)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
 		}
-		if w := strings.Join(r.hdr.Values("Warning"), " | "); !strings.Contains(w, "encryption Secret demo/encrypt-secret not found") {
-			return fmt.Errorf("warnings: %s", w)
+		for verb, want := range map[string]string{"list": "yes", "watch": "yes", "get": "no", "create": "no", "update": "no", "delete": "no"} {
+			if out, _ := c.Kubectl("auth", "can-i", verb, "secrets", "-A", "--as="+sa); strings.TrimSpace(out) != want {
+				t.Errorf("with %s the service account: can-i %s secrets -A = %q, want %s", filepath.Base(optional), verb, out, want)
+			}
 		}
-		return nil
-	}); err != nil {
-		t.Errorf("--check-encryption-secrets as the service account with %s: %v", filepath.Base(optional), err)
-	}
+		// On a port of its own: startReplica takes a port whose /readyz answers as started.
+		if saRep != nil {
+			saRep.stop()
+		}
+		checkRep := startReplica(t, c, replicaPorts(c), true, "--kubeconfig="+saKC, "--authentication-kubeconfig="+saKC,
+			"--authorization-kubeconfig="+saKC, "--check-encryption-secrets")
+		checker := bvDirect(t, c, checkRep.port)
+		if err := waitUntil(10*time.Second, func() error {
+			r := checker.do(ctx, http.MethodPost, previewsPath, "application/json", bytes.NewReader(form("demo")))
+			if r.code != 201 {
+				return fmt.Errorf("%d %s", r.code, short(r.body))
+			}
+			if w := strings.Join(r.hdr.Values("Warning"), " | "); !strings.Contains(w, "encryption Secret demo/encrypt-secret not found") {
+				return fmt.Errorf("warnings: %s", w)
+			}
+			return nil
+		}); err != nil {
+			t.Errorf("--check-encryption-secrets as the service account with %s: %v", filepath.Base(optional), err)
+		}
+	})
 }
 
 // viewReads and previewCreates are what backupview's roles grant (group, resource, verb).

@@ -172,42 +172,47 @@ func TestPreviewBadInput(t *testing.T) {
 		{name: "runAsUser not an integer", ct: "application/json", body: bytes.Replace(valid, []byte(`"runAsUser":999`), []byte(`"runAsUser":3.5`), 1), want: 0},
 		{name: "invalid UTF-8", ct: "application/json", body: bytes.Replace(valid, []byte(`"team":"databases"`), []byte("\"team\":\"\xff\xfe\""), 1), want: 0},
 	}
+	s := newSteps(t)
 	for _, h := range []struct {
 		name string
 		c    *httpc
 	}{{"via kube-apiserver", kas}, {"direct", direct}} {
 		for _, path := range []string{previewsPath, subresource} {
-			for _, tc := range cases {
-				if path == subresource && h.c == kas && tc.want == 0 {
-					continue // the subresource decodes the same way; spare the time
-				}
-				start := time.Now()
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				r := h.c.do(ctx, http.MethodPost, path+tc.query, tc.ct, bytes.NewReader(tc.body))
-				cancel()
-				took := time.Since(start)
-				where := fmt.Sprintf("%s %s: %s", h.name, path[strings.LastIndex(path, "/")+1:], tc.name)
-				switch {
-				case r.err != nil:
-					t.Errorf("%s: %v", where, r.err)
-				case tc.want != 0 && r.code != tc.want:
-					t.Errorf("%s: %d, want %d: %s", where, r.code, tc.want, short(r.body))
-				case r.code < 400 || r.code >= 500:
-					t.Errorf("%s: %d, want a 4xx: %s", where, r.code, short(r.body))
-				}
-				for _, s := range tc.contains {
-					if !bytes.Contains(r.body, []byte(s)) {
-						t.Errorf("%s: the error does not name %s: %s", where, s, short(r.body))
+			s.run(fmt.Sprintf("each bad body gets a 4xx %s to %s", h.name, path[strings.LastIndex(path, "/")+1:]), func(t *testing.T) {
+				for _, tc := range cases {
+					if path == subresource && h.c == kas && tc.want == 0 {
+						continue // the subresource decodes the same way; spare the time
 					}
+					t.Run(tc.name, func(t *testing.T) {
+						start := time.Now()
+						ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+						r := h.c.do(ctx, http.MethodPost, path+tc.query, tc.ct, bytes.NewReader(tc.body))
+						cancel()
+						took := time.Since(start)
+						where := fmt.Sprintf("%s %s: %s", h.name, path[strings.LastIndex(path, "/")+1:], tc.name)
+						switch {
+						case r.err != nil:
+							t.Errorf("%s: %v", where, r.err)
+						case tc.want != 0 && r.code != tc.want:
+							t.Errorf("%s: %d, want %d: %s", where, r.code, tc.want, short(r.body))
+						case r.code < 400 || r.code >= 500:
+							t.Errorf("%s: %d, want a 4xx: %s", where, r.code, short(r.body))
+						}
+						for _, s := range tc.contains {
+							if !bytes.Contains(r.body, []byte(s)) {
+								t.Errorf("%s: the error does not name %s: %s", where, s, short(r.body))
+							}
+						}
+						t.Logf("%s: %d in %s", where, r.code, took.Round(time.Millisecond))
+						if took > 10*time.Second {
+							t.Errorf("%s: took %s", where, took)
+						}
+						if len(r.body) > 1<<20 {
+							t.Errorf("%s: a %d-byte answer", where, len(r.body))
+						}
+					})
 				}
-				t.Logf("%s: %d in %s", where, r.code, took.Round(time.Millisecond))
-				if took > 10*time.Second {
-					t.Errorf("%s: took %s", where, took)
-				}
-				if len(r.body) > 1<<20 {
-					t.Errorf("%s: a %d-byte answer", where, len(r.body))
-				}
-			}
+			})
 		}
 	}
 
@@ -216,44 +221,56 @@ func TestPreviewBadInput(t *testing.T) {
 		name string
 		c    *httpc
 	}{{"via kube-apiserver", kas}, {"direct", direct}} {
-		body := &endless{prefix: []byte(`{"apiVersion":"ui.kubestash.com/v1alpha1","kind":"BackupConfigurationPreview","metadata":{"name":"x","annotations":{"a":"`), limit: 1 << 30}
-		start := time.Now()
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, h.c.base+previewsPath, body)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := h.c.hc.Do(req)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode != 413 {
-				t.Errorf("%s: endless body: %d, want 413", h.name, res.StatusCode)
+		s.run("an endless body is cut off at the limit "+h.name, func(t *testing.T) {
+			body := &endless{prefix: []byte(`{"apiVersion":"ui.kubestash.com/v1alpha1","kind":"BackupConfigurationPreview","metadata":{"name":"x","annotations":{"a":"`), limit: 1 << 30}
+			start := time.Now()
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, h.c.base+previewsPath, body)
+			req.Header.Set("Content-Type", "application/json")
+			res, err := h.c.hc.Do(req)
+			if err == nil {
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != 413 {
+					t.Errorf("%s: endless body: %d, want 413", h.name, res.StatusCode)
+				}
+			} // else: the server closed the connection while the client still wrote: also refused
+			cancel()
+			if body.sent > 64<<20 {
+				t.Errorf("%s: endless body: the server read %d MiB before refusing", h.name, body.sent>>20)
 			}
-		} // else: the server closed the connection while the client still wrote: also refused
-		cancel()
-		if body.sent > 64<<20 {
-			t.Errorf("%s: endless body: the server read %d MiB before refusing", h.name, body.sent>>20)
-		}
-		t.Logf("%s: endless body refused after %d KiB in %s (%v)", h.name, body.sent>>10, time.Since(start).Round(time.Millisecond), err)
+			t.Logf("%s: endless body refused after %d KiB in %s (%v)", h.name, body.sent>>10, time.Since(start).Round(time.Millisecond), err)
+		})
 	}
 
 	// The server is healthy and bounded.
-	hwm, rss := memKiB(bvPID, "VmHWM"), memKiB(bvPID, "VmRSS")
-	t.Logf("backupview memory: RSS %d -> %d MiB, peak %d -> %d MiB", rss0>>10, rss>>10, hwm0>>10, hwm>>10)
-	if hwm-hwm0 > 256<<10 {
-		t.Errorf("backupview's peak memory grew by %d MiB under bad input", (hwm-hwm0)>>10)
-	}
-	if r := kas.do(context.Background(), http.MethodPost, previewsPath, "application/json", bytes.NewReader(valid)); r.code != 201 {
-		t.Errorf("a valid form after the bad ones: %d %s", r.code, short(r.body))
-	}
-	if r := direct.get("/readyz"); r.code != 200 {
-		t.Errorf("/readyz: %d", r.code)
-	}
-	if pidOf(c, "backupview") != bvPID || !alive(bvPID) {
-		t.Error("backupview restarted or exited")
-	}
-	if p := serverLogHasPanic(c); p != "" {
-		t.Errorf("backupview logged a panic: %s", p)
-	}
+	s.run("peak memory grows by at most 256 MiB", func(t *testing.T) {
+		hwm, rss := memKiB(bvPID, "VmHWM"), memKiB(bvPID, "VmRSS")
+		t.Logf("backupview memory: RSS %d -> %d MiB, peak %d -> %d MiB", rss0>>10, rss>>10, hwm0>>10, hwm>>10)
+		if hwm-hwm0 > 256<<10 {
+			t.Errorf("backupview's peak memory grew by %d MiB under bad input", (hwm-hwm0)>>10)
+		}
+	})
+	s.run("a valid form works after the bad ones", func(t *testing.T) {
+		if r := kas.do(context.Background(), http.MethodPost, previewsPath, "application/json", bytes.NewReader(valid)); r.code != 201 {
+			t.Errorf("a valid form after the bad ones: %d %s", r.code, short(r.body))
+		}
+	})
+	s.run("readyz is 200 after the bad input", func(t *testing.T) {
+		if r := direct.get("/readyz"); r.code != 200 {
+			t.Errorf("/readyz: %d", r.code)
+		}
+	})
+	s.run("backupview was not restarted", func(t *testing.T) {
+		if pidOf(c, "backupview") != bvPID || !alive(bvPID) {
+			t.Error("backupview restarted or exited")
+		}
+	})
+	s.run("backupview logged no panic", func(t *testing.T) {
+		if p := serverLogHasPanic(c); p != "" {
+			t.Errorf("backupview logged a panic: %s", p)
+		}
+	})
 }
 
 // offBadInputBurst is TestPreviewBadInputInParallel's own cluster: its peak memory must be

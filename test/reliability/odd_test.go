@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -115,6 +116,7 @@ func TestOddSourceObjects(t *testing.T) {
 	c := shared(t)
 	bvPID := pidOf(c, "backupview")
 	ctx := context.Background()
+	// Setup (a failure here ends the test): the odd objects.
 	items := []item{{gvr: gvrNS, obj: u("v1", "Namespace", "", oddNS, nil)}}
 	if err := createAll(ctx, c.Dyn, items, 1); err != nil {
 		t.Fatal(err)
@@ -136,66 +138,79 @@ func TestOddSourceObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Every view appears; LIST is complete.
+	s := newSteps(t)
+	// What each view shows is checked on the views this step lists: that step needs it.
 	var views map[string]*v1alpha1.BackupConfigurationView
-	if err := waitUntil(10*time.Second, func() error {
-		l, err := c.BV.UiV1alpha1().BackupConfigurationViews(oddNS).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return err
+	s.run("every view appears and LIST is complete", func(t *testing.T) {
+		if err := waitUntil(10*time.Second, func() error {
+			l, err := c.BV.UiV1alpha1().BackupConfigurationViews(oddNS).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return err
+			}
+			views = map[string]*v1alpha1.BackupConfigurationView{}
+			for i := range l.Items {
+				views[l.Items[i].Name] = &l.Items[i]
+			}
+			if len(views) != len(bcs) {
+				return fmt.Errorf("%d of %d views", len(views), len(bcs))
+			}
+			// odd-refs joins six sessions, a repository, a storage and a policy.
+			if v := views["odd-refs"]; v == nil || len(v.BackupSessions) < 3 {
+				return fmt.Errorf("odd-refs not joined yet")
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
 		}
-		views = map[string]*v1alpha1.BackupConfigurationView{}
-		for i := range l.Items {
-			views[l.Items[i].Name] = &l.Items[i]
-		}
-		if len(views) != len(bcs) {
-			return fmt.Errorf("%d of %d views", len(views), len(bcs))
-		}
-		// odd-refs joins six sessions, a repository, a storage and a policy.
-		if v := views["odd-refs"]; v == nil || len(v.BackupSessions) < 3 {
-			return fmt.Errorf("odd-refs not joined yet")
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 
 	// GET, Table (kubectl -o wide), YAML, WATCH, field selectors: no 500s.
 	kas := kasHTTP(t, c, "admin")
-	for name := range bcs {
-		if _, err := c.BV.UiV1alpha1().BackupConfigurationViews(oddNS).Get(ctx, name, metav1.GetOptions{}); err != nil {
-			t.Errorf("GET %s: %v", name, err)
+	s.run("GET and kubectl get -o yaml answer for every view", func(t *testing.T) {
+		for name := range bcs {
+			if _, err := c.BV.UiV1alpha1().BackupConfigurationViews(oddNS).Get(ctx, name, metav1.GetOptions{}); err != nil {
+				t.Errorf("GET %s: %v", name, err)
+			}
+			if out, err := c.KubectlStdout("", "get", "bcv", "-n", oddNS, name, "-o", "yaml"); err != nil {
+				t.Errorf("kubectl get -o yaml %s: %v\n%s", name, err, out)
+			}
 		}
-		if out, err := c.KubectlStdout("", "get", "bcv", "-n", oddNS, name, "-o", "yaml"); err != nil {
-			t.Errorf("kubectl get -o yaml %s: %v\n%s", name, err, out)
+	})
+	s.run("kubectl get -o wide lists every view", func(t *testing.T) {
+		out, err := c.KubectlStdout("", "get", "bcv", "-n", oddNS, "-o", "wide")
+		if err != nil {
+			t.Fatalf("kubectl get -o wide: %v\n%s", err, out)
 		}
-	}
-	out, err := c.KubectlStdout("", "get", "bcv", "-n", oddNS, "-o", "wide")
-	if err != nil {
-		t.Fatalf("kubectl get -o wide: %v\n%s", err, out)
-	}
-	for name := range bcs {
-		if !strings.Contains(out, name+" ") {
-			t.Errorf("-o wide lacks %s", name)
+		for name := range bcs {
+			if !strings.Contains(out, name+" ") {
+				t.Errorf("-o wide lacks %s", name)
+			}
 		}
-	}
-	for _, sel := range []string{"target.kind=MongoDB", "basic.phase=", "basic.phase=Current", "basic.paused=false", "target.name=数据库", "metadata.name=no-spec"} {
-		r := kas.get(fmt.Sprintf("/apis/ui.kubestash.com/v1alpha1/namespaces/%s/backupconfigurationviews?fieldSelector=%s", oddNS, url.QueryEscape(sel)))
-		if r.code != 200 {
-			t.Errorf("field selector %s: %d %s", sel, r.code, short(r.body))
+	})
+	s.run("field selectors answer 200", func(t *testing.T) {
+		for _, sel := range []string{"target.kind=MongoDB", "basic.phase=", "basic.phase=Current", "basic.paused=false", "target.name=数据库", "metadata.name=no-spec"} {
+			r := kas.get(fmt.Sprintf("/apis/ui.kubestash.com/v1alpha1/namespaces/%s/backupconfigurationviews?fieldSelector=%s", oddNS, url.QueryEscape(sel)))
+			if r.code != 200 {
+				t.Errorf("field selector %s: %d %s", sel, r.code, short(r.body))
+			}
 		}
-	}
-	req, _ := http.NewRequest(http.MethodGet, kas.base+"/apis/ui.kubestash.com/v1alpha1/namespaces/"+oddNS+"/backupconfigurationviews", nil)
-	req.Header.Set("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
-	if r, err := kas.hc.Do(req); err != nil || r.StatusCode != 200 {
-		t.Errorf("Table: %v %v", err, r)
-	} else {
-		r.Body.Close()
-	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if code, n, err := kas.initialEvents(wctx, "/apis/ui.kubestash.com/v1alpha1/namespaces/"+oddNS+"/backupconfigurationviews"); err != nil || code != 200 || n != len(bcs) {
-		t.Errorf("WATCH with initial events: %d, %d events (want %d), %v", code, n, len(bcs), err)
-	}
+	})
+	s.run("a Table answers 200", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodGet, kas.base+"/apis/ui.kubestash.com/v1alpha1/namespaces/"+oddNS+"/backupconfigurationviews", nil)
+		req.Header.Set("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+		if r, err := kas.hc.Do(req); err != nil || r.StatusCode != 200 {
+			t.Errorf("Table: %v %v", err, r)
+		} else {
+			r.Body.Close()
+		}
+	})
+	s.run("a WATCH with initial events delivers every view", func(t *testing.T) {
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if code, n, err := kas.initialEvents(wctx, "/apis/ui.kubestash.com/v1alpha1/namespaces/"+oddNS+"/backupconfigurationviews"); err != nil || code != 200 || n != len(bcs) {
+			t.Errorf("WATCH with initial events: %d, %d events (want %d), %v", code, n, len(bcs), err)
+		}
+	})
 
 	// What each view can show, it shows.
 	checks := map[string]func(v *v1alpha1.BackupConfigurationView) error{
@@ -265,20 +280,36 @@ func TestOddSourceObjects(t *testing.T) {
 			return nil
 		},
 	}
-	for name, check := range checks {
-		if err := check(views[name]); err != nil {
-			t.Errorf("%s: %v", name, err)
+	s.run("each view shows what it can", func(t *testing.T) {
+		s.after(t, "every view appears and LIST is complete")
+		names := make([]string, 0, len(checks))
+		for name := range checks {
+			names = append(names, name)
 		}
-	}
+		sort.Strings(names)
+		for _, name := range names {
+			t.Run(name, func(t *testing.T) {
+				if err := checks[name](views[name]); err != nil {
+					t.Errorf("%s: %v", name, err)
+				}
+			})
+		}
+	})
 
 	// Still the same, healthy process.
-	if r := bvDirect(t, c, port(c, "BV_PORT")).get("/readyz"); r.code != 200 {
-		t.Errorf("/readyz after odd objects: %d %s", r.code, short(r.body))
-	}
-	if pidOf(c, "backupview") != bvPID || !alive(bvPID) {
-		t.Error("backupview restarted or exited")
-	}
-	if p := serverLogHasPanic(c); p != "" {
-		t.Errorf("backupview logged a panic: %s", p)
-	}
+	s.run("readyz is 200 after the odd objects", func(t *testing.T) {
+		if r := bvDirect(t, c, port(c, "BV_PORT")).get("/readyz"); r.code != 200 {
+			t.Errorf("/readyz after odd objects: %d %s", r.code, short(r.body))
+		}
+	})
+	s.run("backupview was not restarted", func(t *testing.T) {
+		if pidOf(c, "backupview") != bvPID || !alive(bvPID) {
+			t.Error("backupview restarted or exited")
+		}
+	})
+	s.run("backupview logged no panic", func(t *testing.T) {
+		if p := serverLogHasPanic(c); p != "" {
+			t.Errorf("backupview logged a panic: %s", p)
+		}
+	})
 }

@@ -167,6 +167,7 @@ func TestTwoReplicas(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	aPort := port(c, "BV_PORT")
+	// Setup (a failure here ends the test): replica B, lasting the whole test.
 	b := startReplica(t, c, replicaPorts(c), true)
 	ha, hb := bvDirect(t, c, aPort), bvDirect(t, c, b.port)
 	ca, cb := clientFor(c, aPort), clientFor(c, b.port)
@@ -177,11 +178,16 @@ func TestTwoReplicas(t *testing.T) {
 		m := metaOf(it)
 		since[m.Metadata.Namespace+"/"+m.Metadata.Name] = m.Metadata.ResourceVersion
 	}
-	sameViews(t, ha, hb, 15*time.Second, since)
 	rv0 := l0.Metadata.ResourceVersion
-	lb0, _ := decodeList(hb.get(viewsPath).body)
-	baseB, _ := strconv.ParseUint(lb0.Metadata.ResourceVersion, 10, 64)
-	t.Logf("both replicas list the same %d views, at resourceVersions %s (A) and %d (B)", len(l0.Items), rv0, baseB)
+	s := newSteps(t)
+	// The resume checks need B's first list version, set here.
+	var baseB uint64
+	s.run("both replicas list the same views at the start", func(t *testing.T) {
+		sameViews(t, ha, hb, 15*time.Second, since)
+		lb0, _ := decodeList(hb.get(viewsPath).body)
+		baseB, _ = strconv.ParseUint(lb0.Metadata.ResourceVersion, 10, 64)
+		t.Logf("both replicas list the same %d views, at resourceVersions %s (A) and %d (B)", len(l0.Items), rv0, baseB)
+	})
 
 	// Watch on A from the list's resourceVersion while things change.
 	wa, err := ca.UiV1alpha1().BackupConfigurationViews("").Watch(ctx, metav1.ListOptions{ResourceVersion: rv0})
@@ -193,7 +199,7 @@ func TestTwoReplicas(t *testing.T) {
 
 	// Changes, a second apart so that both replicas see each on its own. The first touches
 	// no view: the first view event's version is then not the next one after the list's.
-	steps := []struct {
+	changes := []struct {
 		name string
 		args []string
 	}{
@@ -209,136 +215,158 @@ func TestTwoReplicas(t *testing.T) {
 	if err != nil || len(v.BackupSessions) == 0 {
 		t.Fatalf("demo/mongodb-backup: %v", err)
 	}
-	for _, s := range steps {
-		switch {
-		case s.args == nil:
-			bc, err := c.Dyn.Resource(gvrBC).Namespace("demo").Get(ctx, "mongodb-backup", metav1.GetOptions{})
-			if err != nil {
-				t.Fatal(err)
+	for _, ch := range changes {
+		s.run("both replicas agree after "+ch.name, func(t *testing.T) {
+			defer time.Sleep(time.Second)
+			switch {
+			case ch.args == nil:
+				bc, err := c.Dyn.Resource(gvrBC).Namespace("demo").Get(ctx, "mongodb-backup", metav1.GetOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				bc.SetName("replica-new-backup")
+				bc.SetResourceVersion("")
+				bc.SetUID("")
+				bc.SetManagedFields(nil)
+				delete(bc.Object, "status")
+				if _, err := c.Dyn.Resource(gvrBC).Namespace("demo").Create(ctx, bc, metav1.CreateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			default:
+				args := append([]string(nil), ch.args...)
+				if args[len(args)-1] == "SESSION" {
+					args = append(args[:len(args)-2], v.BackupSessions[0].Name)
+				}
+				if out, err := c.Kubectl(args...); err != nil {
+					t.Fatalf("%s: %v\n%s", ch.name, err, out)
+				}
 			}
-			bc.SetName("replica-new-backup")
-			bc.SetResourceVersion("")
-			bc.SetUID("")
-			bc.SetManagedFields(nil)
-			delete(bc.Object, "status")
-			if _, err := c.Dyn.Resource(gvrBC).Namespace("demo").Create(ctx, bc, metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
+			sameViews(t, ha, hb, 10*time.Second, since)
+		})
+	}
+	// The watch checks below compare with the final list and A's events, set here.
+	var lf *viewList
+	var evA []ev
+	s.run("both replicas agree after all the changes", func(t *testing.T) {
+		final := sameViews(t, ha, hb, 10*time.Second, since)
+		lf, _ = decodeList(final)
+		t.Logf("after %d changes both list %d views at resourceVersion %s", len(changes), len(lf.Items), lf.Metadata.ResourceVersion)
+	})
+	s.run("A's watch reaches the final version without errors", func(t *testing.T) {
+		s.after(t, "both replicas agree after all the changes")
+		if err := waitUntil(5*time.Second, func() error {
+			evs, _ := recA.snapshot()
+			if len(evs) == 0 || evs[len(evs)-1].rv != lf.Metadata.ResourceVersion {
+				return fmt.Errorf("A's watch has %d events, not yet at %s", len(evs), lf.Metadata.ResourceVersion)
 			}
-		default:
-			args := append([]string(nil), s.args...)
-			if args[len(args)-1] == "SESSION" {
-				args = append(args[:len(args)-2], v.BackupSessions[0].Name)
-			}
-			if out, err := c.Kubectl(args...); err != nil {
-				t.Fatalf("%s: %v\n%s", s.name, err, out)
-			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
 		}
-		sameViews(t, ha, hb, 10*time.Second, since)
-		time.Sleep(time.Second)
-	}
-	final := sameViews(t, ha, hb, 10*time.Second, since)
-	lf, _ := decodeList(final)
-	t.Logf("after %d changes both list %d views at resourceVersion %s", len(steps), len(lf.Items), lf.Metadata.ResourceVersion)
-
-	// A's events up to the final version.
-	if err := waitUntil(5*time.Second, func() error {
-		evs, _ := recA.snapshot()
-		if len(evs) == 0 || evs[len(evs)-1].rv != lf.Metadata.ResourceVersion {
-			return fmt.Errorf("A's watch has %d events, not yet at %s", len(evs), lf.Metadata.ResourceVersion)
+		var errA []string
+		evA, errA = recA.snapshot()
+		if len(errA) > 0 {
+			t.Fatalf("A's watch: %v", errA)
 		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	evA, errA := recA.snapshot()
-	if len(errA) > 0 {
-		t.Fatalf("A's watch: %v", errA)
-	}
-	t.Logf("A's watch: %v", evA)
+		t.Logf("A's watch: %v", evA)
+	})
 
 	// Resume on B (and on A) from every resourceVersion A handed out: every change has its
 	// own version, so both replay exactly A's later events, no miss and no repeat. B started
 	// after A's first list: it cannot vouch for that version and refuses it with 410.
-	resume := func(cs clientset.Interface, rv string) ([]ev, error) {
-		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-		defer wcancel()
-		w, err := cs.UiV1alpha1().BackupConfigurationViews("").Watch(wctx, metav1.ListOptions{ResourceVersion: rv})
-		if err != nil {
-			return nil, err
-		}
-		defer w.Stop()
-		rec := record(w)
-		err = waitUntil(5*time.Second, func() error {
-			got, errs := rec.snapshot()
-			if len(errs) > 0 {
-				return fmt.Errorf("errors: %v", errs)
+	s.run("a watch resumes on either replica from every version A handed out", func(t *testing.T) {
+		s.after(t, "both replicas list the same views at the start", "A's watch reaches the final version without errors")
+		resume := func(cs clientset.Interface, rv string) ([]ev, error) {
+			wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+			defer wcancel()
+			w, err := cs.UiV1alpha1().BackupConfigurationViews("").Watch(wctx, metav1.ListOptions{ResourceVersion: rv})
+			if err != nil {
+				return nil, err
 			}
-			if len(got) == 0 || got[len(got)-1].rv != lf.Metadata.ResourceVersion {
-				return fmt.Errorf("not at %s yet: %v", lf.Metadata.ResourceVersion, got)
+			defer w.Stop()
+			rec := record(w)
+			err = waitUntil(5*time.Second, func() error {
+				got, errs := rec.snapshot()
+				if len(errs) > 0 {
+					return fmt.Errorf("errors: %v", errs)
+				}
+				if len(got) == 0 || got[len(got)-1].rv != lf.Metadata.ResourceVersion {
+					return fmt.Errorf("not at %s yet: %v", lf.Metadata.ResourceVersion, got)
+				}
+				return nil
+			})
+			time.Sleep(300 * time.Millisecond) // anything extra would show now
+			got, _ := rec.snapshot()
+			return got, err
+		}
+		rvs := []string{rv0}
+		for _, e := range evA {
+			rvs = append(rvs, e.rv)
+		}
+		for i, rv := range rvs {
+			if i == len(rvs)-1 {
+				break // nothing after the last
 			}
-			return nil
-		})
-		time.Sleep(300 * time.Millisecond) // anything extra would show now
-		got, _ := rec.snapshot()
-		return got, err
-	}
-	rvs := []string{rv0}
-	for _, e := range evA {
-		rvs = append(rvs, e.rv)
-	}
-	for i, rv := range rvs {
-		if i == len(rvs)-1 {
-			break // nothing after the last
-		}
-		want := evA[i:]
-		fromA, err := resume(ca, rv)
-		if err != nil || fmt.Sprint(fromA) != fmt.Sprint(want) {
-			t.Errorf("resume on A from %s: replays %v, want exactly %v (%v)", rv, fromA, want, err)
-		}
-		got, err := resume(cb, rv)
-		if n, _ := strconv.ParseUint(rv, 10, 64); n < baseB {
-			if !apierrors.IsResourceExpired(err) && !apierrors.IsGone(err) {
-				t.Errorf("resume on B from %s, older than B's first build (%d): %v %v, want 410", rv, baseB, got, err)
+			want := evA[i:]
+			fromA, err := resume(ca, rv)
+			if err != nil || fmt.Sprint(fromA) != fmt.Sprint(want) {
+				t.Errorf("resume on A from %s: replays %v, want exactly %v (%v)", rv, fromA, want, err)
 			}
-			continue
+			got, err := resume(cb, rv)
+			if n, _ := strconv.ParseUint(rv, 10, 64); n < baseB {
+				if !apierrors.IsResourceExpired(err) && !apierrors.IsGone(err) {
+					t.Errorf("resume on B from %s, older than B's first build (%d): %v %v, want 410", rv, baseB, got, err)
+				}
+				continue
+			}
+			if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("resume on B from %s (after %d of A's events): replays %v, want exactly %v (%v)", rv, i, got, want, err)
+			}
 		}
-		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("resume on B from %s (after %d of A's events): replays %v, want exactly %v (%v)", rv, i, got, want, err)
-		}
-	}
+	})
 
 	// A replica started later: B restarts after a joined object was deleted; it cannot know
 	// that deletion's resourceVersion. Its list shows the same views; a watch resumed from
-	// A's versions either matches A or is refused cleanly.
-	b.stop()
-	if out, err := c.Kubectl("delete", "retentionpolicies.storage.kubestash.com", "-n", "demo", "demo-retention"); err != nil {
-		t.Fatal(err, out)
-	}
-	time.Sleep(time.Second)
-	b2 := startReplica(t, c, replicaPorts(c), true)
-	hb2 := bvDirect(t, c, b2.port)
-	ra, rb := ha.get(viewsPath), hb2.get(viewsPath)
-	la, _ := decodeList(ra.body)
-	lb, _ := decodeList(rb.body)
-	if la == nil || lb == nil || len(la.Items) != len(lb.Items) {
-		t.Fatalf("the restarted replica lists differently: %d vs %d", ra.code, rb.code)
-	}
-	if !bytes.Equal(ra.body, rb.body) {
-		t.Logf("after a deletion from before its start, the restarted replica differs (expected, see docs/reliability.md):\n%s", listDiff(ra.body, rb.body))
-	}
-	aEvents, _ := recA.snapshot()
-	last := aEvents[len(aEvents)-1].rv
-	// Raw, so that client-go's retries (the refusal carries Retry-After) do not hide it.
-	wctx, wcancel := context.WithTimeout(ctx, 15*time.Second)
-	defer wcancel()
-	req, _ := http.NewRequestWithContext(wctx, http.MethodGet, hb2.base+viewsPath+"?watch=1&resourceVersion="+last, nil)
-	res, err := hb2.hc.Do(req)
-	if err != nil {
-		t.Fatalf("resume on the restarted replica from %s: %v", last, err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusGone {
-		b, _ := io.ReadAll(res.Body)
-		t.Errorf("resuming on the restarted replica from %s, a version from before a deletion it never saw: %d %s, want 410 Gone (promise 9)", last, res.StatusCode, short(b))
-	}
+	// A's versions either matches A or is refused cleanly. The restarted replica lives for
+	// this step and its two sub-steps.
+	s.run("a replica restarted after a deletion", func(t *testing.T) {
+		b.stop()
+		if out, err := c.Kubectl("delete", "retentionpolicies.storage.kubestash.com", "-n", "demo", "demo-retention"); err != nil {
+			t.Fatal(err, out)
+		}
+		time.Sleep(time.Second)
+		b2 := startReplica(t, c, replicaPorts(c), true)
+		hb2 := bvDirect(t, c, b2.port)
+		later := newSteps(t)
+		later.run("lists the same views", func(t *testing.T) {
+			ra, rb := ha.get(viewsPath), hb2.get(viewsPath)
+			la, _ := decodeList(ra.body)
+			lb, _ := decodeList(rb.body)
+			if la == nil || lb == nil || len(la.Items) != len(lb.Items) {
+				t.Fatalf("the restarted replica lists differently: %d vs %d", ra.code, rb.code)
+			}
+			if !bytes.Equal(ra.body, rb.body) {
+				t.Logf("after a deletion from before its start, the restarted replica differs (expected, see docs/reliability.md):\n%s", listDiff(ra.body, rb.body))
+			}
+		})
+		later.run("refuses a resume from before the deletion with 410 Gone", func(t *testing.T) {
+			// It resumes from A's last event: it needs A's events.
+			s.after(t, "A's watch reaches the final version without errors")
+			aEvents, _ := recA.snapshot()
+			last := aEvents[len(aEvents)-1].rv
+			// Raw, so that client-go's retries (the refusal carries Retry-After) do not hide it.
+			wctx, wcancel := context.WithTimeout(ctx, 15*time.Second)
+			defer wcancel()
+			req, _ := http.NewRequestWithContext(wctx, http.MethodGet, hb2.base+viewsPath+"?watch=1&resourceVersion="+last, nil)
+			res, err := hb2.hc.Do(req)
+			if err != nil {
+				t.Fatalf("resume on the restarted replica from %s: %v", last, err)
+			}
+			defer res.Body.Close()
+			if res.StatusCode != http.StatusGone {
+				b, _ := io.ReadAll(res.Body)
+				t.Errorf("resuming on the restarted replica from %s, a version from before a deletion it never saw: %d %s, want 410 Gone (promise 9)", last, res.StatusCode, short(b))
+			}
+		})
+	})
 }

@@ -134,7 +134,9 @@ func TestKubeAPIServerRestart(t *testing.T) {
 	direct := bvDirect(t, c, port(c, "BV_PORT"))
 	bvPID := pidOf(c, "backupview")
 
-	// A client-go informer on the views, through kube-apiserver, running all along.
+	// Setup (a failure here ends the test): a client-go informer on the views, through
+	// kube-apiserver, running all along; a plain watch through kube-apiserver, and one
+	// straight to backupview.
 	f := informers.NewSharedInformerFactory(c.BV, 0)
 	inf := f.Ui().V1alpha1().BackupConfigurationViews().Informer()
 	var evMu sync.Mutex
@@ -155,11 +157,6 @@ func TestKubeAPIServerRestart(t *testing.T) {
 		}
 		return out
 	}
-	if n := len(informerViews()); n != 7 {
-		t.Fatalf("informer holds %d views, want the 7 samples", n)
-	}
-
-	// A plain watch through kube-apiserver, and one straight to backupview.
 	l, err := c.BV.UiV1alpha1().BackupConfigurationViews("").List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -192,76 +189,100 @@ func TestKubeAPIServerRestart(t *testing.T) {
 		}
 	}()
 
-	// Stop kube-apiserver.
-	stopped := time.Now()
-	if err := clusterSh(c, []string{"STOP_GRACE=3"}, "stop-kas"); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("kube-apiserver stopped in %s", time.Since(stopped).Round(time.Millisecond))
-	ended := false
-	for deadline := time.After(15 * time.Second); !ended; {
-		select {
-		case e, ok := <-kasWatch.ResultChan():
-			if !ok {
-				ended = true
-			} else if e.Type == watch.Error {
-				t.Logf("watch through kube-apiserver: ERROR event %v", e.Object)
-				ended = true
-			}
-		case <-deadline:
-			t.Fatal("a watch through kube-apiserver was still open 15 s after kube-apiserver stopped")
+	s := newSteps(t)
+	s.run("the informer holds the 7 samples", func(t *testing.T) {
+		if n := len(informerViews()); n != 7 {
+			t.Fatalf("informer holds %d views, want the 7 samples", n)
 		}
-	}
-	t.Logf("watch through kube-apiserver ended %s after the stop began", time.Since(stopped).Round(time.Millisecond))
+	})
 
-	// Change things behind kube-apiserver's back.
-	e := etcd{url: fmt.Sprintf("http://127.0.0.1:%d", port(c, "ETCD_PORT"))}
-	mongo, err := e.get(crKey("core.kubestash.com", "backupconfigurations", "demo", "mongodb-backup"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	created := deepCopyJSON(t, mongo)
-	mongo["spec"].(map[string]interface{})["paused"] = true
-	if err := e.put(crKey("core.kubestash.com", "backupconfigurations", "demo", "mongodb-backup"), mongo); err != nil {
-		t.Fatal(err)
-	}
-	md := created["metadata"].(map[string]interface{})
-	md["name"], md["uid"] = "outage-new-backup", "0e7a3a36-0000-4000-8000-000000000001"
-	delete(md, "managedFields")
-	created["spec"].(map[string]interface{})["sessions"].([]interface{})[0].(map[string]interface{})["scheduler"].(map[string]interface{})["schedule"] = "*/7 * * * *"
-	if err := e.put(crKey("core.kubestash.com", "backupconfigurations", "demo", "outage-new-backup"), created); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.del(crKey("core.kubestash.com", "backupconfigurations", "analytics", "clickstream-backup")); err != nil {
-		t.Fatal(err)
-	}
-	storage, err := e.get(crKey("storage.kubestash.com", "backupstorages", "kubestash", "s3-shared"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	storage["status"].(map[string]interface{})["totalSize"] = "99 TiB"
-	if err := e.put(crKey("storage.kubestash.com", "backupstorages", "kubestash", "s3-shared"), storage); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(3 * time.Second)
-	if !alive(bvPID) {
-		t.Fatal("backupview exited while kube-apiserver was down")
-	}
+	var stopped time.Time
+	s.run("kube-apiserver stops", func(t *testing.T) {
+		stopped = time.Now()
+		if err := clusterSh(c, []string{"STOP_GRACE=3"}, "stop-kas"); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("kube-apiserver stopped in %s", time.Since(stopped).Round(time.Millisecond))
+	})
+	s.run("a watch through kube-apiserver ends when it stops", func(t *testing.T) {
+		s.after(t, "kube-apiserver stops")
+		ended := false
+		for deadline := time.After(15 * time.Second); !ended; {
+			select {
+			case e, ok := <-kasWatch.ResultChan():
+				if !ok {
+					ended = true
+				} else if e.Type == watch.Error {
+					t.Logf("watch through kube-apiserver: ERROR event %v", e.Object)
+					ended = true
+				}
+			case <-deadline:
+				t.Fatal("a watch through kube-apiserver was still open 15 s after kube-apiserver stopped")
+			}
+		}
+		t.Logf("watch through kube-apiserver ended %s after the stop began", time.Since(stopped).Round(time.Millisecond))
+	})
 
-	// Start kube-apiserver again; everything must recover within 30 s.
-	if err := c.Run("start-kas"); err != nil {
-		t.Fatal(err)
-	}
-	back := time.Now()
-	t.Logf("kube-apiserver down for %s", back.Sub(stopped).Round(time.Millisecond))
+	// The recovery checks below compare against these changes: they need this step.
+	s.run("objects change in etcd while kube-apiserver is down", func(t *testing.T) {
+		s.after(t, "kube-apiserver stops")
+		e := etcd{url: fmt.Sprintf("http://127.0.0.1:%d", port(c, "ETCD_PORT"))}
+		mongo, err := e.get(crKey("core.kubestash.com", "backupconfigurations", "demo", "mongodb-backup"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		created := deepCopyJSON(t, mongo)
+		mongo["spec"].(map[string]interface{})["paused"] = true
+		if err := e.put(crKey("core.kubestash.com", "backupconfigurations", "demo", "mongodb-backup"), mongo); err != nil {
+			t.Fatal(err)
+		}
+		md := created["metadata"].(map[string]interface{})
+		md["name"], md["uid"] = "outage-new-backup", "0e7a3a36-0000-4000-8000-000000000001"
+		delete(md, "managedFields")
+		created["spec"].(map[string]interface{})["sessions"].([]interface{})[0].(map[string]interface{})["scheduler"].(map[string]interface{})["schedule"] = "*/7 * * * *"
+		if err := e.put(crKey("core.kubestash.com", "backupconfigurations", "demo", "outage-new-backup"), created); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.del(crKey("core.kubestash.com", "backupconfigurations", "analytics", "clickstream-backup")); err != nil {
+			t.Fatal(err)
+		}
+		storage, err := e.get(crKey("storage.kubestash.com", "backupstorages", "kubestash", "s3-shared"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		storage["status"].(map[string]interface{})["totalSize"] = "99 TiB"
+		if err := e.put(crKey("storage.kubestash.com", "backupstorages", "kubestash", "s3-shared"), storage); err != nil {
+			t.Fatal(err)
+		}
+	})
+	s.run("backupview stays up while kube-apiserver is down", func(t *testing.T) {
+		s.after(t, "kube-apiserver stops")
+		time.Sleep(3 * time.Second)
+		if !alive(bvPID) {
+			t.Fatal("backupview exited while kube-apiserver was down")
+		}
+	})
+
+	// Start kube-apiserver again (tried even if the stop failed); everything must recover
+	// within 30 s of it being back.
+	var back time.Time
+	s.run("kube-apiserver starts again", func(t *testing.T) {
+		if err := c.Run("start-kas"); err != nil {
+			t.Fatal(err)
+		}
+		back = time.Now()
+		t.Logf("kube-apiserver down for %s", back.Sub(stopped).Round(time.Millisecond))
+	})
 	const within = 30 * time.Second
 	recovered := func(what string, f func() error) {
-		t.Helper()
-		if err := waitUntil(within-time.Since(back), f); err != nil {
-			t.Errorf("%s did not recover within %s of kube-apiserver being ready: %v", what, within, err)
-			return
-		}
-		t.Logf("%s recovered %s after kube-apiserver was ready", what, time.Since(back).Round(time.Millisecond))
+		s.run(strings.ReplaceAll(what, "/", "")+" recovers within 30 s", func(t *testing.T) {
+			s.after(t, "kube-apiserver starts again", "objects change in etcd while kube-apiserver is down")
+			if err := waitUntil(within-time.Since(back), f); err != nil {
+				t.Errorf("%s did not recover within %s of kube-apiserver being ready: %v", what, within, err)
+				return
+			}
+			t.Logf("%s recovered %s after kube-apiserver was ready", what, time.Since(back).Round(time.Millisecond))
+		})
 	}
 	recovered("LIST through kube-apiserver", func() error {
 		l, err := c.BV.UiV1alpha1().BackupConfigurationViews("").List(ctx, metav1.ListOptions{})
@@ -292,46 +313,54 @@ func TestKubeAPIServerRestart(t *testing.T) {
 	})
 	recovered("client-go informer (never restarted)", func() error { return outageState(informerViews()) })
 
-	// The watch straight to backupview stayed open or ended; if open, it followed.
-	select {
-	case <-directEnded:
-		t.Log("the watch straight to backupview ended during the outage")
-	default:
-		if err := waitUntil(5*time.Second, func() error {
-			directMu.Lock()
-			defer directMu.Unlock()
-			if !directSeen["analytics/clickstream-backup"][watch.Deleted] || !directSeen["demo/outage-new-backup"][watch.Added] || !directSeen["demo/mongodb-backup"][watch.Modified] {
-				return fmt.Errorf("events seen: %v", directSeen)
-			}
-			return nil
-		}); err != nil {
-			t.Errorf("the watch straight to backupview stayed open but missed the outage's changes: %v", err)
-		}
-	}
-
-	// Later changes flow to the same informer again.
-	evMu.Lock()
-	before := events
-	evMu.Unlock()
-	if out, err := c.Kubectl("patch", "backupconfigurations.core.kubestash.com", "-n", "demo", "mongodb-backup", "--type=merge", "-p", `{"spec":{"paused":false}}`); err != nil {
-		t.Fatal(err, out)
-	}
-	if err := waitUntil(5*time.Second, func() error {
-		for _, v := range informerViews() {
-			if v.Namespace == "demo" && v.Name == "mongodb-backup" && !v.Basic.Paused {
+	s.run("the watch straight to backupview follows the outage or ends", func(t *testing.T) {
+		s.after(t, "kube-apiserver starts again", "objects change in etcd while kube-apiserver is down")
+		select {
+		case <-directEnded:
+			t.Log("the watch straight to backupview ended during the outage")
+		default:
+			if err := waitUntil(5*time.Second, func() error {
+				directMu.Lock()
+				defer directMu.Unlock()
+				if !directSeen["analytics/clickstream-backup"][watch.Deleted] || !directSeen["demo/outage-new-backup"][watch.Added] || !directSeen["demo/mongodb-backup"][watch.Modified] {
+					return fmt.Errorf("events seen: %v", directSeen)
+				}
 				return nil
+			}); err != nil {
+				t.Errorf("the watch straight to backupview stayed open but missed the outage's changes: %v", err)
 			}
 		}
-		return fmt.Errorf("informer still shows demo/mongodb-backup paused (%d events since)", events-before)
-	}); err != nil {
-		t.Error(err)
-	}
-	if !alive(bvPID) || pidOf(c, "backupview") != bvPID {
-		t.Error("backupview was restarted: the recovery must not need that")
-	}
-	if p := serverLogHasPanic(c); p != "" {
-		t.Errorf("backupview logged a panic: %s", p)
-	}
+	})
+
+	s.run("later changes reach the same informer", func(t *testing.T) {
+		s.after(t, "kube-apiserver starts again")
+		evMu.Lock()
+		before := events
+		evMu.Unlock()
+		if out, err := c.Kubectl("patch", "backupconfigurations.core.kubestash.com", "-n", "demo", "mongodb-backup", "--type=merge", "-p", `{"spec":{"paused":false}}`); err != nil {
+			t.Fatal(err, out)
+		}
+		if err := waitUntil(5*time.Second, func() error {
+			for _, v := range informerViews() {
+				if v.Namespace == "demo" && v.Name == "mongodb-backup" && !v.Basic.Paused {
+					return nil
+				}
+			}
+			return fmt.Errorf("informer still shows demo/mongodb-backup paused (%d events since)", events-before)
+		}); err != nil {
+			t.Error(err)
+		}
+	})
+	s.run("backupview was not restarted", func(t *testing.T) {
+		if !alive(bvPID) || pidOf(c, "backupview") != bvPID {
+			t.Error("backupview was restarted: the recovery must not need that")
+		}
+	})
+	s.run("backupview logged no panic", func(t *testing.T) {
+		if p := serverLogHasPanic(c); p != "" {
+			t.Errorf("backupview logged a panic: %s", p)
+		}
+	})
 }
 
 func deepCopyJSON(t *testing.T, o map[string]interface{}) map[string]interface{} {
