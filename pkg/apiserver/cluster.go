@@ -29,7 +29,7 @@ func (c cluster) Addon(name string) (backupTasks, restoreTasks []string, found b
 	if a == nil {
 		return nil, nil, false
 	}
-	return a.BackupTasks, a.RestoreTasks, true
+	return a.BackupTaskNames(), a.RestoreTasks, true
 }
 
 // Target answers from the target informers, which run only for the kinds BackupConfigurations

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -298,7 +299,29 @@ func DecodeBackupStorage(o obj) *BackupStorage {
 		Phase:        str(o, "status", "phase"),
 		TotalSize:    str(o, "status", "totalSize"),
 		Repositories: int32(len(list(o, "status", "repositories"))),
+		Default:      boolean(o, "spec", "default"),
+		UsagePolicy:  usagePolicy(o),
 	}
+}
+
+// usagePolicy reads spec.usagePolicy.allowedNamespaces.
+func usagePolicy(o obj) UsagePolicy {
+	up, present := get(o, "spec", "usagePolicy").(map[string]interface{})
+	if !present {
+		return UsagePolicy{From: NamespacesFromSame}
+	}
+	p := UsagePolicy{From: istr(up, "allowedNamespaces", "from")}
+	if p.From == NamespacesFromSelector {
+		if sel := object(up, "allowedNamespaces", "selector"); sel != nil {
+			var ls metav1.LabelSelector
+			if runtime.DefaultUnstructuredConverter.FromUnstructured(sel, &ls) == nil {
+				if s, err := metav1.LabelSelectorAsSelector(&ls); err == nil {
+					p.Selector = s
+				}
+			}
+		}
+	}
+	return p
 }
 
 // DecodeRetentionPolicy reads a RetentionPolicy.
@@ -307,6 +330,7 @@ func DecodeRetentionPolicy(o obj) *RetentionPolicy {
 		ObjectMeta:         meta(o, false, true, false),
 		MaxRetentionPeriod: str(o, "spec", "maxRetentionPeriod"),
 		Default:            boolean(o, "spec", "default"),
+		UsagePolicy:        usagePolicy(o),
 	}
 }
 
@@ -321,12 +345,19 @@ func DecodeCronJob(o obj) *CronJob {
 	}
 }
 
-// DecodeAddon reads an Addon's task names.
+// DecodeAddon reads an Addon's tasks.
 func DecodeAddon(o obj) *Addon {
 	a := &Addon{ObjectMeta: meta(o, false, false, false)}
 	for _, t := range list(o, "spec", "backupTasks") {
 		if to, _ := t.(map[string]interface{}); to != nil {
-			a.BackupTasks = append(a.BackupTasks, str(to, "name"))
+			t := AddonTask{Name: str(to, "name")}
+			for _, p := range list(to, "parameters") {
+				if po, _ := p.(map[string]interface{}); po != nil {
+					t.Parameters = append(t.Parameters, TaskParameter{Name: str(po, "name"), Usage: str(po, "usage"),
+						Required: boolean(po, "required"), Default: str(po, "default")})
+				}
+			}
+			a.BackupTasks = append(a.BackupTasks, t)
 		}
 	}
 	for _, t := range list(o, "spec", "restoreTasks") {

@@ -94,9 +94,15 @@ status: {active: [{name: j1}], lastScheduleTime: "2026-11-27T04:00:00Z"}
 		t.Errorf("CronJob: %+v", cj)
 	}
 
-	a := DecodeAddon(parse(t, `{metadata: {name: mongodb-addon}, spec: {backupTasks: [{name: logical-backup}], restoreTasks: [{name: logical-restore}]}}`))
-	if !reflect.DeepEqual(a.BackupTasks, []string{"logical-backup"}) || !reflect.DeepEqual(a.RestoreTasks, []string{"logical-restore"}) {
+	a := DecodeAddon(parse(t, `{metadata: {name: mongodb-addon}, spec: {backupTasks: [{name: logical-backup,
+  parameters: [{name: args, usage: "Arguments", required: false, default: "--all"}, {name: scratchDir, required: true}, oops]}],
+  restoreTasks: [{name: logical-restore}]}}`))
+	wantTasks := []AddonTask{{Name: "logical-backup", Parameters: []TaskParameter{{Name: "args", Usage: "Arguments", Default: "--all"}, {Name: "scratchDir", Required: true}}}}
+	if !reflect.DeepEqual(a.BackupTasks, wantTasks) || !reflect.DeepEqual(a.RestoreTasks, []string{"logical-restore"}) {
 		t.Errorf("Addon: %+v", a)
+	}
+	if n := a.BackupTaskNames(); !reflect.DeepEqual(n, []string{"logical-backup"}) {
+		t.Errorf("BackupTaskNames: %v", n)
 	}
 }
 

@@ -6,6 +6,7 @@ package kubestash
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -125,6 +126,40 @@ type BackupStorage struct {
 	Phase        string
 	TotalSize    string
 	Repositories int32
+	Default      bool
+	UsagePolicy  UsagePolicy
+}
+
+// UsagePolicy is spec.usagePolicy of a BackupStorage or RetentionPolicy: which namespaces'
+// BackupConfigurations may use it (docs/design.md, "Form options").
+type UsagePolicy struct {
+	// From is allowedNamespaces.from: Same, All or Selector. An object without usagePolicy
+	// reads as Same; one with a usagePolicy but no from admits no namespace, as in KubeStash.
+	From string
+	// Selector is allowedNamespaces.selector for From Selector; nil when absent or invalid
+	// (then no namespace is admitted).
+	Selector labels.Selector
+}
+
+// Usage policy rules (allowedNamespaces.from).
+const (
+	NamespacesFromSame     = "Same"
+	NamespacesFromAll      = "All"
+	NamespacesFromSelector = "Selector"
+)
+
+// Allows reports whether a BackupConfiguration in namespace ns, whose labels are nsLabels, may
+// use an object of namespace own under this policy (KubeStash's UsageAllowed rule).
+func (p UsagePolicy) Allows(own, ns string, nsLabels map[string]string) bool {
+	switch p.From {
+	case NamespacesFromAll:
+		return true
+	case NamespacesFromSame:
+		return own == ns
+	case NamespacesFromSelector:
+		return p.Selector != nil && p.Selector.Matches(labels.Set(nsLabels))
+	}
+	return false
 }
 
 // RetentionPolicy is a storage.kubestash.com RetentionPolicy (it has no status).
@@ -132,6 +167,7 @@ type RetentionPolicy struct {
 	metav1.ObjectMeta
 	MaxRetentionPeriod string
 	Default            bool
+	UsagePolicy        UsagePolicy
 }
 
 // CronJob is a batch/v1 CronJob, reduced to what the CronJobs panel shows.
@@ -143,11 +179,41 @@ type CronJob struct {
 	LastScheduleTime *metav1.Time
 }
 
-// Addon is a cluster-scoped addons.kubestash.com Addon: only its task names.
+// Addon is a cluster-scoped addons.kubestash.com Addon: its backup tasks with their
+// parameters (the form offers them), and its restore task names (a preview names them in an
+// error).
 type Addon struct {
 	metav1.ObjectMeta
-	BackupTasks  []string
+	BackupTasks  []AddonTask
 	RestoreTasks []string
+}
+
+// AddonTask is one spec.backupTasks[] entry.
+type AddonTask struct {
+	Name       string
+	Parameters []TaskParameter
+}
+
+// TaskParameter is one parameters[] entry of a task.
+type TaskParameter struct {
+	Name     string
+	Usage    string
+	Required bool
+	Default  string
+}
+
+// BackupTaskNames lists the backup tasks' names, in the Addon's order.
+func (a *Addon) BackupTaskNames() []string {
+	out := make([]string, len(a.BackupTasks))
+	for i, t := range a.BackupTasks {
+		out[i] = t.Name
+	}
+	return out
+}
+
+// Namespace is a namespace's name and labels (usagePolicy selectors match them).
+type Namespace struct {
+	metav1.ObjectMeta
 }
 
 // Object is the metadata-only form of a target object.

@@ -126,7 +126,8 @@ func (s *Sources) resolveTarget(gk schema.GroupKind) {
 		klog.V(2).InfoS("target kind not served", "kind", gk.String())
 		return
 	}
-	inf := metadatainformer.NewFilteredMetadataInformer(s.meta, gvr, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
+	// The namespace index serves the form options' targets of a namespace (TargetsIn).
+	inf := metadatainformer.NewFilteredMetadataInformer(s.meta, gvr, metav1.NamespaceAll, 0, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, nil).Informer()
 	_ = inf.SetTransform(func(o interface{}) (interface{}, error) {
 		if m, ok := o.(*metav1.PartialObjectMetadata); ok {
 			return &kubestash.Object{ObjectMeta: metav1.ObjectMeta{
@@ -150,6 +151,9 @@ func (s *Sources) resolveTarget(gk schema.GroupKind) {
 		keys := s.bcKeysByIndex(byRef, targetKey(&kubestash.TypedRef{APIGroup: gk.Group, Kind: gk.Kind, Namespace: m.GetNamespace(), Name: m.GetName()}))
 		if len(keys) > 0 {
 			s.sink(keys, rvOf(o), deleted)
+		}
+		if namespaced {
+			s.optionsChanged(o, deleted)
 		}
 	}
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{

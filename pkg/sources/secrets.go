@@ -15,12 +15,18 @@ var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 // metadata only (never data), which needs list and watch on Secrets: an RBAC cost operators
 // must choose, so it is off by default. Call before Start.
 func (s *Sources) WatchSecretNames() {
-	inf := metadatainformer.NewFilteredMetadataInformer(s.meta, secretsGVR, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
+	inf := metadatainformer.NewFilteredMetadataInformer(s.meta, secretsGVR, metav1.NamespaceAll, 0, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, nil).Informer()
 	_ = inf.SetTransform(func(o interface{}) (interface{}, error) {
 		if m, ok := o.(*metav1.PartialObjectMetadata); ok {
 			return &kubestash.Object{ObjectMeta: metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion}}, nil
 		}
 		return o, nil
+	})
+	// The form options list a namespace's Secret names.
+	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o interface{}) { s.optionsChanged(o, false) },
+		UpdateFunc: func(old, o interface{}) { s.optionsChanged(o, false) },
+		DeleteFunc: func(o interface{}) { s.optionsChanged(o, true) },
 	})
 	s.mu.Lock()
 	s.secrets = inf

@@ -64,6 +64,9 @@ type Sources struct {
 	// with its informer once the kind is served.
 	targets map[schema.GroupKind]*target
 	secrets cache.SharedIndexInformer // opt-in, metadata only
+	// namespaces and optionsSink: the form options' sources (options.go), set by SetOptionsSink.
+	namespaces  cache.SharedIndexInformer
+	optionsSink Sink
 	started bool
 	// discovered: discovery has answered for every kind's group version at least once
 	// (served or not). Until then a kind that is not running may just be unreachable, not
@@ -89,7 +92,9 @@ type kind struct {
 	indexers cache.Indexers
 	affected func(s *Sources, obj interface{}) []string
 	// observe, when set, sees every added or updated object before its views are notified.
-	observe   func(s *Sources, obj interface{})
+	observe func(s *Sources, obj interface{})
+	// options, when set, routes a change to the form options it affects (options.go).
+	options   func(s *Sources, obj interface{})
 	informer  cache.SharedIndexInformer
 	running   bool
 	lastError string
@@ -118,11 +123,11 @@ func New(dyn dynamic.Interface, meta metadata.Interface, disco discovery.Discove
 		{gvr: kubestash.Repositories, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeRepository(o) },
 			affected: referrers("repo")},
 		{gvr: kubestash.BackupStorages, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeBackupStorage(o) },
-			affected: referrers("storage")},
+			affected: referrers("storage"), options: everyNamespaceOptions},
 		{gvr: kubestash.RetentionPolicies, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeRetentionPolicy(o) },
-			affected: referrers("policy")},
+			affected: referrers("policy"), options: everyNamespaceOptions},
 		{gvr: kubestash.Addons, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeAddon(o) },
-			affected: func(*Sources, interface{}) []string { return nil }},
+			affected: func(*Sources, interface{}) []string { return nil }, options: everyNamespaceOptions},
 		{gvr: kubestash.CronJobs, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeCronJob(o) },
 			indexers: cache.Indexers{byOwner: cronOwner}, affected: cronJobBC},
 	}
@@ -144,6 +149,7 @@ func (s *Sources) Start(ctx context.Context) {
 	s.bump()
 	s.mu.Unlock()
 	s.startSecrets()
+	s.startNamespaces()
 	s.poll()
 	go func() {
 		for {
@@ -247,6 +253,9 @@ func (s *Sources) pendingTargets() []schema.GroupKind {
 func (s *Sources) changed(k *kind, old, obj interface{}, deleted bool) {
 	if k.observe != nil && !deleted {
 		k.observe(s, obj)
+	}
+	if k.options != nil {
+		k.options(s, obj)
 	}
 	keys := k.affected(s, obj)
 	if old != nil {

@@ -31,6 +31,8 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&BackupConfigurationView{},
 		&BackupConfigurationViewList{},
 		&BackupConfigurationPreview{},
+		&BackupConfigurationOptions{},
+		&BackupConfigurationOptionsList{},
 	)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil

@@ -36,6 +36,36 @@ func init() {
 // RegisterConversions adds conversion functions to the given scheme.
 // Public to allow building arbitrary schemes.
 func RegisterConversions(s *runtime.Scheme) error {
+	if err := s.AddGeneratedConversionFunc((*AddonOption)(nil), (*ui.AddonOption)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_AddonOption_To_ui_AddonOption(a.(*AddonOption), b.(*ui.AddonOption), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*ui.AddonOption)(nil), (*AddonOption)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_ui_AddonOption_To_v1alpha1_AddonOption(a.(*ui.AddonOption), b.(*AddonOption), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*BackupConfigurationOptions)(nil), (*ui.BackupConfigurationOptions)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_BackupConfigurationOptions_To_ui_BackupConfigurationOptions(a.(*BackupConfigurationOptions), b.(*ui.BackupConfigurationOptions), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*ui.BackupConfigurationOptions)(nil), (*BackupConfigurationOptions)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_ui_BackupConfigurationOptions_To_v1alpha1_BackupConfigurationOptions(a.(*ui.BackupConfigurationOptions), b.(*BackupConfigurationOptions), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*BackupConfigurationOptionsList)(nil), (*ui.BackupConfigurationOptionsList)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_BackupConfigurationOptionsList_To_ui_BackupConfigurationOptionsList(a.(*BackupConfigurationOptionsList), b.(*ui.BackupConfigurationOptionsList), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*ui.BackupConfigurationOptionsList)(nil), (*BackupConfigurationOptionsList)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_ui_BackupConfigurationOptionsList_To_v1alpha1_BackupConfigurationOptionsList(a.(*ui.BackupConfigurationOptionsList), b.(*BackupConfigurationOptionsList), scope)
+	}); err != nil {
+		return err
+	}
 	if err := s.AddGeneratedConversionFunc((*BackupConfigurationPreview)(nil), (*ui.BackupConfigurationPreview)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_v1alpha1_BackupConfigurationPreview_To_ui_BackupConfigurationPreview(a.(*BackupConfigurationPreview), b.(*ui.BackupConfigurationPreview), scope)
 	}); err != nil {
@@ -186,6 +216,16 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}); err != nil {
 		return err
 	}
+	if err := s.AddGeneratedConversionFunc((*RetentionPolicyOption)(nil), (*ui.RetentionPolicyOption)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_RetentionPolicyOption_To_ui_RetentionPolicyOption(a.(*RetentionPolicyOption), b.(*ui.RetentionPolicyOption), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*ui.RetentionPolicyOption)(nil), (*RetentionPolicyOption)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_ui_RetentionPolicyOption_To_v1alpha1_RetentionPolicyOption(a.(*ui.RetentionPolicyOption), b.(*RetentionPolicyOption), scope)
+	}); err != nil {
+		return err
+	}
 	if err := s.AddGeneratedConversionFunc((*RetentionPolicyRef)(nil), (*ui.RetentionPolicyRef)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_v1alpha1_RetentionPolicyRef_To_ui_RetentionPolicyRef(a.(*RetentionPolicyRef), b.(*ui.RetentionPolicyRef), scope)
 	}); err != nil {
@@ -193,6 +233,16 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}
 	if err := s.AddGeneratedConversionFunc((*ui.RetentionPolicyRef)(nil), (*RetentionPolicyRef)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_ui_RetentionPolicyRef_To_v1alpha1_RetentionPolicyRef(a.(*ui.RetentionPolicyRef), b.(*RetentionPolicyRef), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*StorageOption)(nil), (*ui.StorageOption)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_StorageOption_To_ui_StorageOption(a.(*StorageOption), b.(*ui.StorageOption), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*ui.StorageOption)(nil), (*StorageOption)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_ui_StorageOption_To_v1alpha1_StorageOption(a.(*ui.StorageOption), b.(*StorageOption), scope)
 	}); err != nil {
 		return err
 	}
@@ -206,6 +256,16 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}); err != nil {
 		return err
 	}
+	if err := s.AddGeneratedConversionFunc((*TargetOption)(nil), (*ui.TargetOption)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_TargetOption_To_ui_TargetOption(a.(*TargetOption), b.(*ui.TargetOption), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*ui.TargetOption)(nil), (*TargetOption)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_ui_TargetOption_To_v1alpha1_TargetOption(a.(*ui.TargetOption), b.(*TargetOption), scope)
+	}); err != nil {
+		return err
+	}
 	if err := s.AddGeneratedConversionFunc((*TargetRef)(nil), (*ui.TargetRef)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_v1alpha1_TargetRef_To_ui_TargetRef(a.(*TargetRef), b.(*ui.TargetRef), scope)
 	}); err != nil {
@@ -213,6 +273,26 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}
 	if err := s.AddGeneratedConversionFunc((*ui.TargetRef)(nil), (*TargetRef)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_ui_TargetRef_To_v1alpha1_TargetRef(a.(*ui.TargetRef), b.(*TargetRef), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*TaskOption)(nil), (*ui.TaskOption)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_TaskOption_To_ui_TaskOption(a.(*TaskOption), b.(*ui.TaskOption), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*ui.TaskOption)(nil), (*TaskOption)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_ui_TaskOption_To_v1alpha1_TaskOption(a.(*ui.TaskOption), b.(*TaskOption), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*TaskParameter)(nil), (*ui.TaskParameter)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_TaskParameter_To_ui_TaskParameter(a.(*TaskParameter), b.(*ui.TaskParameter), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*ui.TaskParameter)(nil), (*TaskParameter)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_ui_TaskParameter_To_v1alpha1_TaskParameter(a.(*ui.TaskParameter), b.(*TaskParameter), scope)
 	}); err != nil {
 		return err
 	}
@@ -227,6 +307,78 @@ func RegisterConversions(s *runtime.Scheme) error {
 		return err
 	}
 	return nil
+}
+
+func autoConvert_v1alpha1_AddonOption_To_ui_AddonOption(in *AddonOption, out *ui.AddonOption, s conversion.Scope) error {
+	*out = *(*ui.AddonOption)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_AddonOption_To_ui_AddonOption is an autogenerated conversion function.
+func Convert_v1alpha1_AddonOption_To_ui_AddonOption(in *AddonOption, out *ui.AddonOption, s conversion.Scope) error {
+	return autoConvert_v1alpha1_AddonOption_To_ui_AddonOption(in, out, s)
+}
+
+func autoConvert_ui_AddonOption_To_v1alpha1_AddonOption(in *ui.AddonOption, out *AddonOption, s conversion.Scope) error {
+	*out = *(*AddonOption)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_ui_AddonOption_To_v1alpha1_AddonOption is an autogenerated conversion function.
+func Convert_ui_AddonOption_To_v1alpha1_AddonOption(in *ui.AddonOption, out *AddonOption, s conversion.Scope) error {
+	return autoConvert_ui_AddonOption_To_v1alpha1_AddonOption(in, out, s)
+}
+
+func autoConvert_v1alpha1_BackupConfigurationOptions_To_ui_BackupConfigurationOptions(in *BackupConfigurationOptions, out *ui.BackupConfigurationOptions, s conversion.Scope) error {
+	out.ObjectMeta = in.ObjectMeta
+	out.Storages = *(*[]ui.StorageOption)(unsafe.Pointer(&in.Storages))
+	out.RetentionPolicies = *(*[]ui.RetentionPolicyOption)(unsafe.Pointer(&in.RetentionPolicies))
+	out.Addons = *(*[]ui.AddonOption)(unsafe.Pointer(&in.Addons))
+	out.Targets = *(*[]ui.TargetOption)(unsafe.Pointer(&in.Targets))
+	out.EncryptionSecrets = *(*[]string)(unsafe.Pointer(&in.EncryptionSecrets))
+	return nil
+}
+
+// Convert_v1alpha1_BackupConfigurationOptions_To_ui_BackupConfigurationOptions is an autogenerated conversion function.
+func Convert_v1alpha1_BackupConfigurationOptions_To_ui_BackupConfigurationOptions(in *BackupConfigurationOptions, out *ui.BackupConfigurationOptions, s conversion.Scope) error {
+	return autoConvert_v1alpha1_BackupConfigurationOptions_To_ui_BackupConfigurationOptions(in, out, s)
+}
+
+func autoConvert_ui_BackupConfigurationOptions_To_v1alpha1_BackupConfigurationOptions(in *ui.BackupConfigurationOptions, out *BackupConfigurationOptions, s conversion.Scope) error {
+	out.ObjectMeta = in.ObjectMeta
+	out.Storages = *(*[]StorageOption)(unsafe.Pointer(&in.Storages))
+	out.RetentionPolicies = *(*[]RetentionPolicyOption)(unsafe.Pointer(&in.RetentionPolicies))
+	out.Addons = *(*[]AddonOption)(unsafe.Pointer(&in.Addons))
+	out.Targets = *(*[]TargetOption)(unsafe.Pointer(&in.Targets))
+	out.EncryptionSecrets = *(*[]string)(unsafe.Pointer(&in.EncryptionSecrets))
+	return nil
+}
+
+// Convert_ui_BackupConfigurationOptions_To_v1alpha1_BackupConfigurationOptions is an autogenerated conversion function.
+func Convert_ui_BackupConfigurationOptions_To_v1alpha1_BackupConfigurationOptions(in *ui.BackupConfigurationOptions, out *BackupConfigurationOptions, s conversion.Scope) error {
+	return autoConvert_ui_BackupConfigurationOptions_To_v1alpha1_BackupConfigurationOptions(in, out, s)
+}
+
+func autoConvert_v1alpha1_BackupConfigurationOptionsList_To_ui_BackupConfigurationOptionsList(in *BackupConfigurationOptionsList, out *ui.BackupConfigurationOptionsList, s conversion.Scope) error {
+	out.ListMeta = in.ListMeta
+	out.Items = *(*[]ui.BackupConfigurationOptions)(unsafe.Pointer(&in.Items))
+	return nil
+}
+
+// Convert_v1alpha1_BackupConfigurationOptionsList_To_ui_BackupConfigurationOptionsList is an autogenerated conversion function.
+func Convert_v1alpha1_BackupConfigurationOptionsList_To_ui_BackupConfigurationOptionsList(in *BackupConfigurationOptionsList, out *ui.BackupConfigurationOptionsList, s conversion.Scope) error {
+	return autoConvert_v1alpha1_BackupConfigurationOptionsList_To_ui_BackupConfigurationOptionsList(in, out, s)
+}
+
+func autoConvert_ui_BackupConfigurationOptionsList_To_v1alpha1_BackupConfigurationOptionsList(in *ui.BackupConfigurationOptionsList, out *BackupConfigurationOptionsList, s conversion.Scope) error {
+	out.ListMeta = in.ListMeta
+	out.Items = *(*[]BackupConfigurationOptions)(unsafe.Pointer(&in.Items))
+	return nil
+}
+
+// Convert_ui_BackupConfigurationOptionsList_To_v1alpha1_BackupConfigurationOptionsList is an autogenerated conversion function.
+func Convert_ui_BackupConfigurationOptionsList_To_v1alpha1_BackupConfigurationOptionsList(in *ui.BackupConfigurationOptionsList, out *BackupConfigurationOptionsList, s conversion.Scope) error {
+	return autoConvert_ui_BackupConfigurationOptionsList_To_v1alpha1_BackupConfigurationOptionsList(in, out, s)
 }
 
 func autoConvert_v1alpha1_BackupConfigurationPreview_To_ui_BackupConfigurationPreview(in *BackupConfigurationPreview, out *ui.BackupConfigurationPreview, s conversion.Scope) error {
@@ -577,6 +729,26 @@ func Convert_ui_RepositoryRef_To_v1alpha1_RepositoryRef(in *ui.RepositoryRef, ou
 	return autoConvert_ui_RepositoryRef_To_v1alpha1_RepositoryRef(in, out, s)
 }
 
+func autoConvert_v1alpha1_RetentionPolicyOption_To_ui_RetentionPolicyOption(in *RetentionPolicyOption, out *ui.RetentionPolicyOption, s conversion.Scope) error {
+	*out = *(*ui.RetentionPolicyOption)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_RetentionPolicyOption_To_ui_RetentionPolicyOption is an autogenerated conversion function.
+func Convert_v1alpha1_RetentionPolicyOption_To_ui_RetentionPolicyOption(in *RetentionPolicyOption, out *ui.RetentionPolicyOption, s conversion.Scope) error {
+	return autoConvert_v1alpha1_RetentionPolicyOption_To_ui_RetentionPolicyOption(in, out, s)
+}
+
+func autoConvert_ui_RetentionPolicyOption_To_v1alpha1_RetentionPolicyOption(in *ui.RetentionPolicyOption, out *RetentionPolicyOption, s conversion.Scope) error {
+	*out = *(*RetentionPolicyOption)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_ui_RetentionPolicyOption_To_v1alpha1_RetentionPolicyOption is an autogenerated conversion function.
+func Convert_ui_RetentionPolicyOption_To_v1alpha1_RetentionPolicyOption(in *ui.RetentionPolicyOption, out *RetentionPolicyOption, s conversion.Scope) error {
+	return autoConvert_ui_RetentionPolicyOption_To_v1alpha1_RetentionPolicyOption(in, out, s)
+}
+
 func autoConvert_v1alpha1_RetentionPolicyRef_To_ui_RetentionPolicyRef(in *RetentionPolicyRef, out *ui.RetentionPolicyRef, s conversion.Scope) error {
 	*out = *(*ui.RetentionPolicyRef)(unsafe.Pointer(in))
 	return nil
@@ -595,6 +767,26 @@ func autoConvert_ui_RetentionPolicyRef_To_v1alpha1_RetentionPolicyRef(in *ui.Ret
 // Convert_ui_RetentionPolicyRef_To_v1alpha1_RetentionPolicyRef is an autogenerated conversion function.
 func Convert_ui_RetentionPolicyRef_To_v1alpha1_RetentionPolicyRef(in *ui.RetentionPolicyRef, out *RetentionPolicyRef, s conversion.Scope) error {
 	return autoConvert_ui_RetentionPolicyRef_To_v1alpha1_RetentionPolicyRef(in, out, s)
+}
+
+func autoConvert_v1alpha1_StorageOption_To_ui_StorageOption(in *StorageOption, out *ui.StorageOption, s conversion.Scope) error {
+	*out = *(*ui.StorageOption)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_StorageOption_To_ui_StorageOption is an autogenerated conversion function.
+func Convert_v1alpha1_StorageOption_To_ui_StorageOption(in *StorageOption, out *ui.StorageOption, s conversion.Scope) error {
+	return autoConvert_v1alpha1_StorageOption_To_ui_StorageOption(in, out, s)
+}
+
+func autoConvert_ui_StorageOption_To_v1alpha1_StorageOption(in *ui.StorageOption, out *StorageOption, s conversion.Scope) error {
+	*out = *(*StorageOption)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_ui_StorageOption_To_v1alpha1_StorageOption is an autogenerated conversion function.
+func Convert_ui_StorageOption_To_v1alpha1_StorageOption(in *ui.StorageOption, out *StorageOption, s conversion.Scope) error {
+	return autoConvert_ui_StorageOption_To_v1alpha1_StorageOption(in, out, s)
 }
 
 func autoConvert_v1alpha1_Summary_To_ui_Summary(in *Summary, out *ui.Summary, s conversion.Scope) error {
@@ -617,6 +809,26 @@ func Convert_ui_Summary_To_v1alpha1_Summary(in *ui.Summary, out *Summary, s conv
 	return autoConvert_ui_Summary_To_v1alpha1_Summary(in, out, s)
 }
 
+func autoConvert_v1alpha1_TargetOption_To_ui_TargetOption(in *TargetOption, out *ui.TargetOption, s conversion.Scope) error {
+	*out = *(*ui.TargetOption)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_TargetOption_To_ui_TargetOption is an autogenerated conversion function.
+func Convert_v1alpha1_TargetOption_To_ui_TargetOption(in *TargetOption, out *ui.TargetOption, s conversion.Scope) error {
+	return autoConvert_v1alpha1_TargetOption_To_ui_TargetOption(in, out, s)
+}
+
+func autoConvert_ui_TargetOption_To_v1alpha1_TargetOption(in *ui.TargetOption, out *TargetOption, s conversion.Scope) error {
+	*out = *(*TargetOption)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_ui_TargetOption_To_v1alpha1_TargetOption is an autogenerated conversion function.
+func Convert_ui_TargetOption_To_v1alpha1_TargetOption(in *ui.TargetOption, out *TargetOption, s conversion.Scope) error {
+	return autoConvert_ui_TargetOption_To_v1alpha1_TargetOption(in, out, s)
+}
+
 func autoConvert_v1alpha1_TargetRef_To_ui_TargetRef(in *TargetRef, out *ui.TargetRef, s conversion.Scope) error {
 	*out = *(*ui.TargetRef)(unsafe.Pointer(in))
 	return nil
@@ -635,6 +847,46 @@ func autoConvert_ui_TargetRef_To_v1alpha1_TargetRef(in *ui.TargetRef, out *Targe
 // Convert_ui_TargetRef_To_v1alpha1_TargetRef is an autogenerated conversion function.
 func Convert_ui_TargetRef_To_v1alpha1_TargetRef(in *ui.TargetRef, out *TargetRef, s conversion.Scope) error {
 	return autoConvert_ui_TargetRef_To_v1alpha1_TargetRef(in, out, s)
+}
+
+func autoConvert_v1alpha1_TaskOption_To_ui_TaskOption(in *TaskOption, out *ui.TaskOption, s conversion.Scope) error {
+	*out = *(*ui.TaskOption)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_TaskOption_To_ui_TaskOption is an autogenerated conversion function.
+func Convert_v1alpha1_TaskOption_To_ui_TaskOption(in *TaskOption, out *ui.TaskOption, s conversion.Scope) error {
+	return autoConvert_v1alpha1_TaskOption_To_ui_TaskOption(in, out, s)
+}
+
+func autoConvert_ui_TaskOption_To_v1alpha1_TaskOption(in *ui.TaskOption, out *TaskOption, s conversion.Scope) error {
+	*out = *(*TaskOption)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_ui_TaskOption_To_v1alpha1_TaskOption is an autogenerated conversion function.
+func Convert_ui_TaskOption_To_v1alpha1_TaskOption(in *ui.TaskOption, out *TaskOption, s conversion.Scope) error {
+	return autoConvert_ui_TaskOption_To_v1alpha1_TaskOption(in, out, s)
+}
+
+func autoConvert_v1alpha1_TaskParameter_To_ui_TaskParameter(in *TaskParameter, out *ui.TaskParameter, s conversion.Scope) error {
+	*out = *(*ui.TaskParameter)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_TaskParameter_To_ui_TaskParameter is an autogenerated conversion function.
+func Convert_v1alpha1_TaskParameter_To_ui_TaskParameter(in *TaskParameter, out *ui.TaskParameter, s conversion.Scope) error {
+	return autoConvert_v1alpha1_TaskParameter_To_ui_TaskParameter(in, out, s)
+}
+
+func autoConvert_ui_TaskParameter_To_v1alpha1_TaskParameter(in *ui.TaskParameter, out *TaskParameter, s conversion.Scope) error {
+	*out = *(*TaskParameter)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_ui_TaskParameter_To_v1alpha1_TaskParameter is an autogenerated conversion function.
+func Convert_ui_TaskParameter_To_v1alpha1_TaskParameter(in *ui.TaskParameter, out *TaskParameter, s conversion.Scope) error {
+	return autoConvert_ui_TaskParameter_To_v1alpha1_TaskParameter(in, out, s)
 }
 
 func autoConvert_v1alpha1_TypedObjectReference_To_ui_TypedObjectReference(in *TypedObjectReference, out *ui.TypedObjectReference, s conversion.Scope) error {

@@ -22,6 +22,21 @@ limitations under the License.
 package v1alpha1
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AddonOption) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.AddonOption"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in BackupConfigurationOptions) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.BackupConfigurationOptions"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in BackupConfigurationOptionsList) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.BackupConfigurationOptionsList"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in BackupConfigurationPreview) OpenAPIModelName() string {
 	return "com.kubestash.ui.v1alpha1.BackupConfigurationPreview"
 }
@@ -97,8 +112,18 @@ func (in RepositoryRef) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RetentionPolicyOption) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.RetentionPolicyOption"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in RetentionPolicyRef) OpenAPIModelName() string {
 	return "com.kubestash.ui.v1alpha1.RetentionPolicyRef"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in StorageOption) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.StorageOption"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
@@ -107,8 +132,23 @@ func (in Summary) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in TargetOption) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.TargetOption"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in TargetRef) OpenAPIModelName() string {
 	return "com.kubestash.ui.v1alpha1.TargetRef"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in TaskOption) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.TaskOption"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in TaskParameter) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.TaskParameter"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.

@@ -18,6 +18,14 @@ limitations under the License.
 
 package v1alpha1
 
+// BackupConfigurationOptionsListerExpansion allows custom methods to be added to
+// BackupConfigurationOptionsLister.
+type BackupConfigurationOptionsListerExpansion interface{}
+
+// BackupConfigurationOptionsNamespaceListerExpansion allows custom methods to be added to
+// BackupConfigurationOptionsNamespaceLister.
+type BackupConfigurationOptionsNamespaceListerExpansion interface{}
+
 // BackupConfigurationViewListerExpansion allows custom methods to be added to
 // BackupConfigurationViewLister.
 type BackupConfigurationViewListerExpansion interface{}

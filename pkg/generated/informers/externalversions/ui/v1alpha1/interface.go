@@ -24,6 +24,8 @@ import (
 
 // Interface provides access to all the informers in this group version.
 type Interface interface {
+	// BackupConfigurationOptionses returns a BackupConfigurationOptionsInformer.
+	BackupConfigurationOptionses() TypedBackupConfigurationOptionsInformer
 	// BackupConfigurationViews returns a BackupConfigurationViewInformer.
 	BackupConfigurationViews() TypedBackupConfigurationViewInformer
 }
@@ -37,6 +39,11 @@ type version struct {
 // New returns a new Interface.
 func New(f internalinterfaces.SharedInformerFactory, namespace string, tweakListOptions internalinterfaces.TweakListOptionsFunc) Interface {
 	return &version{factory: f, namespace: namespace, tweakListOptions: tweakListOptions}
+}
+
+// BackupConfigurationOptionses returns a TypedBackupConfigurationOptionsInformer.
+func (v *version) BackupConfigurationOptionses() TypedBackupConfigurationOptionsInformer {
+	return &backupConfigurationOptionsInformer{factory: v.factory, namespace: v.namespace, tweakListOptions: v.tweakListOptions}
 }
 
 // BackupConfigurationViews returns a TypedBackupConfigurationViewInformer.

@@ -18,6 +18,8 @@ limitations under the License.
 
 package v1alpha1
 
+type BackupConfigurationOptionsExpansion interface{}
+
 type BackupConfigurationPreviewExpansion interface{}
 
 type BackupConfigurationViewExpansion interface{}

@@ -28,6 +28,7 @@ import (
 
 type UiV1alpha1Interface interface {
 	RESTClient() rest.Interface
+	BackupConfigurationOptionsesGetter
 	BackupConfigurationPreviewsGetter
 	BackupConfigurationViewsGetter
 }
@@ -35,6 +36,10 @@ type UiV1alpha1Interface interface {
 // UiV1alpha1Client is used to interact with features provided by the ui.kubestash.com group.
 type UiV1alpha1Client struct {
 	restClient rest.Interface
+}
+
+func (c *UiV1alpha1Client) BackupConfigurationOptionses(namespace string) BackupConfigurationOptionsInterface {
+	return newBackupConfigurationOptionses(c, namespace)
 }
 
 func (c *UiV1alpha1Client) BackupConfigurationPreviews(namespace string) BackupConfigurationPreviewInterface {

@@ -28,6 +28,10 @@ type FakeUiV1alpha1 struct {
 	*testing.Fake
 }
 
+func (c *FakeUiV1alpha1) BackupConfigurationOptionses(namespace string) v1alpha1.BackupConfigurationOptionsInterface {
+	return newFakeBackupConfigurationOptionses(c, namespace)
+}
+
 func (c *FakeUiV1alpha1) BackupConfigurationPreviews(namespace string) v1alpha1.BackupConfigurationPreviewInterface {
 	return newFakeBackupConfigurationPreviews(c, namespace)
 }

@@ -1,0 +1,224 @@
+package sources
+
+import (
+	"context"
+	"sort"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/kubestash/backupview/pkg/apis/ui"
+	"github.com/kubestash/backupview/pkg/kubestash"
+)
+
+// The form options (docs/design.md, "Form options") read namespaces (their labels decide a
+// usagePolicy Selector), the storages, policies and Addons every namespace may be offered,
+// the target objects of each namespace and, when checked, Secret names. This file holds the
+// namespace informer, the routing of changes to the options they affect, and those reads.
+
+var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+
+// SetOptionsSink makes the sources report which BackupConfigurationOptions ("<namespace>/default"
+// keys) a change may affect, and starts the namespace informer with the others. Call before
+// Start.
+func (s *Sources) SetOptionsSink(sink Sink) {
+	inf := metadatainformer.NewFilteredMetadataInformer(s.meta, namespacesGVR, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
+	_ = inf.SetTransform(func(o interface{}) (interface{}, error) {
+		if m, ok := o.(*metav1.PartialObjectMetadata); ok {
+			return &kubestash.Namespace{ObjectMeta: metav1.ObjectMeta{Name: m.Name, UID: m.UID, Labels: m.Labels, ResourceVersion: m.ResourceVersion}}, nil
+		}
+		return o, nil
+	})
+	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o interface{}) { s.optionsChanged(o, false) },
+		UpdateFunc: func(_, o interface{}) { s.optionsChanged(o, false) },
+		DeleteFunc: func(o interface{}) { s.optionsChanged(o, true) },
+	})
+	s.mu.Lock()
+	s.optionsSink, s.namespaces = sink, inf
+	s.mu.Unlock()
+}
+
+func (s *Sources) startNamespaces() {
+	s.mu.RLock()
+	inf, ctx := s.namespaces, s.ctx
+	s.mu.RUnlock()
+	if inf != nil {
+		go inf.RunWithContext(ctx)
+	}
+}
+
+// WaitForNamespaces blocks until the namespace informer has synced (the options' first build
+// waits for it) or ctx ends.
+func (s *Sources) WaitForNamespaces(ctx context.Context) error {
+	s.mu.RLock()
+	inf := s.namespaces
+	s.mu.RUnlock()
+	if inf == nil || !cache.WaitFor(ctx, "namespaces", inf.HasSyncedChecker()) {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// optionsChanged routes a change of a namespace, a target object or a Secret (their namespace's
+// options) to the options sink.
+func (s *Sources) optionsChanged(o interface{}, deleted bool) {
+	if t, ok := o.(cache.DeletedFinalStateUnknown); ok {
+		o = t.Obj
+	}
+	m, ok := o.(interface {
+		GetNamespace() string
+		GetName() string
+	})
+	if !ok {
+		return
+	}
+	ns := m.GetNamespace()
+	if _, isNS := o.(*kubestash.Namespace); isNS {
+		ns = m.GetName()
+	}
+	s.notifyOptions([]string{OptionsKey(ns)}, rvOf(o), deleted)
+}
+
+// everyNamespaceOptions is the options routing of kinds every namespace may be offered
+// (BackupStorages and RetentionPolicies by usagePolicy, Addons): all options.
+func everyNamespaceOptions(s *Sources, o interface{}) {
+	s.notifyOptions(s.OptionsKeys(), rvOf(o), false)
+}
+
+func (s *Sources) notifyOptions(keys []string, rv uint64, deleted bool) {
+	s.mu.RLock()
+	sink := s.optionsSink
+	s.mu.RUnlock()
+	if sink != nil && len(keys) > 0 {
+		sink(keys, rv, deleted)
+	}
+}
+
+// OptionsKey is the cache key of a namespace's options.
+func OptionsKey(ns string) string { return ns + "/" + ui.OptionsName }
+
+// OptionsKeys lists the keys of every namespace's options.
+func (s *Sources) OptionsKeys() []string {
+	l := s.Namespaces()
+	out := make([]string, len(l))
+	for i, n := range l {
+		out[i] = OptionsKey(n.Name)
+	}
+	return out
+}
+
+// Namespaces returns every namespace (unordered).
+func (s *Sources) Namespaces() []*kubestash.Namespace {
+	s.mu.RLock()
+	inf := s.namespaces
+	s.mu.RUnlock()
+	if inf == nil {
+		return nil
+	}
+	return typed[kubestash.Namespace](inf.GetStore().List())
+}
+
+// Namespace returns the namespace, or nil.
+func (s *Sources) Namespace(name string) *kubestash.Namespace {
+	s.mu.RLock()
+	inf := s.namespaces
+	s.mu.RUnlock()
+	if inf == nil {
+		return nil
+	}
+	return get[kubestash.Namespace](inf.GetIndexer(), name)
+}
+
+// BackupStorages returns every BackupStorage (unordered).
+func (s *Sources) BackupStorages() []*kubestash.BackupStorage {
+	return all[kubestash.BackupStorage](s.store(kubestash.BackupStorages))
+}
+
+// RetentionPolicies returns every RetentionPolicy (unordered).
+func (s *Sources) RetentionPolicies() []*kubestash.RetentionPolicy {
+	return all[kubestash.RetentionPolicy](s.store(kubestash.RetentionPolicies))
+}
+
+// Addons returns every Addon (unordered).
+func (s *Sources) Addons() []*kubestash.Addon {
+	return all[kubestash.Addon](s.store(kubestash.Addons))
+}
+
+func all[T any](idx cache.Indexer) []*T {
+	if idx == nil {
+		return nil
+	}
+	return typed[T](idx.List())
+}
+
+// TargetObject is one object of a watched target kind.
+type TargetObject struct {
+	GroupKind       schema.GroupKind
+	Name            string
+	ResourceVersion string
+}
+
+// TargetsIn lists the objects in namespace ns of every watched namespaced target kind, ordered
+// by group, kind and name. It reads the informers' namespace index only.
+func (s *Sources) TargetsIn(ns string) []TargetObject {
+	type watched struct {
+		gk  schema.GroupKind
+		inf cache.SharedIndexInformer
+	}
+	s.mu.RLock()
+	var ws []watched
+	for gk, t := range s.targets {
+		if t.installed && t.namespaced && !t.unreadable {
+			ws = append(ws, watched{gk, t.informer})
+		}
+	}
+	s.mu.RUnlock()
+	var out []TargetObject
+	for _, w := range ws {
+		l, _ := w.inf.GetIndexer().ByIndex(cache.NamespaceIndex, ns)
+		for _, o := range typed[kubestash.Object](l) {
+			out = append(out, TargetObject{GroupKind: w.gk, Name: o.Name, ResourceVersion: o.ResourceVersion})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.GroupKind.Group != b.GroupKind.Group {
+			return a.GroupKind.Group < b.GroupKind.Group
+		}
+		if a.GroupKind.Kind != b.GroupKind.Kind {
+			return a.GroupKind.Kind < b.GroupKind.Kind
+		}
+		return a.Name < b.Name
+	})
+	return out
+}
+
+// SecretNames lists the Secrets of namespace ns, sorted, when the opt-in Secret check runs
+// and has synced (checked); otherwise nothing.
+func (s *Sources) SecretNames(ns string) (names []string, checked bool) {
+	s.mu.RLock()
+	inf := s.secrets
+	s.mu.RUnlock()
+	if inf == nil || !inf.HasSynced() {
+		return nil, false
+	}
+	l, _ := inf.GetIndexer().ByIndex(cache.NamespaceIndex, ns)
+	for _, o := range typed[kubestash.Object](l) {
+		names = append(names, o.Name)
+	}
+	sort.Strings(names)
+	return names, true
+}
+
+// WatchFormTargetKinds watches these target kinds as well as those BackupConfigurations name,
+// so that the form can offer their objects. They come from the server's configuration (a
+// flag), never from a request; call once the first views are built so that they do not delay
+// readiness.
+func (s *Sources) WatchFormTargetKinds(kinds []schema.GroupKind) {
+	for _, gk := range kinds {
+		s.watchTarget(gk)
+	}
+}
