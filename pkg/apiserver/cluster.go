@@ -3,6 +3,7 @@ package apiserver
 import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/kubestash/backupview/pkg/formoptions"
 	"github.com/kubestash/backupview/pkg/kubestash"
 	"github.com/kubestash/backupview/pkg/render"
 	"github.com/kubestash/backupview/pkg/sources"
@@ -14,11 +15,30 @@ type cluster struct{ src *sources.Sources }
 
 var _ render.Facts = cluster{}
 
-func (c cluster) BackupStorageExists(ns, name string) bool {
-	return c.src.BackupStorage(ns, name) != nil
+func (c cluster) BackupStorage(ns, name, fromNS string) (exists bool, denied string) {
+	s := c.src.BackupStorage(ns, name)
+	if s == nil {
+		return false, ""
+	}
+	return true, c.denial(s.UsagePolicy, ns, fromNS)
 }
-func (c cluster) RetentionPolicyExists(ns, name string) bool {
-	return c.src.RetentionPolicy(ns, name) != nil
+
+func (c cluster) RetentionPolicy(ns, name, fromNS string) (exists bool, denied string) {
+	p := c.src.RetentionPolicy(ns, name)
+	if p == nil {
+		return false, ""
+	}
+	return true, c.denial(p.UsagePolicy, ns, fromNS)
+}
+
+// denial applies the usagePolicy rule the form options use. A namespace not known (yet) has
+// no labels: a Selector then does not admit it, as KubeStash would not.
+func (c cluster) denial(p kubestash.UsagePolicy, own, fromNS string) string {
+	var labels map[string]string
+	if n := c.src.Namespace(fromNS); n != nil {
+		labels = n.Labels
+	}
+	return formoptions.Denial(p, own, fromNS, labels)
 }
 func (c cluster) BackupConfigurationExists(ns, name string) bool {
 	return c.src.BackupConfiguration(ns+"/"+name) != nil
@@ -32,17 +52,17 @@ func (c cluster) Addon(name string) (backupTasks, restoreTasks []string, found b
 	return a.BackupTaskNames(), a.RestoreTasks, true
 }
 
-// Target answers from the target informers, which run only for the kinds BackupConfigurations
-// back up. It answers found or not found only when a BackupConfiguration of the preview's own
-// namespace backs the kind up: whether a kind is watched otherwise depends on other
-// namespaces' BackupConfigurations, which the preview must not reveal. Anything else is
-// TargetNotChecked (never "not found": that would be a guess).
+// Target answers from the target informers, which run for the form target kinds (server
+// configuration) and the kinds BackupConfigurations back up. It answers found or not found
+// only for a kind watched for the preview's own namespace (Sources.WatchedFor): whether a kind
+// is watched otherwise depends on other namespaces' BackupConfigurations, which the preview
+// must not reveal. Anything else is TargetNotChecked (never "not found": that would be a guess).
 func (c cluster) Target(apiGroup, kind, ns, name, fromNS string) render.TargetState {
 	gk := schema.GroupKind{Group: kubestash.NormalizeGroup(apiGroup), Kind: kind}
 	if !c.src.KindServed(gk) {
 		return render.TargetKindNotServed
 	}
-	if !c.backedUpIn(fromNS, gk) {
+	if !c.src.WatchedFor(fromNS, gk) {
 		return render.TargetNotChecked
 	}
 	o, watched := c.src.Target(kubestash.TypedRef{APIGroup: apiGroup, Kind: kind, Namespace: ns, Name: name})
@@ -53,14 +73,4 @@ func (c cluster) Target(apiGroup, kind, ns, name, fromNS string) render.TargetSt
 		return render.TargetNotFound
 	}
 	return render.TargetFound
-}
-
-// backedUpIn reports whether a BackupConfiguration in namespace ns targets kind gk.
-func (c cluster) backedUpIn(ns string, gk schema.GroupKind) bool {
-	for _, bc := range c.src.BackupConfigurations() {
-		if bc.Namespace == ns && bc.Target != nil && bc.Target.Kind == gk.Kind && kubestash.NormalizeGroup(bc.Target.APIGroup) == gk.Group {
-			return true
-		}
-	}
-	return false
 }

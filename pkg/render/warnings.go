@@ -11,8 +11,11 @@ import (
 
 // Facts answers the questions Warnings asks about the cluster (from informer caches).
 type Facts interface {
-	BackupStorageExists(ns, name string) bool
-	RetentionPolicyExists(ns, name string) bool
+	// BackupStorage reports whether the BackupStorage exists and, when it does, why its
+	// usagePolicy does not admit BackupConfigurations of namespace fromNS ("" when it does).
+	BackupStorage(ns, name, fromNS string) (exists bool, denied string)
+	// RetentionPolicy is BackupStorage for a RetentionPolicy.
+	RetentionPolicy(ns, name, fromNS string) (exists bool, denied string)
 	// Addon returns the names of the cluster-scoped Addon's spec.backupTasks and spec.restoreTasks.
 	Addon(name string) (backupTasks, restoreTasks []string, found bool)
 	// Target tells what is known of a target (apiGroup "" is the core group) to a preview in
@@ -88,10 +91,10 @@ func Warnings(p *ui.BackupConfigurationPreview, c Cluster) []string {
 	for _, r := range []struct {
 		kind, resource string
 		ref            ui.ObjectReference
-		exists         func(ns, name string) bool
+		lookup         func(ns, name, fromNS string) (bool, string)
 	}{
-		{"BackupStorage", "backupstorages", p.Spec.StorageRef, c.BackupStorageExists},
-		{"RetentionPolicy", "retentionpolicies", p.Spec.RetentionPolicy, c.RetentionPolicyExists},
+		{"BackupStorage", "backupstorages", p.Spec.StorageRef, c.BackupStorage},
+		{"RetentionPolicy", "retentionpolicies", p.Spec.RetentionPolicy, c.RetentionPolicy},
 	} {
 		rns := r.ref.Namespace
 		if rns == "" {
@@ -106,8 +109,11 @@ func Warnings(p *ui.BackupConfigurationPreview, c Cluster) []string {
 				continue
 			}
 		}
-		if !r.exists(rns, r.ref.Name) {
+		switch exists, denied := r.lookup(rns, r.ref.Name, ns); {
+		case !exists:
 			add("%s %s/%s not found", r.kind, rns, r.ref.Name)
+		case denied != "":
+			add("%s %s/%s may not be used from namespace %s: %s; the KubeStash webhook would reject this BackupConfiguration", r.kind, rns, r.ref.Name, ns, denied)
 		}
 	}
 

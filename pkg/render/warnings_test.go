@@ -18,7 +18,8 @@ type fakeCluster struct {
 	backedUp                map[string]bool // "ns/group/Kind": a BackupConfiguration in ns backs the kind up
 	targets                 map[string]bool // "group/Kind/ns/name"
 	denyAll                 bool
-	deny                    map[string]bool // "group/resource/ns"
+	deny                    map[string]bool   // "group/resource/ns"
+	usage                   map[string]string // "Kind fromNS ns/name": why its usagePolicy does not admit fromNS
 }
 
 func newFakeCluster() *fakeCluster {
@@ -35,8 +36,12 @@ func newFakeCluster() *fakeCluster {
 	}
 }
 
-func (c *fakeCluster) BackupStorageExists(ns, name string) bool   { return c.storages[ns+"/"+name] }
-func (c *fakeCluster) RetentionPolicyExists(ns, name string) bool { return c.policies[ns+"/"+name] }
+func (c *fakeCluster) BackupStorage(ns, name, fromNS string) (bool, string) {
+	return c.storages[ns+"/"+name], c.usage["BackupStorage "+fromNS+" "+ns+"/"+name]
+}
+func (c *fakeCluster) RetentionPolicy(ns, name, fromNS string) (bool, string) {
+	return c.policies[ns+"/"+name], c.usage["RetentionPolicy "+fromNS+" "+ns+"/"+name]
+}
 func (c *fakeCluster) BackupConfigurationExists(ns, name string) bool {
 	return c.bcs[ns+"/"+name]
 }
@@ -211,5 +216,36 @@ func TestWarningsFollowTheCaller(t *testing.T) {
 	want = []string{"BackupStorage demo/gcs not found", "RetentionPolicy demo/keep not found", "target MongoDB.kubedb.com demo/mongodb not found"}
 	if w := Warnings(p, c); !reflect.DeepEqual(w, want) {
 		t.Errorf("own namespace: got %q", w)
+	}
+}
+
+// A storage or policy whose usagePolicy does not admit the form's namespace gets a warning
+// naming the rule; one the caller may not get in its namespace only the neutral one, so the
+// rule (and so the object's existence) is not revealed.
+func TestUsagePolicyWarnings(t *testing.T) {
+	p := validForm()
+	c := newFakeCluster()
+	c.usage = map[string]string{
+		"BackupStorage demo stash/default":   "its usagePolicy.allowedNamespaces.from is Same: only BackupConfigurations in namespace stash may use it",
+		"RetentionPolicy demo stash/default": "its usagePolicy.allowedNamespaces.from is Selector and the labels of namespace demo do not match the selector",
+	}
+	got := Warnings(p, ForCaller(c, c))
+	for _, want := range []string{
+		"BackupStorage stash/default may not be used from namespace demo: its usagePolicy.allowedNamespaces.from is Same: only BackupConfigurations in namespace stash may use it; the KubeStash webhook would reject this BackupConfiguration",
+		"RetentionPolicy stash/default may not be used from namespace demo: its usagePolicy.allowedNamespaces.from is Selector and the labels of namespace demo do not match the selector; the KubeStash webhook would reject this BackupConfiguration",
+	} {
+		if !slices.Contains(got, want) {
+			t.Errorf("missing warning %q in %q", want, got)
+		}
+	}
+	c.deny = map[string]bool{"storage.kubestash.com/backupstorages/stash": true}
+	got = Warnings(p, ForCaller(c, c))
+	for _, w := range got {
+		if strings.Contains(w, "BackupStorage stash/default may not") {
+			t.Errorf("usagePolicy of a storage the caller may not get revealed: %q", w)
+		}
+	}
+	if !slices.Contains(got, "cannot check BackupStorage stash/default: you cannot get backupstorages in namespace stash") {
+		t.Errorf("no neutral warning: %q", got)
 	}
 }

@@ -19,6 +19,11 @@ func targetKindKey(group, kind string) string {
 	return "targetkind:" + kubestash.NormalizeGroup(group) + "/" + kind
 }
 
+// targetKindInKey is the byRef key of "a BackupConfiguration in namespace ns backs up kind".
+func targetKindInKey(ns, group, kind string) string {
+	return "targetkindin:" + ns + ":" + kubestash.NormalizeGroup(group) + "/" + kind
+}
+
 // TargetNamespace is the namespace a target lives in: its own, or the BackupConfiguration's.
 func TargetNamespace(bc *kubestash.BackupConfiguration) string {
 	if bc.Target != nil && bc.Target.Namespace != "" {
@@ -49,7 +54,7 @@ func bcRefs(o interface{}) ([]string, error) {
 	if bc.Target != nil && bc.Target.Kind != "" {
 		t := *bc.Target
 		t.Namespace = TargetNamespace(bc)
-		keys = append(keys, targetKey(&t), targetKindKey(t.APIGroup, t.Kind))
+		keys = append(keys, targetKey(&t), targetKindKey(t.APIGroup, t.Kind), targetKindInKey(bc.Namespace, t.APIGroup, t.Kind))
 	}
 	return dedup(keys), nil
 }

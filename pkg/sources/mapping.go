@@ -88,3 +88,14 @@ func (s *Sources) KindServed(gk schema.GroupKind) bool {
 	}
 	return ok
 }
+
+// ResourceOf maps a kind to its resource (plural) from the last discovery answer; ok is false
+// when the cluster did not serve it. It asks nothing and schedules no refresh.
+func (s *Sources) ResourceOf(gk schema.GroupKind) (resource string, ok bool) {
+	m := s.mapping.Load()
+	if m == nil {
+		return "", false
+	}
+	gvr, _, ok := m.resourceFor(schema.GroupKind{Group: kubestash.NormalizeGroup(gk.Group), Kind: gk.Kind})
+	return gvr.Resource, ok
+}

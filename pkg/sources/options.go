@@ -218,7 +218,23 @@ func (s *Sources) SecretNames(ns string) (names []string, checked bool) {
 // flag), never from a request; call once the first views are built so that they do not delay
 // readiness.
 func (s *Sources) WatchFormTargetKinds(kinds []schema.GroupKind) {
+	s.mu.Lock()
+	for _, gk := range kinds {
+		s.formKinds[gk] = true
+	}
+	s.mu.Unlock()
 	for _, gk := range kinds {
 		s.watchTarget(gk)
 	}
+}
+
+// WatchedFor reports whether backupview watches target kind gk for namespace ns whatever
+// other namespaces hold: it is a form target kind (configuration), or a BackupConfiguration
+// in ns backs it up. Answering "found" or "not found" for such a kind tells a caller in ns
+// nothing about other namespaces. It reads an index: no scan of the BackupConfigurations.
+func (s *Sources) WatchedFor(ns string, gk schema.GroupKind) bool {
+	s.mu.RLock()
+	form := s.formKinds[gk]
+	s.mu.RUnlock()
+	return form || len(s.bcKeysByIndex(byRef, targetKindInKey(ns, gk.Group, gk.Kind))) > 0
 }

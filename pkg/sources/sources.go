@@ -67,7 +67,9 @@ type Sources struct {
 	// namespaces and optionsSink: the form options' sources (options.go), set by SetOptionsSink.
 	namespaces  cache.SharedIndexInformer
 	optionsSink Sink
-	started bool
+	// formKinds are the target kinds watched by configuration (WatchFormTargetKinds).
+	formKinds map[schema.GroupKind]bool
+	started   bool
 	// discovered: discovery has answered for every kind's group version at least once
 	// (served or not). Until then a kind that is not running may just be unreachable, not
 	// absent, so nothing counts as synced: never an empty list for "not installed".
@@ -114,7 +116,7 @@ type target struct {
 // New builds the sources; nothing runs until Start.
 func New(dyn dynamic.Interface, meta metadata.Interface, disco discovery.DiscoveryInterface, sink Sink) *Sources {
 	s := &Sources{dyn: dyn, meta: meta, disco: memory.NewMemCacheClient(disco), sink: sink, pollEvery: DefaultPollInterval,
-		targets: map[schema.GroupKind]*target{}, stateChanged: make(chan struct{})}
+		targets: map[schema.GroupKind]*target{}, formKinds: map[schema.GroupKind]bool{}, stateChanged: make(chan struct{})}
 	s.kinds = []*kind{
 		{gvr: kubestash.BackupConfigurations, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeBackupConfiguration(o) },
 			indexers: cache.Indexers{byRef: bcRefs, byUID: bcUID}, affected: self, observe: watchTargetKind},

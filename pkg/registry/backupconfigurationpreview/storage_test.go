@@ -30,8 +30,12 @@ func (r *warnings) AddWarning(_, text string) { r.mu.Lock(); r.w = append(r.w, t
 // cluster knows one storage and policy, nothing else.
 type cluster struct{}
 
-func (cluster) BackupStorageExists(ns, name string) bool   { return ns == "stash" && name == "default" }
-func (cluster) RetentionPolicyExists(ns, name string) bool { return ns == "stash" && name == "default" }
+func (cluster) BackupStorage(ns, name, _ string) (bool, string) {
+	return ns == "stash" && name == "default", ""
+}
+func (cluster) RetentionPolicy(ns, name, _ string) (bool, string) {
+	return ns == "stash" && name == "default", ""
+}
 func (cluster) Addon(name string) ([]string, []string, bool) {
 	return []string{"logical-backup"}, []string{"logical-backup-restore"}, name == "mongodb-addon"
 }

@@ -1,0 +1,159 @@
+package formoptions
+
+import (
+	"reflect"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubestash/backupview/pkg/apis/ui"
+	"github.com/kubestash/backupview/pkg/kubestash"
+	"github.com/kubestash/backupview/pkg/sources"
+)
+
+type fake struct {
+	namespaces map[string]map[string]string // name -> labels
+	storages   []*kubestash.BackupStorage
+	policies   []*kubestash.RetentionPolicy
+	addons     []*kubestash.Addon
+	targets    map[string][]sources.TargetObject
+	secrets    map[string][]string // nil: the check is off
+}
+
+func (f *fake) Namespace(name string) *kubestash.Namespace {
+	l, ok := f.namespaces[name]
+	if !ok {
+		return nil
+	}
+	return &kubestash.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: l, ResourceVersion: "5"}}
+}
+func (f *fake) BackupStorages() []*kubestash.BackupStorage      { return f.storages }
+func (f *fake) RetentionPolicies() []*kubestash.RetentionPolicy { return f.policies }
+func (f *fake) Addons() []*kubestash.Addon                      { return f.addons }
+func (f *fake) TargetsIn(ns string) []sources.TargetObject      { return f.targets[ns] }
+func (f *fake) SecretNames(ns string) ([]string, bool) {
+	if f.secrets == nil {
+		return nil, false
+	}
+	return f.secrets[ns], true
+}
+
+func meta(ns, name, rv string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Namespace: ns, Name: name, ResourceVersion: rv}
+}
+
+func prodSelector(t *testing.T) labels.Selector {
+	s, err := labels.Parse("env=prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func fixture(t *testing.T) *fake {
+	same := kubestash.UsagePolicy{From: kubestash.NamespacesFromSame}
+	all := kubestash.UsagePolicy{From: kubestash.NamespacesFromAll}
+	sel := kubestash.UsagePolicy{From: kubestash.NamespacesFromSelector, Selector: prodSelector(t)}
+	return &fake{
+		namespaces: map[string]map[string]string{"demo": {"env": "prod"}, "dev": {"env": "dev"}},
+		storages: []*kubestash.BackupStorage{
+			{ObjectMeta: meta("kubestash", "s3", "10"), Provider: "s3", Phase: "Ready", UsagePolicy: all},
+			{ObjectMeta: meta("kubestash", "gcs-prod", "11"), Provider: "gcs", UsagePolicy: sel, Default: true},
+			{ObjectMeta: meta("kubestash", "private", "12"), Provider: "local", UsagePolicy: same},
+			{ObjectMeta: meta("demo", "local", "13"), Provider: "local", UsagePolicy: same},
+			{ObjectMeta: meta("other", "nobody", "14"), Provider: "local"}, // usagePolicy without from
+		},
+		policies: []*kubestash.RetentionPolicy{
+			{ObjectMeta: meta("kubestash", "keep-1mo", "20"), MaxRetentionPeriod: "1mo", UsagePolicy: all},
+			{ObjectMeta: meta("kubestash", "demo-default", "21"), MaxRetentionPeriod: "30d", UsagePolicy: sel, Default: true},
+			{ObjectMeta: meta("dev", "dev-only", "22"), UsagePolicy: same},
+		},
+		addons: []*kubestash.Addon{
+			{ObjectMeta: meta("", "pvc-addon", "30"), BackupTasks: []kubestash.AddonTask{{Name: "logical-backup"}}, RestoreTasks: []string{"logical-backup-restore"}},
+			{ObjectMeta: meta("", "mongodb-addon", "31"), BackupTasks: []kubestash.AddonTask{{Name: "logical-backup",
+				Parameters: []kubestash.TaskParameter{{Name: "args", Usage: "Arguments", Default: "--all"}, {Name: "scratchDir", Required: true}}}},
+				RestoreTasks: []string{"logical-backup-restore"}},
+		},
+		targets: map[string][]sources.TargetObject{"demo": {
+			{GroupKind: schema.GroupKind{Kind: "PersistentVolumeClaim"}, Name: "data", ResourceVersion: "40"},
+			{GroupKind: schema.GroupKind{Group: "kubedb.com", Kind: "MongoDB"}, Name: "mongo", ResourceVersion: "41"},
+		}},
+	}
+}
+
+// The options list exactly the storages and policies whose usagePolicy admits the namespace
+// (Same, All, Selector), defaults first; Addons with backup tasks only; the namespace's
+// targets; and Secret names only when checked.
+func TestBuild(t *testing.T) {
+	f := fixture(t)
+	o, rv, ok := Build("demo", f)
+	if !ok {
+		t.Fatal("demo exists")
+	}
+	want := &ui.BackupConfigurationOptions{
+		Storages: []ui.StorageOption{
+			{Ref: "kubestash/gcs-prod", Namespace: "kubestash", Name: "gcs-prod", Provider: "gcs", Default: true, AllowedNamespaces: "Selector"},
+			{Ref: "demo/local", Namespace: "demo", Name: "local", Provider: "local", AllowedNamespaces: "Same"},
+			{Ref: "kubestash/s3", Namespace: "kubestash", Name: "s3", Provider: "s3", Phase: "Ready", AllowedNamespaces: "All"},
+		},
+		RetentionPolicies: []ui.RetentionPolicyOption{
+			{Ref: "kubestash/demo-default", Namespace: "kubestash", Name: "demo-default", MaxRetentionPeriod: "30d", Default: true, AllowedNamespaces: "Selector"},
+			{Ref: "kubestash/keep-1mo", Namespace: "kubestash", Name: "keep-1mo", MaxRetentionPeriod: "1mo", AllowedNamespaces: "All"},
+		},
+		Addons: []ui.AddonOption{
+			{Name: "mongodb-addon", BackupTasks: []ui.TaskOption{{Name: "logical-backup", Parameters: []ui.TaskParameter{
+				{Name: "args", Usage: "Arguments", Default: "--all"}, {Name: "scratchDir", Required: true}}}}},
+			{Name: "pvc-addon", BackupTasks: []ui.TaskOption{{Name: "logical-backup"}}},
+		},
+		Targets: []ui.TargetOption{{Kind: "PersistentVolumeClaim", Name: "data"}, {APIGroup: "kubedb.com", Kind: "MongoDB", Name: "mongo"}},
+	}
+	want.Name, want.Namespace = ui.OptionsName, "demo"
+	if !reflect.DeepEqual(o, want) {
+		t.Errorf("got\n%+v\nwant\n%+v", o, want)
+	}
+	if rv != 41 {
+		t.Errorf("rv = %d, want the newest source's, 41", rv)
+	}
+
+	// dev: the Selector does not match; its own Same policy does.
+	o, _, _ = Build("dev", f)
+	if len(o.Storages) != 1 || o.Storages[0].Ref != "kubestash/s3" {
+		t.Errorf("dev storages: %+v", o.Storages)
+	}
+	if len(o.RetentionPolicies) != 2 || o.RetentionPolicies[0].Ref != "dev/dev-only" || o.RetentionPolicies[1].Ref != "kubestash/keep-1mo" {
+		t.Errorf("dev policies: %+v", o.RetentionPolicies)
+	}
+	if o.EncryptionSecrets != nil {
+		t.Errorf("secrets listed with the check off: %v", o.EncryptionSecrets)
+	}
+	f.secrets = map[string][]string{"dev": {"a", "b"}}
+	if o, _, _ = Build("dev", f); !reflect.DeepEqual(o.EncryptionSecrets, []string{"a", "b"}) {
+		t.Errorf("secrets: %v", o.EncryptionSecrets)
+	}
+	if _, _, ok := Build("gone", f); ok {
+		t.Error("options of a namespace that does not exist")
+	}
+}
+
+func TestDenial(t *testing.T) {
+	sel := kubestash.UsagePolicy{From: kubestash.NamespacesFromSelector, Selector: prodSelector(t)}
+	for _, c := range []struct {
+		p    kubestash.UsagePolicy
+		ns   string
+		l    map[string]string
+		want string
+	}{
+		{kubestash.UsagePolicy{From: kubestash.NamespacesFromAll}, "demo", nil, ""},
+		{kubestash.UsagePolicy{From: kubestash.NamespacesFromSame}, "kubestash", nil, ""},
+		{kubestash.UsagePolicy{From: kubestash.NamespacesFromSame}, "demo", nil, "its usagePolicy.allowedNamespaces.from is Same: only BackupConfigurations in namespace kubestash may use it"},
+		{sel, "demo", map[string]string{"env": "prod"}, ""},
+		{sel, "demo", nil, "its usagePolicy.allowedNamespaces.from is Selector and the labels of namespace demo do not match the selector"},
+		{kubestash.UsagePolicy{}, "kubestash", nil, "its usagePolicy.allowedNamespaces.from is not set: no namespace may use it"},
+	} {
+		if got := Denial(c.p, "kubestash", c.ns, c.l); got != c.want {
+			t.Errorf("Denial(%+v, %s) = %q, want %q", c.p, c.ns, got, c.want)
+		}
+	}
+}
