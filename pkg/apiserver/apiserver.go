@@ -56,6 +56,8 @@ type ExtraConfig struct {
 	// CheckEncryptionSecrets watches Secret metadata to warn about missing encryption Secrets
 	// in previews; it needs list/watch on Secrets, so it is off by default.
 	CheckEncryptionSecrets bool
+	// FormTargetKinds are watched so that the form options offer their objects as targets.
+	FormTargetKinds []schema.GroupKind
 	// ClientConfig reaches the cluster whose KubeStash objects are served (--kubeconfig, or
 	// in-cluster); Complete copies it from the recommended config.
 	ClientConfig *restclient.Config

@@ -84,7 +84,7 @@ func Build(ns string, l Lookup) (o *ui.BackupConfigurationOptions, rv uint64, ok
 		o.Targets = append(o.Targets, ui.TargetOption{APIGroup: t.GroupKind.Group, Kind: t.GroupKind.Kind, Name: t.Name})
 	}
 	if names, checked := l.SecretNames(ns); checked {
-		o.EncryptionSecrets = names
+		o.EncryptionSecrets = append([]string{}, names...) // checked and none: empty, not nil
 	}
 	return o, rv, true
 }

@@ -213,6 +213,15 @@ func (s *Sources) SecretNames(ns string) (names []string, checked bool) {
 	return names, true
 }
 
+// DefaultFormTargetKinds are the kinds the form offers targets of unless configured otherwise
+// (--form-target-kinds, Kind.group): those KubeStash's Addons back up and the server's RBAC
+// (deploy/rbac-server.yaml) lets it read.
+var DefaultFormTargetKinds = []string{
+	"MongoDB.kubedb.com", "Postgres.kubedb.com", "MySQL.kubedb.com", "MariaDB.kubedb.com", "Redis.kubedb.com",
+	"Elasticsearch.kubedb.com", "AppBinding.appcatalog.appscode.com", "StatefulSet.apps", "Deployment.apps",
+	"DaemonSet.apps", "PersistentVolumeClaim",
+}
+
 // WatchFormTargetKinds watches these target kinds as well as those BackupConfigurations name,
 // so that the form can offer their objects. They come from the server's configuration (a
 // flag), never from a request; call once the first views are built so that they do not delay

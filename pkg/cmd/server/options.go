@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
@@ -39,6 +40,8 @@ type Options struct {
 	Cache        viewcache.Options
 	ShowVersion  bool
 	CheckSecrets bool
+	// FormTargetKinds are the kinds whose objects the form options offer as targets (Kind.group).
+	FormTargetKinds []string
 
 	StdOut io.Writer
 	StdErr io.Writer
@@ -52,6 +55,7 @@ func NewOptions(out, errOut io.Writer) *Options {
 		RecommendedOptions: genericoptions.NewRecommendedOptions("", apiserver.Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion)),
 		SourcePollInterval: sources.DefaultPollInterval,
 		Cache:              viewcache.DefaultOptions(),
+		FormTargetKinds:    sources.DefaultFormTargetKinds,
 		StdOut:             out,
 		StdErr:             errOut,
 	}
@@ -71,6 +75,7 @@ func (o *Options) Flags() (fss cliflag.NamedFlagSets) {
 	fs.IntVar(&o.Cache.MaxWatchers, "max-watches", o.Cache.MaxWatchers, "Concurrent watches of views served; more are refused with 429 (Retry-After).")
 	fs.IntVar(&o.Cache.Workers, "rebuild-workers", o.Cache.Workers, "Views rebuilt in parallel after a source change.")
 	fs.DurationVar(&o.Cache.SliceBudget, "rebuild-slice-budget", o.Cache.SliceBudget, "How long a rebuild waits for its slowest views before publishing the others; the slow ones follow when done.")
+	fs.StringSliceVar(&o.FormTargetKinds, "form-target-kinds", o.FormTargetKinds, "Kinds (Kind.group; Kind for core kinds) whose objects backupconfigurationoptions offer as targets. Each is watched metadata-only; the server needs list and watch on them. Empty: only the kinds BackupConfigurations back up.")
 	fs.BoolVar(&o.ShowVersion, "version", false, "Print the version and exit.")
 	fs.BoolVar(&o.CheckSecrets, "check-encryption-secrets", false, "Warn in previews when an encryption Secret does not exist. Watches Secret metadata only (never data), but needs list and watch on Secrets cluster-wide, which the default RBAC does not grant.")
 	ro := o.RecommendedOptions // without Etcd and Admission (NewOptions)
@@ -104,6 +109,11 @@ func (o *Options) Validate() error {
 	}{{"--watcher-buffer", o.Cache.WatcherBuffer}, {"--watch-history", o.Cache.History}, {"--list-snapshots", o.Cache.Snapshots}, {"--max-watches", o.Cache.MaxWatchers}, {"--rebuild-workers", o.Cache.Workers}} {
 		if f.v < 1 {
 			errs = append(errs, fmt.Errorf("%s must be at least 1", f.name))
+		}
+	}
+	for _, k := range o.FormTargetKinds {
+		if gk := schema.ParseGroupKind(k); gk.Kind == "" || strings.ContainsAny(k, "/ ") {
+			errs = append(errs, fmt.Errorf("--form-target-kinds: %q is not Kind.group", k))
 		}
 	}
 	if o.Cache.SliceBudget <= 0 {
@@ -140,6 +150,7 @@ func (o *Options) Config() (*apiserver.Config, error) {
 			SourcePollInterval:     o.SourcePollInterval,
 			CheckEncryptionSecrets: o.CheckSecrets,
 			Cache:                  o.Cache,
+			FormTargetKinds:        formTargetKinds(o.FormTargetKinds),
 		},
 	}, nil
 }
@@ -190,4 +201,12 @@ BackupConfiguration from the console's create form without persisting anything.`
 	}
 	cliflag.SetUsageAndHelpFunc(cmd, fss, 0) // 0: no wrapping (the terminal's width would need github.com/moby/term)
 	return cmd
+}
+
+func formTargetKinds(l []string) []schema.GroupKind {
+	out := make([]schema.GroupKind, 0, len(l))
+	for _, k := range l {
+		out = append(out, schema.ParseGroupKind(k))
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 // +genclient
 // +genclient:onlyVerbs=get,list,watch
+// +resourceName=backupconfigurationoptions
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 
 // BackupConfigurationOptions lists, for one namespace, what the create form's dropdowns offer

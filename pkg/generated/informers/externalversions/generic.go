@@ -53,7 +53,7 @@ func (f *genericInformer) Lister() cache.GenericLister {
 func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource) (GenericInformer, error) {
 	switch resource {
 	// Group=ui.kubestash.com, Version=v1alpha1
-	case v1alpha1.SchemeGroupVersion.WithResource("backupconfigurationoptionses"):
+	case v1alpha1.SchemeGroupVersion.WithResource("backupconfigurationoptions"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Ui().V1alpha1().BackupConfigurationOptionses().Informer()}, nil
 	case v1alpha1.SchemeGroupVersion.WithResource("backupconfigurationviews"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Ui().V1alpha1().BackupConfigurationViews().Informer()}, nil

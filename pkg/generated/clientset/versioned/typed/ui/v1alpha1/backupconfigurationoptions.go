@@ -51,7 +51,7 @@ type backupConfigurationOptionses struct {
 func newBackupConfigurationOptionses(c *UiV1alpha1Client, namespace string) *backupConfigurationOptionses {
 	return &backupConfigurationOptionses{
 		gentype.NewClientWithList[*uiv1alpha1.BackupConfigurationOptions, *uiv1alpha1.BackupConfigurationOptionsList](
-			"backupconfigurationoptionses",
+			"backupconfigurationoptions",
 			c.RESTClient(),
 			scheme.ParameterCodec,
 			namespace,

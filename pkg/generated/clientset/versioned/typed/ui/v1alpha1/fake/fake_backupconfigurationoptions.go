@@ -35,7 +35,7 @@ func newFakeBackupConfigurationOptionses(fake *FakeUiV1alpha1, namespace string)
 		gentype.NewFakeClientWithList[*v1alpha1.BackupConfigurationOptions, *v1alpha1.BackupConfigurationOptionsList](
 			fake.Fake,
 			namespace,
-			v1alpha1.SchemeGroupVersion.WithResource("backupconfigurationoptionses"),
+			v1alpha1.SchemeGroupVersion.WithResource("backupconfigurationoptions"),
 			v1alpha1.SchemeGroupVersion.WithKind("BackupConfigurationOptions"),
 			func() *v1alpha1.BackupConfigurationOptions { return &v1alpha1.BackupConfigurationOptions{} },
 			func() *v1alpha1.BackupConfigurationOptionsList { return &v1alpha1.BackupConfigurationOptionsList{} },
