@@ -16,7 +16,7 @@ import (
 	"github.com/kubestash/backupview/pkg/apis/ui"
 )
 
-// TestPreviewBodies: preview creates take turns by body size and get 429 with Retry-After
+// TestPreviewBodies: preview writes take turns by body size and get 429 with Retry-After
 // when they wait too long; other requests never wait.
 func TestPreviewBodies(t *testing.T) {
 	codecs := serializer.NewCodecFactory(runtime.NewScheme())
