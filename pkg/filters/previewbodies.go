@@ -19,8 +19,10 @@ import (
 // Before the preview storage sees a form, the generic create handler decodes it and computes
 // its managedFields, walking every params value: ~150 MiB of allocations per MiB of params
 // (measured: 38 MiB for a 256 KiB params list, 143 MiB for a 960 KiB one), out of the
-// renderer's reach. So preview creates take turns by body size: at most BodyBudget bytes of
-// bodies at a time (FIFO); a form of a few KiB never waits behind another.
+// renderer's reach; the update and patch handlers (a PUT or PATCH of a preview renders too,
+// docs/design.md "Preview: every write renders") do the same. So
+// preview writes take turns by body size: at most BodyBudget bytes of bodies at a time
+// (FIFO); a form of a few KiB never waits behind another.
 const (
 	// BodyBudget is the body limit (MaxRequestBodyBytes): one largest body at a time.
 	BodyBudget = 1 << 20
@@ -31,15 +33,16 @@ const (
 )
 
 // PreviewBodies wraps the API handler (inside authentication and authorization, so that only
-// authorized callers take turns) to send preview creates through one body budget; a create
-// that waits more than BodyWait gets 429 Too Many Requests with Retry-After.
+// authorized callers take turns) to send preview writes (create, update, patch) through one
+// body budget; a write that waits more than BodyWait gets 429 Too Many Requests with
+// Retry-After.
 func PreviewBodies(h http.Handler, s runtime.NegotiatedSerializer) http.Handler {
 	return previewBodies(h, s, semaphore.NewWeighted(BodyBudget))
 }
 
 func previewBodies(h http.Handler, s runtime.NegotiatedSerializer, bodies *semaphore.Weighted) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !isPreviewCreate(r) {
+		if !isPreviewWrite(r) {
 			h.ServeHTTP(w, r)
 			return
 		}
@@ -60,8 +63,19 @@ func previewBodies(h http.Handler, s runtime.NegotiatedSerializer, bodies *semap
 	})
 }
 
-func isPreviewCreate(r *http.Request) bool {
+// isPreviewWrite: a request with a form body for either preview path. The subresource serves
+// only POST; a PUT or PATCH there is matched anyway (and refused by the router), so that the
+// budget never depends on which methods a path serves.
+func isPreviewWrite(r *http.Request) bool {
 	info, ok := genericapirequest.RequestInfoFrom(r.Context())
-	return ok && info.IsResourceRequest && info.Verb == "create" && info.APIGroup == ui.GroupName &&
-		(info.Resource == "backupconfigurationpreviews" || (info.Resource == "backupconfigurationviews" && info.Subresource == "preview"))
+	if !ok || !info.IsResourceRequest || info.APIGroup != ui.GroupName {
+		return false
+	}
+	switch info.Verb {
+	case "create", "update", "patch":
+	default:
+		return false
+	}
+	return (info.Resource == "backupconfigurationpreviews" && info.Subresource == "") ||
+		(info.Resource == "backupconfigurationviews" && info.Subresource == "preview")
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/kubestash/backupview/pkg/apis/ui"
 )
 
-// TestPreviewBodies: preview creates take turns by body size and get 429 with Retry-After
+// TestPreviewBodies: preview writes take turns by body size and get 429 with Retry-After
 // when they wait too long; other requests never wait.
 func TestPreviewBodies(t *testing.T) {
 	codecs := serializer.NewCodecFactory(runtime.NewScheme())
@@ -52,5 +52,21 @@ func TestPreviewBodies(t *testing.T) {
 	}
 	if rec := req(other, -1); rec.Code != 200 {
 		t.Errorf("not a preview: %d", rec.Code)
+	}
+	// Every write of a form takes its turn: PUT and PATCH render as POST does.
+	for _, verb := range []string{"create", "update", "patch"} {
+		top := &genericapirequest.RequestInfo{IsResourceRequest: true, Verb: verb, APIGroup: ui.GroupName, Resource: "backupconfigurationpreviews", Name: "x"}
+		if rec := req(top, 300<<10); rec.Code != 429 {
+			t.Errorf("%s of a preview with the budget used: %d", verb, rec.Code)
+		}
+	}
+	for _, info := range []*genericapirequest.RequestInfo{
+		{IsResourceRequest: true, Verb: "get", APIGroup: ui.GroupName, Resource: "backupconfigurationpreviews", Name: "x"},
+		{IsResourceRequest: true, Verb: "patch", APIGroup: "other.example.com", Resource: "backupconfigurationpreviews", Name: "x"},
+		{IsResourceRequest: true, Verb: "patch", APIGroup: ui.GroupName, Resource: "backupconfigurationviews", Name: "x"},
+	} {
+		if rec := req(info, -1); rec.Code != 200 {
+			t.Errorf("not a preview write (%s %s/%s): %d", info.Verb, info.APIGroup, info.Resource, rec.Code)
+		}
 	}
 }

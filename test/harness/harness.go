@@ -8,7 +8,15 @@ package harness
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -292,6 +300,80 @@ func (c *Cluster) Kubeconfig(user string) string {
 	return filepath.Join(c.Dir, "kubeconfig")
 }
 
+// MintCert makes a client certificate NAME.crt/.key in DIR/pki, signed by the CA caName
+// ("ca": the cluster's client CA; "front-proxy-ca": the aggregator's), with CN and O.
+func (c *Cluster) MintCert(caName, name, cn string, orgs ...string) error {
+	pki := filepath.Join(c.Dir, "pki")
+	caPEM, err := os.ReadFile(filepath.Join(pki, caName+".crt"))
+	if err != nil {
+		return err
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(pki, caName+".key"))
+	if err != nil {
+		return err
+	}
+	cb, _ := pem.Decode(caPEM)
+	if cb == nil {
+		return fmt.Errorf("%s.crt: no PEM block", caName)
+	}
+	ca, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		return err
+	}
+	kb, _ := pem.Decode(keyPEM)
+	if kb == nil {
+		return fmt.Errorf("%s.key: no PEM block", caName)
+	}
+	caKey, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	if err != nil {
+		return err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: cn, Organization: orgs},
+		NotBefore:    time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey.(crypto.Signer))
+	if err != nil {
+		return err
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(pki, name+".crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(pki, name+".key"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
+}
+
+// UserKubeconfig writes DIR/kubeconfig-CERT, for the client certificate CERT in DIR/pki
+// (see MintCert), and returns its path.
+func (c *Cluster) UserKubeconfig(cert string) (string, error) {
+	pki := filepath.Join(c.Dir, "pki")
+	kc := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster: {server: %q, certificate-authority: %q}
+users:
+- name: %s
+  user: {client-certificate: %q, client-key: %q}
+contexts:
+- name: ctx
+  context: {cluster: local, user: %s}
+current-context: ctx
+`, c.Config.Host, filepath.Join(pki, "ca.crt"), cert, filepath.Join(pki, cert+".crt"), filepath.Join(pki, cert+".key"), cert)
+	f := filepath.Join(c.Dir, "kubeconfig-"+cert)
+	return f, os.WriteFile(f, []byte(kc), 0o600)
+}
+
 // Kubectl runs the built kubectl as the admin; the output mixes stdout and stderr.
 func (c *Cluster) Kubectl(args ...string) (string, error) {
 	return c.KubectlAs(c.Kubeconfig(""), args...)
@@ -309,7 +391,12 @@ func (c *Cluster) KubectlAs(kubeconfig string, args ...string) (string, error) {
 // KubectlStdout runs kubectl as the admin and returns only standard output (warnings go to
 // standard error); on failure both.
 func (c *Cluster) KubectlStdout(stdin string, args ...string) (string, error) {
-	cmd := exec.Command(filepath.Join(c.Root, "_output", "bin", "kubectl"), append([]string{"--kubeconfig", c.Kubeconfig("")}, args...)...)
+	return c.KubectlStdoutAs(c.Kubeconfig(""), stdin, args...)
+}
+
+// KubectlStdoutAs is KubectlStdout with a kubeconfig.
+func (c *Cluster) KubectlStdoutAs(kubeconfig, stdin string, args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(c.Root, "_output", "bin", "kubectl"), append([]string{"--kubeconfig", kubeconfig}, args...)...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if stdin != "" {

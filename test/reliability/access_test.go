@@ -3,17 +3,9 @@ package reliability
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -33,72 +25,20 @@ import (
 	"github.com/kubestash/backupview/test/harness"
 )
 
-// mintCert makes a client certificate NAME.crt/.key in DIR/pki, signed by the CA caName
-// ("ca": the cluster's client CA; "front-proxy-ca": the aggregator's), with CN and O.
+// mintCert makes a client certificate NAME.crt/.key in DIR/pki (harness.Cluster.MintCert).
 func mintCert(t *testing.T, c *harness.Cluster, caName, name, cn string, orgs ...string) {
 	t.Helper()
-	pki := filepath.Join(c.Dir, "pki")
-	caPEM, err := os.ReadFile(filepath.Join(pki, caName+".crt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPEM, err := os.ReadFile(filepath.Join(pki, caName+".key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cb, _ := pem.Decode(caPEM)
-	ca, err := x509.ParseCertificate(cb.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, _ := pem.Decode(keyPEM)
-	caKey, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: cn, Organization: orgs},
-		NotBefore:    time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey.(crypto.Signer))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalPKCS8PrivateKey(key)
-	if err := os.WriteFile(filepath.Join(pki, name+".crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(pki, name+".key"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+	if err := c.MintCert(caName, name, cn, orgs...); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// userKubeconfig writes a kubeconfig for a client certificate in DIR/pki.
+// userKubeconfig writes a kubeconfig for a client certificate in DIR/pki
+// (harness.Cluster.UserKubeconfig).
 func userKubeconfig(t *testing.T, c *harness.Cluster, cert string) string {
 	t.Helper()
-	pki := filepath.Join(c.Dir, "pki")
-	kc := fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-- name: local
-  cluster: {server: "https://127.0.0.1:%d", certificate-authority: %q}
-users:
-- name: %s
-  user: {client-certificate: %q, client-key: %q}
-contexts:
-- name: ctx
-  context: {cluster: local, user: %s}
-current-context: ctx
-`, port(c, "KAS_PORT"), filepath.Join(pki, "ca.crt"), cert, filepath.Join(pki, cert+".crt"), filepath.Join(pki, cert+".key"), cert)
-	f := filepath.Join(c.Dir, "kubeconfig-"+cert)
-	if err := os.WriteFile(f, []byte(kc), 0o600); err != nil {
+	f, err := c.UserKubeconfig(cert)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return f

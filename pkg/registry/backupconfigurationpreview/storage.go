@@ -1,11 +1,28 @@
-// Package backupconfigurationpreview is the create-only storage that renders a
-// BackupConfiguration from the console's create form. One storage serves both the top-level
-// resource backupconfigurationpreviews (for `kubectl create -f form.yaml`) and the
-// subresource backupconfigurationviews/{name}/preview (for UIs). Nothing is persisted.
+// Package backupconfigurationpreview is the storage that renders a BackupConfiguration from the
+// console's create form. One storage serves both the top-level resource
+// backupconfigurationpreviews (for `kubectl create -f form.yaml`) and the subresource
+// backupconfigurationviews/{name}/preview (for UIs, create only). Nothing is persisted: every
+// write renders, and a read finds nothing.
+//
+// Why the top-level resource also takes PUT and PATCH (docs/design.md, "Preview: every write
+// renders"): kubectl's default --validate=strict asks the OpenAPI whether the kind supports
+// server-side field validation, by looking for a PATCH operation of that kind with a
+// fieldValidation query parameter (OpenAPI v3, then v2). A create-only kind has no PATCH
+// operation, so kubectl takes it for a CRD it cannot find in the OpenAPI and lists
+// CustomResourceDefinitions to check, which a namespace user may not: `kubectl create -f`
+// failed before sending anything. The installer emits PUT and PATCH operations (with
+// fieldValidation) for a storage that is a rest.Updater and a rest.Patcher (Getter + Updater),
+// so REST is both, honestly: Get always answers 404 (nothing is stored), and Update is
+// create-on-update from an empty object, rendering exactly as Create (created=true, 201).
+// kubectl then sends fieldValidation=Strict with its POST, and the create handler decodes the
+// form strictly: an unknown field is a 400 naming it. PUT and PATCH go through the same
+// handler chain (body limit, filters.PreviewBodies) and the same render gate as POST; the
+// handlers authorize them as update or patch and, because they create, as create too.
 package backupconfigurationpreview
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -26,7 +43,7 @@ type SecretChecker interface {
 	SecretExists(ns, name string) (exists, checked bool)
 }
 
-// REST is the top-level create-only resource.
+// REST is the top-level resource: create, and create-on-update by PUT and PATCH.
 type REST struct {
 	facts   render.Facts
 	access  *access.Checker
@@ -44,6 +61,9 @@ var (
 	_ rest.KindProvider         = &REST{}
 	_ rest.SingularNameProvider = &REST{}
 	_ rest.CategoriesProvider   = &REST{}
+	_ rest.Getter               = &REST{}
+	_ rest.Updater              = &REST{}
+	_ rest.Patcher              = &REST{}
 )
 
 // NewREST returns the storage; facts answers the warnings from the informers' caches (nil:
@@ -72,6 +92,45 @@ func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation 
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("not a BackupConfigurationPreview: %T", obj))
 	}
 	return r.render(ctx, p, createValidation)
+}
+
+// Get finds nothing: a preview is never stored. It makes REST a rest.Patcher (see the package
+// comment); the patch handler reads the current object through Update, not Get.
+func (r *REST) Get(_ context.Context, name string, _ *metav1.GetOptions) (runtime.Object, error) {
+	return nil, apierrors.NewNotFound(ui.Resource("backupconfigurationpreviews"), name)
+}
+
+// Update renders the form that objInfo makes of an empty preview, as Create does: there is no
+// current object, so every PUT and PATCH creates (created=true) and nothing is stored. A merge,
+// JSON or strategic-merge patch has nothing to apply to and is a 404 (the patch handler's own
+// answer for a missing object); a server-side apply builds the form from the patch alone. A
+// uid precondition cannot hold for an object that does not exist: 409, as for any kind.
+func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc, _ rest.ValidateObjectUpdateFunc, _ bool, _ *metav1.UpdateOptions) (runtime.Object, bool, error) {
+	if pre := objInfo.Preconditions(); pre != nil && pre.UID != nil && *pre.UID != "" {
+		return nil, false, apierrors.NewConflict(ui.Resource("backupconfigurationpreviews"), name,
+			fmt.Errorf("precondition failed: uid %s: previews are never stored", *pre.UID))
+	}
+	obj, err := objInfo.UpdatedObject(ctx, &ui.BackupConfigurationPreview{})
+	if err != nil {
+		// The handler's transformers only apply the request to an empty object, so an error
+		// that is not already a Status is about the request: server-side apply's "field not
+		// declared in schema" for an unknown field (whatever fieldValidation says) is a 400
+		// naming it, not a 500.
+		var status apierrors.APIStatus
+		if !errors.As(err, &status) {
+			err = apierrors.NewBadRequest(err.Error())
+		}
+		return nil, false, err
+	}
+	p, ok := obj.(*ui.BackupConfigurationPreview)
+	if !ok {
+		return nil, false, apierrors.NewBadRequest(fmt.Sprintf("not a BackupConfigurationPreview: %T", obj))
+	}
+	out, err := r.render(ctx, p, createValidation)
+	if err != nil {
+		return nil, false, err
+	}
+	return out, true, nil
 }
 
 func (r *REST) render(ctx context.Context, p *ui.BackupConfigurationPreview, createValidation rest.ValidateObjectFunc) (runtime.Object, error) {
@@ -103,7 +162,7 @@ func (r *REST) render(ctx context.Context, p *ui.BackupConfigurationPreview, cre
 	for _, w := range r.secretWarnings(p, caller) {
 		warning.AddWarning(ctx, "", w)
 	}
-	// The create handler adds managedFields; a preview is not an object anyone manages.
+	// The write handlers add managedFields; a preview is not an object anyone manages.
 	p.ManagedFields = nil
 	p.Status = ui.PreviewStatus{Manifest: &runtime.RawExtension{Raw: m.JSON}, YAML: m.YAML, JSON: m.IndentedJSON}
 	return p, nil

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/warning"
 
 	"github.com/kubestash/backupview/pkg/access"
@@ -211,5 +212,101 @@ func TestWarningsFollowTheCaller(t *testing.T) {
 	}
 	if calls > maxAccessChecks {
 		t.Errorf("one preview asked the authorizer %d times, bound %d", calls, maxAccessChecks)
+	}
+}
+
+func TestGetFindsNothing(t *testing.T) {
+	r := NewREST(cluster{}, allowAll())
+	ctx, _ := ctxFor("demo")
+	obj, err := r.Get(ctx, "mongodb-backup", &metav1.GetOptions{})
+	if !apierrors.IsNotFound(err) || obj != nil || !strings.Contains(err.Error(), `backupconfigurationpreviews.ui.kubestash.com "mongodb-backup" not found`) {
+		t.Errorf("Get = %v, %v; want 404", obj, err)
+	}
+}
+
+// TestUpdateRendersAsCreate: a PUT or PATCH renders from an empty current object, exactly as
+// a POST, and always creates.
+func TestUpdateRendersAsCreate(t *testing.T) {
+	r := NewREST(cluster{}, allowAll())
+	r.CheckSecrets(secretsNone{})
+	ctx, cw := ctxFor("demo")
+	created, err := r.Create(ctx, form(), nil, &metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := created.(*ui.BackupConfigurationPreview).Status
+
+	var old runtime.Object
+	validated := 0
+	info := rest.DefaultUpdatedObjectInfo(form(), func(_ context.Context, newObj, oldObj runtime.Object) (runtime.Object, error) {
+		old = oldObj
+		return newObj, nil
+	})
+	for _, opts := range []*metav1.UpdateOptions{{}, {DryRun: []string{metav1.DryRunAll}}} {
+		ctx, uw := ctxFor("demo")
+		out, isNew, err := r.Update(ctx, "mongodb-backup", info, func(context.Context, runtime.Object) error { validated++; return nil }, nil, false, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := out.(*ui.BackupConfigurationPreview)
+		if !isNew || p.Status.YAML != want.YAML || p.Status.JSON != want.JSON || p.ManagedFields != nil {
+			t.Errorf("update %v: created=%v managedFields=%v status:\n%s\nwant:\n%s", opts.DryRun, isNew, p.ManagedFields, p.Status.YAML, want.YAML)
+		}
+		if strings.Join(uw.w, "\n") != strings.Join(cw.w, "\n") || len(uw.w) == 0 {
+			t.Errorf("update warnings %q, create warnings %q", uw.w, cw.w)
+		}
+		if o, ok := old.(*ui.BackupConfigurationPreview); !ok || o.Name != "" || o.UID != "" || o.ResourceVersion != "" {
+			t.Errorf("the current object handed to the update must be an empty preview, got %#v", old)
+		}
+	}
+	if validated != 2 {
+		t.Errorf("createValidation ran %d times for 2 updates", validated)
+	}
+}
+
+func TestUpdateErrors(t *testing.T) {
+	r := NewREST(cluster{}, allowAll())
+	ctx, _ := ctxFor("demo")
+	update := func(info rest.UpdatedObjectInfo, v rest.ValidateObjectFunc) error {
+		out, isNew, err := r.Update(ctx, "mongodb-backup", info, v, nil, false, &metav1.UpdateOptions{})
+		if err != nil && (out != nil || isNew) {
+			t.Errorf("an error with an object (%v) or created=%v", out, isNew)
+		}
+		return err
+	}
+	// A patch that needs a current object (merge, JSON, strategic) fails in the transformer.
+	notFound := apierrors.NewNotFound(ui.Resource("backupconfigurationpreviews"), "mongodb-backup")
+	if err := update(rest.DefaultUpdatedObjectInfo(nil, func(context.Context, runtime.Object, runtime.Object) (runtime.Object, error) { return nil, notFound }), nil); err != notFound {
+		t.Errorf("transformer error not returned: %v", err)
+	}
+	// Any other error of the request's transformation (server-side apply of an unknown field)
+	// is the request's fault: 400 with the message.
+	if err := update(rest.DefaultUpdatedObjectInfo(nil, func(context.Context, runtime.Object, runtime.Object) (runtime.Object, error) {
+		return nil, fmt.Errorf(".spec.colour: field not declared in schema")
+	}), nil); !apierrors.IsBadRequest(err) || !strings.Contains(err.Error(), ".spec.colour") {
+		t.Errorf("a plain transformer error: %v", err)
+	}
+	// createValidation (the create authorization of a create-on-update) is enforced.
+	denied := apierrors.NewForbidden(ui.Resource("backupconfigurationpreviews"), "mongodb-backup", nil)
+	if err := update(rest.DefaultUpdatedObjectInfo(form()), func(context.Context, runtime.Object) error { return denied }); err != denied {
+		t.Errorf("createValidation error not returned: %v", err)
+	}
+	// Nothing has a uid: such a precondition fails.
+	f := form()
+	f.UID = "5f9d2c1e-0000-4000-8000-000000000001"
+	if err := update(rest.DefaultUpdatedObjectInfo(f), nil); !apierrors.IsConflict(err) {
+		t.Errorf("uid precondition: %v", err)
+	}
+	bad := form()
+	bad.Spec.Sessions[0].Schedule = "nope"
+	if err := update(rest.DefaultUpdatedObjectInfo(bad), nil); !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.sessions[0].schedule") {
+		t.Errorf("invalid form: %v", err)
+	}
+	ctx, _ = ctxFor("prod")
+	if _, _, err := r.Update(ctx, "mongodb-backup", rest.DefaultUpdatedObjectInfo(form()), nil, nil, false, nil); !apierrors.IsBadRequest(err) {
+		t.Errorf("namespace mismatch: %v", err)
+	}
+	if err := update(rest.DefaultUpdatedObjectInfo(&metav1.Status{}), nil); !apierrors.IsBadRequest(err) {
+		t.Errorf("not a preview: %v", err)
 	}
 }
