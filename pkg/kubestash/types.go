@@ -5,6 +5,8 @@
 package kubestash
 
 import (
+	"time"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -35,8 +37,10 @@ type Ref struct {
 
 // BackupSession phases the views act on (status.phase).
 const (
+	SessionRunning   = "Running"
 	SessionSucceeded = "Succeeded"
 	SessionFailed    = "Failed"
+	SessionSkipped   = "Skipped"
 )
 
 // NormalizeGroup maps the console's apiGroup "core" to the core group "" (both mean it).
@@ -105,6 +109,10 @@ type BackupSession struct {
 	Phase           string
 	Duration        string
 	TotalSnapshots  *int32
+	// BackupTimeout is spec.backupTimeout (0 when absent or not a duration).
+	BackupTimeout time.Duration
+	// BackupDeadline is status.backupDeadline.
+	BackupDeadline *metav1.Time
 }
 
 // Repository is a storage.kubestash.com Repository.

@@ -67,6 +67,11 @@ func (in Health) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in HealthReason) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.HealthReason"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ObjectReference) OpenAPIModelName() string {
 	return "com.kubestash.ui.v1alpha1.ObjectReference"
 }
@@ -99,6 +104,11 @@ func (in RepositoryRef) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in RetentionPolicyRef) OpenAPIModelName() string {
 	return "com.kubestash.ui.v1alpha1.RetentionPolicyRef"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Session) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.Session"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
