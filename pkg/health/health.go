@@ -275,7 +275,7 @@ func (b *builder) neverSucceeded() {
 			// UTC, as MaxInterval: the zone the control plane's CronJobs use by default.
 			if n := sched.Next(created.UTC()); !n.IsZero() && (due.IsZero() || n.Before(due)) {
 				due, obj, field = n, b.bcRef(), fmt.Sprintf("spec.sessions[%d].scheduler.schedule", i)
-				msg = fmt.Sprintf("no successful backup yet; session %s (schedule %q) first fires at %s, after the BackupConfiguration's creation at %s", s.Name, s.Schedule, stamp(n), stamp(created))
+				msg = fmt.Sprintf("no successful backup yet; the first run is due at %s, the first firing of session %s (schedule %q) after the BackupConfiguration's creation at %s", stamp(n), s.Name, s.Schedule, stamp(created))
 			}
 		}
 	}
