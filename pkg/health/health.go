@@ -30,19 +30,19 @@ const (
 	Skipped = "Skipped"
 )
 
-// Precedence lists the verdicts a reason can support, first wins; Pending and Healthy follow
+// precedence lists the verdicts a reason can support, first wins; Pending and Healthy follow
 // them (Pending from a NeverSucceeded reason whose instant has not come).
-var Precedence = []string{Invalid, Paused, Failing, Stuck, NeverSucceeded, Overdue}
+var precedence = [...]string{Invalid, Paused, Failing, Stuck, NeverSucceeded, Overdue}
 
-// rank orders reason types by Precedence; Skipped and unknown types sort last.
+// rank orders reason types by precedence; Skipped and unknown types sort last.
 func rank(t string) int {
-	if i := slices.Index(Precedence, t); i >= 0 {
+	if i := slices.Index(precedence[:], t); i >= 0 {
 		return i
 	}
-	return len(Precedence)
+	return len(precedence)
 }
 
-// At is the verdict at now: the first in Precedence among the clock-free verdict and the
+// At is the verdict at now: the first in precedence among the clock-free verdict and the
 // reasons that hold at now (a reason with after holds from that instant on), else Pending
 // when a NeverSucceeded reason is still to come, else Healthy.
 func At(h *ui.Health, now time.Time) string {
@@ -56,8 +56,8 @@ func At(h *ui.Health, now time.Time) string {
 		best = min(best, rank(r.Type))
 	}
 	switch {
-	case best < len(Precedence):
-		return Precedence[best]
+	case best < len(precedence):
+		return precedence[best]
 	case pending:
 		return Pending
 	}
@@ -99,7 +99,7 @@ func Build(bc *kubestash.BackupConfiguration, sessions []*kubestash.BackupSessio
 	h.Reasons = b.reasons
 	h.Verdict = Healthy
 	for _, r := range b.reasons {
-		if r.After == nil && rank(r.Type) < len(Precedence) {
+		if r.After == nil && rank(r.Type) < len(precedence) {
 			h.Verdict = r.Type // the first clock-free one: reasons are sorted
 			break
 		}
@@ -161,10 +161,10 @@ func (b *builder) lastSuccess() (time.Time, string) {
 // field of the BackupConfiguration that references it.
 func (b *builder) invalid() {
 	bc := b.bc
-	if bc.Phase == "Invalid" {
+	if bc.Phase == kubestash.PhaseInvalid {
 		msg := "KubeStash reports the BackupConfiguration Invalid"
 		for _, c := range bc.Conditions {
-			if c.Type == "ValidationPassed" && c.Status == "False" && c.Message != "" {
+			if c.Type == kubestash.ConditionValidationPassed && c.Status == string(metav1.ConditionFalse) && c.Message != "" {
 				msg += ": " + c.Message
 			}
 		}

@@ -43,6 +43,13 @@ const (
 	SessionSkipped   = "Skipped"
 )
 
+// The BackupConfiguration phase and condition the health verdict reads: the phase is Invalid
+// when the ValidationPassed condition is False.
+const (
+	PhaseInvalid              = "Invalid"
+	ConditionValidationPassed = "ValidationPassed"
+)
+
 // NormalizeGroup maps the console's apiGroup "core" to the core group "" (both mean it).
 func NormalizeGroup(g string) string {
 	if g == "core" {
