@@ -18,7 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
-	"github.com/kubestash/backupview/pkg/cron"
+	"github.com/kubestash/backupview/pkg/health"
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
@@ -64,13 +64,15 @@ func Build(bc *kubestash.BackupConfiguration, l Lookup) (*ui.BackupConfiguration
 		Basic: ui.Basic{UID: bc.UID, Phase: bc.Phase, Paused: bc.Paused, Conditions: conditions(bc.Conditions)},
 	}
 	v.Summary = summary(bc)
-	v.BackupSessions = b.sessions()
+	v.Sessions = sessions(bc)
+	var runs []*kubestash.BackupSession
+	v.BackupSessions, runs = b.sessions()
 	v.RetentionPolicies = b.policies()
 	v.BackupStorages = b.storages()
 	v.Repositories = b.repositories()
 	v.Target = b.target()
 	v.CronJobs = b.cronJobs()
-	v.Health = health(bc, v)
+	v.Health = health.Build(bc, runs, v)
 	return v, b.rv
 }
 
@@ -144,20 +146,41 @@ func summary(bc *kubestash.BackupConfiguration) ui.Summary {
 	}
 }
 
-func (b *builder) sessions() []ui.BackupSessionRef {
+// sessions are the BackupConfiguration's sessions with the next run KubeStash reports for
+// each (an unparsable nextSchedule reads as none).
+func sessions(bc *kubestash.BackupConfiguration) []ui.Session {
+	if len(bc.Sessions) == 0 {
+		return nil
+	}
+	out := make([]ui.Session, len(bc.Sessions))
+	for i, s := range bc.Sessions {
+		out[i] = ui.Session{Name: s.Name, Schedule: s.Schedule}
+		if n, ok := bc.NextSchedules[s.Name]; ok {
+			if t, err := time.Parse(time.RFC3339, n); err == nil {
+				out[i].NextSchedule = &metav1.Time{Time: t}
+			}
+		}
+	}
+	return out
+}
+
+// sessions returns the BackupSessions newest first, as the view shows them and as the source
+// objects (for health, which reads fields the view does not show).
+func (b *builder) sessions() ([]ui.BackupSessionRef, []*kubestash.BackupSession) {
 	src := b.l.BackupSessions(nsName(b.bc.Namespace, b.bc.Name))
 	if len(src) == 0 {
-		return nil
+		return nil, nil
 	}
 	type keyed struct {
 		created  time.Time
 		nameTime int64
+		src      *kubestash.BackupSession
 		ref      ui.BackupSessionRef
 	}
 	ks := make([]keyed, 0, len(src))
 	for _, s := range src {
 		b.see(s.ResourceVersion)
-		ks = append(ks, keyed{created: s.CreationTimestamp.Time, nameTime: nameTime(s.Name), ref: ui.BackupSessionRef{
+		ks = append(ks, keyed{created: s.CreationTimestamp.Time, nameTime: nameTime(s.Name), src: s, ref: ui.BackupSessionRef{
 			Name: s.Name, Namespace: s.Namespace, InvokerKind: s.InvokerKind, InvokerName: s.InvokerName,
 			Session: s.Session, TotalSnapshots: s.TotalSnapshots, Phase: s.Phase, Duration: s.Duration,
 			CreationTimestamp: ts(s.CreationTimestamp),
@@ -171,10 +194,11 @@ func (b *builder) sessions() []ui.BackupSessionRef {
 			strings.Compare(b.ref.Name, a.ref.Name), strings.Compare(a.ref.Namespace, b.ref.Namespace))
 	})
 	out := make([]ui.BackupSessionRef, len(ks))
+	runs := make([]*kubestash.BackupSession, len(ks))
 	for i := range ks {
-		out[i] = ks[i].ref
+		out[i], runs[i] = ks[i].ref, ks[i].src
 	}
-	return out
+	return out, runs
 }
 
 // nameTime is the unix time at the end of a BackupSession name, or 0.
@@ -333,63 +357,4 @@ func (x sessionIndex) session(name string) string {
 		}
 	}
 	return ""
-}
-
-// health computes the Health section from the view's own data; see docs/design.md, "Health".
-func health(bc *kubestash.BackupConfiguration, v *ui.BackupConfigurationView) ui.Health {
-	var h ui.Health
-	if len(v.BackupSessions) > 0 {
-		h.LastSessionPhase = v.BackupSessions[0].Phase
-	}
-	var last time.Time
-	for _, s := range v.BackupSessions {
-		if s.Phase != kubestash.SessionSucceeded || s.CreationTimestamp == nil {
-			continue
-		}
-		end := s.CreationTimestamp.Time
-		if d, err := time.ParseDuration(s.Duration); err == nil && d > 0 {
-			end = end.Add(d)
-		}
-		if end.After(last) {
-			last = end
-		}
-	}
-	for _, r := range v.Repositories {
-		if r.LastSuccessfulBackupTime != nil && r.LastSuccessfulBackupTime.After(last) {
-			last = r.LastSuccessfulBackupTime.Time
-		}
-	}
-	if !last.IsZero() {
-		h.LastSuccessfulBackupTime = &metav1.Time{Time: last}
-	}
-	for _, s := range bc.Sessions {
-		if n, ok := bc.NextSchedules[s.Name]; ok {
-			if t, err := time.Parse(time.RFC3339, n); err == nil && (h.NextScheduleTime == nil || t.Before(h.NextScheduleTime.Time)) {
-				h.NextScheduleTime = &metav1.Time{Time: t}
-			}
-		}
-	}
-	if bc.Paused {
-		return h
-	}
-	base := last
-	if base.IsZero() {
-		base = bc.CreationTimestamp.Time
-	}
-	// The interval is the longest gap between firings over the schedule's whole period, in
-	// UTC (Schedule.MaxInterval); a schedule that does not parse or never fires has none.
-	var shortest time.Duration
-	for _, s := range bc.Sessions {
-		sched, err := cron.Parse(s.Schedule)
-		if err != nil {
-			continue
-		}
-		if d, ok := sched.MaxInterval(); ok && (shortest == 0 || d < shortest) {
-			shortest = d
-		}
-	}
-	if shortest > 0 && !base.IsZero() {
-		h.OverdueAfter = &metav1.Time{Time: base.Add(2 * shortest)}
-	}
-	return h
 }

@@ -134,6 +134,22 @@ func TestBuild(t *testing.T) {
 	if h.OverdueAfter == nil || !h.OverdueAfter.Time.Equal(h.LastSuccessfulBackupTime.Add(12*time.Hour)) {
 		t.Errorf("overdueAfter = %v", h.OverdueAfter)
 	}
+	// The verdict comes from package health, fed the sessions newest first: the missing
+	// policy and repository make it Invalid; manifest-backup's newest finished run failed.
+	var reasons []string
+	for _, r := range h.Reasons {
+		reasons = append(reasons, r.Type+" "+r.Object.Kind+" "+r.Object.Name+" "+r.Field)
+	}
+	want := "Invalid BackupConfiguration pg spec.backends[1].retentionPolicy,Invalid BackupConfiguration pg spec.sessions[0].repositories[1].name," +
+		"Failing BackupSession pg-manifest-1 status.phase,Overdue BackupConfiguration pg spec.sessions[0].scheduler.schedule"
+	if h.Verdict != "Invalid" || join(reasons) != want {
+		t.Errorf("verdict %s, reasons:\n%s\nwant\n%s", h.Verdict, join(reasons), want)
+	}
+	// The sessions, in spec order, with KubeStash's next schedule.
+	if len(v.Sessions) != 2 || v.Sessions[0].Name != "full-backup" || v.Sessions[0].Schedule != "0 */6 * * *" ||
+		v.Sessions[0].NextSchedule == nil || !v.Sessions[0].NextSchedule.Time.Equal(t0.Add(2*time.Hour)) || v.Sessions[1].Name != "manifest-backup" {
+		t.Errorf("sessions = %+v", v.Sessions)
+	}
 }
 
 func join(s []string) string {

@@ -267,6 +267,11 @@ func DecodeBackupSession(o obj) *BackupSession {
 		Phase:           istr(o, "status", "phase"),
 		Duration:        istr(o, "status", "duration"),
 		TotalSnapshots:  int32Ptr(o, "status", "totalSnapshots"),
+		BackupDeadline:  timePtr(o, "status", "backupDeadline"),
+	}
+	// A metav1.Duration is written as Go's duration string ("2h0m0s").
+	if d, err := time.ParseDuration(str(o, "spec", "backupTimeout")); err == nil && d > 0 {
+		s.BackupTimeout = d
 	}
 	// A session's own UID is never read, and its controller owner only matters when the
 	// invoker does not name the BackupConfiguration (the index prefers the invoker): with

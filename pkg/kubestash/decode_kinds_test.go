@@ -3,7 +3,9 @@ package kubestash
 import (
 	"reflect"
 	"testing"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -55,11 +57,14 @@ status:
 
 	s := DecodeBackupSession(parse(t, `
 metadata: {name: mongodb-backup-full-1795752000, namespace: demo, uid: s1, resourceVersion: "12"}
-spec: {invoker: {apiGroup: core.kubestash.com, kind: BackupConfiguration, name: mongodb-backup}, session: full}
-status: {phase: Succeeded, duration: 49s, totalSnapshots: 2}
+spec: {invoker: {apiGroup: core.kubestash.com, kind: BackupConfiguration, name: mongodb-backup}, session: full, backupTimeout: 2h30m0s}
+status: {phase: Succeeded, duration: 49s, totalSnapshots: 2, backupDeadline: "2026-11-27T06:30:00Z"}
 `))
 	if s.InvokerName != "mongodb-backup" || !s.IsBackupConfigurationInvoker() || s.Session != "full" || s.Phase != SessionSucceeded || s.Duration != "49s" || s.TotalSnapshots == nil || *s.TotalSnapshots != 2 || s.UID != "" {
 		t.Errorf("BackupSession: %+v", s)
+	}
+	if s.BackupTimeout != 150*time.Minute || s.BackupDeadline == nil || !s.BackupDeadline.Equal(&metav1.Time{Time: time.Date(2026, 11, 27, 6, 30, 0, 0, time.UTC)}) {
+		t.Errorf("BackupSession timeout %v, deadline %v", s.BackupTimeout, s.BackupDeadline)
 	}
 
 	r := DecodeRepository(parse(t, `
@@ -119,8 +124,8 @@ status: {phase: 3, conditions: Ready, sessions: {a: b}}
 	if len(bc.Sessions) != 1 || bc.Sessions[0].Name != "ok" || bc.Sessions[0].Schedule != "" || !reflect.DeepEqual(bc.Sessions[0].Tasks, []string{"t"}) {
 		t.Errorf("the valid session: %+v", bc.Sessions)
 	}
-	s := DecodeBackupSession(parse(t, `{metadata: {name: s}, status: {totalSnapshots: "two", phase: [Running]}}`))
-	if s.TotalSnapshots != nil || s.Phase != "" {
+	s := DecodeBackupSession(parse(t, `{metadata: {name: s}, spec: {backupTimeout: 7200}, status: {totalSnapshots: "two", phase: [Running], backupDeadline: "tomorrow"}}`))
+	if s.TotalSnapshots != nil || s.Phase != "" || s.BackupTimeout != 0 || s.BackupDeadline != nil {
 		t.Errorf("BackupSession: %+v", s)
 	}
 	if r := DecodeRepository(parse(t, `{status: {snapshotCount: "4", integrity: "yes", lastBackupTime: 7}}`)); r.SnapshotCount != nil || r.Integrity != nil || r.LastBackupTime != nil {

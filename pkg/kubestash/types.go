@@ -5,6 +5,8 @@
 package kubestash
 
 import (
+	"time"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -36,8 +38,17 @@ type Ref struct {
 
 // BackupSession phases the views act on (status.phase).
 const (
+	SessionRunning   = "Running"
 	SessionSucceeded = "Succeeded"
 	SessionFailed    = "Failed"
+	SessionSkipped   = "Skipped"
+)
+
+// The BackupConfiguration phase and condition the health verdict reads: the phase is Invalid
+// when the ValidationPassed condition is False.
+const (
+	PhaseInvalid              = "Invalid"
+	ConditionValidationPassed = "ValidationPassed"
 )
 
 // NormalizeGroup maps the console's apiGroup "core" to the core group "" (both mean it).
@@ -106,6 +117,10 @@ type BackupSession struct {
 	Phase           string
 	Duration        string
 	TotalSnapshots  *int32
+	// BackupTimeout is spec.backupTimeout (0 when absent or not a duration).
+	BackupTimeout time.Duration
+	// BackupDeadline is status.backupDeadline.
+	BackupDeadline *metav1.Time
 }
 
 // Repository is a storage.kubestash.com Repository.

@@ -20,6 +20,9 @@ var ViewFields = []ViewField{
 	{"basic.paused", func(v *BackupConfigurationView) string { return strconv.FormatBool(v.Basic.Paused) }},
 	{"target.kind", func(v *BackupConfigurationView) string { return v.Target.Kind }},
 	{"target.name", func(v *BackupConfigurationView) string { return v.Target.Name }},
+	// The stored, clock-free verdict: Stuck, NeverSucceeded, Overdue and Pending depend on the
+	// clock and select as what the sources say (usually Healthy); the Table shows them.
+	{"health.verdict", func(v *BackupConfigurationView) string { return v.Health.Verdict }},
 }
 
 // ViewFieldNames lists the supported field selectors, in table order.

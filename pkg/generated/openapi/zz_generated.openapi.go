@@ -45,6 +45,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.Condition{}.OpenAPIModelName():                      schema_pkg_apis_ui_v1alpha1_Condition(ref),
 		v1alpha1.CronJobRef{}.OpenAPIModelName():                     schema_pkg_apis_ui_v1alpha1_CronJobRef(ref),
 		v1alpha1.Health{}.OpenAPIModelName():                         schema_pkg_apis_ui_v1alpha1_Health(ref),
+		v1alpha1.HealthReason{}.OpenAPIModelName():                   schema_pkg_apis_ui_v1alpha1_HealthReason(ref),
 		v1alpha1.ObjectReference{}.OpenAPIModelName():                schema_pkg_apis_ui_v1alpha1_ObjectReference(ref),
 		v1alpha1.PreviewSession{}.OpenAPIModelName():                 schema_pkg_apis_ui_v1alpha1_PreviewSession(ref),
 		v1alpha1.PreviewSpec{}.OpenAPIModelName():                    schema_pkg_apis_ui_v1alpha1_PreviewSpec(ref),
@@ -53,6 +54,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.RepositoryRef{}.OpenAPIModelName():                  schema_pkg_apis_ui_v1alpha1_RepositoryRef(ref),
 		v1alpha1.RetentionPolicyOption{}.OpenAPIModelName():          schema_pkg_apis_ui_v1alpha1_RetentionPolicyOption(ref),
 		v1alpha1.RetentionPolicyRef{}.OpenAPIModelName():             schema_pkg_apis_ui_v1alpha1_RetentionPolicyRef(ref),
+		v1alpha1.Session{}.OpenAPIModelName():                        schema_pkg_apis_ui_v1alpha1_Session(ref),
 		v1alpha1.StorageOption{}.OpenAPIModelName():                  schema_pkg_apis_ui_v1alpha1_StorageOption(ref),
 		v1alpha1.Summary{}.OpenAPIModelName():                        schema_pkg_apis_ui_v1alpha1_Summary(ref),
 		v1alpha1.TargetOption{}.OpenAPIModelName():                   schema_pkg_apis_ui_v1alpha1_TargetOption(ref),
@@ -430,6 +432,24 @@ func schema_pkg_apis_ui_v1alpha1_BackupConfigurationView(ref common.ReferenceCal
 							Ref:         ref(v1alpha1.Summary{}.OpenAPIModelName()),
 						},
 					},
+					"sessions": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Sessions are the BackupConfiguration's sessions (spec.sessions), in spec order, each with its schedule and the next run KubeStash reports for it.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.Session{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 					"backupSessions": {
 						VendorExtensible: spec.VendorExtensible{
 							Extensions: spec.Extensions{
@@ -529,7 +549,7 @@ func schema_pkg_apis_ui_v1alpha1_BackupConfigurationView(ref common.ReferenceCal
 					},
 					"health": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Health answers \"is this data protected?\" from the sessions, repositories and schedule.",
+							Description: "Health answers \"is this data protected, and if not, why?\" from the BackupConfiguration, its sessions, repositories, storages, retention policies and schedule.",
 							Default:     map[string]interface{}{},
 							Ref:         ref(v1alpha1.Health{}.OpenAPIModelName()),
 						},
@@ -539,7 +559,7 @@ func schema_pkg_apis_ui_v1alpha1_BackupConfigurationView(ref common.ReferenceCal
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.BackupSessionRef{}.OpenAPIModelName(), v1alpha1.BackupStorageRef{}.OpenAPIModelName(), v1alpha1.Basic{}.OpenAPIModelName(), v1alpha1.CronJobRef{}.OpenAPIModelName(), v1alpha1.Health{}.OpenAPIModelName(), v1alpha1.RepositoryRef{}.OpenAPIModelName(), v1alpha1.RetentionPolicyRef{}.OpenAPIModelName(), v1alpha1.Summary{}.OpenAPIModelName(), v1alpha1.TargetRef{}.OpenAPIModelName(), v1.ObjectMeta{}.OpenAPIModelName()},
+			v1alpha1.BackupSessionRef{}.OpenAPIModelName(), v1alpha1.BackupStorageRef{}.OpenAPIModelName(), v1alpha1.Basic{}.OpenAPIModelName(), v1alpha1.CronJobRef{}.OpenAPIModelName(), v1alpha1.Health{}.OpenAPIModelName(), v1alpha1.RepositoryRef{}.OpenAPIModelName(), v1alpha1.RetentionPolicyRef{}.OpenAPIModelName(), v1alpha1.Session{}.OpenAPIModelName(), v1alpha1.Summary{}.OpenAPIModelName(), v1alpha1.TargetRef{}.OpenAPIModelName(), v1.ObjectMeta{}.OpenAPIModelName()},
 	}
 }
 
@@ -970,9 +990,35 @@ func schema_pkg_apis_ui_v1alpha1_Health(ref common.ReferenceCallback) common.Ope
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
 			SchemaProps: spec.SchemaProps{
-				Description: "Health answers the first question of a backup operator: is this data protected?",
+				Description: "Health answers the first question of a backup operator: is this data protected, and if not, why? Like the rest of the view it is a function of the source objects only, never of the clock: verdict is what holds whatever the time, and reasons carry, for what the clock decides (Stuck, NeverSucceeded, Overdue, Pending), the instant from which it holds. The Table's HEALTH column combines them with the current time.",
 				Type:        []string{"object"},
 				Properties: map[string]spec.Schema{
+					"verdict": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Verdict is the part of the health that does not depend on the clock, the first that applies of: Invalid (status.phase Invalid, or a referenced BackupStorage, RetentionPolicy or Repository not found), Paused (spec.paused), Failing (the newest finished run of a session failed), or Healthy (nothing wrong in the sources). The verdict at a given time also considers, in this order after Failing: Stuck (a run still Running past its deadline), NeverSucceeded (no success although a run is due), Overdue (past overdueAfter) and Pending (no success, first run not yet due); those come from reasons whose after has passed (or, for Pending, not yet come). A field selector on health.verdict sees only this clock-free value.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"reasons": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Reasons say why the verdict is, or from a given instant becomes, other than Healthy, ordered by the precedence of their type. Each names the object and the field it is read from.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.HealthReason{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 					"lastSuccessfulBackupTime": {
 						SchemaProps: spec.SchemaProps{
 							Description: "LastSuccessfulBackupTime is the newest success: a Succeeded session's creation plus its duration, or a Repository's lastBackupTime, whichever is newer.",
@@ -999,10 +1045,64 @@ func schema_pkg_apis_ui_v1alpha1_Health(ref common.ReferenceCallback) common.Ope
 						},
 					},
 				},
+				Required: []string{"verdict"},
 			},
 		},
 		Dependencies: []string{
-			v1.Time{}.OpenAPIModelName()},
+			v1alpha1.HealthReason{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_ui_v1alpha1_HealthReason(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "HealthReason is one finding behind the health verdict.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"type": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Type is the verdict this reason supports: Invalid, Paused, Failing, Stuck, NeverSucceeded or Overdue; or Skipped, for a session whose newest run was skipped, which is reported but never changes the verdict. A NeverSucceeded reason whose after has not come yet makes the verdict Pending.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"object": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Object is the source object the reason is read from.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.TypedObjectReference{}.OpenAPIModelName()),
+						},
+					},
+					"field": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Field is the field of object the reason is read from, e.g. status.phase or spec.backends[0].storageRef.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"message": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Message says what was found, for people.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"after": {
+						SchemaProps: spec.SchemaProps{
+							Description: "After, for the clock-dependent types (Stuck, NeverSucceeded, Overdue), is the instant from which the reason holds; absent for the others, which hold whatever the time.",
+							Ref:         ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"type", "object", "field", "message"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.TypedObjectReference{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
 	}
 }
 
@@ -1488,6 +1588,43 @@ func schema_pkg_apis_ui_v1alpha1_RetentionPolicyRef(ref common.ReferenceCallback
 					},
 				},
 				Required: []string{"name", "namespace", "found"},
+			},
+		},
+		Dependencies: []string{
+			v1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_ui_v1alpha1_Session(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Session is one of the BackupConfiguration's sessions: a schedule that runs its backups.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name of the session (spec.sessions[].name).",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"schedule": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Schedule is spec.sessions[].scheduler.schedule, a cron schedule as a CronJob takes it.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"nextSchedule": {
+						SchemaProps: spec.SchemaProps{
+							Description: "NextSchedule is the session's status.sessions[].nextSchedule, as KubeStash last wrote it; it can lie in the past when KubeStash has not updated it. Absent when not reported.",
+							Ref:         ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"name"},
 			},
 		},
 		Dependencies: []string{

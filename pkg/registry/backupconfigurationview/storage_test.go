@@ -2,6 +2,7 @@ package backupconfigurationview
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -183,7 +184,8 @@ func TestTable(t *testing.T) {
 	c := tableConvertor{now: func() time.Time { return now }}
 	v := &ui.BackupConfigurationView{ObjectMeta: metav1.ObjectMeta{Name: "x", CreationTimestamp: metav1.NewTime(now.Add(-time.Hour))}}
 	v.Summary.Schedule = "@hourly"
-	v.Health.OverdueAfter = &metav1.Time{Time: now.Add(-time.Minute)}
+	v.Health.Verdict = "Healthy"
+	v.Health.Reasons = []ui.HealthReason{{Type: "Overdue", After: &metav1.Time{Time: now.Add(-time.Minute)}}}
 	v.CronJobs = []ui.CronJobRef{{Suspend: true}, {}}
 	tbl, err := c.ConvertToTable(context.Background(), &ui.BackupConfigurationViewList{Items: []ui.BackupConfigurationView{*v}}, nil)
 	if err != nil {
@@ -192,24 +194,23 @@ func TestTable(t *testing.T) {
 	if len(tbl.ColumnDefinitions) != 15 || len(tbl.Rows) != 1 || len(tbl.Rows[0].Cells) != 15 {
 		t.Fatalf("table shape: %d columns, %d rows", len(tbl.ColumnDefinitions), len(tbl.Rows))
 	}
+	var defaults []string
 	for _, col := range tbl.ColumnDefinitions {
 		if col.Description == "" {
 			t.Errorf("column %s has no description", col.Name)
 		}
+		if col.Priority == 0 {
+			defaults = append(defaults, col.Name)
+		}
+	}
+	// HEALTH is a default column, between PHASE and AGE.
+	if got := strings.Join(defaults, " "); got != "Name Schedule Paused Repository BackupStorage Target Task RetentionPolicy Phase Health Age" {
+		t.Errorf("default columns = %s", got)
 	}
 	cells := tbl.Rows[0].Cells
-	if cells[9] != "60m" || cells[10] != "Overdue" || cells[14] != "2 (1 suspended)" || cells[3] != "<none>" {
+	// The stored verdict is Healthy; read at now, the Overdue reason holds.
+	if cells[9] != "Overdue" || cells[10] != "60m" || cells[14] != "2 (1 suspended)" || cells[3] != "<none>" || cells[13] != "<none>" {
 		t.Errorf("cells = %v", cells)
-	}
-	// Paused wins; a failed newest finished session is Failing.
-	v.Basic.Paused = true
-	if Health(v, now) != "Paused" {
-		t.Error("paused")
-	}
-	v.Basic.Paused = false
-	v.BackupSessions = []ui.BackupSessionRef{{Phase: "Running"}, {Phase: "Failed"}, {Phase: "Succeeded"}}
-	if Health(v, now) != "Failing" {
-		t.Error("failing")
 	}
 	// No headers when asked; headers on an empty list.
 	tbl, _ = c.ConvertToTable(context.Background(), &ui.BackupConfigurationViewList{}, &metav1.TableOptions{NoHeaders: true})
@@ -219,5 +220,65 @@ func TestTable(t *testing.T) {
 	tbl, _ = c.ConvertToTable(context.Background(), &ui.BackupConfigurationViewList{}, nil)
 	if len(tbl.ColumnDefinitions) != 15 || len(tbl.Rows) != 0 {
 		t.Error("an empty list must still have headers")
+	}
+}
+
+// NEXT-RUN is never an age in the past: a stale nextSchedule gives way to the schedule's next
+// firing after now.
+func TestTableNextRun(t *testing.T) {
+	now := time.Date(2026, 12, 1, 22, 30, 0, 0, time.UTC)
+	at := func(d time.Duration) *metav1.Time { return &metav1.Time{Time: now.Add(d)} }
+	cases := []struct {
+		name     string
+		paused   bool
+		sessions []ui.Session
+		want     string
+	}{
+		{"ahead", false, []ui.Session{{Schedule: "0 */4 * * *", NextSchedule: at(90 * time.Minute)}}, "in 90m"},
+		{"stale: the next firing", false, []ui.Session{{Schedule: "0 */4 * * *", NextSchedule: at(-4 * 24 * time.Hour)}}, "in 90m"},
+		{"exactly now is past", false, []ui.Session{{Schedule: "0 3 * * *", NextSchedule: at(0)}}, "in 4h30m"},
+		{"the earliest session", false, []ui.Session{
+			{Schedule: "0 3 * * *", NextSchedule: at(-time.Hour)},
+			{Schedule: "*/5 * * * *", NextSchedule: at(-time.Minute)},
+			{Schedule: "0 0 * * *", NextSchedule: at(2 * time.Minute)},
+		}, "in 2m"},
+		{"stale and unparsable", false, []ui.Session{{Schedule: "nope", NextSchedule: at(-time.Hour)}}, "<none>"},
+		{"not reported: not scheduled", false, []ui.Session{{Schedule: "0 3 * * *"}}, "<none>"},
+		{"paused", true, []ui.Session{{Schedule: "0 3 * * *", NextSchedule: at(time.Hour)}}, "<none>"},
+	}
+	for _, tc := range cases {
+		v := &ui.BackupConfigurationView{Sessions: tc.sessions}
+		v.Basic.Paused = tc.paused
+		if got := nextRun(v, now); got != tc.want {
+			t.Errorf("%s: NEXT-RUN %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestFieldSelectorHealthVerdict(t *testing.T) {
+	s := &viewcache.Snapshot{RV: 7}
+	for i, verdict := range []string{"Healthy", "Failing", "Invalid", "Healthy", "Paused"} {
+		e := view("a", fmt.Sprintf("v%d", i), false, nil)
+		e.View.Health.Verdict = verdict
+		s.Entries = append(s.Entries, e)
+	}
+	r := NewREST(&fakeCache{ready: true, snaps: map[uint64]*viewcache.Snapshot{7: s}, cur: 7}, Hooks{})
+	for sel, want := range map[string]string{
+		"health.verdict=Failing":                         "a/v1",
+		"health.verdict!=Healthy":                        "a/v1,a/v2,a/v4",
+		"health.verdict==Healthy":                        "a/v0,a/v3",
+		"health.verdict!=Healthy,health.verdict!=Paused": "a/v1,a/v2",
+	} {
+		fs, err := fields.ParseSelector(sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := list(t, r, "", &metainternalversion.ListOptions{FieldSelector: fs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := names(l); got != want {
+			t.Errorf("%s: got %s, want %s", sel, got, want)
+		}
 	}
 }

@@ -11,10 +11,11 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
-	"github.com/kubestash/backupview/pkg/kubestash"
+	"github.com/kubestash/backupview/pkg/health"
 )
 
-// Columns: the console's list page, then (priority 1, -o wide) the health questions.
+// Columns: the console's list page with HEALTH, the column operators scan for, then
+// (priority 1, -o wide) the details behind it.
 var columns = []metav1.TableColumnDefinition{
 	{Name: "Name", Type: "string", Format: "name", Description: "Name of the BackupConfiguration."},
 	{Name: "Schedule", Type: "string", Description: "Cron schedule of every session, in session order."},
@@ -25,15 +26,16 @@ var columns = []metav1.TableColumnDefinition{
 	{Name: "Task", Type: "string", Description: "Every addon task of every session."},
 	{Name: "RetentionPolicy", Type: "string", Description: "namespace/name of every backend's RetentionPolicy."},
 	{Name: "Phase", Type: "string", Description: "The BackupConfiguration's phase: Ready, NotReady or Invalid."},
+	{Name: "Health", Type: "string", Description: "Is the data protected, now: the first that holds of Invalid, Paused, Failing, Stuck, NeverSucceeded, Overdue, Pending, else Healthy; health.reasons says why."},
 	{Name: "Age", Type: "string", Description: "Time since the BackupConfiguration was created."},
-	{Name: "Health", Type: "string", Priority: 1, Description: "Paused; Failing when the newest finished session failed; Overdue when no success came within twice the schedule interval; Healthy otherwise."},
 	{Name: "Last-Session", Type: "string", Priority: 1, Description: "Phase of the newest BackupSession."},
 	{Name: "Last-Success", Type: "string", Priority: 1, Description: "Time since the newest successful backup."},
-	{Name: "Next-Run", Type: "string", Priority: 1, Description: "Time until the next scheduled run KubeStash reports."},
+	{Name: "Next-Run", Type: "string", Priority: 1, Description: "Time until the next run: KubeStash's nextSchedule, or the schedule's next firing when that has passed; none when paused or not scheduled."},
 	{Name: "CronJobs", Type: "string", Priority: 1, Description: "Number of trigger CronJobs, and how many are suspended."},
 }
 
-// tableConvertor renders views; only here does the clock enter (ages, health).
+// tableConvertor renders views; only here does the clock enter (ages, and health read at
+// now through package health).
 type tableConvertor struct {
 	now func() time.Time
 }
@@ -69,30 +71,10 @@ func row(v *ui.BackupConfigurationView, now time.Time) metav1.TableRow {
 		Object: runtime.RawExtension{Object: v},
 		Cells: []interface{}{
 			v.Name, none(s.Schedule), v.Basic.Paused, none(s.Repository), none(s.BackupStorage), none(s.Target),
-			none(s.Task), none(s.RetentionPolicy), none(v.Basic.Phase), age(&v.CreationTimestamp, now),
-			Health(v, now), none(v.Health.LastSessionPhase), age(v.Health.LastSuccessfulBackupTime, now),
-			until(v.Health.NextScheduleTime, now), cronJobs(v),
+			none(s.Task), none(s.RetentionPolicy), none(v.Basic.Phase), health.At(&v.Health, now), age(&v.CreationTimestamp, now),
+			none(v.Health.LastSessionPhase), age(v.Health.LastSuccessfulBackupTime, now), nextRun(v, now), cronJobs(v),
 		},
 	}
-}
-
-// Health is the HEALTH column: Paused, Failing, Overdue or Healthy.
-func Health(v *ui.BackupConfigurationView, now time.Time) string {
-	if v.Basic.Paused {
-		return "Paused"
-	}
-	for _, s := range v.BackupSessions { // newest first
-		if s.Phase == kubestash.SessionFailed {
-			return "Failing"
-		}
-		if s.Phase == kubestash.SessionSucceeded {
-			break
-		}
-	}
-	if o := v.Health.OverdueAfter; o != nil && now.After(o.Time) {
-		return "Overdue"
-	}
-	return "Healthy"
 }
 
 func none(s string) string {
@@ -110,14 +92,13 @@ func age(t *metav1.Time, now time.Time) string {
 	return duration.HumanDuration(max(now.Sub(t.Time), 0))
 }
 
-func until(t *metav1.Time, now time.Time) string {
-	if t == nil || t.IsZero() {
+// nextRun is never an age in the past: health.NextRun replaces a stale nextSchedule.
+func nextRun(v *ui.BackupConfigurationView, now time.Time) string {
+	t, ok := health.NextRun(v, now)
+	if !ok {
 		return "<none>"
 	}
-	if d := t.Sub(now); d > 0 {
-		return "in " + duration.HumanDuration(d)
-	}
-	return duration.HumanDuration(now.Sub(t.Time)) + " ago"
+	return "in " + duration.HumanDuration(t.Sub(now))
 }
 
 func cronJobs(v *ui.BackupConfigurationView) string {

@@ -25,6 +25,11 @@ type BackupConfigurationView struct {
 	Basic Basic `json:"basic"`
 	// Summary holds the list page's columns, as strings ready to print.
 	Summary Summary `json:"summary"`
+	// Sessions are the BackupConfiguration's sessions (spec.sessions), in spec order, each with
+	// its schedule and the next run KubeStash reports for it.
+	// +optional
+	// +listType=atomic
+	Sessions []Session `json:"sessions,omitempty"`
 	// BackupSessions invoked by this BackupConfiguration, newest first.
 	// +optional
 	// +listType=atomic
@@ -47,7 +52,8 @@ type BackupConfigurationView struct {
 	// +optional
 	// +listType=atomic
 	CronJobs []CronJobRef `json:"cronJobs,omitempty"`
-	// Health answers "is this data protected?" from the sessions, repositories and schedule.
+	// Health answers "is this data protected, and if not, why?" from the BackupConfiguration,
+	// its sessions, repositories, storages, retention policies and schedule.
 	Health Health `json:"health"`
 }
 
@@ -111,6 +117,19 @@ type Summary struct {
 	// RetentionPolicy is "<namespace>/<name>" of every backend's RetentionPolicy, joined by ", ".
 	// +optional
 	RetentionPolicy string `json:"retentionPolicy,omitempty"`
+}
+
+// Session is one of the BackupConfiguration's sessions: a schedule that runs its backups.
+type Session struct {
+	// Name of the session (spec.sessions[].name).
+	Name string `json:"name"`
+	// Schedule is spec.sessions[].scheduler.schedule, a cron schedule as a CronJob takes it.
+	// +optional
+	Schedule string `json:"schedule,omitempty"`
+	// NextSchedule is the session's status.sessions[].nextSchedule, as KubeStash last wrote
+	// it; it can lie in the past when KubeStash has not updated it. Absent when not reported.
+	// +optional
+	NextSchedule *metav1.Time `json:"nextSchedule,omitempty"`
 }
 
 // BackupSessionRef is one BackupSession invoked by the BackupConfiguration.
@@ -288,8 +307,28 @@ type CronJobRef struct {
 	CreationTimestamp *metav1.Time `json:"creationTimestamp,omitempty"`
 }
 
-// Health answers the first question of a backup operator: is this data protected?
+// Health answers the first question of a backup operator: is this data protected, and if
+// not, why? Like the rest of the view it is a function of the source objects only, never of
+// the clock: verdict is what holds whatever the time, and reasons carry, for what the clock
+// decides (Stuck, NeverSucceeded, Overdue, Pending), the instant from which it holds. The
+// Table's HEALTH column combines them with the current time.
 type Health struct {
+	// Verdict is the part of the health that does not depend on the clock, the first that
+	// applies of: Invalid (status.phase Invalid, or a referenced BackupStorage, RetentionPolicy
+	// or Repository not found), Paused (spec.paused), Failing (the newest finished run of a
+	// session failed), or Healthy (nothing wrong in the sources). The verdict at a given time
+	// also considers, in this order after Failing: Stuck (a run still Running past its
+	// deadline), NeverSucceeded (no success although a run is due), Overdue (past
+	// overdueAfter) and Pending (no success, first run not yet due); those come from reasons
+	// whose after has passed (or, for Pending, not yet come). A field selector on
+	// health.verdict sees only this clock-free value.
+	Verdict string `json:"verdict"`
+	// Reasons say why the verdict is, or from a given instant becomes, other than Healthy,
+	// ordered by the precedence of their type. Each names the object and the field it is read
+	// from.
+	// +optional
+	// +listType=atomic
+	Reasons []HealthReason `json:"reasons,omitempty"`
 	// LastSuccessfulBackupTime is the newest success: a Succeeded session's creation plus its
 	// duration, or a Repository's lastBackupTime, whichever is newer.
 	// +optional
@@ -304,6 +343,26 @@ type Health struct {
 	// twice the shortest session interval. Absent when paused or when no schedule parses.
 	// +optional
 	OverdueAfter *metav1.Time `json:"overdueAfter,omitempty"`
+}
+
+// HealthReason is one finding behind the health verdict.
+type HealthReason struct {
+	// Type is the verdict this reason supports: Invalid, Paused, Failing, Stuck,
+	// NeverSucceeded or Overdue; or Skipped, for a session whose newest run was skipped, which
+	// is reported but never changes the verdict. A NeverSucceeded reason whose after has not
+	// come yet makes the verdict Pending.
+	Type string `json:"type"`
+	// Object is the source object the reason is read from.
+	Object TypedObjectReference `json:"object"`
+	// Field is the field of object the reason is read from, e.g. status.phase or
+	// spec.backends[0].storageRef.
+	Field string `json:"field"`
+	// Message says what was found, for people.
+	Message string `json:"message"`
+	// After, for the clock-dependent types (Stuck, NeverSucceeded, Overdue), is the instant
+	// from which the reason holds; absent for the others, which hold whatever the time.
+	// +optional
+	After *metav1.Time `json:"after,omitempty"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

@@ -82,6 +82,11 @@ func (in Health) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in HealthReason) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.HealthReason"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ObjectReference) OpenAPIModelName() string {
 	return "com.kubestash.ui.v1alpha1.ObjectReference"
 }
@@ -119,6 +124,11 @@ func (in RetentionPolicyOption) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in RetentionPolicyRef) OpenAPIModelName() string {
 	return "com.kubestash.ui.v1alpha1.RetentionPolicyRef"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Session) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.Session"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.

@@ -1,0 +1,325 @@
+// Package health owns the Health section of a BackupConfigurationView: Build computes it from
+// the joined sources (no clock), At and NextRun read it at an instant (docs/design.md,
+// "Health"). The Table uses them; nothing else decides a verdict.
+package health
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubestash/backupview/pkg/apis/ui"
+	"github.com/kubestash/backupview/pkg/cron"
+	"github.com/kubestash/backupview/pkg/kubestash"
+)
+
+// Verdicts, and the reason type that is none.
+const (
+	Invalid        = "Invalid"
+	Paused         = "Paused"
+	Failing        = "Failing"
+	Stuck          = "Stuck"
+	NeverSucceeded = "NeverSucceeded"
+	Overdue        = "Overdue"
+	Pending        = "Pending"
+	Healthy        = "Healthy"
+	// Skipped is a reason type only: a skipped newest run is reported, never a verdict.
+	Skipped = "Skipped"
+)
+
+// precedence lists the verdicts a reason can support, first wins; Pending and Healthy follow
+// them (Pending from a NeverSucceeded reason whose instant has not come).
+var precedence = [...]string{Invalid, Paused, Failing, Stuck, NeverSucceeded, Overdue}
+
+// rank orders reason types by precedence; Skipped and unknown types sort last.
+func rank(t string) int {
+	if i := slices.Index(precedence[:], t); i >= 0 {
+		return i
+	}
+	return len(precedence)
+}
+
+// At is the verdict at now: the first in precedence among the clock-free verdict and the
+// reasons that hold at now (a reason with after holds from that instant on), else Pending
+// when a NeverSucceeded reason is still to come, else Healthy.
+func At(h *ui.Health, now time.Time) string {
+	best, pending := rank(h.Verdict), false
+	for i := range h.Reasons {
+		r := &h.Reasons[i]
+		if r.After != nil && now.Before(r.After.Time) {
+			pending = pending || r.Type == NeverSucceeded
+			continue
+		}
+		best = min(best, rank(r.Type))
+	}
+	switch {
+	case best < len(precedence):
+		return precedence[best]
+	case pending:
+		return Pending
+	}
+	return Healthy
+}
+
+// Build computes the Health section of v from its BackupConfiguration, the BackupSessions
+// that belong to it, newest first (the view's order), and v's joined references (storages,
+// policies, repositories, sessions), which must be filled in already. It reads no clock.
+func Build(bc *kubestash.BackupConfiguration, sessions []*kubestash.BackupSession, v *ui.BackupConfigurationView) ui.Health {
+	b := builder{bc: bc, runs: sessions, v: v}
+	var h ui.Health
+	if len(sessions) > 0 {
+		h.LastSessionPhase = sessions[0].Phase
+	}
+	last, lastFrom := b.lastSuccess()
+	if !last.IsZero() {
+		h.LastSuccessfulBackupTime = &metav1.Time{Time: last}
+	}
+	for _, s := range v.Sessions {
+		if n := s.NextSchedule; n != nil && (h.NextScheduleTime == nil || n.Before(h.NextScheduleTime)) {
+			h.NextScheduleTime = &metav1.Time{Time: n.Time}
+		}
+	}
+	b.invalid()
+	if bc.Paused {
+		b.add(Paused, b.bcRef(), "spec.paused", "the BackupConfiguration is paused: no session runs until it is resumed", nil)
+	}
+	b.runsOfSessions()
+	b.stuck()
+	if !bc.Paused {
+		if last.IsZero() {
+			b.neverSucceeded()
+		}
+		h.OverdueAfter = b.overdue(last, lastFrom)
+	}
+	// Stable: within a type, the order of the sources (backends, sessions, runs newest first).
+	slices.SortStableFunc(b.reasons, func(x, y ui.HealthReason) int { return cmp.Compare(rank(x.Type), rank(y.Type)) })
+	h.Reasons = b.reasons
+	h.Verdict = Healthy
+	for _, r := range b.reasons {
+		if r.After == nil && rank(r.Type) < len(precedence) {
+			h.Verdict = r.Type // the first clock-free one: reasons are sorted
+			break
+		}
+	}
+	return h
+}
+
+type builder struct {
+	bc      *kubestash.BackupConfiguration
+	runs    []*kubestash.BackupSession
+	v       *ui.BackupConfigurationView
+	reasons []ui.HealthReason
+}
+
+func (b *builder) add(typ string, obj ui.TypedObjectReference, field, msg string, after *time.Time) {
+	r := ui.HealthReason{Type: typ, Object: obj, Field: field, Message: msg}
+	if after != nil {
+		r.After = &metav1.Time{Time: *after}
+	}
+	b.reasons = append(b.reasons, r)
+}
+
+func (b *builder) bcRef() ui.TypedObjectReference {
+	return ui.TypedObjectReference{APIGroup: kubestash.CoreGroup, Kind: "BackupConfiguration", Namespace: b.bc.Namespace, Name: b.bc.Name}
+}
+
+func runRef(s *kubestash.BackupSession) ui.TypedObjectReference {
+	return ui.TypedObjectReference{APIGroup: kubestash.CoreGroup, Kind: "BackupSession", Namespace: s.Namespace, Name: s.Name}
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// lastSuccess is the newest success, a Succeeded run's creation plus its duration or a
+// Repository's lastBackupTime, and where it was read, for messages.
+func (b *builder) lastSuccess() (time.Time, string) {
+	var last time.Time
+	var from string
+	for _, s := range b.runs {
+		if s.Phase != kubestash.SessionSucceeded || s.CreationTimestamp.IsZero() {
+			continue
+		}
+		end := s.CreationTimestamp.Time
+		if d, err := time.ParseDuration(s.Duration); err == nil && d > 0 {
+			end = end.Add(d)
+		}
+		if end.After(last) {
+			last, from = end, fmt.Sprintf("BackupSession %s/%s, created plus status.duration", s.Namespace, s.Name)
+		}
+	}
+	for _, r := range b.v.Repositories {
+		if t := r.LastSuccessfulBackupTime; t != nil && t.After(last) {
+			last, from = t.Time, fmt.Sprintf("Repository %s/%s status.lastBackupTime", r.Namespace, r.Name)
+		}
+	}
+	return last, from
+}
+
+// invalid: phase Invalid, and every referenced object that does not exist, named by the
+// field of the BackupConfiguration that references it.
+func (b *builder) invalid() {
+	bc := b.bc
+	if bc.Phase == kubestash.PhaseInvalid {
+		msg := "KubeStash reports the BackupConfiguration Invalid"
+		for _, c := range bc.Conditions {
+			if c.Type == kubestash.ConditionValidationPassed && c.Status == string(metav1.ConditionFalse) && c.Message != "" {
+				msg += ": " + c.Message
+			}
+		}
+		b.add(Invalid, b.bcRef(), "status.phase", msg, nil)
+	}
+	backendField := func(kind string, pick func(kubestash.Backend) *kubestash.Ref, ns, name string) string {
+		for i, be := range bc.Backends {
+			if r := pick(be); r != nil && r.Name == name && cmp.Or(r.Namespace, bc.Namespace) == ns {
+				return fmt.Sprintf("spec.backends[%d].%s", i, kind)
+			}
+		}
+		return "spec.backends"
+	}
+	for _, s := range b.v.BackupStorages {
+		if !s.Found && s.Restricted == "" {
+			f := backendField("storageRef", func(be kubestash.Backend) *kubestash.Ref { return be.StorageRef }, s.Namespace, s.Name)
+			b.add(Invalid, b.bcRef(), f, fmt.Sprintf("BackupStorage %s/%s not found", s.Namespace, s.Name), nil)
+		}
+	}
+	for _, p := range b.v.RetentionPolicies {
+		if !p.Found && p.Restricted == "" {
+			f := backendField("retentionPolicy", func(be kubestash.Backend) *kubestash.Ref { return be.RetentionPolicy }, p.Namespace, p.Name)
+			b.add(Invalid, b.bcRef(), f, fmt.Sprintf("RetentionPolicy %s/%s not found", p.Namespace, p.Name), nil)
+		}
+	}
+	for _, r := range b.v.Repositories {
+		if r.Found {
+			continue
+		}
+		f := "spec.sessions"
+	find:
+		for i, s := range bc.Sessions {
+			for j, n := range s.Repositories {
+				if n == r.Name {
+					f = fmt.Sprintf("spec.sessions[%d].repositories[%d].name", i, j)
+					break find
+				}
+			}
+		}
+		b.add(Invalid, b.bcRef(), f, fmt.Sprintf("Repository %s/%s not found", r.Namespace, r.Name), nil)
+	}
+}
+
+// runsOfSessions: per session of the BackupConfiguration, its newest run when Skipped, and its
+// newest finished run when Failed. Each session is a backup of its own (schedule, tasks,
+// repositories), so one failing is not hidden by another succeeding. Runs of a session the
+// BackupConfiguration no longer has are left out: nothing will run them again.
+func (b *builder) runsOfSessions() {
+	const (
+		seen     = 1 // a newer run of the session came first
+		finished = 2 // its newest finished run came
+	)
+	state := make(map[string]int, len(b.bc.Sessions))
+	for _, s := range b.bc.Sessions {
+		state[s.Name] = 0
+	}
+	for _, s := range b.runs { // newest first
+		st, ok := state[s.Session]
+		if !ok || st == finished {
+			continue
+		}
+		if st == 0 && s.Phase == kubestash.SessionSkipped {
+			b.add(Skipped, runRef(s), "status.phase", fmt.Sprintf("the newest run of session %s was Skipped", s.Session), nil)
+		}
+		state[s.Session] = seen
+		switch s.Phase {
+		case kubestash.SessionFailed:
+			b.add(Failing, runRef(s), "status.phase", fmt.Sprintf("the newest finished run of session %s Failed", s.Session), nil)
+			state[s.Session] = finished
+		case kubestash.SessionSucceeded:
+			state[s.Session] = finished
+		}
+	}
+}
+
+// stuck: every run still Running, from its deadline on: status.backupDeadline, or its
+// creation plus spec.backupTimeout. A run with neither has no deadline.
+func (b *builder) stuck() {
+	for _, s := range b.runs {
+		if s.Phase != kubestash.SessionRunning {
+			continue
+		}
+		switch {
+		case s.BackupDeadline != nil:
+			d := s.BackupDeadline.Time
+			b.add(Stuck, runRef(s), "status.backupDeadline", fmt.Sprintf("the run is Running; its deadline is %s", stamp(d)), &d)
+		case s.BackupTimeout > 0 && !s.CreationTimestamp.IsZero():
+			d := s.CreationTimestamp.Add(s.BackupTimeout)
+			b.add(Stuck, runRef(s), "spec.backupTimeout", fmt.Sprintf("the run is Running; created %s with a backupTimeout of %s, its deadline is %s", stamp(s.CreationTimestamp.Time), s.BackupTimeout, stamp(d)), &d)
+		}
+	}
+}
+
+// neverSucceeded: with no success at all, from the instant a first run is due: the earliest
+// of the first firing of a session's schedule after the BackupConfiguration's creation and the
+// creation of its oldest BackupSession (KubeStash's initial backup or a manual trigger: a run
+// that was started was due). Before that instant the verdict is Pending.
+func (b *builder) neverSucceeded() {
+	var due time.Time
+	var obj ui.TypedObjectReference
+	var field, msg string
+	if created := b.bc.CreationTimestamp.Time; !created.IsZero() {
+		for i, s := range b.bc.Sessions {
+			sched, err := cron.Parse(s.Schedule)
+			if err != nil {
+				continue
+			}
+			// UTC, as MaxInterval: the zone the control plane's CronJobs use by default.
+			if n := sched.Next(created.UTC()); !n.IsZero() && (due.IsZero() || n.Before(due)) {
+				due, obj, field = n, b.bcRef(), fmt.Sprintf("spec.sessions[%d].scheduler.schedule", i)
+				msg = fmt.Sprintf("no successful backup yet; the first run is due at %s, the first firing of session %s (schedule %q) after the BackupConfiguration's creation at %s", stamp(n), s.Name, s.Schedule, stamp(created))
+			}
+		}
+	}
+	if n := len(b.runs); n > 0 {
+		if oldest := b.runs[n-1]; !oldest.CreationTimestamp.IsZero() && (due.IsZero() || oldest.CreationTimestamp.Time.Before(due)) {
+			due, obj, field = oldest.CreationTimestamp.Time, runRef(oldest), "metadata.creationTimestamp"
+			msg = fmt.Sprintf("no successful backup yet; the oldest run, of session %s, was created at %s and is %s", oldest.Session, stamp(due), cmp.Or(oldest.Phase, "without a phase"))
+		}
+	}
+	if !due.IsZero() {
+		b.add(NeverSucceeded, obj, field, msg, &due)
+	}
+}
+
+// overdue returns overdueAfter: the last success (or, without one, the BackupConfiguration's
+// creation) plus twice the shortest session interval, the interval being a schedule's longest
+// gap between firings over its whole period, in UTC (Schedule.MaxInterval). A schedule that
+// does not parse or never fires has none; without any, nothing is overdue.
+func (b *builder) overdue(last time.Time, lastFrom string) *metav1.Time {
+	base := last
+	if base.IsZero() {
+		base = b.bc.CreationTimestamp.Time
+	}
+	var shortest time.Duration
+	at := -1
+	for i, s := range b.bc.Sessions {
+		sched, err := cron.Parse(s.Schedule)
+		if err != nil {
+			continue
+		}
+		if d, ok := sched.MaxInterval(); ok && (shortest == 0 || d < shortest) {
+			shortest, at = d, i
+		}
+	}
+	if shortest == 0 || base.IsZero() {
+		return nil
+	}
+	after := base.Add(2 * shortest)
+	s := b.bc.Sessions[at]
+	since := fmt.Sprintf("no success since the BackupConfiguration's creation at %s", stamp(base))
+	if !last.IsZero() {
+		since = fmt.Sprintf("last success at %s (%s)", stamp(base), lastFrom)
+	}
+	b.add(Overdue, b.bcRef(), fmt.Sprintf("spec.sessions[%d].scheduler.schedule", at),
+		fmt.Sprintf("%s; session %s (schedule %q) fires at least every %s, and a success is overdue after twice that", since, s.Name, s.Schedule, shortest), &after)
+	return &metav1.Time{Time: after}
+}
