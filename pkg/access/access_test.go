@@ -17,6 +17,7 @@ import (
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
+	"github.com/kubestash/backupview/pkg/health"
 )
 
 // fakeAuthz allows what its rules name ("user get group/resource ns") and counts the calls.
@@ -313,4 +314,29 @@ func manyViews(n int, shared bool) []*ui.BackupConfigurationView {
 		out[i] = v
 	}
 	return out
+}
+
+// A caller who may not get a BackupStorage elsewhere does not learn from the health that it
+// is missing: that reason goes, and the clock-free verdict is what remains; a caller who may
+// get it keeps both.
+func TestRedactHealthOfMissingReference(t *testing.T) {
+	v := view()
+	v.BackupStorages[1].Found = false
+	v.Health = ui.Health{Verdict: health.Invalid, Reasons: []ui.HealthReason{
+		{Type: health.Invalid, Object: ui.TypedObjectReference{Kind: "BackupConfiguration", Namespace: "demo", Name: "mongodb-backup"},
+			Field: "spec.backends[0].storageRef", Message: health.MissingMessage("BackupStorage", v.BackupStorages[1].Namespace, v.BackupStorages[1].Name)},
+		{Type: health.Skipped, Message: "skipped"},
+	}}
+	f := newFake("alice get storage.kubestash.com/backupstorages " + v.BackupStorages[1].Namespace)
+	c := New(f.authorizer(), Options{})
+	if got := c.Redact(as("alice"))(v); got.Health.Verdict != health.Invalid || len(got.Health.Reasons) != 2 {
+		t.Errorf("allowed caller: %+v", got.Health)
+	}
+	got := c.Redact(as("bob"))(v)
+	if got.Health.Verdict != health.Healthy || len(got.Health.Reasons) != 1 || got.Health.Reasons[0].Type != health.Skipped {
+		t.Errorf("restricted caller learns the storage is missing: %+v", got.Health)
+	}
+	if v.Health.Verdict != health.Invalid || len(v.Health.Reasons) != 2 {
+		t.Errorf("cached view modified: %+v", v.Health)
+	}
 }

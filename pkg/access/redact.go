@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
+	"github.com/kubestash/backupview/pkg/health"
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
@@ -82,6 +83,20 @@ func (a *Caller) Redact(v *ui.BackupConfigurationView) *ui.BackupConfigurationVi
 	if targetWhy != "" {
 		t := v.Target
 		out.Target = ui.TargetRef{APIGroup: t.APIGroup, Kind: t.Kind, Namespace: t.Namespace, Name: t.Name, Restricted: targetWhy}
+	}
+	if hideS || hideP {
+		// The health must not tell what the redacted entries hide: that one is missing.
+		out.Health = health.WithoutMissing(v.Health, func(kind, rns, _ string) bool {
+			if rns == ns {
+				return false
+			}
+			if kind == "BackupStorage" {
+				ok, _ := a.mayGet(rkey{storages.Group, storages.Resource, rns})
+				return !ok
+			}
+			ok, _ := a.mayGet(rkey{policies.Group, policies.Resource, rns})
+			return !ok
+		})
 	}
 	return &out
 }

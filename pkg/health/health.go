@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -97,14 +98,60 @@ func Build(bc *kubestash.BackupConfiguration, sessions []*kubestash.BackupSessio
 	// Stable: within a type, the order of the sources (backends, sessions, runs newest first).
 	slices.SortStableFunc(b.reasons, func(x, y ui.HealthReason) int { return cmp.Compare(rank(x.Type), rank(y.Type)) })
 	h.Reasons = b.reasons
-	h.Verdict = Healthy
-	for _, r := range b.reasons {
-		if r.After == nil && rank(r.Type) < len(precedence) {
-			h.Verdict = r.Type // the first clock-free one: reasons are sorted
-			break
+	h.Verdict = clockFree(b.reasons)
+	return h
+}
+
+// clockFree is the verdict of the reasons that do not depend on the clock: the first in
+// precedence, else Healthy.
+func clockFree(reasons []ui.HealthReason) string {
+	best := len(precedence)
+	for _, r := range reasons {
+		if r.After == nil {
+			best = min(best, rank(r.Type))
 		}
 	}
+	if best < len(precedence) {
+		return precedence[best]
+	}
+	return Healthy
+}
+
+// MissingMessage is the Invalid reason's message for a referenced object that does not exist.
+func MissingMessage(kind, ns, name string) string {
+	return fmt.Sprintf("%s %s/%s not found", kind, ns, name)
+}
+
+// WithoutMissing returns h for a caller who may not get some referenced objects: without the
+// Invalid reasons saying that one of them does not exist (restricted(kind, ns, name) true),
+// and with the clock-free verdict of what remains. Whether such an object exists is not the
+// caller's to learn (docs/design.md, "Authorization follows the caller"); KubeStash's own
+// phase, which the BackupConfiguration's readers see anyway, still counts. h is not modified.
+func WithoutMissing(h ui.Health, restricted func(kind, ns, name string) bool) ui.Health {
+	var kept []ui.HealthReason
+	dropped := false
+	for _, r := range h.Reasons {
+		if r.Type == Invalid && r.Object.Kind == "BackupConfiguration" && isMissing(r.Message, restricted) {
+			dropped = true
+			continue
+		}
+		kept = append(kept, r)
+	}
+	if !dropped {
+		return h
+	}
+	h.Reasons, h.Verdict = kept, clockFree(kept)
 	return h
+}
+
+func isMissing(msg string, restricted func(kind, ns, name string) bool) bool {
+	kind, rest, ok := strings.Cut(msg, " ")
+	if !ok || (kind != "BackupStorage" && kind != "RetentionPolicy") {
+		return false
+	}
+	ref, ok := strings.CutSuffix(rest, " not found")
+	ns, name, ok2 := strings.Cut(ref, "/")
+	return ok && ok2 && MissingMessage(kind, ns, name) == msg && restricted(kind, ns, name)
 }
 
 type builder struct {
@@ -181,13 +228,13 @@ func (b *builder) invalid() {
 	for _, s := range b.v.BackupStorages {
 		if !s.Found && s.Restricted == "" {
 			f := backendField("storageRef", func(be kubestash.Backend) *kubestash.Ref { return be.StorageRef }, s.Namespace, s.Name)
-			b.add(Invalid, b.bcRef(), f, fmt.Sprintf("BackupStorage %s/%s not found", s.Namespace, s.Name), nil)
+			b.add(Invalid, b.bcRef(), f, MissingMessage("BackupStorage", s.Namespace, s.Name), nil)
 		}
 	}
 	for _, p := range b.v.RetentionPolicies {
 		if !p.Found && p.Restricted == "" {
 			f := backendField("retentionPolicy", func(be kubestash.Backend) *kubestash.Ref { return be.RetentionPolicy }, p.Namespace, p.Name)
-			b.add(Invalid, b.bcRef(), f, fmt.Sprintf("RetentionPolicy %s/%s not found", p.Namespace, p.Name), nil)
+			b.add(Invalid, b.bcRef(), f, MissingMessage("RetentionPolicy", p.Namespace, p.Name), nil)
 		}
 	}
 	for _, r := range b.v.Repositories {
