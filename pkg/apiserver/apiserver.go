@@ -108,7 +108,7 @@ func (c completedConfig) New() (*Server, error) {
 		return nil, err
 	}
 
-	var cache *viewcache.Cache
+	var cache *viewcache.Cache[*ui.BackupConfigurationView]
 	src := sources.New(dyn, md, disco, func(keys []string, rv uint64, deleted bool) { cache.Notify(keys, rv, deleted) })
 	if d := c.ExtraConfig.SourcePollInterval; d > 0 {
 		src.SetPollInterval(d)
@@ -116,7 +116,7 @@ func (c completedConfig) New() (*Server, error) {
 	if c.ExtraConfig.CheckEncryptionSecrets {
 		src.WatchSecretNames()
 	}
-	cache = viewcache.New(src, c.ExtraConfig.Cache)
+	cache = viewcache.New("backupconfigurationviews", viewcache.Views(src), c.ExtraConfig.Cache)
 	cache.SetBatchObserver(metrics.ObserveBatch)
 	metrics.Register()
 
@@ -196,7 +196,7 @@ func (c completedConfig) New() (*Server, error) {
 const targetSyncWait = 20 * time.Second
 
 // reportSources refreshes the source and watcher gauges.
-func reportSources(ctx context.Context, src *sources.Sources, cache *viewcache.Cache) {
+func reportSources(ctx context.Context, src *sources.Sources, cache *viewcache.Cache[*ui.BackupConfigurationView]) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
 	for {

@@ -30,11 +30,11 @@ import (
 // Cache is what the storage reads.
 type Cache interface {
 	WaitReady(ctx context.Context) error
-	WaitFor(ctx context.Context, rv uint64) (*viewcache.Snapshot, error)
-	Current() *viewcache.Snapshot
-	SnapshotAt(rv uint64) *viewcache.Snapshot
-	Get(key string) *viewcache.Entry
-	Watch(ctx context.Context, o viewcache.WatchOptions, onDrop func()) (watch.Interface, error)
+	WaitFor(ctx context.Context, rv uint64) (*viewcache.Snapshot[*ui.BackupConfigurationView], error)
+	Current() *viewcache.Snapshot[*ui.BackupConfigurationView]
+	SnapshotAt(rv uint64) *viewcache.Snapshot[*ui.BackupConfigurationView]
+	Get(key string) *viewcache.Entry[*ui.BackupConfigurationView]
+	Watch(ctx context.Context, o viewcache.WatchOptions[*ui.BackupConfigurationView], onDrop func()) (watch.Interface, error)
 }
 
 // Hooks connect the storage to the rest of the server (warnings, metrics); all optional.
@@ -134,11 +134,11 @@ func (r *REST) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runt
 	}
 	r.served(1)
 	if redact := r.redactor(ctx); redact != nil {
-		if v := redact(e.View); v != e.View {
+		if v := redact(e.Object); v != e.Object {
 			return v, nil
 		}
 	}
-	v := *e.View // shallow copy: the cached view is shared and must not be touched
+	v := *e.Object // shallow copy: the cached view is shared and must not be touched
 	return &v, nil
 }
 
@@ -201,7 +201,7 @@ func (r *REST) List(ctx context.Context, options *metainternalversion.ListOption
 		list.Items = make([]ui.BackupConfigurationView, 0, len(entries))
 	}
 	for i, e := range entries {
-		if !match(e.View) {
+		if !match(e.Object) {
 			continue
 		}
 		if limit > 0 && int64(len(list.Items)) == limit {
@@ -214,16 +214,16 @@ func (r *REST) List(ctx context.Context, options *metainternalversion.ListOption
 			break
 		}
 		if redact != nil {
-			list.Items = append(list.Items, *redact(e.View))
+			list.Items = append(list.Items, *redact(e.Object))
 		} else {
-			list.Items = append(list.Items, *e.View)
+			list.Items = append(list.Items, *e.Object)
 		}
 	}
 	r.served(len(list.Items))
 	return list, nil
 }
 
-func (r *REST) snapshotFor(ctx context.Context, o *metainternalversion.ListOptions) (*viewcache.Snapshot, string, error) {
+func (r *REST) snapshotFor(ctx context.Context, o *metainternalversion.ListOptions) (*viewcache.Snapshot[*ui.BackupConfigurationView], string, error) {
 	if o == nil {
 		return r.cache.Current(), "", nil
 	}
@@ -274,7 +274,7 @@ func (r *REST) Watch(ctx context.Context, options *metainternalversion.ListOptio
 	if err != nil {
 		return nil, err
 	}
-	o := viewcache.WatchOptions{}
+	o := viewcache.WatchOptions[*ui.BackupConfigurationView]{}
 	if options != nil {
 		o.Bookmarks = options.AllowWatchBookmarks
 		rv := options.ResourceVersion
