@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/warning"
 
+	"github.com/kubestash/backupview/pkg/apis/selectable"
 	"github.com/kubestash/backupview/pkg/apis/ui"
 	"github.com/kubestash/backupview/pkg/viewcache"
 )
@@ -315,27 +317,6 @@ func (r *REST) GroupVersionKind(gv schema.GroupVersion) schema.GroupVersionKind 
 	return gv.WithKind("BackupConfigurationView")
 }
 
-// Fields returns the selectable fields of a view.
-func Fields(v *ui.BackupConfigurationView) fields.Set {
-	set := make(fields.Set, len(ui.ViewFields))
-	for _, f := range ui.ViewFields {
-		set[f.Name] = f.Value(v)
-	}
-	return set
-}
-
-// viewFields is Fields without the map: a field selector is evaluated against every view
-// of a LIST (and every event of a watch), so it must not allocate per view.
-type viewFields struct{ v *ui.BackupConfigurationView }
-
-func (f viewFields) Has(field string) bool { _, ok := f.get(field); return ok }
-func (f viewFields) Get(field string) string {
-	s, _ := f.get(field)
-	return s
-}
-
-func (f viewFields) get(field string) (string, bool) { return ui.ViewFieldValue(f.v, field) }
-
 // matcher builds the label and field filter; an unsupported field is a 400 naming the
 // supported ones.
 func matcher(o *metainternalversion.ListOptions) (func(*ui.BackupConfigurationView) bool, error) {
@@ -345,18 +326,18 @@ func matcher(o *metainternalversion.ListOptions) (func(*ui.BackupConfigurationVi
 	}
 	if o != nil && o.FieldSelector != nil {
 		fsel = o.FieldSelector
-		for _, req := range fsel.Requirements() {
-			if _, ok := ui.ViewFieldValue(&ui.BackupConfigurationView{}, req.Field); !ok {
-				return nil, apierrors.NewBadRequest(fmt.Sprintf("field selector %q is not supported for backupconfigurationviews; supported fields: %s", req.Field, strings.Join(ui.ViewFieldNames(), ", ")))
-			}
-		}
+	}
+	fmatch, err := ui.ViewFields.Matcher(fsel)
+	if u := (*selectable.UnsupportedError)(nil); errors.As(err, &u) {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("field selector %q is not supported for backupconfigurationviews; supported fields: %s", u.Field, strings.Join(u.Supported, ", ")))
+	}
+	if err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
 	}
 	if lsel.Empty() && fsel.Empty() {
 		return func(*ui.BackupConfigurationView) bool { return true }, nil
 	}
-	return func(v *ui.BackupConfigurationView) bool {
-		return lsel.Matches(labels.Set(v.Labels)) && (fsel.Empty() || fsel.Matches(viewFields{v}))
-	}, nil
+	return func(v *ui.BackupConfigurationView) bool { return lsel.Matches(labels.Set(v.Labels)) && fmatch(v) }, nil
 }
 
 // filtered reports whether the list has a label or field selector.
