@@ -116,7 +116,7 @@ func (c completedConfig) New() (*Server, error) {
 	if c.ExtraConfig.CheckEncryptionSecrets {
 		src.WatchSecretNames()
 	}
-	cache = viewcache.New("backupconfigurationviews", viewcache.Views(src), c.ExtraConfig.Cache)
+	cache = viewcache.New(backupconfigurationview.Resource.Resource, viewcache.Views(src), c.ExtraConfig.Cache)
 	cache.SetBatchObserver(metrics.ObserveBatch)
 	metrics.Register()
 

@@ -176,7 +176,7 @@ func TestGetAndNotReady(t *testing.T) {
 		t.Errorf("a view of another namespace: %v", err)
 	}
 	f.ready = false
-	r.readyWait = 100 * time.Millisecond
+	r.ReadyWait = 100 * time.Millisecond
 	if _, err := r.List(ctx, nil); !apierrors.IsServiceUnavailable(err) {
 		t.Errorf("not ready: %v", err)
 	}
