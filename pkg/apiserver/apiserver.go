@@ -24,7 +24,9 @@ import (
 	"github.com/kubestash/backupview/pkg/access"
 	"github.com/kubestash/backupview/pkg/apis/ui"
 	"github.com/kubestash/backupview/pkg/apis/ui/install"
+	"github.com/kubestash/backupview/pkg/formoptions"
 	"github.com/kubestash/backupview/pkg/metrics"
+	"github.com/kubestash/backupview/pkg/registry/backupconfigurationoptions"
 	"github.com/kubestash/backupview/pkg/registry/backupconfigurationpreview"
 	"github.com/kubestash/backupview/pkg/registry/backupconfigurationview"
 	"github.com/kubestash/backupview/pkg/sources"
@@ -110,15 +112,18 @@ func (c completedConfig) New() (*Server, error) {
 		return nil, err
 	}
 
-	var cache *viewcache.Cache
+	var cache *viewcache.Cache[*ui.BackupConfigurationView]
+	var formCache *viewcache.Cache[*ui.BackupConfigurationOptions]
 	src := sources.New(dyn, md, disco, func(keys []string, rv uint64, deleted bool) { cache.Notify(keys, rv, deleted) })
+	src.SetOptionsSink(func(keys []string, rv uint64, deleted bool) { formCache.Notify(keys, rv, deleted) })
 	if d := c.ExtraConfig.SourcePollInterval; d > 0 {
 		src.SetPollInterval(d)
 	}
 	if c.ExtraConfig.CheckEncryptionSecrets {
 		src.WatchSecretNames()
 	}
-	cache = viewcache.New(src, c.ExtraConfig.Cache)
+	cache = viewcache.New(backupconfigurationview.Resource.Resource, viewcache.Views(src), c.ExtraConfig.Cache)
+	formCache = viewcache.New(backupconfigurationoptions.Resource.Resource, formoptions.Builder(src), c.ExtraConfig.Cache)
 	cache.SetBatchObserver(metrics.ObserveBatch)
 	metrics.Register()
 
@@ -148,7 +153,7 @@ func (c completedConfig) New() (*Server, error) {
 	s := &Server{GenericAPIServer: gs}
 
 	// What each caller may see of other namespaces, from the delegated authorizer.
-	authz := access.New(c.GenericConfig.Authorization.Authorizer, access.Options{})
+	authz := access.New(c.GenericConfig.Authorization.Authorizer, access.Options{Resource: src.ResourceOf})
 	views := backupconfigurationview.NewREST(cache, backupconfigurationview.Hooks{
 		Redact:         authz.Redact,
 		Missing:        src.MissingKinds,
@@ -161,8 +166,15 @@ func (c completedConfig) New() (*Server, error) {
 	if c.ExtraConfig.CheckEncryptionSecrets {
 		previews.CheckSecrets(src)
 	}
+	options := backupconfigurationoptions.NewREST(formCache, backupconfigurationoptions.Hooks{
+		Redact:         authz.RedactOptions,
+		Missing:        src.MissingKinds,
+		NotSynced:      src.NotSynced,
+		WatcherDropped: metrics.WatchersDropped.Inc,
+	})
 	apiGroupInfo.VersionedResourcesStorageMap["v1alpha1"] = map[string]rest.Storage{
 		"backupconfigurationviews":         views,
+		"backupconfigurationoptions":       options,
 		"backupconfigurationviews/preview": backupconfigurationpreview.NewPreviewREST(previews),
 		"backupconfigurationpreviews":      previews,
 	}
@@ -188,17 +200,34 @@ func (c completedConfig) New() (*Server, error) {
 			cancel()
 			cache.Run(ctx)
 		}()
+		go runFormOptions(ctx, src, cache, formCache, c.ExtraConfig.FormTargetKinds)
 		go reportSources(ctx, src, cache)
 		return nil
 	})
 	return s, nil
 }
 
+// runFormOptions builds the form options once the views are (so that the form target kinds,
+// started here, never delay readiness), then keeps them current until ctx ends.
+func runFormOptions(ctx context.Context, src *sources.Sources, views *viewcache.Cache[*ui.BackupConfigurationView], forms *viewcache.Cache[*ui.BackupConfigurationOptions], kinds []schema.GroupKind) {
+	if views.WaitReady(ctx) != nil {
+		return
+	}
+	src.WatchFormTargetKinds(kinds)
+	if src.WaitForNamespaces(ctx) != nil {
+		return
+	}
+	tctx, cancel := context.WithTimeout(ctx, targetSyncWait)
+	_ = src.WaitForTargets(tctx)
+	cancel()
+	forms.Run(ctx)
+}
+
 // targetSyncWait bounds how long the first build waits for the target informers.
 const targetSyncWait = 20 * time.Second
 
 // reportSources refreshes the source and watcher gauges.
-func reportSources(ctx context.Context, src *sources.Sources, cache *viewcache.Cache) {
+func reportSources(ctx context.Context, src *sources.Sources, cache *viewcache.Cache[*ui.BackupConfigurationView]) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
 	for {

@@ -1,7 +1,9 @@
-// Package viewcache materialises the BackupConfigurationViews. The store half (this file,
-// watch.go) keeps immutable sorted snapshots for GET and LIST, the history watches resume
-// from, and the watchers; the rebuild half (rebuild.go) turns source changes into rebuilt
-// views. Versions follow the rule in version.go.
+// Package viewcache materialises the objects backupview serves (docs/design.md, "Packages"),
+// whatever their kind: a Builder says which objects exist and builds one. The store half
+// (this file, watch.go) keeps immutable sorted snapshots for GET and LIST, the history
+// watches resume from, and the watchers; the rebuild half (rebuild.go) turns source changes
+// into rebuilt objects. Versions follow the rule in version.go. views.go builds
+// BackupConfigurationViews.
 package viewcache
 
 import (
@@ -11,42 +13,51 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
-
-	"github.com/kubestash/backupview/pkg/apis/ui"
-	"github.com/kubestash/backupview/pkg/join"
-	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
-// Source is what the cache reads: the BackupConfigurations, the joins' lookups, and how far
-// the source informers have listed.
-type Source interface {
-	join.Lookup
-	BackupConfiguration(key string) *kubestash.BackupConfiguration
-	BackupConfigurations() []*kubestash.BackupConfiguration
+// Object is what the cache stores: a pointer to an API object it can version.
+type Object interface {
+	runtime.Object
+	metav1.Object
+}
+
+// Builder is what the cache reads: which objects exist, how to build one, and how far the
+// sources have listed. Its methods are called from several goroutines at once.
+type Builder[T Object] interface {
+	// Keys names every object ("namespace/name") that exists now, for the first build.
+	Keys() []string
+	// Build builds the object key; ok is false when it no longer exists. rv is the newest
+	// source revision the object reflects. The object must be new: the cache owns it (it
+	// sets its resourceVersion) and shares it with readers once published.
+	Build(key string) (obj T, rv uint64, ok bool)
 	// ListedResourceVersion is the highest resourceVersion the source informers have listed
 	// or watched up to.
 	ListedResourceVersion() uint64
+	// New returns an empty object (bookmarks carry one).
+	New() T
 }
 
-// Entry is one published view. Views are immutable once published: readers share them.
-type Entry struct {
-	Key  string // namespace/name
-	View *ui.BackupConfigurationView
-	RV   uint64
+// Entry is one published object. Objects are immutable once published: readers share them.
+type Entry[T Object] struct {
+	Key    string // namespace/name
+	Object T
+	RV     uint64
 }
 
-// Snapshot is an immutable, sorted (namespace/name) set of views at one resourceVersion.
-type Snapshot struct {
+// Snapshot is an immutable, sorted (namespace/name) set of objects at one resourceVersion.
+type Snapshot[T Object] struct {
 	RV      uint64
-	Entries []*Entry
+	Entries []*Entry[T]
 }
 
-// Event is one change of a view, as watchers receive it. RVs are unique and increasing.
-type Event struct {
+// Event is one change of an object, as watchers receive it. RVs are unique and increasing.
+type Event[T Object] struct {
 	Type watch.EventType
-	Old  *Entry // the previous state (MODIFIED, DELETED)
-	New  *Entry // the new state (ADDED, MODIFIED); for DELETED, the last state at the deletion RV
+	Old  *Entry[T] // the previous state (MODIFIED, DELETED)
+	New  *Entry[T] // the new state (ADDED, MODIFIED); for DELETED, the last state at the deletion RV
 	RV   uint64
 }
 
@@ -60,10 +71,10 @@ type Options struct {
 	Snapshots int
 	// MaxWatchers caps concurrent watches; more get 429.
 	MaxWatchers int
-	// Workers build views in parallel.
+	// Workers build objects in parallel.
 	Workers int
-	// SliceBudget is how long a rebuild batch waits for its slowest views before publishing
-	// the others (the slow ones follow when done): one expensive view never stalls the rest.
+	// SliceBudget is how long a rebuild batch waits for its slowest objects before publishing
+	// the others (the slow ones follow when done): one expensive object never stalls the rest.
 	SliceBudget time.Duration
 }
 
@@ -72,30 +83,32 @@ func DefaultOptions() Options {
 	return Options{History: 10000, WatcherBuffer: 1000, Snapshots: 32, MaxWatchers: 10000, Workers: 2, SliceBudget: 200 * time.Millisecond}
 }
 
-// Cache holds the materialised views.
-type Cache struct {
-	src  Source
-	opts Options
-	rb   *rebuilder
+// Cache holds the materialised objects of one resource.
+type Cache[T Object] struct {
+	resource string // the resource's plural name, for messages
+	b        Builder[T]
+	opts     Options
+	rb       *rebuilder[T]
 
 	mu      sync.RWMutex
-	snap    *Snapshot
-	byKey   map[string]*Entry
-	past    []*Snapshot // recent snapshots for paging, oldest first
-	history []Event     // recent events, oldest first
-	base    uint64      // the first build's version: nothing older can be vouched for
-	dropped uint64      // the version of the newest event dropped from history
+	snap    *Snapshot[T]
+	byKey   map[string]*Entry[T]
+	past    []*Snapshot[T] // recent snapshots for paging, oldest first
+	history []Event[T]     // recent events, oldest first
+	base    uint64         // the first build's version: nothing older can be vouched for
+	dropped uint64         // the version of the newest event dropped from history
 	changed chan struct{}
 	ready   chan struct{}
 
-	watchers watcherSet
+	watchers watcherSet[T]
 
 	// onBatch, if set, observes each published batch (metrics).
-	onBatch func(views int, d time.Duration)
+	onBatch func(objects int, d time.Duration)
 }
 
-// New returns an empty cache; call Run to start it. Options left zero take their defaults.
-func New(src Source, opts Options) *Cache {
+// New returns an empty cache of the objects b builds, resource (the plural name) naming them
+// in messages; call Run to start it. Options left zero take their defaults.
+func New[T Object](resource string, b Builder[T], opts Options) *Cache[T] {
 	d := DefaultOptions()
 	for _, f := range []struct{ v, def *int }{{&opts.History, &d.History}, {&opts.WatcherBuffer, &d.WatcherBuffer}, {&opts.Snapshots, &d.Snapshots}, {&opts.MaxWatchers, &d.MaxWatchers}, {&opts.Workers, &d.Workers}} {
 		if *f.v <= 0 {
@@ -105,32 +118,32 @@ func New(src Source, opts Options) *Cache {
 	if opts.SliceBudget <= 0 {
 		opts.SliceBudget = d.SliceBudget
 	}
-	c := &Cache{
-		src: src, opts: opts,
-		snap: &Snapshot{}, byKey: map[string]*Entry{},
+	c := &Cache[T]{
+		resource: resource, b: b, opts: opts,
+		snap: &Snapshot[T]{}, byKey: map[string]*Entry[T]{},
 		changed: make(chan struct{}), ready: make(chan struct{}),
-		watchers: watcherSet{byNS: map[string]map[*watcher]struct{}{}},
+		watchers: watcherSet[T]{resource: resource, byNS: map[string]map[*watcher[T]]struct{}{}},
 	}
 	c.rb = newRebuilder(c)
 	return c
 }
 
 // SetBatchObserver sets a callback for each published batch (for metrics).
-func (c *Cache) SetBatchObserver(f func(views int, d time.Duration)) { c.onBatch = f }
+func (c *Cache[T]) SetBatchObserver(f func(objects int, d time.Duration)) { c.onBatch = f }
 
-// Notify marks views dirty: keys are the views a source change at resourceVersion rv may
+// Notify marks objects dirty: keys are the objects a source change at resourceVersion rv may
 // affect. It is the sources' Sink and never blocks.
-func (c *Cache) Notify(keys []string, rv uint64, _ bool) { c.rb.notify(keys, rv) }
+func (c *Cache[T]) Notify(keys []string, rv uint64, _ bool) { c.rb.notify(keys, rv) }
 
-// Run builds every view, publishes them, then applies changes until ctx ends. Call it once
+// Run builds every object, publishes them, then applies changes until ctx ends. Call it once
 // the sources have synced.
-func (c *Cache) Run(ctx context.Context) {
+func (c *Cache[T]) Run(ctx context.Context) {
 	c.rb.run(ctx)
 	c.closeWatchers()
 }
 
 // Ready reports whether the first full build has been published.
-func (c *Cache) Ready() bool {
+func (c *Cache[T]) Ready() bool {
 	select {
 	case <-c.ready:
 		return true
@@ -140,7 +153,7 @@ func (c *Cache) Ready() bool {
 }
 
 // WaitReady blocks until the first build is published or ctx ends.
-func (c *Cache) WaitReady(ctx context.Context) error {
+func (c *Cache[T]) WaitReady(ctx context.Context) error {
 	select {
 	case <-c.ready:
 		return nil
@@ -151,7 +164,7 @@ func (c *Cache) WaitReady(ctx context.Context) error {
 
 // WaitFor blocks until the published version is at least rv, or ctx ends; it returns the
 // snapshot that reached it.
-func (c *Cache) WaitFor(ctx context.Context, rv uint64) (*Snapshot, error) {
+func (c *Cache[T]) WaitFor(ctx context.Context, rv uint64) (*Snapshot[T], error) {
 	for {
 		c.mu.RLock()
 		snap, ch := c.snap, c.changed
@@ -168,9 +181,9 @@ func (c *Cache) WaitFor(ctx context.Context, rv uint64) (*Snapshot, error) {
 }
 
 // publishFirst installs the first full build.
-func (c *Cache) publishFirst(entries []*Entry, rv uint64) {
+func (c *Cache[T]) publishFirst(entries []*Entry[T], rv uint64) {
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Key < entries[j].Key })
-	byKey := make(map[string]*Entry, len(entries))
+	byKey := make(map[string]*Entry[T], len(entries))
 	for _, e := range entries {
 		byKey[e.Key] = e
 		if e.RV > rv {
@@ -178,7 +191,7 @@ func (c *Cache) publishFirst(entries []*Entry, rv uint64) {
 		}
 	}
 	c.mu.Lock()
-	c.snap = &Snapshot{RV: rv, Entries: entries}
+	c.snap = &Snapshot[T]{RV: rv, Entries: entries}
 	c.byKey = byKey
 	c.past = append(c.past, c.snap)
 	c.base = rv
@@ -188,18 +201,19 @@ func (c *Cache) publishFirst(entries []*Entry, rv uint64) {
 	close(c.ready)
 }
 
-// built is one rebuilt view (nil when its BackupConfiguration is gone) and why it was built.
-type built struct {
-	key    string
-	cause  uint64 // the newest revision whose change dirtied it
-	view   *ui.BackupConfigurationView
-	joinRV uint64 // the highest source resourceVersion the view reflects
+// built is one rebuilt object (ok false when it is gone) and why it was built.
+type built[T Object] struct {
+	key   string
+	cause uint64 // the newest revision whose change dirtied it
+	obj   T
+	ok    bool
+	srcRV uint64 // the highest source resourceVersion the object reflects
 }
 
-// publish turns rebuilt views into events with strictly increasing versions, installs a new
+// publish turns rebuilt objects into events with strictly increasing versions, installs a new
 // snapshot and hands the events to the watchers in scope. Only the rebuild loop calls it, so
 // it reads byKey without the lock (it is the only writer).
-func (c *Cache) publish(results []built) {
+func (c *Cache[T]) publish(results []built[T]) {
 	start := time.Now()
 	// The last result per key wins; its cause is the newest of them.
 	last := make(map[string]int, len(results))
@@ -210,7 +224,7 @@ func (c *Cache) publish(results []built) {
 		last[r.key] = i
 	}
 	type pending struct {
-		ev   Event
+		ev   Event[T]
 		cand uint64
 	}
 	evs := make([]pending, 0, len(last))
@@ -219,22 +233,22 @@ func (c *Cache) publish(results []built) {
 			continue
 		}
 		old := c.byKey[r.key]
-		cand := candidate(max(r.cause, r.joinRV), r.key)
+		cand := candidate(max(r.cause, r.srcRV), r.key)
 		switch {
-		case r.view == nil:
+		case !r.ok:
 			if old == nil {
 				continue
 			}
-			v := *old.View // the last state, at the deletion's version
-			evs = append(evs, pending{Event{Type: watch.Deleted, Old: old, New: &Entry{Key: r.key, View: &v}}, cand})
-		case old != nil && equalViews(old.View, r.view):
+			last := old.Object.DeepCopyObject().(T) // the last state, at the deletion's version
+			evs = append(evs, pending{Event[T]{Type: watch.Deleted, Old: old, New: &Entry[T]{Key: r.key, Object: last}}, cand})
+		case old != nil && unchanged(old.Object, r.obj):
 			continue
 		default:
 			typ := watch.Modified
 			if old == nil {
 				typ = watch.Added
 			}
-			evs = append(evs, pending{Event{Type: typ, Old: old, New: &Entry{Key: r.key, View: r.view}}, cand})
+			evs = append(evs, pending{Event[T]{Type: typ, Old: old, New: &Entry[T]{Key: r.key, Object: r.obj}}, cand})
 		}
 	}
 	if len(evs) == 0 {
@@ -248,13 +262,13 @@ func (c *Cache) publish(results []built) {
 		return evs[i].ev.New.Key < evs[j].ev.New.Key
 	})
 	rv := c.snap.RV
-	events := make([]Event, len(evs))
-	changed := make(map[string]*Entry, len(evs)) // nil: deleted
+	events := make([]Event[T], len(evs))
+	changed := make(map[string]*Entry[T], len(evs)) // nil: deleted
 	for i := range evs {
 		rv = max(evs[i].cand, rv+1)
 		e := evs[i].ev
 		e.RV, e.New.RV = rv, rv
-		e.New.View.ResourceVersion = formatRV(rv)
+		e.New.Object.SetResourceVersion(formatRV(rv))
 		if e.Type == watch.Deleted {
 			changed[e.New.Key] = nil
 		} else {
@@ -272,7 +286,7 @@ func (c *Cache) publish(results []built) {
 			c.byKey[k] = e
 		}
 	}
-	c.snap = &Snapshot{RV: rv, Entries: entries}
+	c.snap = &Snapshot[T]{RV: rv, Entries: entries}
 	// Both rings drop their oldest entries by reslicing: append reallocates (and copies only
 	// what is kept) once the capacity runs out, so each event costs O(1), not O(history).
 	c.past = append(c.past, c.snap)
@@ -300,10 +314,10 @@ func (c *Cache) publish(results []built) {
 // patch returns a new sorted entry slice: old with the changed entries replaced, removed (nil)
 // or added. It copies old once (a memmove of pointers) and finds each change by binary
 // search, instead of looking every entry up in the change set; only additions merge.
-func patch(old []*Entry, changed map[string]*Entry) []*Entry {
-	entries := make([]*Entry, len(old), len(old)+len(changed))
+func patch[T Object](old []*Entry[T], changed map[string]*Entry[T]) []*Entry[T] {
+	entries := make([]*Entry[T], len(old), len(old)+len(changed))
 	copy(entries, old)
-	var added []*Entry
+	var added []*Entry[T]
 	removed := false
 	for k, n := range changed {
 		i := sort.Search(len(old), func(i int) bool { return old[i].Key >= k })
@@ -329,7 +343,7 @@ func patch(old []*Entry, changed map[string]*Entry) []*Entry {
 		return entries
 	}
 	sort.Slice(added, func(i, j int) bool { return added[i].Key < added[j].Key })
-	merged := make([]*Entry, 0, len(entries)+len(added))
+	merged := make([]*Entry[T], 0, len(entries)+len(added))
 	i, j := 0, 0
 	for i < len(entries) && j < len(added) {
 		if entries[i].Key < added[j].Key {
@@ -344,25 +358,22 @@ func patch(old []*Entry, changed map[string]*Entry) []*Entry {
 	return append(merged, added[j:]...)
 }
 
-// equalViews compares views ignoring the resourceVersion.
-func equalViews(a, b *ui.BackupConfigurationView) bool {
-	if a.ResourceVersion != b.ResourceVersion {
-		ac := *a
-		ac.ResourceVersion = b.ResourceVersion
-		return equality.Semantic.DeepEqual(&ac, b)
-	}
-	return equality.Semantic.DeepEqual(a, b)
+// unchanged reports whether fresh equals old but for the resourceVersion. It gives fresh
+// old's resourceVersion to compare them: fresh is not published yet, and publishing sets it.
+func unchanged[T Object](old, fresh T) bool {
+	fresh.SetResourceVersion(old.GetResourceVersion())
+	return equality.Semantic.DeepEqual(old, fresh)
 }
 
 // Current returns the latest snapshot.
-func (c *Cache) Current() *Snapshot {
+func (c *Cache[T]) Current() *Snapshot[T] {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.snap
 }
 
 // SnapshotAt returns the kept snapshot with exactly this RV, for continue tokens.
-func (c *Cache) SnapshotAt(rv uint64) *Snapshot {
+func (c *Cache[T]) SnapshotAt(rv uint64) *Snapshot[T] {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	for i := len(c.past) - 1; i >= 0; i-- {
@@ -373,15 +384,15 @@ func (c *Cache) SnapshotAt(rv uint64) *Snapshot {
 	return nil
 }
 
-// Get returns the view namespace/name from the latest snapshot.
-func (c *Cache) Get(key string) *Entry {
+// Get returns the object namespace/name from the latest snapshot.
+func (c *Cache[T]) Get(key string) *Entry[T] {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.byKey[key]
 }
 
 // Find returns the entry for key in a sorted snapshot, or nil.
-func (s *Snapshot) Find(key string) *Entry {
+func (s *Snapshot[T]) Find(key string) *Entry[T] {
 	i := sort.Search(len(s.Entries), func(i int) bool { return s.Entries[i].Key >= key })
 	if i < len(s.Entries) && s.Entries[i].Key == key {
 		return s.Entries[i]
@@ -391,7 +402,7 @@ func (s *Snapshot) Find(key string) *Entry {
 
 // Range returns the entries of one namespace (all when ns is ""), starting after the key
 // `after` when it is set. It allocates nothing.
-func (s *Snapshot) Range(ns, after string) []*Entry {
+func (s *Snapshot[T]) Range(ns, after string) []*Entry[T] {
 	lo, hi := 0, len(s.Entries)
 	if ns != "" {
 		p := ns + "/"

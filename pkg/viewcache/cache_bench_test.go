@@ -8,6 +8,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubestash/backupview/pkg/apis/ui"
 	"github.com/kubestash/backupview/pkg/join"
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
@@ -40,7 +41,7 @@ func BenchmarkRebuildAll(b *testing.B) {
 			s := benchSource(n)
 			b.ReportAllocs()
 			for b.Loop() {
-				c := New(s, Options{})
+				c := New("backupconfigurationviews", Views(s), Options{})
 				ctx, cancel := context.WithCancel(context.Background())
 				go c.Run(ctx)
 				_ = c.WaitReady(ctx)
@@ -56,12 +57,12 @@ func BenchmarkPublishOne(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			s := benchSource(n)
-			c := New(s, Options{})
+			c := New("backupconfigurationviews", Views(s), Options{})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			go c.Run(ctx)
 			_ = c.WaitReady(ctx)
-			w := &watcher{set: &c.watchers, live: make(chan []*Event, 1), limit: 1 << 30, cancel: func() {}}
+			w := &watcher[*ui.BackupConfigurationView]{set: &c.watchers, live: make(chan []*Event[*ui.BackupConfigurationView], 1), limit: 1 << 30, cancel: func() {}}
 			if err := c.watchers.add(w, 1<<30); err != nil {
 				b.Fatal(err)
 			}
@@ -75,7 +76,7 @@ func BenchmarkPublishOne(b *testing.B) {
 				bs.Duration = strconv.FormatUint(rv, 10) + "s"
 				bs.ResourceVersion = strconv.FormatUint(rv, 10)
 				view, jrv := join.Build(bc, s)
-				c.publish([]built{{key: key, cause: rv, view: view, joinRV: jrv}})
+				c.publish([]built[*ui.BackupConfigurationView]{{key: key, cause: rv, obj: view, ok: true, srcRV: jrv}})
 				<-w.live
 			}
 		})
@@ -84,7 +85,7 @@ func BenchmarkPublishOne(b *testing.B) {
 
 // BenchmarkRange is the slice of one namespace, and of everything, from a snapshot.
 func BenchmarkRange(b *testing.B) {
-	c := New(benchSource(10000), Options{})
+	c := New("backupconfigurationviews", Views(benchSource(10000)), Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go c.Run(ctx)

@@ -17,7 +17,7 @@ import (
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
-// src is an in-memory Source holding only BackupConfigurations and sessions.
+// src is an in-memory ViewSource holding only BackupConfigurations and sessions.
 type src struct {
 	mu       sync.Mutex
 	bcs      map[string]*kubestash.BackupConfiguration
@@ -89,7 +89,12 @@ func (s *src) session(bc, name, rv, phase string) {
 // v is the version of view key after a source change at revision r (version.go).
 func v(r uint64, key string) uint64 { return candidate(r, key) }
 
-func start(t *testing.T, opts Options) (*src, *Cache, context.Context) {
+// viewCache is the cache the tests drive: views, built by the join from a src.
+type viewCache = Cache[*ui.BackupConfigurationView]
+
+type watchOptions = WatchOptions[*ui.BackupConfigurationView]
+
+func start(t *testing.T, opts Options) (*src, *viewCache, context.Context) {
 	s := newSrc()
 	s.put("a", "one", "10", false)
 	s.put("a", "two", "11", false)
@@ -97,8 +102,8 @@ func start(t *testing.T, opts Options) (*src, *Cache, context.Context) {
 	return s, run(t, s, opts), context.Background()
 }
 
-func run(t *testing.T, s *src, opts Options) *Cache {
-	c := New(s, opts)
+func run(t *testing.T, s *src, opts Options) *viewCache {
+	c := New("backupconfigurationviews", Views(s), opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go c.Run(ctx)
@@ -109,7 +114,7 @@ func run(t *testing.T, s *src, opts Options) *Cache {
 }
 
 // settle waits until the published version is at least rv.
-func settle(t *testing.T, c *Cache, rv uint64) {
+func settle(t *testing.T, c *viewCache, rv uint64) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
@@ -139,8 +144,8 @@ func none(t *testing.T, w watch.Interface) {
 }
 
 func name(e watch.Event) string {
-	v := e.Object.(*ui.BackupConfigurationView)
-	return string(e.Type) + " " + v.Namespace + "/" + v.Name + "@" + v.ResourceVersion
+	o := e.Object.(metav1.Object)
+	return string(e.Type) + " " + o.GetNamespace() + "/" + o.GetName() + "@" + o.GetResourceVersion()
 }
 
 func at(typ, key string, rv uint64) string { return fmt.Sprintf("%s %s@%d", typ, key, rv) }
@@ -167,7 +172,7 @@ func TestSnapshotAndRange(t *testing.T) {
 
 func TestWatchInitialAndChanges(t *testing.T) {
 	s, c, ctx := start(t, Options{})
-	w, err := c.Watch(ctx, WatchOptions{Initial: true, InitialEnd: true, Namespace: "a"}, nil)
+	w, err := c.Watch(ctx, WatchOptions[*ui.BackupConfigurationView]{Initial: true, InitialEnd: true, Namespace: "a"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +230,7 @@ func TestEveryChangeHasAVersionOfItsOwn(t *testing.T) {
 	}
 	want = append(want, at("MODIFIED", "a/one", v(30, keys[2])+1))
 	for i, from := range []uint64{v(12, "b/three"), v(30, keys[0]), v(30, keys[1]), v(30, keys[2])} {
-		w, err := c.Watch(ctx, WatchOptions{ResourceVersion: from}, nil)
+		w, err := c.Watch(ctx, watchOptions{ResourceVersion: from}, nil)
 		if err != nil {
 			t.Fatalf("resume from %d: %v", from, err)
 		}
@@ -250,11 +255,11 @@ func TestNoGhostsAfterARestart(t *testing.T) {
 		t.Fatalf("first build at %d, want the floor %d", got, floorOf(40))
 	}
 	for _, from := range []uint64{v(10, "a/one"), v(39, "a/one"), v(40, "a/one")} {
-		if _, err := c.Watch(context.Background(), WatchOptions{ResourceVersion: from}, nil); !apierrors.IsResourceExpired(err) {
+		if _, err := c.Watch(context.Background(), watchOptions{ResourceVersion: from}, nil); !apierrors.IsResourceExpired(err) {
 			t.Errorf("resume from %d (before this process): want 410, got %v", from, err)
 		}
 	}
-	w, err := c.Watch(context.Background(), WatchOptions{ResourceVersion: floorOf(40)}, nil)
+	w, err := c.Watch(context.Background(), watchOptions{ResourceVersion: floorOf(40)}, nil)
 	if err != nil {
 		t.Fatalf("resume from the first build's own version: %v", err)
 	}
@@ -269,7 +274,7 @@ func TestWatchResumeAndGone(t *testing.T) {
 		settle(t, c, v(rv, "a/one"))
 	}
 	// Resume after 22: 23 and 24 are replayed, nothing else.
-	w, err := c.Watch(ctx, WatchOptions{ResourceVersion: v(22, "a/one")}, nil)
+	w, err := c.Watch(ctx, watchOptions{ResourceVersion: v(22, "a/one")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,16 +285,16 @@ func TestWatchResumeAndGone(t *testing.T) {
 	}
 	w.Stop()
 	// 21 is the newest dropped event: resuming from it still works, from 20 it cannot.
-	if w, err := c.Watch(ctx, WatchOptions{ResourceVersion: v(21, "a/one")}, nil); err != nil {
+	if w, err := c.Watch(ctx, watchOptions{ResourceVersion: v(21, "a/one")}, nil); err != nil {
 		t.Errorf("resume from the newest dropped event: %v", err)
 	} else {
 		w.Stop()
 	}
-	if _, err := c.Watch(ctx, WatchOptions{ResourceVersion: v(20, "a/one")}, nil); !apierrors.IsResourceExpired(err) {
+	if _, err := c.Watch(ctx, watchOptions{ResourceVersion: v(20, "a/one")}, nil); !apierrors.IsResourceExpired(err) {
 		t.Errorf("want 410 for a too old version, got %v", err)
 	}
 	// A version from the future waits, then fails as too large.
-	if _, err := c.Watch(ctx, WatchOptions{ResourceVersion: v(1000, "a/one")}, nil); !apierrors.IsTimeout(err) {
+	if _, err := c.Watch(ctx, watchOptions{ResourceVersion: v(1000, "a/one")}, nil); !apierrors.IsTimeout(err) {
 		t.Errorf("want a timeout for a too large version, got %v", err)
 	}
 }
@@ -298,7 +303,7 @@ func TestWatchResumeAndGone(t *testing.T) {
 // for the version and starts from a state at least that new, or fails as too large.
 func TestWatchListHonoursResourceVersion(t *testing.T) {
 	s, c, ctx := start(t, Options{})
-	if _, err := c.Watch(ctx, WatchOptions{Initial: true, InitialEnd: true, ResourceVersion: v(500, "a/one")}, nil); !apierrors.IsTimeout(err) {
+	if _, err := c.Watch(ctx, watchOptions{Initial: true, InitialEnd: true, ResourceVersion: v(500, "a/one")}, nil); !apierrors.IsTimeout(err) {
 		t.Fatalf("WatchList from a version not reached: want the too-large timeout, got %v", err)
 	}
 	go func() {
@@ -306,7 +311,7 @@ func TestWatchListHonoursResourceVersion(t *testing.T) {
 		s.put("b", "three", "50", true)
 		c.Notify([]string{"b/three"}, 50, false)
 	}()
-	w, err := c.Watch(ctx, WatchOptions{Initial: true, InitialEnd: true, ResourceVersion: v(50, "b/three")}, nil)
+	w, err := c.Watch(ctx, watchOptions{Initial: true, InitialEnd: true, ResourceVersion: v(50, "b/three")}, nil)
 	if err != nil {
 		t.Fatalf("WatchList from a version reached within the wait: %v", err)
 	}
@@ -327,12 +332,12 @@ func TestQuietWatcherIsNotDroppedForOthersTraffic(t *testing.T) {
 	s, c, ctx := start(t, Options{WatcherBuffer: 4})
 	var dropped atomic.Int32
 	onDrop := func() { dropped.Add(1) }
-	quiet, err := c.Watch(ctx, WatchOptions{Namespace: "b"}, onDrop)
+	quiet, err := c.Watch(ctx, watchOptions{Namespace: "b"}, onDrop)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer quiet.Stop()
-	stuck, err := c.Watch(ctx, WatchOptions{}, onDrop)
+	stuck, err := c.Watch(ctx, watchOptions{}, onDrop)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,13 +368,13 @@ func TestQuietWatcherIsNotDroppedForOthersTraffic(t *testing.T) {
 func TestWatchCap(t *testing.T) {
 	_, c, ctx := start(t, Options{MaxWatchers: 2})
 	for i := 0; i < 2; i++ {
-		w, err := c.Watch(ctx, WatchOptions{}, nil)
+		w, err := c.Watch(ctx, watchOptions{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer w.Stop()
 	}
-	if _, err := c.Watch(ctx, WatchOptions{}, nil); !apierrors.IsTooManyRequests(err) {
+	if _, err := c.Watch(ctx, watchOptions{}, nil); !apierrors.IsTooManyRequests(err) {
 		t.Fatalf("third watch: want 429, got %v", err)
 	}
 }
@@ -378,7 +383,7 @@ func TestWatchCap(t *testing.T) {
 // published after the slice budget, the slow one when it is done.
 func TestSlowViewDoesNotStallOthers(t *testing.T) {
 	s, c, ctx := start(t, Options{SliceBudget: 50 * time.Millisecond})
-	w, err := c.Watch(ctx, WatchOptions{}, nil)
+	w, err := c.Watch(ctx, watchOptions{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +431,7 @@ func TestSnapshotsForPaging(t *testing.T) {
 		t.Errorf("latest snapshot = %v", got)
 	}
 	// Snapshots are immutable: the old one still holds the old view.
-	if old := c.SnapshotAt(v(31, "b/three")); old == nil || old.Find("b/three").View.ResourceVersion != fmt.Sprint(v(31, "b/three")) {
+	if old := c.SnapshotAt(v(31, "b/three")); old == nil || old.Find("b/three").Object.ResourceVersion != fmt.Sprint(v(31, "b/three")) {
 		t.Error("an older snapshot changed")
 	}
 }

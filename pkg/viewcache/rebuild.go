@@ -8,41 +8,40 @@ import (
 	"time"
 
 	"k8s.io/klog/v2"
-
-	"github.com/kubestash/backupview/pkg/join"
 )
 
 // ReleaseAfterFirstBuild returns the start-up garbage to the OS once the first build is done.
 var ReleaseAfterFirstBuild = true
 
-// rebuilder turns dirty keys into rebuilt views: batches built by a pool of workers, each
-// batch published in candidate order once built, or after SliceBudget with the views still
-// building published when they are done (docs/design.md, "No view stalls the others").
-type rebuilder struct {
-	c *Cache
+// rebuilder turns dirty keys into rebuilt objects: batches built by a pool of workers, each
+// batch published in candidate order once built, or after SliceBudget with the objects still
+// building published when they are done (docs/design.md, "Rebuilds: no view stalls the
+// others").
+type rebuilder[T Object] struct {
+	c *Cache[T]
 
 	mu       sync.Mutex
 	dirty    map[string]uint64 // key -> newest revision that dirtied it
-	inFlight map[string]bool   // keys of views still building after their batch was published
+	inFlight map[string]bool   // keys of objects still building after their batch was published
 	kick     chan struct{}
 
-	jobs chan job
-	late chan built
+	jobs chan job[T]
+	late chan built[T]
 }
 
-type job struct {
+type job[T Object] struct {
 	key   string
 	cause uint64
-	done  chan<- built
+	done  chan<- built[T]
 }
 
-func newRebuilder(c *Cache) *rebuilder {
-	return &rebuilder{c: c, dirty: map[string]uint64{}, inFlight: map[string]bool{}, kick: make(chan struct{}, 1),
-		jobs: make(chan job), late: make(chan built, 64)}
+func newRebuilder[T Object](c *Cache[T]) *rebuilder[T] {
+	return &rebuilder[T]{c: c, dirty: map[string]uint64{}, inFlight: map[string]bool{}, kick: make(chan struct{}, 1),
+		jobs: make(chan job[T]), late: make(chan built[T], 64)}
 }
 
 // notify records that a change at revision rv may affect keys.
-func (r *rebuilder) notify(keys []string, rv uint64) {
+func (r *rebuilder[T]) notify(keys []string, rv uint64) {
 	r.mu.Lock()
 	for _, k := range keys {
 		if old, ok := r.dirty[k]; !ok || rv > old {
@@ -56,7 +55,7 @@ func (r *rebuilder) notify(keys []string, rv uint64) {
 	}
 }
 
-func (r *rebuilder) run(ctx context.Context) {
+func (r *rebuilder[T]) run(ctx context.Context) {
 	for i := 0; i < r.c.opts.Workers; i++ {
 		go r.worker(ctx)
 	}
@@ -66,7 +65,7 @@ func (r *rebuilder) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case b := <-r.late:
-			r.c.publish([]built{b})
+			r.c.publish([]built[T]{b})
 			r.mu.Lock()
 			delete(r.inFlight, b.key)
 			_, again := r.dirty[b.key]
@@ -80,35 +79,33 @@ func (r *rebuilder) run(ctx context.Context) {
 	}
 }
 
-func (r *rebuilder) poke() {
+func (r *rebuilder[T]) poke() {
 	select {
 	case r.kick <- struct{}{}:
 	default:
 	}
 }
 
-func (r *rebuilder) worker(ctx context.Context) {
+func (r *rebuilder[T]) worker(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case j := <-r.jobs:
-			b := built{key: j.key, cause: j.cause}
-			if bc := r.c.src.BackupConfiguration(j.key); bc != nil {
-				b.view, b.joinRV = join.Build(bc, r.c.src)
-			}
+			b := built[T]{key: j.key, cause: j.cause}
+			b.obj, b.srcRV, b.ok = r.c.b.Build(j.key)
 			j.done <- b // buffered for the whole batch: never blocks
 		}
 	}
 }
 
 // submit hands keys to the workers and returns the channel their results arrive on.
-func (r *rebuilder) submit(ctx context.Context, keys []string, causes []uint64) <-chan built {
-	done := make(chan built, len(keys))
+func (r *rebuilder[T]) submit(ctx context.Context, keys []string, causes []uint64) <-chan built[T] {
+	done := make(chan built[T], len(keys))
 	go func() {
 		for i, k := range keys {
 			select {
-			case r.jobs <- job{key: k, cause: causes[i], done: done}:
+			case r.jobs <- job[T]{key: k, cause: causes[i], done: done}:
 			case <-ctx.Done():
 				return
 			}
@@ -117,36 +114,32 @@ func (r *rebuilder) submit(ctx context.Context, keys []string, causes []uint64) 
 	return done
 }
 
-// first builds every view once; changes noticed before it started are folded into it.
-func (r *rebuilder) first(ctx context.Context) {
+// first builds every object once; changes noticed before it started are folded into it.
+func (r *rebuilder[T]) first(ctx context.Context) {
 	start := time.Now()
-	floor := floorOf(r.c.src.ListedResourceVersion())
+	floor := floorOf(r.c.b.ListedResourceVersion())
 	r.mu.Lock()
 	clear(r.dirty)
 	r.mu.Unlock()
-	bcs := r.c.src.BackupConfigurations()
-	keys := make([]string, len(bcs))
-	for i, bc := range bcs {
-		keys[i] = bc.Namespace + "/" + bc.Name
-	}
+	keys := r.c.b.Keys()
 	done := r.submit(ctx, keys, make([]uint64, len(keys)))
-	entries := make([]*Entry, 0, len(keys))
+	entries := make([]*Entry[T], 0, len(keys))
 	for range keys {
-		var b built
+		var b built[T]
 		select {
 		case b = <-done:
 		case <-ctx.Done():
 			return
 		}
-		if b.view == nil {
+		if !b.ok {
 			continue // deleted meanwhile
 		}
-		e := &Entry{Key: b.key, View: b.view, RV: candidate(b.joinRV, b.key)}
-		setRV(e)
+		e := &Entry[T]{Key: b.key, Object: b.obj, RV: candidate(b.srcRV, b.key)}
+		e.Object.SetResourceVersion(formatRV(e.RV))
 		entries = append(entries, e)
 	}
 	r.c.publishFirst(entries, floor)
-	klog.InfoS("views built", "count", len(entries), "resourceVersion", r.c.Current().RV, "took", time.Since(start))
+	klog.InfoS("first build published", "resource", r.c.resource, "count", len(entries), "resourceVersion", r.c.Current().RV, "took", time.Since(start))
 	if ReleaseAfterFirstBuild {
 		// Syncing decoded every source object once (whole lists at a time): that garbage is
 		// not needed again, so collect it and hand its pages back to the OS now rather than
@@ -158,8 +151,8 @@ func (r *rebuilder) first(ctx context.Context) {
 	}
 }
 
-// batch rebuilds the dirty views (except those still building) and publishes them.
-func (r *rebuilder) batch(ctx context.Context) {
+// batch rebuilds the dirty objects (except those still building) and publishes them.
+func (r *rebuilder[T]) batch(ctx context.Context) {
 	r.mu.Lock()
 	keys := make([]string, 0, len(r.dirty))
 	for k := range r.dirty {
@@ -180,7 +173,7 @@ func (r *rebuilder) batch(ctx context.Context) {
 	done := r.submit(ctx, keys, causes)
 	budget := time.NewTimer(r.c.opts.SliceBudget)
 	defer budget.Stop()
-	results := make([]built, 0, len(keys))
+	results := make([]built[T], 0, len(keys))
 	for len(results) < len(keys) {
 		select {
 		case b := <-done:
@@ -196,9 +189,9 @@ func (r *rebuilder) batch(ctx context.Context) {
 	r.c.publish(results)
 }
 
-// straggle marks the views still building as in flight and forwards their results to the
+// straggle marks the objects still building as in flight and forwards their results to the
 // loop as they finish, to be published on their own.
-func (r *rebuilder) straggle(ctx context.Context, keys []string, got []built, done <-chan built) {
+func (r *rebuilder[T]) straggle(ctx context.Context, keys []string, got []built[T], done <-chan built[T]) {
 	have := make(map[string]bool, len(got))
 	for _, b := range got {
 		have[b.key] = true
@@ -212,7 +205,7 @@ func (r *rebuilder) straggle(ctx context.Context, keys []string, got []built, do
 		}
 	}
 	r.mu.Unlock()
-	klog.V(2).InfoS("views still building after the slice budget; publishing the others", "building", n, "published", len(got))
+	klog.V(2).InfoS("objects still building after the slice budget; publishing the others", "resource", r.c.resource, "building", n, "published", len(got))
 	go func() {
 		for i := 0; i < n; i++ {
 			select {
@@ -228,5 +221,3 @@ func (r *rebuilder) straggle(ctx context.Context, keys []string, got []built, do
 		}
 	}()
 }
-
-func setRV(e *Entry) { e.View.ResourceVersion = formatRV(e.RV) }

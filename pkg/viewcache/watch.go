@@ -14,12 +14,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/apiserver/pkg/storage"
-
-	"github.com/kubestash/backupview/pkg/apis/ui"
 )
 
 // WatchOptions select where a watch starts.
-type WatchOptions struct {
+type WatchOptions[T Object] struct {
 	// ResourceVersion: a resume (Initial false) sends what changed after it; with Initial, the
 	// initial state is at least this version (WatchList's NotOlderThan). 0: from now.
 	ResourceVersion uint64
@@ -33,11 +31,11 @@ type WatchOptions struct {
 	// Namespace scopes the watch to one namespace ("" for all): it is sent only that
 	// namespace's events.
 	Namespace string
-	// Filter selects the views this watcher sees (labels, fields).
-	Filter func(*ui.BackupConfigurationView) bool
-	// Transform, if set, turns each view sent into what the watcher may see (redaction); it
+	// Filter selects the objects this watcher sees (labels, fields).
+	Filter func(T) bool
+	// Transform, if set, turns each object sent into what the watcher may see (redaction); it
 	// must not modify its argument.
-	Transform func(*ui.BackupConfigurationView) *ui.BackupConfigurationView
+	Transform func(T) T
 }
 
 // slowWatcher is sent, as the object of an ERROR event, to a watcher that fell behind.
@@ -52,10 +50,10 @@ var BookmarkInterval = 30 * time.Second
 // liveBatches is how many undelivered batches a watcher may hold (each batch is one publish).
 const liveBatches = 32
 
-type watcher struct {
-	set     *watcherSet
+type watcher[T Object] struct {
+	set     *watcherSet[T]
 	ns      string
-	live    chan []*Event
+	live    chan []*Event[T]
 	pending atomic.Int64 // events queued in live
 	limit   int64
 	out     chan watch.Event
@@ -75,7 +73,7 @@ func TooLarge(want, have uint64) error {
 // vouch for (older than the kept history, or than its first build), with a "too large
 // resource version" timeout for one it has not reached within WaitForRV, and with 429 when
 // MaxWatchers watches are open.
-func (c *Cache) Watch(ctx context.Context, o WatchOptions, onDrop func()) (watch.Interface, error) {
+func (c *Cache[T]) Watch(ctx context.Context, o WatchOptions[T], onDrop func()) (watch.Interface, error) {
 	if o.ResourceVersion > 0 {
 		wctx, cancel := context.WithTimeout(ctx, WaitForRV)
 		_, err := c.WaitFor(wctx, o.ResourceVersion)
@@ -88,13 +86,13 @@ func (c *Cache) Watch(ctx context.Context, o WatchOptions, onDrop func()) (watch
 		}
 	}
 	wctx, cancel := context.WithCancel(ctx)
-	w := &watcher{set: &c.watchers, ns: o.Namespace, live: make(chan []*Event, liveBatches), limit: int64(c.opts.WatcherBuffer),
+	w := &watcher[T]{set: &c.watchers, ns: o.Namespace, live: make(chan []*Event[T], liveBatches), limit: int64(c.opts.WatcherBuffer),
 		out: make(chan watch.Event, 16), cancel: cancel, onDrop: onDrop}
 	initial := o.Initial || o.InitialEnd
 
 	c.mu.RLock()
 	snap := c.snap
-	var replay []Event
+	var replay []Event[T]
 	if !initial && o.ResourceVersion > 0 {
 		if oldest := c.oldestRV(); o.ResourceVersion < oldest {
 			c.mu.RUnlock()
@@ -112,29 +110,30 @@ func (c *Cache) Watch(ctx context.Context, o WatchOptions, onDrop func()) (watch
 		cancel()
 		return nil, err
 	}
-	go w.run(wctx, o, snap, initial, replay)
+	go w.run(wctx, o, snap, initial, replay, c.b.New)
 	return w, nil
 }
 
 // oldestRV is the oldest version a watch can resume from. The caller holds c.mu.
-func (c *Cache) oldestRV() uint64 { return max(c.base, c.dropped) }
+func (c *Cache[T]) oldestRV() uint64 { return max(c.base, c.dropped) }
 
 // watcherSet holds the watchers by namespace ("" for cluster-wide).
-type watcherSet struct {
-	mu   sync.Mutex
-	byNS map[string]map[*watcher]struct{}
-	n    int
+type watcherSet[T Object] struct {
+	resource string // for the 429
+	mu       sync.Mutex
+	byNS     map[string]map[*watcher[T]]struct{}
+	n        int
 }
 
-func (s *watcherSet) add(w *watcher, limit int) error {
+func (s *watcherSet[T]) add(w *watcher[T], limit int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.n >= limit {
-		return apierrors.NewTooManyRequests(fmt.Sprintf("too many watches of backupconfigurationviews open (%d); retry later", s.n), 5)
+		return apierrors.NewTooManyRequests(fmt.Sprintf("too many watches of %s open (%d); retry later", s.resource, s.n), 5)
 	}
 	m := s.byNS[w.ns]
 	if m == nil {
-		m = map[*watcher]struct{}{}
+		m = map[*watcher[T]]struct{}{}
 		s.byNS[w.ns] = m
 	}
 	m[w] = struct{}{}
@@ -142,13 +141,13 @@ func (s *watcherSet) add(w *watcher, limit int) error {
 	return nil
 }
 
-func (s *watcherSet) remove(w *watcher) {
+func (s *watcherSet[T]) remove(w *watcher[T]) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.removeLocked(w)
 }
 
-func (s *watcherSet) removeLocked(w *watcher) {
+func (s *watcherSet[T]) removeLocked(w *watcher[T]) {
 	m := s.byNS[w.ns]
 	if _, ok := m[w]; !ok {
 		return
@@ -162,13 +161,13 @@ func (s *watcherSet) removeLocked(w *watcher) {
 
 // fanOut hands each event to the watchers whose scope holds it: the cluster-wide ones and
 // those of its namespace. Sends never block: a watcher that cannot take a batch is dropped.
-func (s *watcherSet) fanOut(events []Event) {
+func (s *watcherSet[T]) fanOut(events []Event[T]) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.n == 0 {
 		return
 	}
-	deliver := func(ws map[*watcher]struct{}, batch []*Event) {
+	deliver := func(ws map[*watcher[T]]struct{}, batch []*Event[T]) {
 		for w := range ws {
 			if !w.send(batch) {
 				s.removeLocked(w)
@@ -177,10 +176,10 @@ func (s *watcherSet) fanOut(events []Event) {
 	}
 	all := s.byNS[""]
 	scoped := len(s.byNS) > 1 || len(all) == 0
-	var byNS map[string][]*Event
-	var everything []*Event
+	var byNS map[string][]*Event[T]
+	var everything []*Event[T]
 	if len(all) > 0 {
-		everything = make([]*Event, len(events))
+		everything = make([]*Event[T], len(events))
 	}
 	for i := range events {
 		e := &events[i]
@@ -193,7 +192,7 @@ func (s *watcherSet) fanOut(events []Event) {
 		ns, _, _ := strings.Cut(e.New.Key, "/")
 		if _, ok := s.byNS[ns]; ok && ns != "" {
 			if byNS == nil {
-				byNS = map[string][]*Event{}
+				byNS = map[string][]*Event[T]{}
 			}
 			byNS[ns] = append(byNS[ns], e)
 		}
@@ -207,21 +206,21 @@ func (s *watcherSet) fanOut(events []Event) {
 }
 
 // Watchers is the number of open watches.
-func (c *Cache) Watchers() int {
+func (c *Cache[T]) Watchers() int {
 	c.watchers.mu.Lock()
 	defer c.watchers.mu.Unlock()
 	return c.watchers.n
 }
 
-func (c *Cache) closeWatchers() {
+func (c *Cache[T]) closeWatchers() {
 	c.watchers.mu.Lock()
-	var ws []*watcher
+	var ws []*watcher[T]
 	for _, m := range c.watchers.byNS {
 		for w := range m {
 			ws = append(ws, w)
 		}
 	}
-	c.watchers.byNS = map[string]map[*watcher]struct{}{}
+	c.watchers.byNS = map[string]map[*watcher[T]]struct{}{}
 	c.watchers.n = 0
 	c.watchers.mu.Unlock()
 	for _, w := range ws {
@@ -231,7 +230,7 @@ func (c *Cache) closeWatchers() {
 
 // send queues a batch for the watcher; false means the watcher fell behind and was closed.
 // The caller holds the set's lock.
-func (w *watcher) send(batch []*Event) bool {
+func (w *watcher[T]) send(batch []*Event[T]) bool {
 	if w.pending.Add(int64(len(batch))) <= w.limit {
 		select {
 		case w.live <- batch:
@@ -251,7 +250,7 @@ func (w *watcher) send(batch []*Event) bool {
 	return false
 }
 
-func (w *watcher) run(ctx context.Context, o WatchOptions, snap *Snapshot, initial bool, replay []Event) {
+func (w *watcher[T]) run(ctx context.Context, o WatchOptions[T], snap *Snapshot[T], initial bool, replay []Event[T], empty func() T) {
 	defer close(w.out)
 	defer w.set.remove(w)
 	emit := func(t watch.EventType, obj runtime.Object) bool {
@@ -262,43 +261,43 @@ func (w *watcher) run(ctx context.Context, o WatchOptions, snap *Snapshot, initi
 			return false
 		}
 	}
-	view := func(v *ui.BackupConfigurationView) runtime.Object {
+	object := func(obj T) runtime.Object {
 		if o.Transform != nil {
-			return o.Transform(v)
+			return o.Transform(obj)
 		}
-		return v
+		return obj
 	}
 	// Live batches come scoped to the watcher's namespace (fanOut); the initial state and the
 	// replay are not.
 	scoped := false
-	inScope := func(e *Entry) bool {
-		return e != nil && (scoped || o.Namespace == "" || strings.HasPrefix(e.Key, o.Namespace+"/")) && (o.Filter == nil || o.Filter(e.View))
+	inScope := func(e *Entry[T]) bool {
+		return e != nil && (scoped || o.Namespace == "" || strings.HasPrefix(e.Key, o.Namespace+"/")) && (o.Filter == nil || o.Filter(e.Object))
 	}
 	last := snap.RV // everything up to here is in the initial state or the replay
 	if initial {
 		for _, e := range snap.Entries {
-			if inScope(e) && !emit(watch.Added, view(e.View)) {
+			if inScope(e) && !emit(watch.Added, object(e.Object)) {
 				return
 			}
 		}
-		if o.InitialEnd && !emit(watch.Bookmark, bookmark(snap.RV, true)) {
+		if o.InitialEnd && !emit(watch.Bookmark, bookmark(empty(), snap.RV, true)) {
 			return
 		}
 	}
-	deliver := func(e *Event) bool {
+	deliver := func(e *Event[T]) bool {
 		oldOK, newOK := inScope(e.Old), inScope(e.New)
 		switch {
 		case e.Type == watch.Deleted:
 			if oldOK {
-				return emit(watch.Deleted, view(e.New.View))
+				return emit(watch.Deleted, object(e.New.Object))
 			}
 		case oldOK && newOK:
-			return emit(watch.Modified, view(e.New.View))
+			return emit(watch.Modified, object(e.New.Object))
 		case newOK:
-			return emit(watch.Added, view(e.New.View))
+			return emit(watch.Added, object(e.New.Object))
 		case oldOK:
 			// No longer matches: the watcher sees it leave, at the new version.
-			return emit(watch.Deleted, view(e.New.View))
+			return emit(watch.Deleted, object(e.New.Object))
 		}
 		return true
 	}
@@ -335,23 +334,24 @@ func (w *watcher) run(ctx context.Context, o WatchOptions, snap *Snapshot, initi
 			}
 			w.pending.Add(-int64(len(batch)))
 		case <-tick:
-			if !emit(watch.Bookmark, bookmark(last, false)) {
+			if !emit(watch.Bookmark, bookmark(empty(), last, false)) {
 				return
 			}
 		}
 	}
 }
 
-func bookmark(rv uint64, initialEnd bool) *ui.BackupConfigurationView {
-	b := &ui.BackupConfigurationView{ObjectMeta: metav1.ObjectMeta{ResourceVersion: formatRV(rv)}}
+// bookmark turns an empty object into a bookmark at rv.
+func bookmark[T Object](b T, rv uint64, initialEnd bool) T {
+	b.SetResourceVersion(formatRV(rv))
 	if initialEnd {
-		b.Annotations = map[string]string{metav1.InitialEventsAnnotationKey: "true"}
+		b.SetAnnotations(map[string]string{metav1.InitialEventsAnnotationKey: "true"})
 	}
 	return b
 }
 
 // Stop ends the watch.
-func (w *watcher) Stop() { w.cancel() }
+func (w *watcher[T]) Stop() { w.cancel() }
 
 // ResultChan is the event stream.
-func (w *watcher) ResultChan() <-chan watch.Event { return w.out }
+func (w *watcher[T]) ResultChan() <-chan watch.Event { return w.out }

@@ -61,9 +61,9 @@ func om(ns, name, rv string, created time.Time) metav1.ObjectMeta {
 }
 
 // benchSnapshot is n views (10 per namespace, 10 sessions each, half with two sessions).
-func benchSnapshot(n int) *viewcache.Snapshot {
+func benchSnapshot(n int) *viewcache.Snapshot[*ui.BackupConfigurationView] {
 	l := &lookup{sessions: map[string][]*kubestash.BackupSession{}, crons: map[string][]*kubestash.CronJob{}}
-	snap := &viewcache.Snapshot{RV: 1 << 20}
+	snap := &viewcache.Snapshot[*ui.BackupConfigurationView]{RV: 1 << 20}
 	i32 := int32(1)
 	for i := 0; i < n; i++ {
 		ns, name := fmt.Sprintf("team-%04d", i/10), fmt.Sprintf("db-%05d-backup", i)
@@ -96,7 +96,7 @@ func benchSnapshot(n int) *viewcache.Snapshot {
 				LastScheduleTime: &metav1.Time{Time: t0}})
 		}
 		v, rv := join.Build(bc, l)
-		e := &viewcache.Entry{Key: key, View: v, RV: rv}
+		e := &viewcache.Entry[*ui.BackupConfigurationView]{Key: key, Object: v, RV: rv}
 		v.ResourceVersion = fmt.Sprint(rv)
 		snap.Entries = append(snap.Entries, e)
 	}
@@ -106,16 +106,22 @@ func benchSnapshot(n int) *viewcache.Snapshot {
 func kubestashUID(i int) types.UID { return types.UID(fmt.Sprintf("0b8a3c55-6f7e-4f43-9c1e-%012d", i)) }
 
 // benchCache serves one snapshot.
-type benchCache struct{ snap *viewcache.Snapshot }
+type benchCache struct {
+	snap *viewcache.Snapshot[*ui.BackupConfigurationView]
+}
 
 func (f *benchCache) WaitReady(context.Context) error { return nil }
-func (f *benchCache) WaitFor(context.Context, uint64) (*viewcache.Snapshot, error) {
+func (f *benchCache) WaitFor(context.Context, uint64) (*viewcache.Snapshot[*ui.BackupConfigurationView], error) {
 	return f.snap, nil
 }
-func (f *benchCache) Current() *viewcache.Snapshot             { return f.snap }
-func (f *benchCache) SnapshotAt(rv uint64) *viewcache.Snapshot { return f.snap }
-func (f *benchCache) Get(key string) *viewcache.Entry          { return f.snap.Find(key) }
-func (f *benchCache) Watch(context.Context, viewcache.WatchOptions, func()) (watch.Interface, error) {
+func (f *benchCache) Current() *viewcache.Snapshot[*ui.BackupConfigurationView] { return f.snap }
+func (f *benchCache) SnapshotAt(rv uint64) *viewcache.Snapshot[*ui.BackupConfigurationView] {
+	return f.snap
+}
+func (f *benchCache) Get(key string) *viewcache.Entry[*ui.BackupConfigurationView] {
+	return f.snap.Find(key)
+}
+func (f *benchCache) Watch(context.Context, viewcache.WatchOptions[*ui.BackupConfigurationView], func()) (watch.Interface, error) {
 	return nil, nil
 }
 
@@ -297,19 +303,14 @@ type countingWriter struct{ n int }
 
 func (w *countingWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p), nil }
 
-// TestViewFieldsMatchFields: the allocation-free field accessor agrees with Fields.
-func TestViewFieldsMatchFields(t *testing.T) {
-	snap := benchSnapshot(4)
-	snap.Entries[1].View.Basic.Paused = true
-	for _, e := range snap.Entries {
-		set := Fields(e.View)
-		for _, f := range append(ui.ViewFieldNames(), "spec.other") {
-			want, wantOK := set[f]
-			if got, ok := (viewFields{e.View}).get(f); got != want || ok != wantOK || (viewFields{e.View}).Has(f) != set.Has(f) {
-				t.Errorf("%s %s: got %q %v, want %q %v", e.Key, f, got, ok, want, wantOK)
-			}
-		}
+// fieldSet is a view's field selectors as a fields.Set (how they were matched before the
+// table's Matcher), for BenchmarkFieldMatch.
+func fieldSet(v *ui.BackupConfigurationView) fields.Set {
+	set := make(fields.Set, len(ui.ViewFields))
+	for _, f := range ui.ViewFields {
+		set[f.Name] = f.Value(v)
 	}
+	return set
 }
 
 // BenchmarkListFieldSelector is LIST -A with a field selector: it evaluates every view.
@@ -324,21 +325,25 @@ func BenchmarkListFieldSelector(b *testing.B) {
 	}
 }
 
-// BenchmarkFieldMatch is one view against a field selector: through the fields.Set map
-// (as before) and through viewFields.
+// BenchmarkFieldMatch is one view against a field selector: through a fields.Set map and
+// through the table's Matcher.
 func BenchmarkFieldMatch(b *testing.B) {
-	v := benchSnapshot(1).Entries[0].View
+	v := benchSnapshot(1).Entries[0].Object
 	sel := fields.OneTermEqualSelector("basic.phase", "Ready")
 	b.Run("map", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			sel.Matches(Fields(v))
+			sel.Matches(fieldSet(v))
 		}
 	})
-	b.Run("viewFields", func(b *testing.B) {
+	match, err := ui.ViewFields.Matcher(sel)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("matcher", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			sel.Matches(viewFields{v})
+			match(v)
 		}
 	})
 }

@@ -22,7 +22,7 @@ import (
 // fakeCache serves fixed snapshots.
 type fakeCache struct {
 	ready bool
-	snaps map[uint64]*viewcache.Snapshot
+	snaps map[uint64]*viewcache.Snapshot[*ui.BackupConfigurationView]
 	cur   uint64
 }
 
@@ -33,34 +33,38 @@ func (f *fakeCache) WaitReady(ctx context.Context) error {
 	<-ctx.Done()
 	return ctx.Err()
 }
-func (f *fakeCache) WaitFor(ctx context.Context, rv uint64) (*viewcache.Snapshot, error) {
+func (f *fakeCache) WaitFor(ctx context.Context, rv uint64) (*viewcache.Snapshot[*ui.BackupConfigurationView], error) {
 	if f.Current().RV >= rv {
 		return f.Current(), nil
 	}
 	<-ctx.Done()
 	return nil, ctx.Err()
 }
-func (f *fakeCache) Current() *viewcache.Snapshot             { return f.snaps[f.cur] }
-func (f *fakeCache) SnapshotAt(rv uint64) *viewcache.Snapshot { return f.snaps[rv] }
-func (f *fakeCache) Get(key string) *viewcache.Entry          { return f.Current().Find(key) }
-func (f *fakeCache) Watch(context.Context, viewcache.WatchOptions, func()) (watch.Interface, error) {
+func (f *fakeCache) Current() *viewcache.Snapshot[*ui.BackupConfigurationView] { return f.snaps[f.cur] }
+func (f *fakeCache) SnapshotAt(rv uint64) *viewcache.Snapshot[*ui.BackupConfigurationView] {
+	return f.snaps[rv]
+}
+func (f *fakeCache) Get(key string) *viewcache.Entry[*ui.BackupConfigurationView] {
+	return f.Current().Find(key)
+}
+func (f *fakeCache) Watch(context.Context, viewcache.WatchOptions[*ui.BackupConfigurationView], func()) (watch.Interface, error) {
 	return watch.NewEmptyWatch(), nil
 }
 
-func view(ns, name string, paused bool, lbl map[string]string) *viewcache.Entry {
+func view(ns, name string, paused bool, lbl map[string]string) *viewcache.Entry[*ui.BackupConfigurationView] {
 	v := &ui.BackupConfigurationView{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: lbl, ResourceVersion: "5"}}
 	v.Basic.Paused = paused
 	v.Basic.Phase = "Ready"
 	v.Target = ui.TargetRef{Kind: "MongoDB", Name: name}
-	return &viewcache.Entry{Key: ns + "/" + name, View: v, RV: 5}
+	return &viewcache.Entry[*ui.BackupConfigurationView]{Key: ns + "/" + name, Object: v, RV: 5}
 }
 
 func newStore() (*REST, *fakeCache) {
-	s := &viewcache.Snapshot{RV: 7, Entries: []*viewcache.Entry{
+	s := &viewcache.Snapshot[*ui.BackupConfigurationView]{RV: 7, Entries: []*viewcache.Entry[*ui.BackupConfigurationView]{
 		view("a", "one", false, map[string]string{"team": "x"}), view("a", "two", true, nil),
 		view("b", "three", false, map[string]string{"team": "x"}), view("c", "four", false, nil),
 	}}
-	f := &fakeCache{ready: true, snaps: map[uint64]*viewcache.Snapshot{7: s}, cur: 7}
+	f := &fakeCache{ready: true, snaps: map[uint64]*viewcache.Snapshot[*ui.BackupConfigurationView]{7: s}, cur: 7}
 	return NewREST(f, Hooks{}), f
 }
 
@@ -134,7 +138,7 @@ func TestPaging(t *testing.T) {
 			t.Errorf("remainingItemCount = %v", l.RemainingItemCount)
 		}
 		// A change between pages: the walk keeps its snapshot.
-		f.snaps[8] = &viewcache.Snapshot{RV: 8}
+		f.snaps[8] = &viewcache.Snapshot[*ui.BackupConfigurationView]{RV: 8}
 		f.cur = 8
 		o = &metainternalversion.ListOptions{Limit: 3, Continue: l.Continue}
 	}
@@ -147,7 +151,7 @@ func TestPaging(t *testing.T) {
 	if l.Continue == "" {
 		t.Fatal("no continue token")
 	}
-	f.snaps = map[uint64]*viewcache.Snapshot{9: {RV: 9}}
+	f.snaps = map[uint64]*viewcache.Snapshot[*ui.BackupConfigurationView]{9: {RV: 9}}
 	f.cur = 9
 	if _, err := list(t, r, "", &metainternalversion.ListOptions{Limit: 1, Continue: l.Continue}); !apierrors.IsResourceExpired(err) && !apierrors.IsGone(err) {
 		t.Errorf("expired continue: %v", err)
@@ -173,7 +177,7 @@ func TestGetAndNotReady(t *testing.T) {
 		t.Errorf("a view of another namespace: %v", err)
 	}
 	f.ready = false
-	r.readyWait = 100 * time.Millisecond
+	r.ReadyWait = 100 * time.Millisecond
 	if _, err := r.List(ctx, nil); !apierrors.IsServiceUnavailable(err) {
 		t.Errorf("not ready: %v", err)
 	}
@@ -256,13 +260,13 @@ func TestTableNextRun(t *testing.T) {
 }
 
 func TestFieldSelectorHealthVerdict(t *testing.T) {
-	s := &viewcache.Snapshot{RV: 7}
+	s := &viewcache.Snapshot[*ui.BackupConfigurationView]{RV: 7}
 	for i, verdict := range []string{"Healthy", "Failing", "Invalid", "Healthy", "Paused"} {
 		e := view("a", fmt.Sprintf("v%d", i), false, nil)
-		e.View.Health.Verdict = verdict
+		e.Object.Health.Verdict = verdict
 		s.Entries = append(s.Entries, e)
 	}
-	r := NewREST(&fakeCache{ready: true, snaps: map[uint64]*viewcache.Snapshot{7: s}, cur: 7}, Hooks{})
+	r := NewREST(&fakeCache{ready: true, snaps: map[uint64]*viewcache.Snapshot[*ui.BackupConfigurationView]{7: s}, cur: 7}, Hooks{})
 	for sel, want := range map[string]string{
 		"health.verdict=Failing":                         "a/v1",
 		"health.verdict!=Healthy":                        "a/v1,a/v2,a/v4",
