@@ -125,8 +125,15 @@ func TestFormOptions(t *testing.T) {
 	if err != nil || !strings.Contains(out, "DEFAULT-STORAGE") || !strings.Contains(out, "kubestash/s3-shared") {
 		t.Errorf("kubectl get backupconfigurationoptions: %v\n%s", err, out)
 	}
-	if out, err := kubectl("explain", "backupconfigurationoptions.storages.allowedNamespaces"); err != nil || !strings.Contains(out, "Selector") {
-		t.Errorf("kubectl explain: %v\n%s", err, out)
+	// kube-apiserver fetches the aggregated OpenAPI v3 asynchronously once the APIService is
+	// available: explain may need a moment after start.
+	if err := harness.Eventually(30*time.Second, func() error {
+		if out, err := kubectl("explain", "backupconfigurationoptions.storages.allowedNamespaces"); err != nil || !strings.Contains(out, "Selector") {
+			return fmt.Errorf("kubectl explain: %v\n%s", err, out)
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
 	}
 
 	// A watch sees a new admitted storage, and one no longer admitted when its namespace's
