@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
+	"github.com/kubestash/backupview/pkg/join"
 	"github.com/kubestash/backupview/pkg/kubestash"
 	"github.com/kubestash/backupview/pkg/sources"
 )
@@ -43,7 +44,7 @@ func Build(ns string, l Lookup) (o *ui.BackupConfigurationOptions, rv uint64, ok
 	}
 	newest(n.ResourceVersion)
 	o = &ui.BackupConfigurationOptions{ObjectMeta: metav1.ObjectMeta{Name: ui.OptionsName, Namespace: ns,
-		UID: n.UID, CreationTimestamp: n.CreationTimestamp}}
+		UID: join.DerivedUID("backupconfigurationoptions", n.UID), CreationTimestamp: n.CreationTimestamp}}
 
 	for _, s := range l.BackupStorages() {
 		newest(s.ResourceVersion)

@@ -36,11 +36,15 @@ type Lookup interface {
 
 // ViewUID derives the view's UID from the BackupConfiguration's: stable, and distinct from it
 // so that clients keying caches by UID never confuse the two objects.
-func ViewUID(bcUID types.UID) types.UID {
-	if bcUID == "" {
+func ViewUID(bcUID types.UID) types.UID { return DerivedUID("backupconfigurationview", bcUID) }
+
+// DerivedUID is the UID of a served object of kind (lower case) made from the source object
+// with UID uid: a name-based (version 5 layout) UUID, stable across replicas and restarts.
+func DerivedUID(kind string, uid types.UID) types.UID {
+	if uid == "" {
 		return ""
 	}
-	h := sha1.Sum([]byte("ui.kubestash.com/backupconfigurationview/" + string(bcUID)))
+	h := sha1.Sum([]byte("ui.kubestash.com/" + kind + "/" + string(uid)))
 	h[6] = (h[6] & 0x0f) | 0x50 // UUID version 5 layout
 	h[8] = (h[8] & 0x3f) | 0x80
 	return types.UID(fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16]))

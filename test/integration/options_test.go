@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -162,6 +163,17 @@ func TestFormOptions(t *testing.T) {
 	})
 	t.Logf("BackupStorage deletion reflected after %s", time.Since(start))
 
+	// The preview applies the same rule: a storage whose usagePolicy does not admit the form's
+	// namespace gets a warning naming it.
+	form, err := os.ReadFile(filepath.Join(root, "examples", "preview-mongodb.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Replace(strings.Replace(string(form), "namespace: demo", "namespace: forms", -1), "name: s3-shared", "name: same-only", 1)
+	if out, err := kubectl("create", "-f", writeTemp(t, f), "-o", "name"); err != nil || !strings.Contains(out, "BackupStorage kubestash/same-only may not be used from namespace forms: its usagePolicy.allowedNamespaces.from is Same") {
+		t.Errorf("no usagePolicy warning for kubestash/same-only: %v\n%s", err, out)
+	}
+
 	// A namespace user sees only what they may get: alice may read the options and the
 	// storages of forms, not those of kubestash, nor Addons or PVCs.
 	rbac := `
@@ -197,6 +209,15 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}]
 	if out, err := kubectlAs(alice, "get", "backupconfigurationoptions", "-n", "demo"); err == nil || !strings.Contains(out, "Forbidden") {
 		t.Errorf("alice may not list demo's options: %v %s", err, out)
 	}
+}
+
+func writeTemp(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "form.yaml")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func waitOptions(t *testing.T, w watch.Interface, timeout time.Duration, ok func(*v1alpha1.BackupConfigurationOptions) bool) {
