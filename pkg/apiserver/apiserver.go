@@ -20,11 +20,13 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/metadata"
 	restclient "k8s.io/client-go/rest"
+	"k8s.io/component-base/metrics/legacyregistry"
 
 	"github.com/kubestash/backupview/pkg/access"
 	"github.com/kubestash/backupview/pkg/apis/ui"
 	"github.com/kubestash/backupview/pkg/apis/ui/install"
 	"github.com/kubestash/backupview/pkg/formoptions"
+	"github.com/kubestash/backupview/pkg/healthmetrics"
 	"github.com/kubestash/backupview/pkg/metrics"
 	"github.com/kubestash/backupview/pkg/registry/backupconfigurationoptions"
 	"github.com/kubestash/backupview/pkg/registry/backupconfigurationpreview"
@@ -60,6 +62,9 @@ type ExtraConfig struct {
 	CheckEncryptionSecrets bool
 	// FormTargetKinds are watched so that the form options offer their objects as targets.
 	FormTargetKinds []schema.GroupKind
+	// BackupConfigurationMetrics exports every BackupConfiguration's health series on
+	// /metrics; without it only the counts per verdict (docs/design.md, "Metrics").
+	BackupConfigurationMetrics bool
 	// ClientConfig reaches the cluster whose KubeStash objects are served (--kubeconfig, or
 	// in-cluster); Complete copies it from the recommended config.
 	ClientConfig *restclient.Config
@@ -126,6 +131,7 @@ func (c completedConfig) New() (*Server, error) {
 	formCache = viewcache.New(backupconfigurationoptions.Resource.Resource, formoptions.Builder(src), c.ExtraConfig.Cache)
 	cache.SetBatchObserver(metrics.ObserveBatch)
 	metrics.Register()
+	legacyregistry.CustomMustRegister(healthmetrics.New(cache, healthmetrics.Options{PerObject: c.ExtraConfig.BackupConfigurationMetrics}))
 
 	// Ready only when every source has synced, the target kinds in use are watched and
 	// synced, and the views are built: never a short list.

@@ -36,8 +36,9 @@ type Ref struct {
 	Name      string
 }
 
-// BackupSession phases the views act on (status.phase).
+// BackupSession phases (status.phase).
 const (
+	SessionPending   = "Pending"
 	SessionRunning   = "Running"
 	SessionSucceeded = "Succeeded"
 	SessionFailed    = "Failed"

@@ -42,6 +42,8 @@ type Options struct {
 	CheckSecrets bool
 	// FormTargetKinds are the kinds whose objects the form options offer as targets (Kind.group).
 	FormTargetKinds []string
+	// BackupConfigurationMetrics exports the per-BackupConfiguration health series.
+	BackupConfigurationMetrics bool
 
 	StdOut io.Writer
 	StdErr io.Writer
@@ -52,12 +54,13 @@ type Options struct {
 // already applies it to every request it proxies here.
 func NewOptions(out, errOut io.Writer) *Options {
 	o := &Options{
-		RecommendedOptions: genericoptions.NewRecommendedOptions("", apiserver.Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion)),
-		SourcePollInterval: sources.DefaultPollInterval,
-		Cache:              viewcache.DefaultOptions(),
-		FormTargetKinds:    sources.DefaultFormTargetKinds,
-		StdOut:             out,
-		StdErr:             errOut,
+		RecommendedOptions:         genericoptions.NewRecommendedOptions("", apiserver.Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion)),
+		SourcePollInterval:         sources.DefaultPollInterval,
+		Cache:                      viewcache.DefaultOptions(),
+		FormTargetKinds:            sources.DefaultFormTargetKinds,
+		BackupConfigurationMetrics: true,
+		StdOut:                     out,
+		StdErr:                     errOut,
 	}
 	o.RecommendedOptions.Etcd = nil
 	o.RecommendedOptions.Admission = nil
@@ -76,6 +79,7 @@ func (o *Options) Flags() (fss cliflag.NamedFlagSets) {
 	fs.IntVar(&o.Cache.Workers, "rebuild-workers", o.Cache.Workers, "Views rebuilt in parallel after a source change.")
 	fs.DurationVar(&o.Cache.SliceBudget, "rebuild-slice-budget", o.Cache.SliceBudget, "How long a rebuild waits for its slowest views before publishing the others; the slow ones follow when done.")
 	fs.StringSliceVar(&o.FormTargetKinds, "form-target-kinds", o.FormTargetKinds, "Kinds (Kind.group; Kind for core kinds) whose objects backupconfigurationoptions offer as targets. Each is watched metadata-only; the server needs list and watch on them. Empty: only the kinds BackupConfigurations back up.")
+	fs.BoolVar(&o.BackupConfigurationMetrics, "backupconfiguration-metrics", o.BackupConfigurationMetrics, "Export each BackupConfiguration's health on /metrics (backupview_backupconfiguration_*: verdict, last success, overdue threshold, newest session phase, paused, repository size and snapshots; about 16 series per BackupConfiguration and 2 per Repository). false: only backupview_backupconfigurations, the count per verdict.")
 	fs.BoolVar(&o.ShowVersion, "version", false, "Print the version and exit.")
 	fs.BoolVar(&o.CheckSecrets, "check-encryption-secrets", false, "Warn in previews when an encryption Secret does not exist. Watches Secret metadata only (never data), but needs list and watch on Secrets cluster-wide, which the default RBAC does not grant.")
 	ro := o.RecommendedOptions // without Etcd and Admission (NewOptions)
@@ -147,10 +151,11 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	return &apiserver.Config{
 		GenericConfig: c,
 		ExtraConfig: apiserver.ExtraConfig{
-			SourcePollInterval:     o.SourcePollInterval,
-			CheckEncryptionSecrets: o.CheckSecrets,
-			Cache:                  o.Cache,
-			FormTargetKinds:        formTargetKinds(o.FormTargetKinds),
+			SourcePollInterval:         o.SourcePollInterval,
+			CheckEncryptionSecrets:     o.CheckSecrets,
+			Cache:                      o.Cache,
+			FormTargetKinds:            formTargetKinds(o.FormTargetKinds),
+			BackupConfigurationMetrics: o.BackupConfigurationMetrics,
 		},
 	}, nil
 }

@@ -27,3 +27,18 @@ func TestFlagsAreGroupedAndValidated(t *testing.T) {
 		}
 	}
 }
+
+// The per-BackupConfiguration health series are on unless turned off (docs/design.md, "Metrics").
+func TestBackupConfigurationMetricsFlag(t *testing.T) {
+	o := NewOptions(io.Discard, io.Discard)
+	if !o.BackupConfigurationMetrics {
+		t.Error("--backupconfiguration-metrics defaults to false, want true")
+	}
+	fss := o.Flags()
+	if err := fss.FlagSet("backupview").Parse([]string{"--backupconfiguration-metrics=false"}); err != nil {
+		t.Fatal(err)
+	}
+	if o.BackupConfigurationMetrics {
+		t.Error("--backupconfiguration-metrics=false did not turn the series off")
+	}
+}
