@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.1
 LDFLAGS := -X github.com/kubestash/backupview/pkg/version.Version=$(VERSION)
 GOFILES := $(shell find cmd pkg hack test -name '*.go' 2>/dev/null)
 
-.PHONY: all build control-plane test test-race lint test-unit test-integration test-faults demo demo-down codegen verify fmt vet fuzz bench bench-scale clean
+.PHONY: all build control-plane promtool test test-race lint test-unit test-integration test-faults demo demo-down codegen verify fmt vet fuzz bench bench-scale clean
 
 all: build
 
@@ -22,9 +22,14 @@ $(BIN)/backupview-fixtures: $(GOFILES) go.mod go.sum
 control-plane:
 	hack/build-control-plane.sh
 
+# Prometheus's promtool from the module proxy, built once and cached: the alert rules' tests
+# (test/monitoring) run it.
+promtool:
+	hack/build-promtool.sh
+
 # Unit tests, then integration tests against a real kube-apiserver + etcd with backupview
-# registered through an APIService.
-test: build control-plane
+# registered through an APIService, and the alert rules through promtool.
+test: build control-plane promtool
 	BACKUPVIEW_INTEGRATION=1 $(GO) test -count=1 -timeout 30m ./...
 
 test-unit:
@@ -77,6 +82,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pkg/cron
 	$(GO) test -run '^$$' -fuzz '^FuzzMaxInterval$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pkg/cron
 	$(GO) test -run '^$$' -fuzz '^FuzzScanAgreesWithDecoder$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pkg/render
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSize$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pkg/healthmetrics
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
