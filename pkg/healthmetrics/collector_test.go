@@ -1,14 +1,21 @@
 package healthmetrics
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/component-base/metrics"
@@ -273,4 +280,127 @@ func BenchmarkScrape(b *testing.B) {
 		size = w.Body.Len()
 	}
 	b.ReportMetric(float64(size), "gzip-bytes/response")
+}
+
+// viewBuilder builds views from a paused flag per key, for a real viewcache.Cache.
+type viewBuilder struct {
+	mu     sync.Mutex
+	paused map[string]bool
+	rv     uint64
+}
+
+func (b *viewBuilder) Keys() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var keys []string
+	for k := range b.paused {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+func (b *viewBuilder) Build(key string) (*ui.BackupConfigurationView, uint64, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v := healthyView()
+	v.Namespace, v.Name, _ = strings.Cut(key, "/")
+	v.Basic.Paused = b.paused[key]
+	return v, b.rv, true
+}
+
+func (b *viewBuilder) ListedResourceVersion() uint64    { return 0 }
+func (b *viewBuilder) New() *ui.BackupConfigurationView { return &ui.BackupConfigurationView{} }
+
+// A scrape reads one snapshot and holds no lock of the cache while it sends its series: a
+// scrape stalled halfway (a slow reader of /metrics) neither keeps a change from being
+// published nor sees it; the next scrape does.
+func TestScrapeNeitherBlocksNorSeesARebuild(t *testing.T) {
+	b := &viewBuilder{paused: map[string]bool{}, rv: 1}
+	for i := range 100 {
+		b.paused[fmt.Sprintf("demo/bc-%03d", i)] = false
+	}
+	cache := viewcache.New("backupconfigurationviews", viewcache.Builder[*ui.BackupConfigurationView](b), viewcache.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go cache.Run(ctx)
+	if err := cache.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := New(cache, Options{PerObject: true, Now: func() time.Time { return t0 }})
+	registry(c)                     // creates the descriptors, as registration in the server does
+	ch := make(chan metrics.Metric) // unbuffered: the scrape waits for every read
+	done := make(chan struct{})
+	go func() { c.CollectWithStability(ch); close(ch); close(done) }()
+	<-ch // the scrape has started and holds its snapshot
+
+	// Pause the last view while the scrape is stalled: the change is published.
+	b.mu.Lock()
+	b.paused["demo/bc-099"], b.rv = true, 2
+	b.mu.Unlock()
+	cache.Notify([]string{"demo/bc-099"}, 2, false)
+	if _, err := cache.WaitFor(ctx, 2*100000); err != nil {
+		t.Fatalf("a change was not published while a scrape was stalled: %v", err)
+	}
+	// The stalled scrape goes on with its own snapshot: bc-099 not paused.
+	var pausedSeen []string
+	for m := range ch {
+		var out dto.Metric
+		if err := m.Write(&out); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(m.Desc().String(), PausedName) && out.GetGauge().GetValue() == 1 {
+			pausedSeen = append(pausedSeen, out.String())
+		}
+	}
+	<-done
+	if len(pausedSeen) != 0 {
+		t.Errorf("the stalled scrape saw a change published after it began: %v", pausedSeen)
+	}
+	if got := scrapeOnce(t, New(cache, Options{PerObject: true, Now: func() time.Time { return t0 }})); got[series(PausedName, `name="bc-099",namespace="demo",target_group="kubedb.com",target_kind="MongoDB",target_name="mongodb",target_namespace="demo"`)] != 1 {
+		t.Error("the next scrape does not see the change")
+	}
+}
+
+// Each series' labels come sorted, as the registry wants them (it copies and sorts them
+// otherwise), and the series that share label pairs encode alike as text and protobuf.
+func TestLabelsSortedAndEncodings(t *testing.T) {
+	c := New(snapshot(healthyView(), pausedView()), Options{PerObject: true, Now: func() time.Time { return t0 }})
+	reg := registry(c)
+	ch := make(chan metrics.Metric)
+	go func() { c.CollectWithStability(ch); close(ch) }()
+	for m := range ch {
+		var out dto.Metric
+		if err := m.Write(&out); err != nil {
+			t.Fatal(err)
+		}
+		if !sort.SliceIsSorted(out.Label, func(i, j int) bool { return out.Label[i].GetName() < out.Label[j].GetName() }) {
+			t.Errorf("%s: labels not sorted: %v", m.Desc(), out.Label)
+		}
+	}
+	h := metrics.HandlerFor(reg, metrics.HandlerOpts{})
+	decode := func(accept string) map[string]string {
+		r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		r.Header.Set("Accept", accept)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		dec := expfmt.NewDecoder(w.Body, expfmt.ResponseFormat(w.Header()))
+		got := map[string]string{}
+		for {
+			var mf dto.MetricFamily
+			if err := dec.Decode(&mf); err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatalf("%s: %v", accept, err)
+			}
+			for _, m := range mf.GetMetric() {
+				got[mf.GetName()+m.String()] = mf.GetType().String()
+			}
+		}
+		return got
+	}
+	text := decode("text/plain;version=0.0.4")
+	proto := decode("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited")
+	if len(text) < 2*SeriesPerBackupConfiguration || !reflect.DeepEqual(text, proto) {
+		t.Errorf("text and protobuf differ (%d and %d series)", len(text), len(proto))
+	}
 }
