@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
@@ -358,6 +359,18 @@ func TestScrapeNeitherBlocksNorSeesARebuild(t *testing.T) {
 	}
 	if got := scrapeOnce(t, New(cache, Options{PerObject: true, Now: func() time.Time { return t0 }})); got[series(PausedName, `name="bc-099",namespace="demo",target_group="kubedb.com",target_kind="MongoDB",target_name="mongodb",target_namespace="demo"`)] != 1 {
 		t.Error("the next scrape does not see the change")
+	}
+}
+
+// The hand-built series conform to their descriptors as a pedantic registry checks them
+// (label names, types, help).
+func TestPedanticRegistry(t *testing.T) {
+	c := New(snapshot(healthyView(), pausedView()), Options{PerObject: true, Now: func() time.Time { return t0 }})
+	registry(c) // creates the descriptors
+	p := prometheus.NewPedanticRegistry()
+	p.MustRegister(c)
+	if _, err := p.Gather(); err != nil {
+		t.Fatal(err)
 	}
 }
 
