@@ -45,8 +45,8 @@ func complete() *v1alpha1.BackupConfigurationView {
 			{Name: "demo-retention", Namespace: "demo", Found: true, MaxRetentionPeriod: "2mo", Default: true, CreationTimestamp: at(-40 * 24 * time.Hour),
 				Annotations: map[string]string{"note": "two months"}},
 		},
-		Target:       v1alpha1.TargetRef{APIGroup: "kubedb.com", Kind: "MongoDB", Namespace: "demo", Name: "mongodb", Found: true, CreationTimestamp: at(-50 * 24 * time.Hour)},
-		Repositories: []v1alpha1.RepositoryRef{{Name: "mongodb-repo", Namespace: "demo", Found: true, Size: "9.046 KiB", SnapshotCount: ptr.To[int32](4), Target: "MongoDB demo/mongodb", LastSuccessfulBackupTime: at(-4*time.Hour + 49*time.Second), Integrity: ptr.To(true), Phase: "Ready", CreationTimestamp: at(-30 * 24 * time.Hour)}},
+		Target:         v1alpha1.TargetRef{APIGroup: "kubedb.com", Kind: "MongoDB", Namespace: "demo", Name: "mongodb", Found: true, CreationTimestamp: at(-50 * 24 * time.Hour)},
+		Repositories:   []v1alpha1.RepositoryRef{{Name: "mongodb-repo", Namespace: "demo", Found: true, Size: "9.046 KiB", SnapshotCount: ptr.To[int32](4), Target: "MongoDB demo/mongodb", LastSuccessfulBackupTime: at(-4*time.Hour + 49*time.Second), Integrity: ptr.To(true), Phase: "Ready", CreationTimestamp: at(-30 * 24 * time.Hour)}},
 		BackupStorages: []v1alpha1.BackupStorageRef{{Name: "s3-shared", Namespace: "kubestash", Found: true, Provider: "s3", Size: "1.376 GiB", ConnectedRepositories: 5, Phase: "Ready", CreationTimestamp: at(-90 * 24 * time.Hour)}},
 		CronJobs: []v1alpha1.CronJobRef{
 			{Name: "trigger-mongodb-backup-full-backup", Namespace: "demo", Session: "full-backup", Schedule: "0 */4 * * *", Active: 1, LastScheduleTime: at(-10 * time.Minute), CreationTimestamp: at(-30 * 24 * time.Hour),
@@ -76,8 +76,8 @@ func complete() *v1alpha1.BackupConfigurationView {
 func broken() *v1alpha1.BackupConfigurationView {
 	return &v1alpha1.BackupConfigurationView{
 		ObjectMeta: metav1.ObjectMeta{Name: "orders-db-backup", Namespace: "prod", CreationTimestamp: *at(-3 * time.Hour)},
-		Basic: v1alpha1.Basic{UID: "0f6c0d3e-1111-4c39-9d55-1e0b8d1a2b3c", Phase: "Invalid", Paused: true},
-		Sessions: []v1alpha1.Session{{Name: "daily", Schedule: "0 3 * * *"}},
+		Basic:      v1alpha1.Basic{UID: "0f6c0d3e-1111-4c39-9d55-1e0b8d1a2b3c", Phase: "Invalid", Paused: true},
+		Sessions:   []v1alpha1.Session{{Name: "daily", Schedule: "0 3 * * *"}},
 		RetentionPolicies: []v1alpha1.RetentionPolicyRef{
 			{Name: "orders-retention", Namespace: "prod"},
 			{Name: "keep-1mo", Namespace: "kubestash", Restricted: "you cannot get retentionpolicies in namespace kubestash"},
