@@ -21,7 +21,7 @@ import (
 
 func main() {
 	args := os.Args[1:]
-	if filepath.Base(os.Args[0]) == "kubectl_complete-backupview" {
+	if filepath.Base(os.Args[0]) == plugin.CompletionBinary {
 		// kubectl runs kubectl_complete-<plugin> with the words to complete.
 		args = append([]string{"__complete"}, args...)
 	}

@@ -21,6 +21,13 @@ import (
 	"github.com/kubestash/backupview/pkg/version"
 )
 
+// Binary is the plugin's executable: kubectl runs kubectl-<plugin> for kubectl <plugin>.
+const Binary = "kubectl-backupview"
+
+// CompletionBinary is what kubectl runs to complete the plugin's words: kubectl_complete-<plugin>,
+// a link to Binary.
+const CompletionBinary = "kubectl_complete-backupview"
+
 // FieldManager is the plugin's own field manager for server-side apply.
 const FieldManager = "kubectl-backupview"
 
@@ -46,7 +53,7 @@ func NewCommand(o Options) *cobra.Command {
 	}
 	r := &root{Options: o, flags: genericclioptions.NewConfigFlags(true)}
 	cmd := &cobra.Command{
-		Use:   "kubectl-backupview",
+		Use:   Binary,
 		Short: "Describe KubeStash BackupConfigurations and create them from the console's form",
 		Long: `kubectl backupview reads backupview's views (ui.kubestash.com) and previews:
 
@@ -84,7 +91,7 @@ func (r *root) versionCommand() *cobra.Command {
 		Short: "Print the plugin's version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(r.Streams.Out, "kubectl-backupview %s\n", version.Version)
+			_, err := fmt.Fprintf(r.Streams.Out, "%s %s\n", Binary, version.Version)
 			return err
 		},
 	}
@@ -106,7 +113,7 @@ func (r *root) clients() (*clients, error) {
 	}
 	cfg := rest.CopyConfig(base)
 	cfg.WarningHandler = rest.NewWarningWriter(r.Streams.ErrOut, rest.WarningWriterOptions{Deduplicate: true})
-	cfg.UserAgent = FieldManager + "/" + version.Version + " " + rest.DefaultKubernetesUserAgent()
+	cfg.UserAgent = Binary + "/" + version.Version + " " + rest.DefaultKubernetesUserAgent()
 	c := &clients{}
 	if c.bv, err = clientset.NewForConfig(cfg); err != nil {
 		return nil, err
