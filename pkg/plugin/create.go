@@ -267,14 +267,32 @@ func (r *root) checkEdit(ctx context.Context, c *clients, f *form, send bool, fi
 		switch {
 		case err == nil:
 			return nil, nil
-		case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsConflict(err):
-			return []string{strings.TrimSuffix(message(explain(c.discovery, err, bcResource, nil)), "\n")}, nil
 		case apierrors.IsForbidden(err) && !send:
 			fmt.Fprintf(r.Streams.ErrOut, "Warning: the edited manifest was not checked by the server: %s\n", err)
 			return nil, nil
+		case aboutTheManifest(err):
+			return []string{strings.TrimSuffix(message(explain(c.discovery, err, bcResource, nil)), "\n")}, nil
 		}
 		return nil, explain(c.discovery, err, bcResource, nil)
 	}
+}
+
+// aboutTheManifest tells the server's refusals of the manifest, which an edit may fix (a 422,
+// a 400, a conflict, a field the schema does not declare, which server-side apply reports
+// as an error without a reason), from those about the caller, the cluster or the
+// connection, which no edit fixes.
+func aboutTheManifest(err error) bool {
+	var st apierrors.APIStatus
+	if !errors.As(err, &st) {
+		return false
+	}
+	switch st.Status().Reason {
+	case metav1.StatusReasonForbidden, metav1.StatusReasonUnauthorized, metav1.StatusReasonNotFound,
+		metav1.StatusReasonServiceUnavailable, metav1.StatusReasonTimeout, metav1.StatusReasonServerTimeout,
+		metav1.StatusReasonTooManyRequests:
+		return false
+	}
+	return true
 }
 
 // decodeManifest reads one object from YAML or JSON.
