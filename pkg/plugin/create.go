@@ -59,10 +59,10 @@ every field (and the flag that set it). The form comes from the flags, or whole 
              with dry run) and the file reopens with the problems until it passes
   --submit   create the BackupConfiguration: server-side apply, field manager ` + FieldManager + `
   --dry-run=server  send it with dry run: checked and not persisted`,
-		Example: `  kubectl backupview create mongodb-backup -n demo \
+		Example: `  kubectl backupview create mongodb-logical -n demo \
     --storage kubestash/s3-shared --retention-policy demo/demo-retention --label team=databases \
     --session 'name=full-backup,schedule=*/30 * * * *,addon=mongodb-addon,run-as-user=999' \
-    --task 'name=logical-backup,repo=mongodb-repo,encryption-secret=encrypt-secret,param.args=--db=testdb' \
+    --task 'name=logical-backup,repo=mongodb-logical-repo,encryption-secret=encrypt-secret,param.args=--db=testdb' \
     --target MongoDB.kubedb.com/mongodb --submit
 
   kubectl backupview create -f examples/preview-mongodb.yaml -o json

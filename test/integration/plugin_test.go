@@ -169,12 +169,20 @@ var exampleFlags = []string{
 func TestPluginCreate(t *testing.T) {
 	need(t)
 	ctx := context.Background()
-	const name = "plugin-backup"
+	// The README's example: the example form with a name and repository of its own.
+	const name, repo = "mongodb-logical", "mongodb-logical-repo"
 	t.Cleanup(func() { deleteBC(t, "demo", name) })
-	args := append([]string{"create", "-n", "demo", name}, exampleFlags...)
+	args := []string{"create", name, "-n", "demo"}
+	for i := 0; i < len(exampleFlags); i += 2 {
+		args = append(args, exampleFlags[i], strings.Replace(exampleFlags[i+1], "repo=mongodb-repo,", "repo="+repo+",", 1))
+	}
+	if !strings.Contains(strings.Join(args, " "), "repo="+repo+",") {
+		t.Fatal("no task flag to rename the repository in")
+	}
 
 	form := readForm(t, "examples/preview-mongodb.yaml")
 	form.Name = name
+	form.Spec.Sessions[0].Tasks[0].RepoName = repo
 	want, err := bv.UiV1alpha1().BackupConfigurationPreviews("demo").Create(ctx, form, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
