@@ -226,6 +226,10 @@ func TestDescribe(t *testing.T) {
 	if code != 1 || out != want.String() || errOut != "Error from server (NotFound): backupconfigurationviews.ui.kubestash.com \"nope\" not found\n" {
 		t.Errorf("missing name: exit %d, stderr %q, stdout:\n%s", code, errOut, out)
 	}
+	_, errOut, code = run(t, s, nil, "", "describe", "--colour")
+	if code != 1 || errOut != "error: unknown flag: --colour\nSee 'kubectl backupview describe -h' for help and examples\n" {
+		t.Errorf("unknown flag: %d %q", code, errOut)
+	}
 	_, errOut, code = run(t, s, nil, "", "describe", "-A", "x")
 	if code != 1 || !strings.Contains(errOut, "error: a resource cannot be retrieved by name across all namespaces") {
 		t.Errorf("-A with a name: %d %s", code, errOut)

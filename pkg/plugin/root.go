@@ -66,6 +66,10 @@ func NewCommand(o Options) *cobra.Command {
 	cmd.SetIn(o.Streams.In)
 	cmd.SetOut(o.Streams.Out)
 	cmd.SetErr(o.Streams.ErrOut)
+	// As kubectl: a flag error points at the command's help.
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%w\nSee '%s -h' for help and examples", err, c.CommandPath())
+	})
 	r.flags.AddFlags(cmd.PersistentFlags())
 	cmd.AddCommand(r.describeCommand(), r.createCommand(), r.versionCommand())
 	return cmd
