@@ -10,13 +10,17 @@ GOFILES := $(shell find cmd pkg hack test -name '*.go' 2>/dev/null)
 
 all: build
 
-build: $(BIN)/backupview-apiserver $(BIN)/backupview-fixtures
+build: $(BIN)/backupview-apiserver $(BIN)/backupview-fixtures $(BIN)/kubectl-backupview
 
 $(BIN)/backupview-apiserver: $(GOFILES) go.mod go.sum
 	$(GO) build -ldflags "$(LDFLAGS)" -o $@ ./cmd/backupview-apiserver
 
 $(BIN)/backupview-fixtures: $(GOFILES) go.mod go.sum
 	$(GO) build -o $@ ./cmd/backupview-fixtures
+
+# The kubectl plugin: kubectl finds it on PATH as `kubectl backupview`.
+$(BIN)/kubectl-backupview: $(GOFILES) go.mod go.sum
+	$(GO) build -ldflags "$(LDFLAGS)" -o $@ ./cmd/kubectl-backupview
 
 # kube-apiserver, kubectl and etcd from the module proxy, built once and cached.
 control-plane:

@@ -144,6 +144,9 @@ func userKey(u user.Info) string {
 
 // Denied is the reason given when the caller may not get a resource in a namespace.
 func Denied(group, resource, ns string) string {
+	if ns == "" {
+		return fmt.Sprintf("you cannot get %s (cluster-scoped)", printResource(group, resource))
+	}
 	return fmt.Sprintf("you cannot get %s in namespace %s", printResource(group, resource), ns)
 }
 

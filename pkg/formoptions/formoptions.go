@@ -33,6 +33,13 @@ var _ Lookup = (*sources.Sources)(nil)
 // Build returns the options of namespace ns and the newest resourceVersion among the objects
 // they reflect; ok is false when the namespace does not exist.
 func Build(ns string, l Lookup) (o *ui.BackupConfigurationOptions, rv uint64, ok bool) {
+	addons, addonsRV := buildAddons(l.Addons())
+	return build(ns, l, addons, addonsRV)
+}
+
+// build is Build with the Addons already listed: they are the same for every namespace, so the
+// cache's builder shares one list between all options (they are immutable once published).
+func build(ns string, l Lookup, addons []ui.AddonOption, addonsRV uint64) (o *ui.BackupConfigurationOptions, rv uint64, ok bool) {
 	n := l.Namespace(ns)
 	if n == nil {
 		return nil, 0, false
@@ -66,19 +73,8 @@ func Build(ns string, l Lookup) (o *ui.BackupConfigurationOptions, rv uint64, ok
 		return byDefaultThenRef(a.Default, b.Default, a.Ref, b.Ref)
 	})
 
-	for _, a := range l.Addons() {
-		newest(a.ResourceVersion)
-		ao := ui.AddonOption{Name: a.Name}
-		for _, t := range a.BackupTasks {
-			to := ui.TaskOption{Name: t.Name}
-			for _, p := range t.Parameters {
-				to.Parameters = append(to.Parameters, ui.TaskParameter{Name: p.Name, Usage: p.Usage, Required: p.Required, Default: p.Default})
-			}
-			ao.BackupTasks = append(ao.BackupTasks, to)
-		}
-		o.Addons = append(o.Addons, ao)
-	}
-	slices.SortFunc(o.Addons, func(a, b ui.AddonOption) int { return cmp.Compare(a.Name, b.Name) })
+	o.Addons = addons
+	rv = max(rv, addonsRV)
 
 	for _, t := range l.TargetsIn(ns) {
 		newest(t.ResourceVersion)
@@ -88,6 +84,27 @@ func Build(ns string, l Lookup) (o *ui.BackupConfigurationOptions, rv uint64, ok
 		o.EncryptionSecrets = append([]string{}, names...) // checked and none: empty, not nil
 	}
 	return o, rv, true
+}
+
+// buildAddons lists the Addons by name with their backup tasks, and their newest
+// resourceVersion.
+func buildAddons(l []*kubestash.Addon) (out []ui.AddonOption, rv uint64) {
+	for _, a := range l {
+		if v, err := strconv.ParseUint(a.ResourceVersion, 10, 64); err == nil && v > rv {
+			rv = v
+		}
+		ao := ui.AddonOption{Name: a.Name}
+		for _, t := range a.BackupTasks {
+			to := ui.TaskOption{Name: t.Name}
+			for _, p := range t.Parameters {
+				to.Parameters = append(to.Parameters, ui.TaskParameter{Name: p.Name, Usage: p.Usage, Required: p.Required, Default: p.Default})
+			}
+			ao.BackupTasks = append(ao.BackupTasks, to)
+		}
+		out = append(out, ao)
+	}
+	slices.SortFunc(out, func(a, b ui.AddonOption) int { return cmp.Compare(a.Name, b.Name) })
+	return out, rv
 }
 
 // byDefaultThenRef orders defaults first, then by "namespace/name".

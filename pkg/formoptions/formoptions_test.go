@@ -157,3 +157,36 @@ func TestDenial(t *testing.T) {
 		}
 	}
 }
+
+type fakeSource struct {
+	*fake
+	keys []string
+}
+
+func (f fakeSource) OptionsKeys() []string         { return f.keys }
+func (f fakeSource) ListedResourceVersion() uint64 { return 1 }
+
+// The cache's builder shares one Addons list between namespaces, and rebuilds it when an
+// Addon changes.
+func TestBuilderSharesAddons(t *testing.T) {
+	f := fixture(t)
+	b := Builder(fakeSource{fake: f, keys: []string{"demo/default", "dev/default"}})
+	demo, _, ok1 := b.Build("demo/default")
+	dev, _, ok2 := b.Build("dev/default")
+	if !ok1 || !ok2 || len(demo.Addons) != 2 || &demo.Addons[0] != &dev.Addons[0] {
+		t.Fatalf("addons not shared: %v %v", ok1, ok2)
+	}
+	want, _, _ := Build("demo", f)
+	if !reflect.DeepEqual(demo, want) {
+		t.Errorf("builder and Build differ:\n%+v\n%+v", demo, want)
+	}
+	f.addons[0].ResourceVersion = "99"
+	f.addons[0].BackupTasks = append(f.addons[0].BackupTasks, kubestash.AddonTask{Name: "volume-snapshot"})
+	again, rv, _ := b.Build("demo/default")
+	if len(again.Addons[1].BackupTasks) != 2 || rv != 99 {
+		t.Errorf("changed Addon not rebuilt: %+v rv %d", again.Addons, rv)
+	}
+	if _, _, ok := b.Build("demo/other"); ok {
+		t.Error("a name other than default exists")
+	}
+}

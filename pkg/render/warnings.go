@@ -71,8 +71,8 @@ func ForCaller(f Facts, a Access) Cluster {
 // in the preview's own namespace is checked as is (whoever may preview there may see that
 // namespace's backup setup); one in another namespace is named found or not found only if
 // the caller may get it there, and otherwise gets one neutral warning, the same whether it
-// exists or not, so that the preview is no existence oracle. Addons are cluster-scoped
-// catalog entries (which backup tasks exist), checked for everyone.
+// exists or not, so that the preview is no existence oracle. Addons are cluster-scoped: they
+// are checked only for a caller who may get Addons.
 func Warnings(p *ui.BackupConfigurationPreview, c Cluster) []string {
 	if p == nil || c == nil {
 		return nil
@@ -149,6 +149,12 @@ func Warnings(p *ui.BackupConfigurationPreview, c Cluster) []string {
 
 	for _, s := range p.Spec.Sessions {
 		if s.Addon == "" {
+			continue
+		}
+		// Addons are cluster-scoped: told of only to a caller who may get them (as the form
+		// options list them), else one neutral warning.
+		if ok, why := c.MayGet(kubestash.AddonsGroup, kubestash.Addons.Resource, ""); !ok {
+			add("cannot check Addon %s: %s", s.Addon, why)
 			continue
 		}
 		backup, restore, found := c.Addon(s.Addon)

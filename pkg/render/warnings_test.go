@@ -62,6 +62,9 @@ func (c *fakeCluster) Target(group, kind, ns, name, fromNS string) TargetState {
 }
 func (c *fakeCluster) MayGet(group, resource, ns string) (bool, string) {
 	if c.denyAll || c.deny[group+"/"+resource+"/"+ns] {
+		if ns == "" {
+			return false, "you cannot get " + resource + " (cluster-scoped)"
+		}
 		return false, "you cannot get " + resource + " in namespace " + ns
 	}
 	return true, ""
@@ -168,6 +171,7 @@ func TestWarningsFollowTheCaller(t *testing.T) {
 		"cannot check RetentionPolicy prod/keep: you cannot get retentionpolicies in namespace prod",
 		"target MongoDB.kubedb.com prod/mongodb is not in the BackupConfiguration's namespace demo: KubeStash requires the target in the same namespace",
 		"cannot check target MongoDB.kubedb.com prod/mongodb: you cannot get mongodbs in namespace prod",
+		"cannot check Addon mongodb-addon: you cannot get addons (cluster-scoped)",
 	}
 	for _, setup := range []struct {
 		name string
@@ -175,6 +179,11 @@ func TestWarningsFollowTheCaller(t *testing.T) {
 	}{
 		{"they exist", exists(newFakeCluster())},
 		{"they do not", newFakeCluster()},
+		{"they do not, nor the Addon", func() *fakeCluster {
+			c := newFakeCluster()
+			delete(c.addons, "mongodb-addon")
+			return c
+		}()},
 		{"they exist, kind not backed up in demo", func() *fakeCluster {
 			c := exists(newFakeCluster())
 			delete(c.backedUp, "demo/kubedb.com/MongoDB")
@@ -206,14 +215,16 @@ func TestWarningsFollowTheCaller(t *testing.T) {
 		t.Errorf("policy denied only: %q", got)
 	}
 
-	// The preview's own namespace: today's warnings, whatever the caller may get elsewhere.
+	// The preview's own namespace: today's warnings, whatever the caller may get elsewhere
+	// (Addons are cluster-scoped: the caller who may not get them is not told).
 	p = validForm()
 	p.Spec.StorageRef = ui.ObjectReference{Name: "gcs"}
 	p.Spec.RetentionPolicy = ui.ObjectReference{Namespace: "demo", Name: "keep"}
 	c = newFakeCluster()
 	c.denyAll = true
 	delete(c.targets, "kubedb.com/MongoDB/demo/mongodb")
-	want = []string{"BackupStorage demo/gcs not found", "RetentionPolicy demo/keep not found", "target MongoDB.kubedb.com demo/mongodb not found"}
+	want = []string{"BackupStorage demo/gcs not found", "RetentionPolicy demo/keep not found", "target MongoDB.kubedb.com demo/mongodb not found",
+		"cannot check Addon mongodb-addon: you cannot get addons (cluster-scoped)"}
 	if w := Warnings(p, c); !reflect.DeepEqual(w, want) {
 		t.Errorf("own namespace: got %q", w)
 	}

@@ -231,13 +231,22 @@ func (s *Sources) WaitForSync(ctx context.Context) error {
 	})
 }
 
-// WaitForTargets blocks until TargetsSynced holds or ctx ends.
+// WaitForTargets blocks until TargetsSynced holds or ctx ends. A target kind that is
+// registered and served but whose informer is still being made (a BackupConfiguration event
+// registered it a moment ago) is waited for too: otherwise the first build could run before
+// its informer exists and show its targets found=false.
 func (s *Sources) WaitForTargets(ctx context.Context) error {
 	return s.waitUntil(ctx, func() (bool, []<-chan struct{}) {
+		m := s.mapping.Load()
 		var synced []<-chan struct{}
-		for _, t := range s.targets {
-			if t.informer != nil && !t.unreadable {
+		for gk, t := range s.targets {
+			switch {
+			case t.informer != nil && !t.unreadable:
 				synced = append(synced, t.informer.HasSyncedChecker().Done())
+			case t.informer == nil && m != nil:
+				if _, _, served := m.resourceFor(gk); served {
+					return false, nil // resolveTarget bumps once the informer is set
+				}
 			}
 		}
 		return true, synced

@@ -27,7 +27,8 @@ func (s *Sources) SetOptionsSink(sink Sink) {
 	inf := metadatainformer.NewFilteredMetadataInformer(s.meta, namespacesGVR, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
 	_ = inf.SetTransform(func(o interface{}) (interface{}, error) {
 		if m, ok := o.(*metav1.PartialObjectMetadata); ok {
-			return &kubestash.Namespace{ObjectMeta: metav1.ObjectMeta{Name: m.Name, UID: m.UID, Labels: m.Labels, ResourceVersion: m.ResourceVersion}}, nil
+			return &kubestash.Namespace{ObjectMeta: metav1.ObjectMeta{Name: m.Name, UID: m.UID, Labels: m.Labels, ResourceVersion: m.ResourceVersion,
+				CreationTimestamp: m.CreationTimestamp}}, nil
 		}
 		return o, nil
 	})

@@ -121,6 +121,19 @@ func TestFormOptions(t *testing.T) {
 		t.Errorf("mongodb-addon tasks: %+v", mongo.BackupTasks)
 	}
 
+	// The demo's namespace: the shared s3 (All, default) and its own gcs (Same); its own and
+	// the shared policy, both defaults; its StatefulSet and MongoDB.
+	d, err := bv.UiV1alpha1().BackupConfigurationOptionses("demo").Get(ctx, "default", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, p := refs(d); !slices.Equal(s, []string{"kubestash/s3-shared", "demo/gcs-demo"}) || !slices.Equal(p, []string{"demo/demo-retention", "kubestash/keep-1mo"}) {
+		t.Errorf("demo: storages %v, policies %v", s, p)
+	}
+	if want := []v1alpha1.TargetOption{{APIGroup: "apps", Kind: "StatefulSet", Name: "app-data"}, {APIGroup: "kubedb.com", Kind: "MongoDB", Name: "mongodb"}}; !slices.Equal(d.Targets, want) {
+		t.Errorf("demo targets %+v, want %+v", d.Targets, want)
+	}
+
 	// kubectl: the Table shows counts and defaults; -o yaml the lists; explain the schema.
 	out, err := kubectl("get", "backupconfigurationoptions", "-n", "forms")
 	if err != nil || !strings.Contains(out, "DEFAULT-STORAGE") || !strings.Contains(out, "kubestash/s3-shared") {
@@ -148,7 +161,7 @@ func TestFormOptions(t *testing.T) {
 	if out, err := kubectl("label", "namespace", "forms", "tier=silver", "--overwrite"); err != nil {
 		t.Fatal(err, out)
 	}
-	waitOptions(t, w, 10*time.Second, func(o *v1alpha1.BackupConfigurationOptions) bool {
+	waitOptions(t, w, time.Second, func(o *v1alpha1.BackupConfigurationOptions) bool {
 		s, _ := refs(o)
 		return slices.Equal(s, []string{"kubestash/s3-shared", "forms/own", "kubestash/sel-silver"})
 	})
@@ -157,7 +170,7 @@ func TestFormOptions(t *testing.T) {
 	if err := dyn.Resource(kubestash.BackupStorages).Namespace("kubestash").Delete(ctx, "sel-silver", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitOptions(t, w, 10*time.Second, func(o *v1alpha1.BackupConfigurationOptions) bool {
+	waitOptions(t, w, time.Second, func(o *v1alpha1.BackupConfigurationOptions) bool {
 		s, _ := refs(o)
 		return slices.Equal(s, []string{"kubestash/s3-shared", "forms/own"})
 	})
@@ -238,4 +251,3 @@ func waitOptions(t *testing.T, w watch.Interface, timeout time.Duration, ok func
 		}
 	}
 }
-

@@ -181,6 +181,7 @@ func TestWarningsFollowTheCaller(t *testing.T) {
 	want := []string{
 		"cannot check BackupStorage stash/default: you cannot get backupstorages in namespace stash",
 		"cannot check RetentionPolicy stash/default: you cannot get retentionpolicies in namespace stash",
+		"cannot check Addon mongodb-addon: you cannot get addons (cluster-scoped)",
 		"cannot check encryption Secret demo/enc: you cannot get secrets in namespace demo",
 	}
 	if strings.Join(exists, "\n") != strings.Join(want, "\n") {

@@ -17,7 +17,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -212,13 +211,13 @@ func (s *Store[T, P]) List(ctx context.Context, options *metainternalversion.Lis
 		items = make([]T, 0, len(entries))
 	}
 	for i, e := range entries {
-		if !match(e.Object) {
+		if match != nil && !match(e.Object) {
 			continue
 		}
 		if limit > 0 && int64(len(items)) == limit {
 			// More may match: hand out a token for the rest of this snapshot.
 			meta.Continue = encodeContinue(continueToken{RV: snap.RV, Start: entries[i-1].Key})
-			if !filtered(options) {
+			if match == nil { // with a selector, how many more match is unknown
 				rem := int64(len(entries) - i)
 				meta.RemainingItemCount = &rem
 			}
@@ -310,36 +309,34 @@ func (s *Store[T, P]) Watch(ctx context.Context, options *metainternalversion.Li
 	} else {
 		o.Initial = true
 	}
-	o.Filter = match // the namespace is the cache's to scope (o.Namespace)
+	o.Filter = match // nil: every object; the namespace is the cache's to scope (o.Namespace)
 	o.Namespace = ns
 	o.Transform = s.redactor(ctx)
 	return s.cache.Watch(ctx, o, s.hooks.WatcherDropped)
 }
 
-// matcher builds the label and field filter; an unsupported field is a 400 naming the
-// supported ones.
+// matcher builds the label and field filter, nil when there is none (an unfiltered LIST
+// allocates no closure); an unsupported field is a 400 naming the supported ones.
 func (s *Store[T, P]) matcher(o *metainternalversion.ListOptions) (func(P) bool, error) {
-	lsel, fsel := labels.Everything(), fields.Everything()
-	if o != nil && o.LabelSelector != nil {
+	var lsel labels.Selector
+	var fmatch func(P) bool
+	if o != nil && o.LabelSelector != nil && !o.LabelSelector.Empty() {
 		lsel = o.LabelSelector
 	}
-	if o != nil && o.FieldSelector != nil {
-		fsel = o.FieldSelector
+	if o != nil && o.FieldSelector != nil && !o.FieldSelector.Empty() {
+		var err error
+		if fmatch, err = s.kind.Fields.Matcher(o.FieldSelector); err != nil {
+			if u := (*selectable.UnsupportedError)(nil); errors.As(err, &u) {
+				return nil, apierrors.NewBadRequest(fmt.Sprintf("field selector %q is not supported for %s; supported fields: %s", u.Field, s.kind.Resource.Resource, strings.Join(u.Supported, ", ")))
+			}
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
 	}
-	fmatch, err := s.kind.Fields.Matcher(fsel)
-	if u := (*selectable.UnsupportedError)(nil); errors.As(err, &u) {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("field selector %q is not supported for %s; supported fields: %s", u.Field, s.kind.Resource.Resource, strings.Join(u.Supported, ", ")))
-	}
-	if err != nil {
-		return nil, apierrors.NewBadRequest(err.Error())
-	}
-	if lsel.Empty() && fsel.Empty() {
-		return func(P) bool { return true }, nil
+	switch {
+	case lsel == nil:
+		return fmatch, nil
+	case fmatch == nil:
+		return func(o P) bool { return lsel.Matches(labels.Set(o.GetLabels())) }, nil
 	}
 	return func(o P) bool { return lsel.Matches(labels.Set(o.GetLabels())) && fmatch(o) }, nil
-}
-
-// filtered reports whether the list has a label or field selector.
-func filtered(o *metainternalversion.ListOptions) bool {
-	return o != nil && (o.LabelSelector != nil && !o.LabelSelector.Empty() || o.FieldSelector != nil && !o.FieldSelector.Empty())
 }
