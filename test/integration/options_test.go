@@ -238,4 +238,3 @@ func waitOptions(t *testing.T, w watch.Interface, timeout time.Duration, ok func
 		}
 	}
 }
-
