@@ -219,7 +219,7 @@ func (l *loader) backupConfiguration(ctx context.Context, i int) error {
 	return g.Wait()
 }
 
-// do runs one request within the concurrency bound.
+// do runs one request within the concurrency bound; none starts once ctx has ended.
 func (l *loader) do(ctx context.Context, f func() error) error {
 	select {
 	case l.sem <- struct{}{}:
@@ -227,6 +227,9 @@ func (l *loader) do(ctx context.Context, f func() error) error {
 		return ctx.Err()
 	}
 	defer func() { <-l.sem }()
+	if err := ctx.Err(); err != nil { // ended while a slot was free too
+		return err
+	}
 	l.requests.Add(1)
 	return f()
 }
