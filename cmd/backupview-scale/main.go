@@ -10,6 +10,9 @@
 // bench expects a cluster made by hack/cluster.sh in DIR (registered, CRDs installed, loaded):
 // it restarts backupview itself to time start to ready, and exits non-zero only on real
 // errors (a failing request, view count != BackupConfiguration count), never on timings.
+//
+// The work is done by pkg/scale (the cluster's shape and objects), pkg/scale/loader,
+// pkg/scale/bench and pkg/scale/report; this is flags and wiring.
 package main
 
 import (
@@ -24,6 +27,11 @@ import (
 	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubestash/backupview/pkg/scale"
+	"github.com/kubestash/backupview/pkg/scale/bench"
+	"github.com/kubestash/backupview/pkg/scale/loader"
+	"github.com/kubestash/backupview/pkg/scale/report"
 )
 
 func main() {
@@ -54,12 +62,12 @@ func main() {
 func loadCmd(ctx context.Context, args []string, logf func(string, ...interface{})) error {
 	fs := flag.NewFlagSet("load", flag.ExitOnError)
 	kubeconfig := fs.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the cluster to load")
-	scale := fs.String("scale", "default", "default, small, tiny, or custom:ns=..,bc=..,bs=..,repo=..,storage=..,policy=.. (unset keys as in default)")
+	scaleName := fs.String("scale", "default", scale.Syntax+" (unset keys as in default)")
 	conc := fs.Int("concurrency", 32, "requests in flight at most")
 	force := fs.Bool("force", false, "load even when the marker says this scale is loaded")
 	statusInCreate := fs.Bool("status-in-create", true, "turn the KubeStash CRDs' status subresource off during the load so that statuses go with the create request (half the requests; restored afterwards)")
-	fs.Parse(args)
-	sc, err := ParseScale(*scale)
+	_ = fs.Parse(args)
+	sc, err := scale.Parse(*scaleName)
 	if err != nil {
 		return err
 	}
@@ -67,7 +75,11 @@ func loadCmd(ctx context.Context, args []string, logf func(string, ...interface{
 	if err != nil {
 		return err
 	}
-	_, err = Load(ctx, cfg, sc, *conc, *force, *statusInCreate, logf)
+	clients, err := loader.NewClients(cfg)
+	if err != nil {
+		return err
+	}
+	_, err = loader.Load(ctx, clients, sc, loader.Options{Concurrency: *conc, Force: *force, StatusInCreate: *statusInCreate, Logf: logf})
 	return err
 }
 
@@ -75,18 +87,18 @@ func benchCmd(ctx context.Context, args []string, logf func(string, ...interface
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
 	dir := fs.String("dir", "", "cluster state directory (hack/cluster.sh DIR)")
 	root := fs.String("root", ".", "repository root")
-	scale := fs.String("scale", "default", "the scale the cluster was loaded with")
+	scaleName := fs.String("scale", "default", "the scale the cluster was loaded with")
 	rounds := fs.Int("rounds", 0, "interleaved rounds per list comparison (0: 5 at default scale, 3 otherwise)")
 	gets := fs.Int("gets", 200, "GET pairs")
 	watches := fs.Int("watches", 30, "watch-latency samples")
 	starts := fs.Int("starts", 3, "start-to-ready rounds")
 	out := fs.String("out", "docs/benchmarks.md", "markdown file to write the results block into (empty: none)")
 	only := fs.String("only", "", "comma-separated parts to run besides start-up and memory: lists, json, gets, watch (default: all)")
-	fs.Parse(args)
+	_ = fs.Parse(args)
 	if *dir == "" {
 		return fmt.Errorf("--dir is required")
 	}
-	sc, err := ParseScale(*scale)
+	sc, err := scale.Parse(*scaleName)
 	if err != nil {
 		return err
 	}
@@ -98,19 +110,22 @@ func benchCmd(ctx context.Context, args []string, logf func(string, ...interface
 	}
 	if *rounds == 0 {
 		*rounds = 3
-		if sc.Name == "default" {
+		if sc.Name == scale.Default.Name {
 			*rounds = 5
 		}
 	}
-	_, kube := newClients(cfg)
-	load, err := ReadMarker(ctx, kube)
+	clients, err := loader.NewClients(cfg)
+	if err != nil {
+		return err
+	}
+	load, err := loader.ReadMarker(ctx, clients.Kube)
 	if err != nil {
 		return err
 	}
 	if load == nil || load.Scale != sc {
 		return fmt.Errorf("the cluster in %s does not hold a complete load of scale %q: run backupview-scale load first", *dir, sc.Name)
 	}
-	b := &Bench{Root: absRoot, Dir: absDir, Scale: sc, Rounds: *rounds, Gets: *gets, Watches: *watches, Starts: *starts, Logf: logf}
+	b := &bench.Bench{Root: absRoot, Dir: absDir, Scale: sc, Rounds: *rounds, Gets: *gets, Watches: *watches, Starts: *starts, Logf: logf}
 	if *only != "" {
 		b.Only = map[string]bool{}
 		for _, p := range strings.Split(*only, ",") {
@@ -122,11 +137,10 @@ func benchCmd(ctx context.Context, args []string, logf func(string, ...interface
 	if err != nil {
 		return err
 	}
-	md := res.Markdown()
 	fmt.Println()
-	fmt.Println(md)
+	fmt.Println(res.Markdown())
 	if *out != "" {
-		if err := WriteReport(*out, res); err != nil {
+		if err := report.Write(*out, res); err != nil {
 			return err
 		}
 		logf("results written to %s", *out)

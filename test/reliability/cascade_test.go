@@ -20,6 +20,7 @@ import (
 
 	"github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/kubestash"
+	"github.com/kubestash/backupview/pkg/scale"
 	"github.com/kubestash/backupview/test/harness"
 )
 
@@ -170,7 +171,7 @@ func dependents(bc *unstructured.Unstructured, sessions int) []item {
 		"kubestash.com/invoker-name": name, "kubestash.com/invoker-namespace": ns}
 	var out []item
 	for i := 0; i < sessions; i++ {
-		at := base.Add(-time.Duration(i) * 24 * time.Hour)
+		at := scale.Base.Add(-time.Duration(i) * 24 * time.Hour)
 		out = append(out, item{gvr: gvrBS, obj: u("core.kubestash.com/v1alpha1", "BackupSession", ns, fmt.Sprintf("%s-full-backup-%d", name, at.Unix()), obj{
 			"metadata": obj{"labels": labels, "ownerReferences": owner},
 			"spec":     obj{"invoker": obj{"apiGroup": "core.kubestash.com", "kind": "BackupConfiguration", "name": name}, "session": "full-backup"},

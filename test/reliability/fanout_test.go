@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubestash/backupview/pkg/scale/stats"
 	"github.com/kubestash/backupview/test/harness"
 )
 
@@ -38,7 +39,7 @@ func TestFanOutScales(t *testing.T) {
 			}
 			d = append(d, time.Since(t0))
 		}
-		return percentile(d, 0.50), percentile(d, 0.99)
+		return stats.Sample(d).Percentile(0.50), stats.Sample(d).Percentile(0.99)
 	}
 	getPath := "/apis/ui.kubestash.com/v1alpha1/namespaces/prod/backupconfigurationviews/postgres-backup"
 	g50, g99 := latency(getPath, 200)

@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +31,9 @@ import (
 
 	clientset "github.com/kubestash/backupview/pkg/generated/clientset/versioned"
 	"github.com/kubestash/backupview/pkg/kubestash"
+	"github.com/kubestash/backupview/pkg/scale"
+	"github.com/kubestash/backupview/pkg/scale/loader"
+	"github.com/kubestash/backupview/pkg/scrape"
 	"github.com/kubestash/backupview/test/harness"
 )
 
@@ -43,7 +45,7 @@ var (
 	gvrPolicy  = kubestash.RetentionPolicies
 	gvrAddon   = kubestash.Addons
 	gvrNS      = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
-	gvrMongoDB = schema.GroupVersionResource{Group: "kubedb.com", Version: "v1", Resource: "mongodbs"}
+	gvrMongoDB = scale.MongoDBs
 )
 
 const viewsPath = "/apis/ui.kubestash.com/v1alpha1/backupconfigurationviews"
@@ -212,20 +214,20 @@ func clientFor(c *harness.Cluster, bvPort int) clientset.Interface {
 	return clientset.NewForConfigOrDie(cfg)
 }
 
-// metric scrapes one sample (name with its labels, as printed) from a replica's /metrics.
+// metric scrapes the value of a counter or gauge (its first sample) from a replica's
+// /metrics; 0 when it has none.
 func metric(t testing.TB, h *httpc, name string) float64 {
 	t.Helper()
 	r := h.get("/metrics")
 	if r.err != nil || r.code != 200 {
 		t.Fatalf("/metrics: %d %v %.200s", r.code, r.err, r.body)
 	}
-	for _, l := range strings.Split(string(r.body), "\n") {
-		if v, ok := strings.CutPrefix(l, name+" "); ok {
-			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return f
-		}
+	m, err := scrape.Parse(bytes.NewReader(r.body))
+	if err != nil {
+		t.Fatalf("/metrics: %v", err)
 	}
-	return 0
+	v, _ := m.Value(name)
+	return v
 }
 
 // ---- a second replica -------------------------------------------------------------------
@@ -502,99 +504,44 @@ func createOne(ctx context.Context, dyn dynamic.Interface, it item) error {
 
 // ---- generated clusters -----------------------------------------------------------------
 
-// scale is the shape of a generated set of KubeStash objects. small matches the scale
-// benchmark's "small" preset (cmd/backupview-scale): 20 namespaces, 200 BackupConfigurations,
-// 2,000 BackupSessions, 200 Repositories, 4 BackupStorages, 4 RetentionPolicies.
-type scale struct {
-	namespaces, bcs, sessionsPerBC, storages, policies int
-	repos, targets                                     bool
+// The generated clusters are the scale benchmark's (pkg/scale): the same objects, names and
+// arithmetic.
+
+// itemOf is a generated object to create.
+func itemOf(o scale.Object) item {
+	return item{gvr: o.Resource, obj: o.Unstructured(), status: o.Status}
 }
 
-var small = scale{namespaces: 20, bcs: 200, sessionsPerBC: 10, storages: 4, policies: 4, repos: true, targets: true}
+// noTriggers are kube-controller-manager flags for a cluster holding a whole generated scale:
+// its CronJobs last fired at scale.Base, long ago, so the CronJob controller would start a Job
+// for each (with Pods nobody runs: there is no kubelet), as hack/bench-scale.sh says.
+const noTriggers = "--controllers=*,-cronjob-controller,-job-controller"
 
-const sharedNS = "kubestash"
-
-func nsName(i int) string         { return fmt.Sprintf("team-%02d", i) }
-func (s scale) ns(i int) string   { return nsName(i * s.namespaces / s.bcs) }
-func bcName(i int) string         { return fmt.Sprintf("db-%04d-backup", i) }
-func repoName(i int) string       { return fmt.Sprintf("db-%04d-repo", i) }
-func targetName(i int) string     { return fmt.Sprintf("db-%04d", i) }
-func storageName(k int) string    { return fmt.Sprintf("s3-%02d", k) }
-func policyName(k int) string     { return fmt.Sprintf("keep-%02d", k) }
-func (s scale) key(i int) string  { return s.ns(i) + "/" + bcName(i) }
-func (s scale) storage(i int) int { return i % s.storages }
-
-var base = time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)
-
-func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-func bcObject(s scale, i int) *unstructured.Unstructured {
-	ns := s.ns(i)
-	return u("core.kubestash.com/v1alpha1", "BackupConfiguration", ns, bcName(i), obj{
-		"metadata": obj{"labels": obj{"team": fmt.Sprintf("team-%d", i%7), "app.kubernetes.io/managed-by": "Helm"}},
-		"spec": obj{
-			"target": obj{"apiGroup": "kubedb.com", "kind": "MongoDB", "namespace": ns, "name": targetName(i)},
-			"backends": list{obj{"name": "default-backend",
-				"storageRef":      obj{"namespace": sharedNS, "name": storageName(s.storage(i))},
-				"retentionPolicy": obj{"namespace": sharedNS, "name": policyName(i % s.policies)}}},
-			"sessions": list{obj{
-				"name":         "full-backup",
-				"scheduler":    obj{"schedule": "0 */4 * * *", "jobTemplate": obj{"backoffLimit": int64(1)}},
-				"repositories": list{obj{"name": repoName(i), "backend": "default-backend", "directory": ns + "/" + targetName(i)}},
-				"addon":        obj{"name": "mongodb-addon", "tasks": list{obj{"name": "logical-backup", "params": obj{"args": "--db=" + targetName(i)}}}},
-			}},
-		},
-	})
+// loadScale loads the whole scale as the benchmark's loader does, every status through the
+// status subresource (the CRDs stay as installed).
+func loadScale(t *testing.T, c *harness.Cluster, sc scale.Scale) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	clients := loader.Clients{Dyn: c.Dyn, Kube: c.Kube}
+	if _, err := loader.Load(ctx, clients, sc, loader.Options{Concurrency: 16, Logf: t.Logf}); err != nil {
+		t.Fatal(err)
+	}
 }
 
-// objects returns the generated objects in creation order: namespaces and shared objects,
-// then per-namespace objects.
-func (s scale) objects() (first, rest []item) {
-	first = append(first, item{gvr: gvrNS, obj: u("v1", "Namespace", "", sharedNS, nil)})
-	for n := 0; n < s.namespaces; n++ {
-		first = append(first, item{gvr: gvrNS, obj: u("v1", "Namespace", "", nsName(n), nil)})
-	}
-	for k := 0; k < s.storages; k++ {
-		first = append(first, item{gvr: gvrStorage, obj: u("storage.kubestash.com/v1alpha1", "BackupStorage", sharedNS, storageName(k), obj{
-			"spec": obj{"storage": obj{"provider": "s3", "s3": obj{"bucket": fmt.Sprintf("b-%d", k), "endpoint": "s3.amazonaws.com"}}, "deletionPolicy": "WipeOut"},
-		}), status: obj{"phase": "Ready", "totalSize": "1 GiB"}})
-	}
-	for k := 0; k < s.policies; k++ {
-		first = append(first, item{gvr: gvrPolicy, obj: u("storage.kubestash.com/v1alpha1", "RetentionPolicy", sharedNS, policyName(k), obj{
-			"spec": obj{"maxRetentionPeriod": "1mo", "default": k == 0},
-		})})
-	}
-	for i := 0; i < s.bcs; i++ {
-		ns := s.ns(i)
-		rest = append(rest, item{gvr: gvrBC, obj: bcObject(s, i)})
-		if s.repos {
-			rest = append(rest, item{gvr: gvrRepo, obj: u("storage.kubestash.com/v1alpha1", "Repository", ns, repoName(i), obj{
-				"spec": obj{"appRef": obj{"apiGroup": "kubedb.com", "kind": "MongoDB", "namespace": ns, "name": targetName(i)},
-					"storageRef": obj{"namespace": sharedNS, "name": storageName(s.storage(i))}, "path": ns + "/" + targetName(i)},
-			}), status: obj{"phase": "Ready", "integrity": true, "snapshotCount": int64(s.sessionsPerBC), "size": "12.204 MiB", "lastBackupTime": rfc(base)}})
-		}
-		if s.targets {
-			rest = append(rest, item{gvr: gvrMongoDB, obj: u("kubedb.com/v1", "MongoDB", ns, targetName(i), obj{"spec": obj{"version": "6.0"}})})
-		}
-		for j := 0; j < s.sessionsPerBC; j++ {
-			at := base.Add(-time.Duration(j) * 4 * time.Hour)
-			phase := "Succeeded"
-			if j == 0 && i%10 == 9 {
-				phase = "Failed"
-			}
-			rest = append(rest, item{gvr: gvrBS, obj: u("core.kubestash.com/v1alpha1", "BackupSession", ns, fmt.Sprintf("%s-full-backup-%d", bcName(i), at.Unix()), obj{
-				"spec": obj{"invoker": obj{"apiGroup": "core.kubestash.com", "kind": "BackupConfiguration", "name": bcName(i)}, "session": "full-backup"},
-			}), status: obj{"phase": phase, "duration": "49s", "totalSnapshots": int64(1)}})
-		}
-	}
-	return first, rest
-}
-
-// load creates the scale's objects.
-func (s scale) load(t *testing.T, c *harness.Cluster) {
+// loadBackupConfigurations creates the scale's namespaces, shared objects and
+// BackupConfigurations (with their statuses), but nothing that belongs to a
+// BackupConfiguration: no Repositories, targets, CronJobs or BackupSessions.
+func loadBackupConfigurations(t *testing.T, c *harness.Cluster, sc scale.Scale) {
 	t.Helper()
 	start := time.Now()
-	first, rest := s.objects()
+	var first, rest []item
+	for _, o := range append(sc.NamespaceObjects(), sc.SharedObjects()...) {
+		first = append(first, itemOf(o))
+	}
+	for i := 0; i < sc.BCs; i++ {
+		rest = append(rest, itemOf(sc.BackupConfiguration(i)))
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	if err := createAll(ctx, c.Dyn, first, 4); err != nil {
@@ -607,16 +554,6 @@ func (s scale) load(t *testing.T, c *harness.Cluster) {
 }
 
 // ---- small things -----------------------------------------------------------------------
-
-// percentile of sorted durations.
-func percentile(d []time.Duration, p float64) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-	i := int(float64(len(d)-1) * p)
-	return d[i]
-}
 
 // waitUntil polls f every 100 ms until it returns nil or timeout passes.
 func waitUntil(timeout time.Duration, f func() error) error {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,8 @@ import (
 
 	"github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	clientset "github.com/kubestash/backupview/pkg/generated/clientset/versioned"
+	"github.com/kubestash/backupview/pkg/scale"
+	"github.com/kubestash/backupview/pkg/scale/stats"
 	"github.com/kubestash/backupview/test/harness"
 )
 
@@ -208,18 +211,22 @@ func TestLoad(t *testing.T) {
 	need(t)
 	// A watcher may fall 100 events behind (default 1000): with kube-apiserver's and the
 	// kernel's buffers in front, a watcher that never reads then fills up within the minute.
-	c := startCluster(t, harness.Options{PortOffset: offLoad, ServerArgs: "--watcher-buffer=100"})
-	s := small
-	s.load(t, c)
+	c := startCluster(t, harness.Options{PortOffset: offLoad, ServerArgs: "--watcher-buffer=100", ControllerManagerArgs: noTriggers})
+	s := scale.Small
+	loadScale(t, c, s)
 	direct := bvDirect(t, c, port(c, "BV_PORT"))
 	bvPID := pidOf(c, "backupview")
+	sessionsOf := map[string]int{}
+	for i := 0; i < s.BCs; i++ {
+		sessionsOf[s.Key(i)] = s.SessionsOf(i)
+	}
 	if err := waitUntil(60*time.Second, func() error {
 		l, err := c.BV.UiV1alpha1().BackupConfigurationViews("").List(context.Background(), metav1.ListOptions{})
-		if err != nil || len(l.Items) != s.bcs {
+		if err != nil || len(l.Items) != s.BCs {
 			return fmt.Errorf("%v, %d views", err, len(l.Items))
 		}
 		for _, v := range l.Items {
-			if len(v.BackupSessions) != s.sessionsPerBC {
+			if len(v.BackupSessions) != sessionsOf[v.Namespace+"/"+v.Name] {
 				return fmt.Errorf("%s/%s has %d sessions so far", v.Namespace, v.Name, len(v.BackupSessions))
 			}
 		}
@@ -247,15 +254,15 @@ func TestLoad(t *testing.T) {
 	defer stopWatchers()
 	var scopes []string
 	for w := 0; w < watchers; w++ {
-		scopes = append(scopes, s.ns(w*s.bcs/watchers))
+		scopes = append(scopes, s.Namespace(w*s.BCs/watchers))
 	}
 	for range allWatchers {
 		scopes = append(scopes, "")
 	}
 	mk := newMarkers(scopes)
 	storageViews := map[int][]string{}
-	for i := 0; i < s.bcs; i++ {
-		storageViews[s.storage(i)] = append(storageViews[s.storage(i)], s.key(i))
+	for i := 0; i < s.BCs; i++ {
+		storageViews[s.StorageOf(i)] = append(storageViews[s.StorageOf(i)], s.Key(i))
 	}
 	lat := &latencies{d: map[string][]time.Duration{}}
 	var errMu sync.Mutex
@@ -283,22 +290,22 @@ func TestLoad(t *testing.T) {
 				return
 			case <-tick.C:
 			}
-			i := (n * 37) % s.bcs
-			name := fmt.Sprintf("%s-full-backup-%d", bcName(i), base.Unix())
+			i := (n * 37) % s.BCs
+			name := s.BackupSessionName(i, s.SessionsOf(i)-1) // the newest
 			mark := fmt.Sprintf("%dms", 1000000+n)
-			failed := mk.write(mark, "BackupSession "+s.ns(i)+"/"+name, []string{s.key(i)})
+			failed := mk.write(mark, "BackupSession "+s.Namespace(i)+"/"+name, []string{s.Key(i)})
 			patch := []byte(fmt.Sprintf(`{"status":{"duration":%q}}`, mark))
-			if _, err := c.Dyn.Resource(gvrBS).Namespace(s.ns(i)).Patch(context.Background(), name, types.MergePatchType, patch, metav1.PatchOptions{}, "status"); err != nil {
+			if _, err := c.Dyn.Resource(gvrBS).Namespace(s.Namespace(i)).Patch(context.Background(), name, types.MergePatchType, patch, metav1.PatchOptions{}, "status"); err != nil {
 				failed()
 				fail("writer: %v", err)
 			}
 			writes.Add(1)
 			if n%2 == 0 {
-				k := (n / 2) % s.storages
+				k := (n / 2) % s.Storages
 				size := fmt.Sprintf("%d MiB", 1000000+n)
-				failed := mk.write(size, "BackupStorage "+storageName(k), storageViews[k])
+				failed := mk.write(size, "BackupStorage "+scale.StorageName(k), storageViews[k])
 				patch := []byte(fmt.Sprintf(`{"status":{"totalSize":%q}}`, size))
-				if _, err := c.Dyn.Resource(gvrStorage).Namespace(sharedNS).Patch(context.Background(), storageName(k), types.MergePatchType, patch, metav1.PatchOptions{}, "status"); err != nil {
+				if _, err := c.Dyn.Resource(gvrStorage).Namespace(scale.SharedNamespace).Patch(context.Background(), scale.StorageName(k), types.MergePatchType, patch, metav1.PatchOptions{}, "status"); err != nil {
 					failed()
 					fail("writer: %v", err)
 				}
@@ -342,20 +349,20 @@ func TestLoad(t *testing.T) {
 				return
 			}
 			for ctx.Err() == nil {
-				i := r.Intn(s.bcs)
+				i := r.Intn(s.BCs)
 				var op string
 				start := time.Now()
 				var err error
 				switch p := r.Intn(100); {
 				case p < 40:
 					op = "GET"
-					_, err = cs.UiV1alpha1().BackupConfigurationViews(s.ns(i)).Get(ctx, bcName(i), metav1.GetOptions{})
+					_, err = cs.UiV1alpha1().BackupConfigurationViews(s.Namespace(i)).Get(ctx, scale.BCName(i), metav1.GetOptions{})
 				case p < 70:
 					op = "LIST namespace"
 					var l *v1alpha1.BackupConfigurationViewList
-					l, err = cs.UiV1alpha1().BackupConfigurationViews(s.ns(i)).List(ctx, metav1.ListOptions{})
-					if err == nil && len(l.Items) != s.bcs/s.namespaces {
-						err = fmt.Errorf("%d views in %s", len(l.Items), s.ns(i))
+					l, err = cs.UiV1alpha1().BackupConfigurationViews(s.Namespace(i)).List(ctx, metav1.ListOptions{})
+					if err == nil && len(l.Items) != s.BCs/s.Namespaces {
+						err = fmt.Errorf("%d views in %s", len(l.Items), s.Namespace(i))
 					}
 				case p < 85:
 					op = "LIST all (pages of 50)"
@@ -371,12 +378,12 @@ func TestLoad(t *testing.T) {
 							break
 						}
 					}
-					if err == nil && n != s.bcs {
+					if err == nil && n != s.BCs {
 						err = fmt.Errorf("%d views in all", n)
 					}
 				default:
 					op = "WATCH (to the first event)"
-					err = shortWatch(ctx, cs, s.ns(i))
+					err = shortWatch(ctx, cs, s.Namespace(i))
 				}
 				if ctx.Err() != nil {
 					return
@@ -407,19 +414,21 @@ func TestLoad(t *testing.T) {
 
 	// Results.
 	var report []string
+	line := func(what string, d stats.Sample) string {
+		return fmt.Sprintf("%-28s n=%-6d p50=%-8s p90=%-8s p99=%-8s max=%s", what, len(d),
+			d.Percentile(0.5).Round(time.Millisecond), d.Percentile(0.9).Round(time.Millisecond),
+			d.Percentile(0.99).Round(time.Millisecond), d.Percentile(1).Round(time.Millisecond))
+	}
 	lat.mu.Lock()
 	for op, d := range lat.d {
-		report = append(report, fmt.Sprintf("%-28s n=%-6d p50=%-8s p90=%-8s p99=%-8s max=%s", op, len(d),
-			percentile(d, 0.5).Round(time.Millisecond), percentile(d, 0.9).Round(time.Millisecond),
-			percentile(d, 0.99).Round(time.Millisecond), percentile(d, 1).Round(time.Millisecond)))
+		report = append(report, line(op, d))
 	}
 	lat.mu.Unlock()
 	mk.mu.Lock()
-	lags := append([]time.Duration(nil), mk.lags...)
+	lags := stats.Sample(slices.Clone(mk.lags))
 	nMarks := len(mk.written)
 	mk.mu.Unlock()
-	report = append(report, fmt.Sprintf("%-28s n=%-6d p50=%-8s p90=%-8s p99=%-8s max=%s", "event lag (reading watchers)", len(lags),
-		percentile(lags, 0.5).Round(time.Millisecond), percentile(lags, 0.9).Round(time.Millisecond), percentile(lags, 0.99).Round(time.Millisecond), percentile(lags, 1).Round(time.Millisecond)))
+	report = append(report, line("event lag (reading watchers)", lags))
 	dropped := metric(t, direct, "backupview_watchers_dropped_total") - dropped0
 	t.Logf("%d clients for %s: %d requests, %d source writes\n%s", clients, duration, ops.Load(), writes.Load(), strings.Join(report, "\n"))
 	t.Logf("backupview RSS: %d MiB before, %d MiB at most during the load; watchers dropped: %v", rss0>>10, rssMax.Load()>>10, dropped)
@@ -435,7 +444,7 @@ func TestLoad(t *testing.T) {
 	}
 	if len(lags) == 0 {
 		t.Error("the reading watchers saw no marked change")
-	} else if p99 := percentile(lags, 0.99); p99 > 5*time.Second {
+	} else if p99 := lags.Percentile(0.99); p99 > 5*time.Second {
 		t.Errorf("the reading watchers were slowed down: event lag p99 %s", p99)
 	}
 	if dropped < stuck {

@@ -13,6 +13,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubestash/backupview/pkg/scale"
 	"github.com/kubestash/backupview/test/harness"
 )
 
@@ -113,11 +114,11 @@ func TestKubeStashNotInstalled(t *testing.T) {
 	})
 
 	// Install KubeStash (its CRDs only: no target kinds), then objects whose targets are of
-	// kinds the cluster does not serve: example.com Widget, and kubedb.com MongoDB. Every
-	// later step needs this one.
+	// kinds the cluster does not serve: example.com Widget, and kubedb.com Postgres (the
+	// generated target of BackupConfiguration 1). Every later step needs this one.
 	var installed time.Time
-	sc := scale{namespaces: 1, bcs: 2, storages: 1, policies: 1}
-	keys := []string{sc.key(0), sc.key(1)}
+	sc := scale.Scale{Name: "nocrds", Namespaces: 1, BCs: 2, Storages: 1, Policies: 1}
+	keys := []string{sc.Key(0), sc.Key(1)}
 	s.run("the CRDs and objects are installed later", func(t *testing.T) {
 		crds, _ := c.CRDDir()
 		if out, err := c.Kubectl("apply", "--server-side", "-f", crds); err != nil {
@@ -127,10 +128,13 @@ func TestKubeStashNotInstalled(t *testing.T) {
 			t.Fatal(err)
 		}
 		installed = time.Now()
-		first, _ := sc.objects()
-		widget := bcObject(sc, 0)
-		widget.Object["spec"].(map[string]interface{})["target"] = obj{"apiGroup": "example.com", "kind": "Widget", "namespace": sc.ns(0), "name": "w"}
-		rest := []item{{gvr: gvrBC, obj: widget}, {gvr: gvrBC, obj: bcObject(sc, 1)}}
+		var first []item
+		for _, o := range append(sc.NamespaceObjects(), sc.SharedObjects()...) {
+			first = append(first, itemOf(o))
+		}
+		widget := itemOf(sc.BackupConfiguration(0))
+		widget.obj.Object["spec"].(map[string]interface{})["target"] = obj{"apiGroup": "example.com", "kind": "Widget", "namespace": sc.Namespace(0), "name": "w"}
+		rest := []item{widget, itemOf(sc.BackupConfiguration(1))}
 		// The CRDs may take a moment to be served for writes.
 		if err := waitUntil(30*time.Second, func() error {
 			return createAll(context.Background(), c.Dyn, first, 2)
@@ -192,7 +196,7 @@ func TestKubeStashNotInstalled(t *testing.T) {
 			if v.Target.Found || v.Target.Kind == "" {
 				t.Errorf("%s: target of a kind that is not installed: %+v", k, v.Target)
 			}
-			if i == 0 && v.Summary.Target != "Widget "+sc.ns(0)+"/w" {
+			if i == 0 && v.Summary.Target != "Widget "+sc.Namespace(0)+"/w" {
 				t.Errorf("%s: summary.target %q", k, v.Summary.Target)
 			}
 		}
@@ -202,7 +206,7 @@ func TestKubeStashNotInstalled(t *testing.T) {
 		for _, args := range [][]string{
 			{"get", "bcv", "-A", "-o", "wide"},
 			{"get", "bcv", "-A", "--field-selector", "target.kind=Widget", "-o", "name"},
-			{"get", "bcv", "-n", sc.ns(0), bcName(0), "-o", "yaml"},
+			{"get", "bcv", "-n", sc.Namespace(0), scale.BCName(0), "-o", "yaml"},
 		} {
 			if out, err := c.KubectlStdout("", args...); err != nil || strings.TrimSpace(out) == "" {
 				t.Errorf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -218,7 +222,7 @@ func TestKubeStashNotInstalled(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := waitUntil(30*time.Second, func() error {
-			return createAll(context.Background(), c.Dyn, []item{{gvr: gvrMongoDB, obj: u("kubedb.com/v1", "MongoDB", sc.ns(1), targetName(1), obj{"spec": obj{"version": "6.0"}})}}, 1)
+			return createAll(context.Background(), c.Dyn, []item{itemOf(sc.Target(1))}, 1)
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -262,19 +266,19 @@ func TestKubeStashNotInstalled(t *testing.T) {
 		gvrWidgetV1 := gvrBC
 		gvrWidgetV1.Group, gvrWidgetV1.Version, gvrWidgetV1.Resource = "broken.example.com", "v1", "widgets"
 		if err := waitUntil(30*time.Second, func() error {
-			return createAll(context.Background(), c.Dyn, []item{{gvr: gvrWidgetV1, obj: u("broken.example.com/v1", "Widget", sc.ns(0), "w", nil)}}, 1)
+			return createAll(context.Background(), c.Dyn, []item{{gvr: gvrWidgetV1, obj: u("broken.example.com/v1", "Widget", sc.Namespace(0), "w", nil)}}, 1)
 		}); err != nil {
 			t.Fatal(err)
 		}
-		broken := bcObject(sc, 0)
-		broken.SetName("broken-target")
-		broken.Object["spec"].(map[string]interface{})["target"] = obj{"apiGroup": "broken.example.com", "kind": "Widget", "namespace": sc.ns(0), "name": "w"}
-		if err := createAll(context.Background(), c.Dyn, []item{{gvr: gvrBC, obj: broken}}, 1); err != nil {
+		broken := itemOf(sc.BackupConfiguration(0))
+		broken.obj.SetName("broken-target")
+		broken.obj.Object["spec"].(map[string]interface{})["target"] = obj{"apiGroup": "broken.example.com", "kind": "Widget", "namespace": sc.Namespace(0), "name": "w"}
+		if err := createAll(context.Background(), c.Dyn, []item{broken}, 1); err != nil {
 			t.Fatal(err)
 		}
 	})
 	getBroken := func() error {
-		v, err := c.BV.UiV1alpha1().BackupConfigurationViews(sc.ns(0)).Get(context.Background(), "broken-target", metav1.GetOptions{})
+		v, err := c.BV.UiV1alpha1().BackupConfigurationViews(sc.Namespace(0)).Get(context.Background(), "broken-target", metav1.GetOptions{})
 		if err != nil {
 			return err
 		}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubestash/backupview/pkg/scale"
 	"github.com/kubestash/backupview/test/harness"
 )
 
@@ -101,26 +102,26 @@ func (m *startupModel) diffAll(items []json.RawMessage) string {
 	return ""
 }
 
-// withJoinedObjects adds to the loaded scale what the views of a sample join: 1 to 3
-// BackupSessions for every 40th BackupConfiguration (spread over all namespaces), and the
-// target of every 80th.
-func withJoinedObjects(t *testing.T, c *harness.Cluster, s scale) *startupModel {
+// withJoinedObjects adds to the loaded BackupConfigurations (loadBackupConfigurations: one
+// storage, one policy) what the views of a sample join: 1 to 3 BackupSessions for every 40th
+// BackupConfiguration (spread over all namespaces), and the target of every 80th.
+func withJoinedObjects(t *testing.T, c *harness.Cluster, s scale.Scale) *startupModel {
 	t.Helper()
-	m := &startupModel{n: s.bcs, sessions: map[string][]string{}, targets: map[string]bool{},
-		storage: sharedNS + "/" + storageName(0), provider: "s3", policy: sharedNS + "/" + policyName(0)}
+	m := &startupModel{n: s.BCs, sessions: map[string][]string{}, targets: map[string]bool{},
+		storage: scale.SharedNamespace + "/" + scale.StorageName(0), provider: "s3", policy: scale.SharedNamespace + "/" + scale.PolicyName(0)}
 	var items []item
-	for i := 7; i < s.bcs; i += 40 {
-		ns, key := s.ns(i), s.key(i)
+	for i := 7; i < s.BCs; i += 40 {
+		ns, key := s.Namespace(i), s.Key(i)
 		for j := 0; j <= i%3; j++ {
-			name := fmt.Sprintf("%s-full-backup-%d", bcName(i), base.Add(-time.Duration(j)*time.Hour).Unix())
+			name := fmt.Sprintf("%s-full-backup-%d", scale.BCName(i), scale.Base.Add(-time.Duration(j)*time.Hour).Unix())
 			items = append(items, item{gvr: gvrBS, obj: u("core.kubestash.com/v1alpha1", "BackupSession", ns, name, obj{
-				"spec": obj{"invoker": obj{"apiGroup": "core.kubestash.com", "kind": "BackupConfiguration", "name": bcName(i)}, "session": "full-backup"},
+				"spec": obj{"invoker": obj{"apiGroup": "core.kubestash.com", "kind": "BackupConfiguration", "name": scale.BCName(i)}, "session": "full-backup"},
 			}), status: obj{"phase": "Succeeded", "duration": "49s", "totalSnapshots": int64(1)}})
 			m.sessions[key] = append(m.sessions[key], name)
 		}
 		slices.Sort(m.sessions[key])
 		if i%80 == 7 {
-			items = append(items, item{gvr: gvrMongoDB, obj: u("kubedb.com/v1", "MongoDB", ns, targetName(i), obj{"spec": obj{"version": "6.0"}})})
+			items = append(items, itemOf(s.Target(i)))
 			m.targets[key] = true
 		}
 	}
@@ -342,10 +343,10 @@ func TestStartupNeverAnswersFromAHalfFilledCache(t *testing.T) {
 	need(t)
 	c := startCluster(t, harness.Options{PortOffset: offStartup, SkipServer: true})
 	const n = 2000
-	s := scale{namespaces: 20, bcs: n, storages: 1, policies: 1}
-	s.load(t, c)
+	s := scale.Scale{Name: "startup", Namespaces: 20, BCs: n, Storages: 1, Policies: 1}
+	loadBackupConfigurations(t, c, s)
 	model := withJoinedObjects(t, c, s)
-	existing := s.key(1927) // one with sessions and a target
+	existing := s.Key(1927) // one with sessions and a target
 	g := newGate(t, fmt.Sprintf("127.0.0.1:%d", port(c, "KAS_PORT")), port(c, "BV_PORT")+6, port(c, "BV_PORT")+4, port(c, "BV_PORT")+3)
 	viaGate := []string{"BV_ARGS=--kubeconfig=" + gateKubeconfig(t, c, g)}
 	startAsync := func(extra string) chan error {

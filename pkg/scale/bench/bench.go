@@ -1,0 +1,108 @@
+// Package bench measures backupview against kube-apiserver on a loaded cluster made by
+// hack/cluster.sh: start to ready, memory, lists, GETs and watch latency, each view request
+// interleaved with the direct one (docs/benchmarks.md, "How it measures").
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+
+	uiv1alpha1 "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
+	"github.com/kubestash/backupview/pkg/scale"
+	"github.com/kubestash/backupview/pkg/scale/loader"
+	"github.com/kubestash/backupview/pkg/scale/report"
+)
+
+var views = uiv1alpha1.SchemeGroupVersion.WithResource("backupconfigurationviews")
+
+// Bench drives the measurement against a loaded cluster in Dir.
+type Bench struct {
+	Root    string // repository root (hack/cluster.sh, _output/bin/kubectl)
+	Dir     string // cluster state directory
+	Scale   scale.Scale
+	Rounds  int // interleaved rounds for the list comparisons
+	Gets    int // GET pairs
+	Watches int // watch-latency samples
+	Starts  int // start-to-ready rounds
+	// Only, when set, limits the run to these parts: ready, memory, lists, json, gets, watch
+	// (ready and memory always run: they restart the server).
+	Only map[string]bool
+	Logf func(string, ...interface{})
+
+	cfg     *rest.Config
+	dyn     dynamic.Interface
+	http    *http.Client // through kube-apiserver, as the admin
+	bvPort  string
+	kasURL  string
+	errs    []string
+	results report.Results
+}
+
+func (b *Bench) want(part string) bool { return len(b.Only) == 0 || b.Only[part] }
+
+func (b *Bench) fail(format string, args ...interface{}) {
+	msg := fmt.Sprintf(format, args...)
+	b.errs = append(b.errs, msg)
+	b.Logf("ERROR: %s", msg)
+}
+
+// Run measures; load is the cluster's recorded load (loader.ReadMarker). It fails only when
+// the cluster cannot be driven (backupview does not start); failed measurements are in the
+// results' Errors.
+func (b *Bench) Run(ctx context.Context, cfg *rest.Config, load *loader.LoadResult) (*report.Results, error) {
+	b.cfg = rest.CopyConfig(cfg)
+	b.cfg.QPS, b.cfg.Burst = -1, 0
+	b.dyn = dynamic.NewForConfigOrDie(b.cfg)
+	hc, err := rest.HTTPClientFor(b.cfg)
+	if err != nil {
+		return nil, err
+	}
+	b.http = hc
+	b.kasURL = strings.TrimRight(b.cfg.Host, "/")
+	b.bvPort = clusterEnv(b.Dir, "BV_PORT", "48443")
+	b.results = report.Results{Scale: b.Scale, Load: load, Started: time.Now(), Machine: machine(), LoadAvg: loadavg()}
+	start := time.Now()
+
+	// 1. Start to ready, against a plain informer list of the same kinds, interleaved.
+	if err := b.readiness(ctx); err != nil {
+		return nil, err
+	}
+	// 2. Memory after sync, once the gauges (refreshed every 5 s) show the synced state: the
+	// report's "+6 s".
+	if err := pause(ctx, 6*time.Second); err != nil {
+		return nil, err
+	}
+	b.memory(ctx, false)
+	// 3. Correctness: one view per BackupConfiguration.
+	b.counts(ctx)
+	// 4. Interleaved request comparisons.
+	b.lists(ctx)
+	if b.want("gets") {
+		b.gets(ctx)
+	}
+	if b.want("watch") {
+		b.watchLatency(ctx)
+	}
+	b.memory(ctx, true)
+	b.results.Took = time.Since(start)
+	b.results.Errors = b.errs
+	return &b.results, nil
+}
+
+// pause waits d, or until ctx ends.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,129 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubestash/backupview/pkg/scale/stats"
+)
+
+// recorder is a pair of measured functions that log their calls and return durations in
+// call order (1 ms, 2 ms, ...).
+type recorder struct {
+	calls []string
+	fail  map[int]bool // call numbers (from 1) that fail
+}
+
+func (r *recorder) f(name string, size int64) func() (time.Duration, int64, error) {
+	return func() (time.Duration, int64, error) {
+		r.calls = append(r.calls, name)
+		n := len(r.calls)
+		if r.fail[n] {
+			return 0, 0, errors.New("boom")
+		}
+		return time.Duration(n) * time.Millisecond, size, nil
+	}
+}
+
+func quiet() *Bench { return &Bench{Logf: func(string, ...interface{}) {}} }
+
+// TestInterleave: one warm-up of each (not recorded), then view, direct; direct, view; ...
+func TestInterleave(t *testing.T) {
+	b, r := quiet(), &recorder{}
+	p := stats.Pair{Name: "x"}
+	b.interleave(&p, 3, r.f("view", 10), r.f("direct", 20))
+	want := []string{"view", "direct", "view", "direct", "direct", "view", "view", "direct"}
+	if !reflect.DeepEqual(r.calls, want) {
+		t.Errorf("calls %v, want %v", r.calls, want)
+	}
+	ms := func(v ...int) stats.Sample {
+		var s stats.Sample
+		for _, x := range v {
+			s = append(s, time.Duration(x)*time.Millisecond)
+		}
+		return s
+	}
+	if !reflect.DeepEqual(p.View, ms(3, 6, 7)) || !reflect.DeepEqual(p.Direct, ms(4, 5, 8)) {
+		t.Errorf("view %v, direct %v; want the rounds' durations without the warm-up", p.View, p.Direct)
+	}
+	if p.ViewBytes != 10 || p.DirBytes != 20 || len(b.errs) != 0 {
+		t.Errorf("sizes %d/%d, errors %v", p.ViewBytes, p.DirBytes, b.errs)
+	}
+}
+
+// TestInterleaveStopsAtAnError: a failed request is an error of the run, and the comparison
+// stops there (its rounds so far are kept).
+func TestInterleaveStopsAtAnError(t *testing.T) {
+	b, r := quiet(), &recorder{fail: map[int]bool{5: true}}
+	p := stats.Pair{Name: "x"}
+	b.interleave(&p, 5, r.f("view", 1), r.f("direct", 1))
+	if len(r.calls) != 5 || len(p.View) != 1 || len(p.Direct) != 1 {
+		t.Errorf("calls %v, view %v, direct %v; want a stop at the fifth call", r.calls, p.View, p.Direct)
+	}
+	if len(b.errs) != 1 || !strings.Contains(b.errs[0], "x: boom") {
+		t.Errorf("errors %v", b.errs)
+	}
+}
+
+func TestOnce(t *testing.T) {
+	b, r := quiet(), &recorder{fail: map[int]bool{2: true}}
+	p := stats.Pair{Name: "x"}
+	b.once(&p, r.f("view", 3), r.f("direct", 4))
+	b.once(&p, nil, r.f("direct", 5))
+	if !reflect.DeepEqual(r.calls, []string{"view", "direct", "direct"}) || len(p.View) != 1 || len(p.Direct) != 1 || p.DirBytes != 5 || len(b.errs) != 1 {
+		t.Errorf("calls %v, pair %+v, errors %v", r.calls, p, b.errs)
+	}
+}
+
+func TestClusterEnv(t *testing.T) {
+	dir := t.TempDir()
+	if got := clusterEnv(dir, "BV_PORT", "48443"); got != "48443" {
+		t.Errorf("without cluster.env: %q", got)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cluster.env"), []byte("KAS_PORT=46443\nBV_PORT=38443\nBV_ARGS=--v=2 --x=y\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{"BV_PORT": "38443", "BV_ARGS": "--v=2 --x=y", "ETCD_PORT": "def"} {
+		if got := clusterEnv(dir, key, "def"); got != want {
+			t.Errorf("%s = %q, want %q", key, got, want)
+		}
+	}
+}
+
+func TestProcStatus(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "x.pid")
+	if err := os.WriteFile(pidFile, []byte("  4242\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if readPID(pidFile) != 4242 || readPID(pidFile+".missing") != 0 {
+		t.Errorf("readPID: %d, %d", readPID(pidFile), readPID(pidFile+".missing"))
+	}
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("no /proc")
+	}
+	rss, hwm := procStatus(os.Getpid(), "VmRSS"), procStatus(os.Getpid(), "VmHWM")
+	if rss < 1<<20 || hwm < rss {
+		t.Errorf("this process: RSS %v B, peak %v B", rss, hwm)
+	}
+	if procStatus(0, "VmRSS") != 0 {
+		t.Error("a missing process has an RSS")
+	}
+}
+
+func TestPause(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	if err := pause(ctx, time.Hour); !errors.Is(err, context.Canceled) || time.Since(start) > time.Second {
+		t.Errorf("pause with an ended context: %v after %s", err, time.Since(start))
+	}
+	if err := pause(context.Background(), time.Millisecond); err != nil {
+		t.Error(err)
+	}
+}

@@ -1,0 +1,85 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/kubestash/backupview/pkg/scale/report"
+	"github.com/kubestash/backupview/pkg/scrape"
+)
+
+// memory records backupview's RSS and heap: after sync, or (after) at the end of the run.
+func (b *Bench) memory(ctx context.Context, after bool) {
+	pid := readPID(filepath.Join(b.Dir, "pids", "backupview.pid"))
+	rss, hwm := procStatus(pid, "VmRSS"), procStatus(pid, "VmHWM")
+	m, err := b.metrics()
+	if err != nil {
+		b.fail("reading backupview /metrics: %v", err)
+		return
+	}
+	mem := &b.results.Memory
+	heapInuse, _ := m.Value("go_memstats_heap_inuse_bytes")
+	if after {
+		mem.RSSAfter, mem.HeapAfter = rss, heapInuse
+		mem.HWM = hwm
+		return
+	}
+	mem.RSS, mem.HWM, mem.HeapInuse = rss, hwm, heapInuse
+	mem.HeapAlloc, _ = m.Value("go_memstats_heap_alloc_bytes")
+	mem.BySource = map[string]int{}
+	for res, v := range m.ByLabel("backupview_source_objects", "resource") {
+		mem.BySource[res] = int(v)
+		mem.SourceObjects += int(v)
+	}
+	b.Logf("  memory after sync: RSS %s (peak %s), heap in use %s, %d source objects: %.0f B RSS and %.0f B heap per object",
+		report.Bytes(rss), report.Bytes(hwm), report.Bytes(mem.HeapInuse), mem.SourceObjects, rss/float64(max(mem.SourceObjects, 1)), mem.HeapInuse/float64(max(mem.SourceObjects, 1)))
+}
+
+// metrics reads backupview's /metrics directly with the admin client certificate, or through
+// kube-apiserver's service proxy when that fails.
+func (b *Bench) metrics() (scrape.Metrics, error) {
+	resp, err := b.bvClient(true).Get("https://127.0.0.1:" + b.bvPort + "/metrics")
+	if err != nil || resp.StatusCode != 200 {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		resp, err = b.http.Get(b.kasURL + "/api/v1/namespaces/backupview-system/services/https:backupview:" + b.bvPort + "/proxy/metrics")
+		if err != nil {
+			return nil, err
+		}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return nil, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return scrape.Parse(resp.Body)
+}
+
+// readPID reads a pid file (0 when there is none).
+func readPID(f string) int {
+	b, _ := os.ReadFile(f)
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
+}
+
+// procStatus reads a kB field of /proc/PID/status, in bytes.
+func procStatus(pid int, field string) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, field+":") {
+			f := strings.Fields(l)
+			if len(f) >= 2 {
+				n, _ := strconv.ParseFloat(f[1], 64)
+				return n * 1024
+			}
+		}
+	}
+	return 0
+}

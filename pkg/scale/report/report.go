@@ -1,0 +1,174 @@
+// Package report writes the scale benchmark's results as the markdown block of
+// docs/benchmarks.md ("Results"): one block per scale, between markers, the rest of the file
+// kept.
+package report
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kubestash/backupview/pkg/scale"
+	"github.com/kubestash/backupview/pkg/scale/loader"
+	"github.com/kubestash/backupview/pkg/scale/stats"
+)
+
+// Results is everything the report prints.
+type Results struct {
+	Scale      scale.Scale
+	Load       *loader.LoadResult // nil: not known
+	Pairs      []stats.Pair
+	Ready      stats.Pair // view = backupview start to ready; direct = a plain informer list
+	Memory     Memory
+	Views, BCs int
+	Started    time.Time
+	Took       time.Duration
+	Machine    string
+	LoadAvg    string
+	Errors     []string
+}
+
+// Memory is backupview's footprint after sync.
+type Memory struct {
+	RSS, HWM, HeapInuse, HeapAlloc float64 // bytes
+	SourceObjects                  int
+	Views                          int
+	BySource                       map[string]int
+	RSSAfter, HeapAfter            float64 // at the end of the run, after every request
+}
+
+// RSSGoal is the goal for backupview's RSS per source object held, in bytes.
+const RSSGoal = 2048
+
+// Markdown renders the results as the block written into docs/benchmarks.md.
+func (r *Results) Markdown() string {
+	var w strings.Builder
+	p := func(format string, a ...interface{}) { fmt.Fprintf(&w, format, a...) }
+	p("### Scale `%s`, measured %s\n\n", r.Scale.Name, r.Started.UTC().Format("2006-01-02 15:04 MST"))
+	p("- Machine: %s; load average at start %s (the machine is shared: other work ran meanwhile).\n", r.Machine, r.LoadAvg)
+	p("- Cluster: %s; %d objects.\n", r.Scale, r.Scale.Total())
+	if r.Load != nil {
+		p("- Generator (`backupview-scale load`, run %s): %d objects, %d requests in %s with at most %d requests in flight: **%.0f objects/s, %.0f requests/s**.\n",
+			r.Load.At.Format("2006-01-02 15:04 MST"), r.Load.Objects, r.Load.Requests, Duration(time.Duration(r.Load.Seconds*float64(time.Second))), r.Load.Concurrency, r.Load.ObjectsPerSecond(), r.Load.RequestsPerSecond())
+	}
+	p("- Views: %d for %d BackupConfigurations. Whole run: %s.\n", r.Views, r.BCs, Duration(r.Took))
+	atGoalScale := r.Scale == scale.Default
+	if !atGoalScale {
+		p("- The goals are set for the default scale; at this scale fixed costs (process start, ~85 MB of RSS) dominate.\n")
+	}
+	verdict := func(value, limit float64) string {
+		if !atGoalScale {
+			return "(set for the default scale)"
+		}
+		if by, missed := stats.Missed(value, limit); missed {
+			return fmt.Sprintf("**missed by %.0f%%**", by*100)
+		}
+		return "**holds**"
+	}
+	p("\n")
+	p("| measurement | view (median, min–max) | direct (median, min–max) | ratio (median; per-round min–max) | goal | size view / direct |\n")
+	p("|---|---|---|---|---|---|\n")
+	row := func(x stats.Pair) {
+		lo, hi := x.RatioRange()
+		goal := "–"
+		if x.Goal > 0 {
+			goal = fmt.Sprintf("≤ %.1f×: %s", x.Goal, verdict(x.Ratio(), x.Goal))
+		}
+		size := "–"
+		if x.ViewBytes > 0 {
+			size = Bytes(float64(x.ViewBytes)) + " / " + Bytes(float64(x.DirBytes))
+		}
+		p("| %s (n=%d) | %s (%s–%s) | %s (%s–%s) | %.2f× (%.2f–%.2f) | %s | %s |\n", x.Name, len(x.View),
+			Duration(x.View.Median()), Duration(x.View.Min()), Duration(x.View.Max()),
+			Duration(x.Direct.Median()), Duration(x.Direct.Min()), Duration(x.Direct.Max()),
+			x.Ratio(), lo, hi, goal, size)
+	}
+	for _, x := range r.Pairs {
+		row(x)
+	}
+	row(r.Ready)
+	m := r.Memory
+	n := float64(max(m.SourceObjects, 1))
+	p("\nMemory of backupview (%d source objects held", m.SourceObjects)
+	if len(m.BySource) > 0 {
+		var ks []string
+		for k := range m.BySource {
+			ks = append(ks, k)
+		}
+		sort.Strings(ks)
+		var parts []string
+		for _, k := range ks {
+			parts = append(parts, fmt.Sprintf("%s %d", k, m.BySource[k]))
+		}
+		p(": %s", strings.Join(parts, ", "))
+	}
+	p("; %d views):\n\n", r.Views)
+	p("| | total | per source object | goal |\n|---|---|---|---|\n")
+	p("| RSS after sync (+6 s) | %s | %.0f B | ≤ 2 KiB: %s |\n", Bytes(m.RSS), m.RSS/n, verdict(m.RSS/n, RSSGoal))
+	p("| Go heap in use after sync | %s | %.0f B | – |\n", Bytes(m.HeapInuse), m.HeapInuse/n)
+	p("| Go heap allocated (live + not yet collected) after sync | %s | %.0f B | – |\n", Bytes(m.HeapAlloc), m.HeapAlloc/n)
+	p("| RSS at the end of the run (after all requests) | %s | %.0f B | – |\n", Bytes(m.RSSAfter), m.RSSAfter/n)
+	p("| peak RSS (VmHWM) | %s | %.0f B | – |\n", Bytes(m.HWM), m.HWM/n)
+	if len(r.Errors) > 0 {
+		p("\nErrors:\n\n")
+		for _, e := range r.Errors {
+			p("- %s\n", e)
+		}
+	}
+	return w.String()
+}
+
+// Write replaces the block of the results' scale in the file (between its markers), keeping
+// the rest; a file without the block gets it appended, a missing one is created.
+func Write(path string, r *Results) error {
+	begin := fmt.Sprintf("<!-- bench-scale:%s:begin -->", r.Scale.Name)
+	end := fmt.Sprintf("<!-- bench-scale:%s:end -->", r.Scale.Name)
+	block := begin + "\n" + r.Markdown() + end
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	s := string(old)
+	if i, j := strings.Index(s, begin), strings.Index(s, end); i >= 0 && j > i {
+		s = s[:i] + block + s[j+len(end):]
+	} else {
+		if s == "" {
+			s = "# Benchmarks\n\n"
+		}
+		s = strings.TrimRight(s, "\n") + "\n\n" + block + "\n"
+	}
+	return os.WriteFile(path, []byte(s), 0o644)
+}
+
+// Duration prints a duration with three significant digits or so: "12.3 s", "1.24 s",
+// "132 ms", "6.5 ms", "0.85 ms".
+func Duration(d time.Duration) string {
+	switch {
+	case d >= 10*time.Second:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	case d >= time.Second:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	case d >= 10*time.Millisecond:
+		return fmt.Sprintf("%.0f ms", float64(d)/1e6)
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.1f ms", float64(d)/1e6)
+	default:
+		return fmt.Sprintf("%.2f ms", float64(d)/1e6)
+	}
+}
+
+// Bytes prints a size in binary units: "1.25 GiB", "95.4 MiB", "41.8 KiB", "512 B".
+func Bytes(b float64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", b/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", b/(1<<20))
+	case b >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", b/(1<<10))
+	default:
+		return fmt.Sprintf("%.0f B", b)
+	}
+}

@@ -1,0 +1,178 @@
+package report
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubestash/backupview/pkg/scale"
+	"github.com/kubestash/backupview/pkg/scale/loader"
+	"github.com/kubestash/backupview/pkg/scale/stats"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+func ms(v ...float64) stats.Sample {
+	var s stats.Sample
+	for _, x := range v {
+		s = append(s, time.Duration(x*float64(time.Millisecond)))
+	}
+	return s
+}
+
+// results are those of a run at the scale: the rows the benchmark measures, in its order,
+// with the goals it sets.
+func results(sc scale.Scale) *Results {
+	at := time.Date(2026, 11, 27, 8, 50, 0, 0, time.UTC)
+	return &Results{
+		Scale: sc,
+		Load: &loader.LoadResult{Scale: sc, Objects: sc.Total() + 1, Requests: int64(sc.Total() + 301), Seconds: 16.2, Concurrency: 32,
+			At: at.Add(-time.Minute), StatusInCreate: true},
+		Pairs: []stats.Pair{
+			{Name: "kubectl get -A (Table)", Goal: 1.0, View: ms(132, 124, 156), Direct: ms(124, 184, 123), ViewBytes: 42803, DirBytes: 10854},
+			{Name: "kubectl get -A -o json", View: ms(436, 412, 585), Direct: ms(447, 359, 558), ViewBytes: 1887437, DirBytes: 1572864},
+			{Name: "LIST -A as Table, one request (HTTP, no kubectl)", View: ms(7.5, 6.5, 18), Direct: ms(13, 17, 13), ViewBytes: 157286, DirBytes: 264090},
+			{Name: "LIST -A as JSON, one request (HTTP, no kubectl)", View: ms(22, 14, 27), Direct: ms(27, 46, 26), ViewBytes: 993484, DirBytes: 714649},
+			{Name: "GET one object (HTTP JSON, keep-alive)", Goal: 1.2, View: ms(3.9, 2.0, 28, 0.4), Direct: ms(4.2, 1.9, 26, 4.1), ViewBytes: 5222, DirBytes: 4096},
+			{Name: "watch latency: BackupSession status update to event", Goal: 1.5, View: ms(14, 8.8, 70), Direct: ms(12, 6.4, 69)},
+		},
+		Ready: stats.Pair{Name: "start to ready (backupview) vs informer list of the same kinds", Goal: 1.5,
+			View: ms(1760, 1730, 2120), Direct: ms(1400, 4100, 1200)},
+		Memory: Memory{RSS: 95.4 * (1 << 20), HWM: 105.7 * (1 << 20), HeapInuse: 19 * (1 << 20), HeapAlloc: 12.9 * (1 << 20),
+			SourceObjects: sc.SourceObjects(), BySource: map[string]int{"backupsessions.core.kubestash.com": sc.Sessions, "backupconfigurations.core.kubestash.com": sc.BCs},
+			RSSAfter: 105.3 * (1 << 20)},
+		Views: sc.BCs, BCs: sc.BCs,
+		Started: at, Took: 41200 * time.Millisecond,
+		Machine: "2 cores (AMD EPYC), 23.54 GiB RAM, Linux 6.18.44, go1.26.8", LoadAvg: "5.66 5.33 5.28",
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -run %s -update writes it)", err, t.Name())
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it after a deliberate change):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+// TestMarkdownGolden: the block as the benchmark writes it, below the default scale (goals
+// not judged) and at it (judged: held and missed), with errors.
+func TestMarkdownGolden(t *testing.T) {
+	golden(t, "small.md", results(scale.Small).Markdown())
+	r := results(scale.Default)
+	r.Load = nil
+	r.Pairs[0].View = ms(3200, 3100, 2900) // the Table list misses its goal
+	r.Memory.RSS = 414.2 * (1 << 20)
+	r.Memory.SourceObjects = 140042
+	r.Errors = []string{"200 views for 199 BackupConfigurations (scale: 10000)", "watch latency: no event within 10 s (direct true, view false)"}
+	golden(t, "default.md", r.Markdown())
+}
+
+// shape reduces a block to its format: numbers, units, verdicts and the machine's
+// description become placeholders.
+func shape(s string) string {
+	for _, r := range []struct{ re, with string }{
+		{`Machine: [^;]*; load average at start [0-9. ]*\(`, "Machine: M; load average at start L ("},
+		{`held: [^;]*;`, "held: S;"},
+		{`\*\*(holds|missed by \d+%)\*\*`, "VERDICT"},
+		{`\d+(\.\d+)? (ms|s)\b`, "T"},
+		{`\d+(\.\d+)? (B|KiB|MiB|GiB)\b`, "SIZE"},
+		{`\d+(\.\d+)?`, "N"},
+	} {
+		s = regexp.MustCompile(r.re).ReplaceAllString(s, r.with)
+	}
+	return s
+}
+
+// TestMarkdownIsWhatTheDocsShow: docs/benchmarks.md holds blocks the tool wrote; the tool
+// still writes blocks of that shape (a change of format is a change of that page too: run
+// make bench-scale).
+func TestMarkdownIsWhatTheDocsShow(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "benchmarks.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range []scale.Scale{scale.Small, scale.Default} {
+		begin, end := "<!-- bench-scale:"+sc.Name+":begin -->\n", "<!-- bench-scale:"+sc.Name+":end -->"
+		_, rest, ok := strings.Cut(string(doc), begin)
+		block, _, ok2 := strings.Cut(rest, end)
+		if !ok || !ok2 {
+			t.Fatalf("docs/benchmarks.md has no %s block", sc.Name)
+		}
+		if got, want := shape(results(sc).Markdown()), shape(block); got != want {
+			t.Errorf("scale %s: the tool writes\n%s\ndocs/benchmarks.md shows\n%s", sc.Name, got, want)
+		}
+	}
+}
+
+func TestWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "benchmarks.md")
+	small, tiny := results(scale.Small), results(scale.Tiny)
+	block := func(r *Results) string {
+		return "<!-- bench-scale:" + r.Scale.Name + ":begin -->\n" + r.Markdown() + "<!-- bench-scale:" + r.Scale.Name + ":end -->"
+	}
+	read := func() string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	// A missing file is created with a title.
+	if err := Write(path, small); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := read(), "# Benchmarks\n\n"+block(small)+"\n"; got != want {
+		t.Errorf("new file:\n%s\nwant\n%s", got, want)
+	}
+	// Text around the blocks stays; another scale's block is appended, then replaced in place.
+	hand := "# Benchmarks\n\nWritten by hand.\n\n" + block(small) + "\n\n## Analysis\n\nAlso by hand.\n"
+	if err := os.WriteFile(path, []byte(hand), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(path, tiny); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := read(), hand+"\n"+block(tiny)+"\n"; got != want {
+		t.Errorf("appended:\n%s\nwant\n%s", got, want)
+	}
+	small.Views = 7
+	if err := Write(path, small); err != nil {
+		t.Fatal(err)
+	}
+	want := "# Benchmarks\n\nWritten by hand.\n\n" + block(small) + "\n\n## Analysis\n\nAlso by hand.\n\n" + block(tiny) + "\n"
+	if got := read(); got != want || !strings.Contains(got, "- Views: 7 for") {
+		t.Errorf("replaced:\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestDurationAndBytes(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		12345 * time.Millisecond: "12.3 s", 1240 * time.Millisecond: "1.24 s", 132 * time.Millisecond: "132 ms",
+		6500 * time.Microsecond: "6.5 ms", 850 * time.Microsecond: "0.85 ms", 0: "0.00 ms",
+	} {
+		if got := Duration(d); got != want {
+			t.Errorf("Duration(%v) = %q, want %q", d, got, want)
+		}
+	}
+	for b, want := range map[float64]string{
+		1.25 * (1 << 30): "1.25 GiB", 95.4 * (1 << 20): "95.4 MiB", 42803: "41.8 KiB", 512: "512 B",
+	} {
+		if got := Bytes(b); got != want {
+			t.Errorf("Bytes(%v) = %q, want %q", b, got, want)
+		}
+	}
+}
