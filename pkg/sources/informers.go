@@ -127,16 +127,12 @@ func (s *Sources) resolveTarget(gk schema.GroupKind) {
 		return
 	}
 	// The namespace index serves the form options' targets of a namespace (TargetsIn).
-	inf := metadatainformer.NewFilteredMetadataInformer(s.meta, gvr, metav1.NamespaceAll, 0, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, nil).Informer()
-	_ = inf.SetTransform(func(o interface{}) (interface{}, error) {
-		if m, ok := o.(*metav1.PartialObjectMetadata); ok {
-			return &kubestash.Object{ObjectMeta: metav1.ObjectMeta{
-				Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion, CreationTimestamp: m.CreationTimestamp,
-			}}, nil
-		}
-		return o, nil
+	inf := s.metadataInformer(gvr, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, func(m *metav1.PartialObjectMetadata) interface{} {
+		return &kubestash.Object{ObjectMeta: metav1.ObjectMeta{
+			Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion, CreationTimestamp: m.CreationTimestamp,
+		}}
 	})
-	notify := func(o interface{}, deleted bool) {
+	notify := func(o interface{}, deleted, update bool) {
 		type nn interface {
 			GetNamespace() string
 			GetName() string
@@ -152,14 +148,15 @@ func (s *Sources) resolveTarget(gk schema.GroupKind) {
 		if len(keys) > 0 {
 			s.sink(keys, rvOf(o), deleted)
 		}
-		if namespaced {
+		// The options list targets by name: an update (a status change, mostly) changes none.
+		if namespaced && !update {
 			s.optionsChanged(o, deleted)
 		}
 	}
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o interface{}) { notify(o, false) },
-		UpdateFunc: func(_, o interface{}) { notify(o, false) },
-		DeleteFunc: func(o interface{}) { notify(o, true) },
+		AddFunc:    func(o interface{}) { notify(o, false, false) },
+		UpdateFunc: func(_, o interface{}) { notify(o, false, true) },
+		DeleteFunc: func(o interface{}) { notify(o, true, false) },
 	})
 	// A kind backupview may not list (its RBAC grants only some target groups) would never
 	// sync: note it, so that nothing waits for it. The informer keeps retrying, and its targets
@@ -195,6 +192,19 @@ func (s *Sources) resolveTarget(gk schema.GroupKind) {
 			}
 		}
 	}()
+}
+
+// metadataInformer is a metadata-only informer of gvr in every namespace whose cache holds
+// what keep makes of each object (only the fields backupview reads).
+func (s *Sources) metadataInformer(gvr schema.GroupVersionResource, indexers cache.Indexers, keep func(*metav1.PartialObjectMetadata) interface{}) cache.SharedIndexInformer {
+	inf := metadatainformer.NewFilteredMetadataInformer(s.meta, gvr, metav1.NamespaceAll, 0, indexers, nil).Informer()
+	_ = inf.SetTransform(func(o interface{}) (interface{}, error) {
+		if m, ok := o.(*metav1.PartialObjectMetadata); ok {
+			return keep(m), nil
+		}
+		return o, nil
+	})
+	return inf
 }
 
 // HasSynced reports whether every running informer has synced. Kinds the cluster does not

@@ -2,11 +2,11 @@ package sources
 
 import (
 	"context"
+	"maps"
 	"sort"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
@@ -24,17 +24,21 @@ var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namesp
 // keys) a change may affect, and starts the namespace informer with the others. Call before
 // Start.
 func (s *Sources) SetOptionsSink(sink Sink) {
-	inf := metadatainformer.NewFilteredMetadataInformer(s.meta, namespacesGVR, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
-	_ = inf.SetTransform(func(o interface{}) (interface{}, error) {
-		if m, ok := o.(*metav1.PartialObjectMetadata); ok {
-			return &kubestash.Namespace{ObjectMeta: metav1.ObjectMeta{Name: m.Name, UID: m.UID, Labels: m.Labels, ResourceVersion: m.ResourceVersion,
-				CreationTimestamp: m.CreationTimestamp}}, nil
-		}
-		return o, nil
+	inf := s.metadataInformer(namespacesGVR, cache.Indexers{}, func(m *metav1.PartialObjectMetadata) interface{} {
+		return &kubestash.Namespace{ObjectMeta: metav1.ObjectMeta{Name: m.Name, UID: m.UID, Labels: m.Labels,
+			ResourceVersion: m.ResourceVersion, CreationTimestamp: m.CreationTimestamp}}
 	})
+	// Of a namespace, the options read its labels (usagePolicy selectors): other updates
+	// change nothing.
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o interface{}) { s.optionsChanged(o, false) },
-		UpdateFunc: func(_, o interface{}) { s.optionsChanged(o, false) },
+		AddFunc: func(o interface{}) { s.optionsChanged(o, false) },
+		UpdateFunc: func(old, o interface{}) {
+			a, okA := old.(*kubestash.Namespace)
+			b, okB := o.(*kubestash.Namespace)
+			if !okA || !okB || !maps.Equal(a.Labels, b.Labels) {
+				s.optionsChanged(o, false)
+			}
+		},
 		DeleteFunc: func(o interface{}) { s.optionsChanged(o, true) },
 	})
 	s.mu.Lock()

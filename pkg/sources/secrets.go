@@ -3,7 +3,6 @@ package sources
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/kubestash/backupview/pkg/kubestash"
@@ -15,17 +14,12 @@ var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 // metadata only (never data), which needs list and watch on Secrets: an RBAC cost operators
 // must choose, so it is off by default. Call before Start.
 func (s *Sources) WatchSecretNames() {
-	inf := metadatainformer.NewFilteredMetadataInformer(s.meta, secretsGVR, metav1.NamespaceAll, 0, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, nil).Informer()
-	_ = inf.SetTransform(func(o interface{}) (interface{}, error) {
-		if m, ok := o.(*metav1.PartialObjectMetadata); ok {
-			return &kubestash.Object{ObjectMeta: metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion}}, nil
-		}
-		return o, nil
+	inf := s.metadataInformer(secretsGVR, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, func(m *metav1.PartialObjectMetadata) interface{} {
+		return &kubestash.Object{ObjectMeta: metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion}}
 	})
-	// The form options list a namespace's Secret names.
+	// The form options list a namespace's Secret names: only a new or deleted Secret changes them.
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o interface{}) { s.optionsChanged(o, false) },
-		UpdateFunc: func(old, o interface{}) { s.optionsChanged(o, false) },
 		DeleteFunc: func(o interface{}) { s.optionsChanged(o, true) },
 	})
 	s.mu.Lock()
