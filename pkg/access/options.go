@@ -37,7 +37,17 @@ func (a *Caller) RedactOptions(o *ui.BackupConfigurationOptions) *ui.BackupConfi
 	if len(o.Addons) > 0 && !may(rkey{addons.Group, addons.Resource, ""}) {
 		out.Addons, changed = nil, true
 	}
-	if l, c := filter(o.Targets, func(t ui.TargetOption) bool { return may(a.kindKey(t.APIGroup, t.Kind, o.Namespace)) }); c {
+	// A namespace holds many targets of few kinds: map each kind to its resource once.
+	kinds := map[[2]string]rkey{}
+	if l, c := filter(o.Targets, func(t ui.TargetOption) bool {
+		gk := [2]string{t.APIGroup, t.Kind}
+		k, ok := kinds[gk]
+		if !ok {
+			k = a.kindKey(t.APIGroup, t.Kind, o.Namespace)
+			kinds[gk] = k
+		}
+		return may(k)
+	}); c {
 		out.Targets, changed = l, true
 	}
 	if len(o.EncryptionSecrets) > 0 && !may(rkey{"", "secrets", o.Namespace}) {
