@@ -10,13 +10,17 @@ GOFILES := $(shell find cmd pkg hack test -name '*.go' 2>/dev/null)
 
 all: build
 
-build: $(BIN)/backupview-apiserver $(BIN)/backupview-fixtures $(BIN)/kubectl-backupview
+build: $(BIN)/backupview-apiserver $(BIN)/backupview-fixtures $(BIN)/kubectl-backupview $(BIN)/backupview-cluster
 
 $(BIN)/backupview-apiserver: $(GOFILES) go.mod go.sum
 	$(GO) build -ldflags "$(LDFLAGS)" -o $@ ./cmd/backupview-apiserver
 
 $(BIN)/backupview-fixtures: $(GOFILES) go.mod go.sum
 	$(GO) build -o $@ ./cmd/backupview-fixtures
+
+# The local control plane's command line (hack/cluster.sh runs it).
+$(BIN)/backupview-cluster: $(GOFILES) go.mod go.sum
+	$(GO) build -o $@ ./cmd/backupview-cluster
 
 # The kubectl plugin: kubectl finds it on PATH as `kubectl backupview`.
 $(BIN)/kubectl-backupview: $(GOFILES) go.mod go.sum
@@ -37,7 +41,7 @@ test: build control-plane promtool
 	BACKUPVIEW_INTEGRATION=1 $(GO) test -count=1 -timeout 30m ./...
 
 test-unit:
-	$(GO) test -count=1 ./pkg/... ./cmd/...
+	$(GO) test -count=1 ./pkg/... ./cmd/... ./test/controlplane/...
 
 test-integration: build control-plane
 	BACKUPVIEW_INTEGRATION=1 $(GO) test -count=1 -timeout 30m -v ./test/...
@@ -69,7 +73,7 @@ lint:
 
 # The unit tests under the race detector.
 test-race:
-	$(GO) test -race -count=1 ./pkg/... ./cmd/...
+	$(GO) test -race -count=1 ./pkg/... ./cmd/... ./test/controlplane/...
 
 fmt:
 	@out=$$(gofmt -l cmd pkg hack test 2>/dev/null); if [[ -n "$$out" ]]; then echo "gofmt needed: $$out"; exit 1; fi

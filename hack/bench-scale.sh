@@ -5,7 +5,6 @@
 #   SCALE=default|small|custom:ns=..,bc=..,bs=..  (default: default; small is the CI smoke test)
 #   BENCH_DIR      cluster state directory (default _output/bench-$SCALE; default scale keeps its
 #                  data there between runs, so a second run skips the ~10 minute load)
-#   ETCD_PORT=42379 ETCD_PEER_PORT=42380 KAS_PORT=46443 BV_PORT=48443 KCM_PORT=50257  (ports of this cluster)
 #   BV_BIN         another backupview-apiserver binary to measure (default _output/bin/...)
 #   BENCH_ARGS     extra flags for `backupview-scale bench` (e.g. "--rounds 7 --out ''")
 #   LOAD_CONCURRENCY  requests in flight while loading (default 32)
@@ -19,16 +18,11 @@ cd "$ROOT"
 SCALE=${SCALE:-default}
 SAFE=${SCALE//[^a-z0-9]/-}
 export BENCH_DIR=${BENCH_DIR:-_output/bench-$SAFE}
-export ETCD_PORT=${ETCD_PORT:-42379} ETCD_PEER_PORT=${ETCD_PEER_PORT:-42380} KAS_PORT=${KAS_PORT:-46443} BV_PORT=${BV_PORT:-48443} KCM_PORT=${KCM_PORT:-50257}
-# At the default scale backupview (and kube-apiserver) take a minute or more to sync.
-export READY_TIMEOUT=${READY_TIMEOUT:-900}
-# A large load grows etcd past its default 2 GiB quota before compaction catches up.
-export ETCD_ARGS=${ETCD_ARGS:---quota-backend-bytes=8589934592}
-# The generated CronJobs carry old lastScheduleTimes: the CronJob controller would start a Job
-# for each of them and load the cluster with Jobs and Pods nobody runs (no kubelet here).
-export KCM_ARGS=${KCM_ARGS:---controllers=*,-cronjob-controller,-job-controller}
-KUBECTL="$ROOT/_output/bin/kubectl --kubeconfig $ROOT/$BENCH_DIR/kubeconfig"
-SHARED=${BACKUPVIEW_SHARED:-$ROOT/../shared}
+# The cluster's flags (hack/cluster.sh -h). At the default scale backupview (and
+# kube-apiserver) take a minute or more to sync; a large load grows etcd past its default
+# 2 GiB quota before compaction catches up; the generated CronJobs fired long ago, so
+# kube-controller-manager runs without the controllers that would start their Jobs.
+CLUSTER_FLAGS=(--ready-timeout=15m --etcd-arg=--quota-backend-bytes=8589934592 --no-triggers)
 if [[ -z ${PURGE:-} && $SCALE != default ]]; then PURGE=1; fi
 
 go build -o _output/bin/backupview-scale ./cmd/backupview-scale
@@ -46,21 +40,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-hack/cluster.sh up "$BENCH_DIR"
+hack/cluster.sh up "$BENCH_DIR" "${CLUSTER_FLAGS[@]}"
 hack/cluster.sh register "$BENCH_DIR"
-if [[ -d $SHARED/kubestash-crds ]]; then
-  CRDS=$SHARED/kubestash-crds # the upstream CRDs, as a real cluster has them
-else
-  echo "NOTE: $SHARED/kubestash-crds absent: using the project's own CRDs (hack/crds)"
-  CRDS=hack/crds
-fi
-$KUBECTL apply --server-side -f "$CRDS" -f hack/demo/target-crds.yaml >/dev/null
-# A CRD created a moment ago may have no status yet, which kubectl wait reports as an error.
-for i in $(seq 60); do
-  $KUBECTL wait --for=condition=Established crd --all --timeout=60s >/dev/null 2>&1 && break
-  [[ $i == 60 ]] && { echo "CRDs not Established" >&2; exit 1; }
-  sleep 1
-done
+hack/cluster.sh install-crds "$BENCH_DIR" # the upstream CRDs, as a real cluster has them
 
 # Load (skipped when the cluster already holds this scale), with backupview stopped so that
 # the generator's rate is kube-apiserver's alone.

@@ -8,17 +8,11 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 DIR=_output/demo
 KUBECTL="$ROOT/_output/bin/kubectl --kubeconfig $ROOT/$DIR/kubeconfig"
-SHARED=${BACKUPVIEW_SHARED:-$ROOT/../shared}
 
 hack/cluster.sh up "$DIR"
-hack/cluster.sh register "$DIR"
-if [[ -d $SHARED/kubestash-crds ]]; then
-  CRDS=$SHARED/kubestash-crds # the upstream CRDs: the samples must pass the real schema
-else
-  CRDS=hack/crds
-fi
-$KUBECTL apply --server-side -f "$CRDS" -f hack/demo/target-crds.yaml >/dev/null
-$KUBECTL wait --for=condition=Established crd --all --timeout=60s >/dev/null
+hack/cluster.sh register "$DIR" >/dev/null
+# The upstream CRDs from ../shared when present: the samples must pass the real schema.
+hack/cluster.sh install-crds "$DIR"
 hack/cluster.sh start-server "$DIR"
 _output/bin/backupview-fixtures --kubeconfig "$DIR/kubeconfig" hack/demo/samples.yaml
 # The views follow the objects within a second.

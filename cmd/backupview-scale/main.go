@@ -32,6 +32,7 @@ import (
 	"github.com/kubestash/backupview/pkg/scale/bench"
 	"github.com/kubestash/backupview/pkg/scale/loader"
 	"github.com/kubestash/backupview/pkg/scale/report"
+	"github.com/kubestash/backupview/test/controlplane"
 )
 
 func main() {
@@ -86,7 +87,8 @@ func loadCmd(ctx context.Context, args []string, logf func(string, ...interface{
 func benchCmd(ctx context.Context, args []string, logf func(string, ...interface{})) error {
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
 	dir := fs.String("dir", "", "cluster state directory (hack/cluster.sh DIR)")
-	root := fs.String("root", ".", "repository root")
+	root := fs.String("root", ".", "repository root (its _output/bin holds kubectl)")
+	serverBin := fs.String("server-binary", os.Getenv("BV_BIN"), "backupview-apiserver to measure (default: ROOT/_output/bin's)")
 	scaleName := fs.String("scale", "default", "the scale the cluster was loaded with")
 	rounds := fs.Int("rounds", 0, "interleaved rounds per list comparison (0: 5 at default scale, 3 otherwise)")
 	gets := fs.Int("gets", 200, "GET pairs")
@@ -102,9 +104,14 @@ func benchCmd(ctx context.Context, args []string, logf func(string, ...interface
 	if err != nil {
 		return err
 	}
-	absDir, _ := filepath.Abs(*dir)
-	absRoot, _ := filepath.Abs(*root)
-	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(absDir, "kubeconfig"))
+	// At the default scale backupview takes a minute or more to sync; /readyz is asked every
+	// 10 ms, the start-to-ready measurement's resolution.
+	cluster, err := controlplane.Open(controlplane.Config{Dir: *dir, BinDir: filepath.Join(*root, "_output", "bin"),
+		ServerBinary: *serverBin, ReadyTimeout: 15 * time.Minute, ReadyInterval: 10 * time.Millisecond, Logf: logf})
+	if err != nil {
+		return err
+	}
+	cfg, err := cluster.RESTConfig()
 	if err != nil {
 		return err
 	}
@@ -125,7 +132,7 @@ func benchCmd(ctx context.Context, args []string, logf func(string, ...interface
 	if load == nil || load.Scale != sc {
 		return fmt.Errorf("the cluster in %s does not hold a complete load of scale %q: run backupview-scale load first", *dir, sc.Name)
 	}
-	b := &bench.Bench{Root: absRoot, Dir: absDir, Scale: sc, Rounds: *rounds, Gets: *gets, Watches: *watches, Starts: *starts, Logf: logf}
+	b := &bench.Bench{Cluster: cluster, Scale: sc, Rounds: *rounds, Gets: *gets, Watches: *watches, Starts: *starts, Logf: logf}
 	if *only != "" {
 		b.Only = map[string]bool{}
 		for _, p := range strings.Split(*only, ",") {

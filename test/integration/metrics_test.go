@@ -45,13 +45,7 @@ func newScraper(t *testing.T, token string) *scraper {
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca)
-	port := ""
-	for _, p := range c.Ports {
-		if v, ok := strings.CutPrefix(p, "BV_PORT="); ok {
-			port = v
-		}
-	}
-	return &scraper{url: "https://127.0.0.1:" + port + "/metrics", token: token,
+	return &scraper{url: fmt.Sprintf("https://127.0.0.1:%d/metrics", c.Ports.Server), token: token,
 		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}}
 }
 

@@ -370,7 +370,7 @@ func TestPluginErrors(t *testing.T) {
 			t.Fatal(err, out)
 		}
 		defer func() {
-			if err := c.Run("register"); err != nil {
+			if err := c.CP.Register(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			if out, err := kubectl("wait", "--for=condition=Available", "--timeout=60s", apiservice); err != nil {

@@ -120,7 +120,7 @@ func TestAccess(t *testing.T) {
 	need(t)
 	c := shared(t)
 	ctx := context.Background()
-	bvPort := port(c, "BV_PORT")
+	bvPort := c.Ports.Server
 
 	// The shipped RBAC (deploy/), and users bound to the built-in roles in demo, as a cluster
 	// admin would: backupview's rules reach them only through ClusterRole aggregation.
@@ -335,7 +335,7 @@ func TestAccess(t *testing.T) {
 			t.Fatal(err)
 		}
 		started := time.Now()
-		saRep = startReplica(t, c, replicaPorts(c), true, "--kubeconfig="+saKC, "--authentication-kubeconfig="+saKC, "--authorization-kubeconfig="+saKC)
+		saRep = startReplica(t, c, replicaPorts(t), true, "--kubeconfig="+saKC, "--authentication-kubeconfig="+saKC, "--authorization-kubeconfig="+saKC)
 		saPort := saRep.port
 		// A kind it may not list is known at once to be unreadable: it does not hold the start
 		// back (a kind that fails otherwise is waited for 20 s at most).
@@ -398,7 +398,7 @@ func TestAccess(t *testing.T) {
 		if saRep != nil {
 			saRep.stop()
 		}
-		checkRep := startReplica(t, c, replicaPorts(c), true, "--kubeconfig="+saKC, "--authentication-kubeconfig="+saKC,
+		checkRep := startReplica(t, c, replicaPorts(t), true, "--kubeconfig="+saKC, "--authentication-kubeconfig="+saKC,
 			"--authorization-kubeconfig="+saKC, "--check-encryption-secrets")
 		checker := bvDirect(t, c, checkRep.port)
 		if err := waitUntil(10*time.Second, func() error {
@@ -705,7 +705,7 @@ contexts:
 - name: ctx
   context: {cluster: local, user: sa}
 current-context: ctx
-`, port(c, "KAS_PORT"), filepath.Join(c.Dir, "pki", "ca.crt"), strings.TrimSpace(tok))
+`, c.Ports.APIServer, filepath.Join(c.Dir, "pki", "ca.crt"), strings.TrimSpace(tok))
 	f := filepath.Join(c.Dir, "kubeconfig-sa")
 	if err := os.WriteFile(f, []byte(kc), 0o600); err != nil {
 		t.Fatal(err)

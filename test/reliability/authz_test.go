@@ -15,9 +15,6 @@ import (
 	"github.com/kubestash/backupview/test/harness"
 )
 
-// offAuthz is the port offset of TestAuthorizationFollowsTheCaller's cluster.
-const offAuthz = 160
-
 // authzUser is bound only in demo: to backupview:view and to a Role that may ask for previews.
 // It may not get BackupStorages, RetentionPolicies, MongoDBs or Secrets anywhere.
 const authzUser = "authz-carol"
@@ -134,7 +131,7 @@ spec:
 // while the admin sees everything; nobody ever gets kubectl's last-applied-configuration.
 func TestAuthorizationFollowsTheCaller(t *testing.T) {
 	need(t)
-	c := startCluster(t, harness.Options{PortOffset: offAuthz, ServerArgs: "--check-encryption-secrets"})
+	c := startCluster(t, harness.Options{ServerArgs: []string{"--check-encryption-secrets"}})
 	ctx := context.Background()
 	load := func(y string) {
 		t.Helper()

@@ -103,7 +103,7 @@ func TestPreviewBadInput(t *testing.T) {
 	bvPID := pidOf(c, "backupview")
 	hwm0, rss0 := memKiB(bvPID, "VmHWM"), memKiB(bvPID, "VmRSS")
 	kas := kasHTTP(t, c, "admin")
-	direct := bvDirect(t, c, port(c, "BV_PORT"))
+	direct := bvDirect(t, c, c.Ports.Server)
 	valid := mustJSON(validForm(t, c.Root))
 	subresource := "/apis/ui.kubestash.com/v1alpha1/namespaces/demo/backupconfigurationviews/mongodb-backup/preview"
 
@@ -273,10 +273,6 @@ func TestPreviewBadInput(t *testing.T) {
 	})
 }
 
-// offBadInputBurst is TestPreviewBadInputInParallel's own cluster: its peak memory must be
-// that of the burst, not of the tests before it.
-const offBadInputBurst = 200
-
 // deploymentMemoryLimitKiB is the memory limit of backupview's container in the shipped
 // Deployment.
 func deploymentMemoryLimitKiB(t *testing.T, root string) int64 {
@@ -359,11 +355,12 @@ func worstPreviews(t *testing.T, root string) map[string][]byte {
 // 28 to 143 MiB and about 15 at once went over the limit.
 func TestPreviewBadInputInParallel(t *testing.T) {
 	need(t)
-	c := startCluster(t, harness.Options{PortOffset: offBadInputBurst})
+	// A cluster of its own: its peak memory must be that of the burst, not of the tests before it.
+	c := startCluster(t, harness.Options{})
 	limit := deploymentMemoryLimitKiB(t, c.Root)
 	bvPID := pidOf(c, "backupview")
 	kas := kasHTTP(t, c, "admin")
-	direct := bvDirect(t, c, port(c, "BV_PORT"))
+	direct := bvDirect(t, c, c.Ports.Server)
 	worst := worstPreviews(t, c.Root)
 	names := make([]string, 0, len(worst))
 	for name := range worst {

@@ -24,9 +24,6 @@ import (
 	"github.com/kubestash/backupview/test/harness"
 )
 
-// offCascade is the cascade test's cluster (harness.Options.PortOffset).
-const offCascade = 180
-
 var gvrAPIService = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}
 
 // TestCascade (promise: KubeStash's ownership works with backupview in the cluster): deleting a
@@ -37,7 +34,7 @@ var gvrAPIService = schema.GroupVersionResource{Group: "apiregistration.k8s.io",
 // discovery of every group, backupview's included); the APIService stays Available throughout.
 func TestCascade(t *testing.T) {
 	need(t)
-	c := startCluster(t, harness.Options{PortOffset: offCascade})
+	c := startCluster(t, harness.Options{})
 	ctx := context.Background()
 	const ns = "cascade"
 	unavailable := watchAPIService(t, c)

@@ -24,9 +24,9 @@ import (
 func TestFanOutScales(t *testing.T) {
 	need(t)
 	const quiet = 1998 // + demo and prod = 2,000 namespace watchers, + 1 cluster-wide
-	c := startCluster(t, harness.Options{PortOffset: offFanout, Fixtures: []string{"hack/demo/samples.yaml"},
-		ServerArgs: fmt.Sprintf("--max-watches=%d --watcher-buffer=50", quiet+3)})
-	bv := bvDirect(t, c, port(c, "BV_PORT"))
+	c := startCluster(t, harness.Options{Fixtures: []string{"hack/demo/samples.yaml"},
+		ServerArgs: []string{fmt.Sprintf("--max-watches=%d", quiet+3), "--watcher-buffer=50"}})
+	bv := bvDirect(t, c, c.Ports.Server)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -56,7 +56,7 @@ func TestFanOutScales(t *testing.T) {
 	// One connection per 100 watches: HTTP/2 limits concurrent streams per connection.
 	clients := make([]*httpc, 0, 21)
 	for i := 0; i < 21; i++ {
-		clients = append(clients, bvDirect(t, c, port(c, "BV_PORT")))
+		clients = append(clients, bvDirect(t, c, c.Ports.Server))
 	}
 	var wg sync.WaitGroup
 	open := func(i int, ns string, cnt *counter) (int, error) {

@@ -35,20 +35,13 @@ const (
 	gateRefuse
 )
 
-func newGate(t *testing.T, target string, ports ...int) *gate {
+func newGate(t *testing.T, target string) *gate {
 	t.Helper()
-	var ln net.Listener
-	var err error
-	var port int
-	for _, port = range ports { // the first one free (see startReplica)
-		if ln, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			break
-		}
-	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a port from the kernel
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &gate{ln: ln, target: target, port: port, conns: map[net.Conn]struct{}{}}
+	g := &gate{ln: ln, target: target, port: ln.Addr().(*net.TCPAddr).Port, conns: map[net.Conn]struct{}{}}
 	g.cond = sync.NewCond(&g.mu)
 	go g.serve()
 	t.Cleanup(g.close)

@@ -34,6 +34,7 @@ import (
 	"github.com/kubestash/backupview/pkg/scale"
 	"github.com/kubestash/backupview/pkg/scale/loader"
 	"github.com/kubestash/backupview/pkg/scrape"
+	"github.com/kubestash/backupview/test/controlplane"
 	"github.com/kubestash/backupview/test/harness"
 )
 
@@ -52,26 +53,8 @@ const viewsPath = "/apis/ui.kubestash.com/v1alpha1/backupconfigurationviews"
 
 // ---- ports and processes ----------------------------------------------------------------
 
-// port returns one of the cluster's ports: ETCD_PORT, KAS_PORT or BV_PORT.
-func port(c *harness.Cluster, name string) int {
-	for _, p := range c.Ports {
-		if k, v, ok := strings.Cut(p, "="); ok && k == name {
-			n, _ := strconv.Atoi(v)
-			return n
-		}
-	}
-	panic("no port " + name)
-}
-
-// pidOf reads DIR/pids/NAME.pid (cluster.sh's record of what it started).
-func pidOf(c *harness.Cluster, name string) int {
-	b, err := os.ReadFile(filepath.Join(c.Dir, "pids", name+".pid"))
-	if err != nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return n
-}
+// pidOf is the PID of a running component of the cluster (controlplane.Server: "backupview").
+func pidOf(c *harness.Cluster, name string) int { return c.CP.Pid(name) }
 
 func alive(pid int) bool {
 	if pid <= 0 {
@@ -151,7 +134,7 @@ func bvDirect(t testing.TB, c *harness.Cluster, bvPort int) *httpc {
 
 // kasHTTP is a raw client to kube-apiserver with the given client certificate ("" for none).
 func kasHTTP(t testing.TB, c *harness.Cluster, cert string) *httpc {
-	return newHTTPC(t, c, fmt.Sprintf("https://127.0.0.1:%d", port(c, "KAS_PORT")), filepath.Join(c.Dir, "pki", "ca.crt"), cert)
+	return newHTTPC(t, c, fmt.Sprintf("https://127.0.0.1:%d", c.Ports.APIServer), filepath.Join(c.Dir, "pki", "ca.crt"), cert)
 }
 
 type resp struct {
@@ -232,18 +215,18 @@ func metric(t testing.TB, h *httpc, name string) float64 {
 
 // ---- a second replica -------------------------------------------------------------------
 
-// replica is a backupview-apiserver this test started itself (with exec), next to the one
-// cluster.sh started.
+// replica is a backupview-apiserver this test started itself (with exec), next to the
+// cluster's own.
 type replica struct {
 	port int
 	cmd  *exec.Cmd
 	log  string
 }
 
-// startReplica runs another backupview-apiserver with the flags cluster.sh's start-server
-// uses (plus extra) on the first of ports it can bind (the test ports lie in the kernel's
-// ephemeral range, so a client socket may hold one for a while), and waits for its /readyz
-// unless wait is false.
+// startReplica runs another backupview-apiserver with the flags of the cluster's own
+// (controlplane.Cluster.ServerArgs, plus extra) on the first of ports it can bind (ports from
+// the kernel lie in its ephemeral range, so a client socket may take one meanwhile), and
+// waits for its /readyz unless wait is false.
 func startReplica(t *testing.T, c *harness.Cluster, ports []int, wait bool, extra ...string) *replica {
 	t.Helper()
 	for i, p := range ports {
@@ -266,23 +249,13 @@ func tryReplica(t *testing.T, c *harness.Cluster, bvPort int, wait bool, extra .
 		return nil, true
 	}
 	l.Close()
-	pki := filepath.Join(c.Dir, "pki")
-	kc := c.Kubeconfig("")
-	args := append([]string{
-		fmt.Sprintf("--secure-port=%d", bvPort), "--bind-address=127.0.0.1",
-		"--tls-cert-file=" + filepath.Join(pki, "backupview.crt"), "--tls-private-key-file=" + filepath.Join(pki, "backupview.key"),
-		"--kubeconfig=" + kc, "--authentication-kubeconfig=" + kc, "--authorization-kubeconfig=" + kc,
-	}, extra...)
+	args := append(c.CP.ServerArgs(bvPort), extra...)
 	logf := filepath.Join(c.Dir, "logs", fmt.Sprintf("backupview-%d.log", bvPort))
 	f, err := os.OpenFile(logf, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := os.Getenv("BV_BIN") // as cluster.sh: another binary than _output/bin's
-	if bin == "" {
-		bin = filepath.Join(c.Root, "_output", "bin", "backupview-apiserver")
-	}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(c.CP.ServerBinary(), args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -341,10 +314,14 @@ func tryReplica(t *testing.T, c *harness.Cluster, bvPort int, wait bool, extra .
 	}
 }
 
-// replicaPorts are the ports a cluster's extra replica may take: BV_PORT+5, +7, +8, +9.
-func replicaPorts(c *harness.Cluster) []int {
-	p := port(c, "BV_PORT")
-	return []int{p + 5, p + 7, p + 8, p + 9}
+// replicaPorts are ports from the kernel an extra replica may take.
+func replicaPorts(t *testing.T) []int {
+	t.Helper()
+	ports, err := controlplane.FreePorts(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ports
 }
 
 // stop ends the replica (SIGTERM to its own process group, then SIGKILL).
@@ -512,11 +489,6 @@ func itemOf(o scale.Object) item {
 	return item{gvr: o.Resource, obj: o.Unstructured(), status: o.Status}
 }
 
-// noTriggers are kube-controller-manager flags for a cluster holding a whole generated scale:
-// its CronJobs last fired at scale.Base, long ago, so the CronJob controller would start a Job
-// for each (with Pods nobody runs: there is no kubelet), as hack/bench-scale.sh says.
-const noTriggers = "--controllers=*,-cronjob-controller,-job-controller"
-
 // loadScale loads the whole scale as the benchmark's loader does, every status through the
 // status subresource (the CRDs stay as installed).
 func loadScale(t *testing.T, c *harness.Cluster, sc scale.Scale) {
@@ -566,18 +538,6 @@ func short(b []byte) string {
 		return string(b[:300]) + "..."
 	}
 	return string(b)
-}
-
-// clusterSh runs a hack/cluster.sh command on the cluster with extra environment (later
-// entries win, so BV_ARGS=... replaces the harness's).
-func clusterSh(c *harness.Cluster, env []string, args ...string) error {
-	cmd := exec.Command(filepath.Join(c.Root, "hack", "cluster.sh"), append([]string{args[0], c.Dir}, args[1:]...)...)
-	cmd.Env = append(append(os.Environ(), c.Ports...), env...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("cluster.sh %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return nil
 }
 
 // watchEvent is one event of a raw watch stream.

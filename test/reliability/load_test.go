@@ -187,7 +187,7 @@ func stuckWatcher(t *testing.T, c *harness.Cluster) net.Conn {
 	ca, _ := os.ReadFile(filepath.Join(pki, "ca.crt"))
 	pool.AppendCertsFromPEM(ca)
 	d := &net.Dialer{Control: nil}
-	raw, err := d.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port(c, "KAS_PORT")))
+	raw, err := d.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", c.Ports.APIServer))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,10 +211,10 @@ func TestLoad(t *testing.T) {
 	need(t)
 	// A watcher may fall 100 events behind (default 1000): with kube-apiserver's and the
 	// kernel's buffers in front, a watcher that never reads then fills up within the minute.
-	c := startCluster(t, harness.Options{PortOffset: offLoad, ServerArgs: "--watcher-buffer=100", ControllerManagerArgs: noTriggers})
+	c := startCluster(t, harness.Options{ServerArgs: []string{"--watcher-buffer=100"}, NoTriggers: true})
 	s := scale.Small
 	loadScale(t, c, s)
-	direct := bvDirect(t, c, port(c, "BV_PORT"))
+	direct := bvDirect(t, c, c.Ports.Server)
 	bvPID := pidOf(c, "backupview")
 	sessionsOf := map[string]int{}
 	for i := 0; i < s.BCs; i++ {

@@ -5,7 +5,7 @@
 //
 // The tests need the control plane built by hack/build-control-plane.sh and the server built
 // by `make build`; they run when BACKUPVIEW_INTEGRATION=1 (`make test`, `make test-faults`).
-// Each test that needs special state gets its own cluster (port offsets 100..190); the
+// Each test that needs special state gets its own cluster (on ports from the kernel); the
 // tests that do not disturb each other share one.
 package reliability
 
@@ -16,20 +16,6 @@ import (
 	"testing"
 
 	"github.com/kubestash/backupview/test/harness"
-)
-
-// Port offsets (harness.Options.PortOffset): one block of 10 per cluster. Extra processes a
-// test starts (a second replica, a proxy) use BV_PORT+5 and BV_PORT+6 of their cluster.
-const (
-	offStartup  = 100
-	offRestart  = 110
-	offNoCRDs   = 120
-	offShared   = 130
-	offReplicas = 140
-	offLoad     = 150
-	offVersions = 210
-	offStall    = 220
-	offFanout   = 230
 )
 
 func TestMain(m *testing.M) {
@@ -68,7 +54,7 @@ func shared(t *testing.T) *harness.Cluster {
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
 	if sharedCluster == nil && sharedErr == nil {
-		c, err := harness.Start(harness.Options{PortOffset: offShared, SkipCRDs: true, SkipServer: true})
+		c, err := harness.Start(harness.Options{SkipCRDs: true, SkipServer: true})
 		sharedCluster = c
 		if err == nil {
 			err = installLooseCRDs(c, true)

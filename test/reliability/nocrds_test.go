@@ -24,7 +24,7 @@ import (
 // target with found=false, and finds it once the kind and the object exist.
 func TestKubeStashNotInstalled(t *testing.T) {
 	need(t)
-	c := startCluster(t, harness.Options{PortOffset: offNoCRDs, SkipCRDs: true})
+	c := startCluster(t, harness.Options{SkipCRDs: true})
 	kas := kasHTTP(t, c, "admin")
 	bvPID := pidOf(c, "backupview")
 	available := func(t *testing.T) {
@@ -61,7 +61,7 @@ func TestKubeStashNotInstalled(t *testing.T) {
 		}
 	})
 	s.run("readyz is 200 without the CRDs", func(t *testing.T) {
-		if r := bvDirect(t, c, port(c, "BV_PORT")).get("/readyz"); r.code != 200 {
+		if r := bvDirect(t, c, c.Ports.Server).get("/readyz"); r.code != 200 {
 			t.Errorf("/readyz without CRDs: %d %s", r.code, short(r.body))
 		}
 	})
@@ -295,7 +295,7 @@ func TestKubeStashNotInstalled(t *testing.T) {
 	})
 	s.run("readyz is 200 with a target kind that cannot be listed", func(t *testing.T) {
 		s.after(t, "a target kind that cannot be listed is installed")
-		if r := bvDirect(t, c, port(c, "BV_PORT")).get("/readyz"); r.code != 200 {
+		if r := bvDirect(t, c, c.Ports.Server).get("/readyz"); r.code != 200 {
 			t.Errorf("/readyz with a target kind that cannot be listed: %d %s", r.code, short(r.body))
 		}
 	})

@@ -298,7 +298,7 @@ func TestOddSourceObjects(t *testing.T) {
 
 	// Still the same, healthy process.
 	s.run("readyz is 200 after the odd objects", func(t *testing.T) {
-		if r := bvDirect(t, c, port(c, "BV_PORT")).get("/readyz"); r.code != 200 {
+		if r := bvDirect(t, c, c.Ports.Server).get("/readyz"); r.code != 200 {
 			t.Errorf("/readyz after odd objects: %d %s", r.code, short(r.body))
 		}
 	})

@@ -23,13 +23,13 @@ import (
 func TestReadyStaysReady(t *testing.T) {
 	need(t)
 	const poll = 2 * time.Second
-	c := startCluster(t, harness.Options{PortOffset: offReadyStays, SkipCRDs: true, SkipServer: true,
-		ServerArgs: fmt.Sprintf("--source-poll-interval=%s", poll)})
+	c := startCluster(t, harness.Options{SkipCRDs: true, SkipServer: true,
+		ServerArgs: []string{"--source-poll-interval=" + poll.String()}})
 	installCRDsExcept(t, c, addonsCRD)
 	if err := c.StartServer(); err != nil { // ready
 		t.Fatal(err)
 	}
-	direct := bvDirect(t, c, port(c, "BV_PORT"))
+	direct := bvDirect(t, c, c.Ports.Server)
 	kas := kasHTTP(t, c, "admin")
 	log := filepath.Join(c.Dir, "logs", "backupview.log")
 	readyz := sampleReadyz(direct, 100*time.Millisecond)

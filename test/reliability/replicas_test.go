@@ -163,12 +163,12 @@ func listDiff(a, b []byte) string {
 // refuses cleanly (410 Gone, or "too large resourceVersion"), never with a gap.
 func TestTwoReplicas(t *testing.T) {
 	need(t)
-	c := startCluster(t, harness.Options{PortOffset: offReplicas, Fixtures: []string{"hack/demo/samples.yaml"}})
+	c := startCluster(t, harness.Options{Fixtures: []string{"hack/demo/samples.yaml"}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	aPort := port(c, "BV_PORT")
+	aPort := c.Ports.Server
 	// Setup (a failure here ends the test): replica B, lasting the whole test.
-	b := startReplica(t, c, replicaPorts(c), true)
+	b := startReplica(t, c, replicaPorts(t), true)
 	ha, hb := bvDirect(t, c, aPort), bvDirect(t, c, b.port)
 	ca, cb := clientFor(c, aPort), clientFor(c, b.port)
 
@@ -335,7 +335,7 @@ func TestTwoReplicas(t *testing.T) {
 			t.Fatal(err, out)
 		}
 		time.Sleep(time.Second)
-		b2 := startReplica(t, c, replicaPorts(c), true)
+		b2 := startReplica(t, c, replicaPorts(t), true)
 		hb2 := bvDirect(t, c, b2.port)
 		later := newSteps(t)
 		later.run("lists the same views", func(t *testing.T) {

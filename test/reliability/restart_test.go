@@ -128,10 +128,10 @@ func outageState(vs []v1alpha1.BackupConfigurationView) error {
 // never restarted all show every change made during the outage, and later changes flow again.
 func TestKubeAPIServerRestart(t *testing.T) {
 	need(t)
-	c := startCluster(t, harness.Options{PortOffset: offRestart, Fixtures: []string{"hack/demo/samples.yaml"}})
+	c := startCluster(t, harness.Options{Fixtures: []string{"hack/demo/samples.yaml"}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	direct := bvDirect(t, c, port(c, "BV_PORT"))
+	direct := bvDirect(t, c, c.Ports.Server)
 	bvPID := pidOf(c, "backupview")
 
 	// Setup (a failure here ends the test): a client-go informer on the views, through
@@ -166,7 +166,7 @@ func TestKubeAPIServerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer kasWatch.Stop()
-	directWatch, err := clientFor(c, port(c, "BV_PORT")).UiV1alpha1().BackupConfigurationViews("").Watch(ctx, metav1.ListOptions{ResourceVersion: l.ResourceVersion})
+	directWatch, err := clientFor(c, c.Ports.Server).UiV1alpha1().BackupConfigurationViews("").Watch(ctx, metav1.ListOptions{ResourceVersion: l.ResourceVersion})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestKubeAPIServerRestart(t *testing.T) {
 	var stopped time.Time
 	s.run("kube-apiserver stops", func(t *testing.T) {
 		stopped = time.Now()
-		if err := clusterSh(c, []string{"STOP_GRACE=3"}, "stop-kas"); err != nil {
+		if err := c.CP.StopAPIServer(3 * time.Second); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("kube-apiserver stopped in %s", time.Since(stopped).Round(time.Millisecond))
@@ -226,7 +226,7 @@ func TestKubeAPIServerRestart(t *testing.T) {
 	// The recovery checks below compare against these changes: they need this step.
 	s.run("objects change in etcd while kube-apiserver is down", func(t *testing.T) {
 		s.after(t, "kube-apiserver stops")
-		e := etcd{url: fmt.Sprintf("http://127.0.0.1:%d", port(c, "ETCD_PORT"))}
+		e := etcd{url: fmt.Sprintf("http://127.0.0.1:%d", c.Ports.Etcd)}
 		mongo, err := e.get(crKey("core.kubestash.com", "backupconfigurations", "demo", "mongodb-backup"))
 		if err != nil {
 			t.Fatal(err)
@@ -267,7 +267,7 @@ func TestKubeAPIServerRestart(t *testing.T) {
 	// within 30 s of it being back.
 	var back time.Time
 	s.run("kube-apiserver starts again", func(t *testing.T) {
-		if err := c.Run("start-kas"); err != nil {
+		if err := c.CP.StartAPIServer(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		back = time.Now()

@@ -224,7 +224,7 @@ func (o *startupObserver) loop(every time.Duration, f func()) {
 func observe(t *testing.T, c *harness.Cluster, m *startupModel, existing string) *startupObserver {
 	want := m.n
 	o := &startupObserver{want: want, model: m, stop: make(chan struct{}), counts: map[string]int{}}
-	direct := bvDirect(t, c, port(c, "BV_PORT"))
+	direct := bvDirect(t, c, c.Ports.Server)
 	kas := kasHTTP(t, c, "admin")
 	o.loop(50*time.Millisecond, func() {
 		r := direct.get("/readyz?verbose")
@@ -341,19 +341,17 @@ func (o *startupObserver) finish(t *testing.T, phase string) map[string]int {
 // waits), then refused outright (discovery fails) for a few seconds.
 func TestStartupNeverAnswersFromAHalfFilledCache(t *testing.T) {
 	need(t)
-	c := startCluster(t, harness.Options{PortOffset: offStartup, SkipServer: true})
+	c := startCluster(t, harness.Options{SkipServer: true})
 	const n = 2000
 	s := scale.Scale{Name: "startup", Namespaces: 20, BCs: n, Storages: 1, Policies: 1}
 	loadBackupConfigurations(t, c, s)
 	model := withJoinedObjects(t, c, s)
 	existing := s.Key(1927) // one with sessions and a target
-	g := newGate(t, fmt.Sprintf("127.0.0.1:%d", port(c, "KAS_PORT")), port(c, "BV_PORT")+6, port(c, "BV_PORT")+4, port(c, "BV_PORT")+3)
-	viaGate := []string{"BV_ARGS=--kubeconfig=" + gateKubeconfig(t, c, g)}
-	startAsync := func(extra string) chan error {
+	g := newGate(t, fmt.Sprintf("127.0.0.1:%d", c.Ports.APIServer))
+	viaGate := "--kubeconfig=" + gateKubeconfig(t, c, g)
+	startAsync := func(extra ...string) chan error {
 		done := make(chan error, 1)
-		env := append([]string(nil), viaGate...)
-		env[0] += extra
-		go func() { done <- clusterSh(c, env, "start-server") }()
+		go func() { done <- c.StartServer(append([]string{viaGate}, extra...)...) }()
 		return done
 	}
 	waitStarted := func(done chan error, o *startupObserver) {
@@ -362,7 +360,7 @@ func TestStartupNeverAnswersFromAHalfFilledCache(t *testing.T) {
 		case err := <-done:
 			if err != nil {
 				o.finish(t, "not started")
-				if r := bvDirect(t, c, port(c, "BV_PORT")).get("/metrics"); r.err == nil {
+				if r := bvDirect(t, c, c.Ports.Server).get("/metrics"); r.err == nil {
 					for _, l := range strings.Split(string(r.body), "\n") {
 						if strings.HasPrefix(l, "backupview_source") {
 							t.Log(l)
@@ -378,7 +376,7 @@ func TestStartupNeverAnswersFromAHalfFilledCache(t *testing.T) {
 	// Once ready, every view is as its sources say, through every path.
 	checkComplete := func(phase string) {
 		t.Helper()
-		for name, h := range map[string]*httpc{"direct": bvDirect(t, c, port(c, "BV_PORT")), "via kube-apiserver": kasHTTP(t, c, "admin")} {
+		for name, h := range map[string]*httpc{"direct": bvDirect(t, c, c.Ports.Server), "via kube-apiserver": kasHTTP(t, c, "admin")} {
 			r := h.get(viewsPath)
 			l, err := decodeList(r.body)
 			if r.code != 200 || err != nil {
@@ -390,7 +388,7 @@ func TestStartupNeverAnswersFromAHalfFilledCache(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		code, views, complete, err := initialViews(ctx, bvDirect(t, c, port(c, "BV_PORT")), viewsPath)
+		code, views, complete, err := initialViews(ctx, bvDirect(t, c, c.Ports.Server), viewsPath)
 		if code != 200 || !complete || err != nil {
 			t.Fatalf("%s: WATCH after ready: %d complete=%v %v", phase, code, complete, err)
 		}
@@ -402,7 +400,7 @@ func TestStartupNeverAnswersFromAHalfFilledCache(t *testing.T) {
 
 	// 1. Sources held: nothing can sync. Requests wait 10 s, then get 503.
 	g.set(gateHold)
-	done := startAsync("")
+	done := startAsync()
 	o := observe(t, c, model, existing)
 	time.Sleep(15 * time.Second)
 	if o.readyzOK.Load() {
@@ -428,7 +426,7 @@ func TestStartupNeverAnswersFromAHalfFilledCache(t *testing.T) {
 	logf := filepath.Join(c.Dir, "logs", "backupview.log")
 	logged, _ := os.ReadFile(logf)
 	g.set(gateRefuse)
-	done = startAsync(" --v=2")
+	done = startAsync("--v=2")
 	o = observe(t, c, model, existing)
 	if err := waitUntil(90*time.Second, func() error {
 		b, _ := os.ReadFile(logf)

@@ -18,12 +18,6 @@ import (
 	"github.com/kubestash/backupview/test/harness"
 )
 
-// Port offsets of promises 13 and 17: one block, as the two tests never run at once.
-const (
-	offUserInput  = 170
-	offReadyStays = offUserInput
-)
-
 // addonsCRD is the KubeStash CRD these tests install late.
 const addonsCRD = "addons.kubestash.com_addons.yaml"
 
@@ -41,8 +35,8 @@ func TestUserInputNeverChangesWhatIsWatched(t *testing.T) {
 	audit := discoveryAudit(t)
 	// No form target kinds: those start by configuration once the views are built, which
 	// would race the "before" count; this promise is about what requests start.
-	c := startCluster(t, harness.Options{PortOffset: offUserInput, SkipCRDs: true, SkipServer: true,
-		ServerArgs: fmt.Sprintf("--source-poll-interval=%s -v=2 --form-target-kinds=", poll)})
+	c := startCluster(t, harness.Options{SkipCRDs: true, SkipServer: true,
+		ServerArgs: []string{"--source-poll-interval=" + poll.String(), "-v=2", "--form-target-kinds="}})
 	installCRDsExcept(t, c, addonsCRD) // Addons is installed at the end
 	if err := c.StartServer(); err != nil {
 		t.Fatal(err)
@@ -51,7 +45,7 @@ func TestUserInputNeverChangesWhatIsWatched(t *testing.T) {
 		t.Fatal(err, out)
 	}
 	kas := kasHTTP(t, c, "admin")
-	direct := bvDirect(t, c, port(c, "BV_PORT"))
+	direct := bvDirect(t, c, c.Ports.Server)
 	log := filepath.Join(c.Dir, "logs", "backupview.log")
 	watching0 := countLines(t, log, `"watching target kind"`)
 	series0 := targetSeries(t, direct)

@@ -105,7 +105,7 @@ func evKey(e watchEvent) string {
 // resourceVersion as LIST does.
 func TestVersionsNeverLie(t *testing.T) {
 	need(t)
-	c := startCluster(t, harness.Options{PortOffset: offVersions, Fixtures: []string{"hack/demo/samples.yaml"}})
+	c := startCluster(t, harness.Options{Fixtures: []string{"hack/demo/samples.yaml"}})
 	kas := kasHTTP(t, c, "admin")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -267,7 +267,7 @@ func sorted(m map[string]string) []string {
 // change of another BackupConfiguration shows in its view within a second.
 func TestNoViewStallsTheOthers(t *testing.T) {
 	need(t)
-	c := startCluster(t, harness.Options{PortOffset: offStall, Fixtures: []string{"hack/demo/samples.yaml"}})
+	c := startCluster(t, harness.Options{Fixtures: []string{"hack/demo/samples.yaml"}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	bc, err := c.Dyn.Resource(gvrBC).Namespace("demo").Get(ctx, "mongodb-backup", metav1.GetOptions{})

@@ -1,5 +1,5 @@
-// Package bench measures backupview against kube-apiserver on a loaded cluster made by
-// hack/cluster.sh: start to ready, memory, lists, GETs and watch latency, each view request
+// Package bench measures backupview against kube-apiserver on a loaded local control plane
+// (test/controlplane): start to ready, memory, lists, GETs and watch latency, each view request
 // interleaved with the direct one (docs/benchmarks.md, "How it measures").
 package bench
 
@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,14 +18,14 @@ import (
 	"github.com/kubestash/backupview/pkg/scale"
 	"github.com/kubestash/backupview/pkg/scale/loader"
 	"github.com/kubestash/backupview/pkg/scale/report"
+	"github.com/kubestash/backupview/test/controlplane"
 )
 
 var views = uiv1alpha1.SchemeGroupVersion.WithResource("backupconfigurationviews")
 
 // Bench drives the measurement against a loaded cluster in Dir.
 type Bench struct {
-	Root    string // repository root (hack/cluster.sh, _output/bin/kubectl)
-	Dir     string // cluster state directory
+	Cluster *controlplane.Cluster // the loaded cluster; the benchmark restarts its server
 	Scale   scale.Scale
 	Rounds  int // interleaved rounds for the list comparisons
 	Gets    int // GET pairs
@@ -39,6 +40,7 @@ type Bench struct {
 	dyn     dynamic.Interface
 	http    *http.Client // through kube-apiserver, as the admin
 	bvPort  string
+	bvHTTP  *http.Client // to backupview directly, as the admin
 	kasURL  string
 	errs    []string
 	results report.Results
@@ -65,7 +67,10 @@ func (b *Bench) Run(ctx context.Context, cfg *rest.Config, load *loader.LoadResu
 	}
 	b.http = hc
 	b.kasURL = strings.TrimRight(b.cfg.Host, "/")
-	b.bvPort = clusterEnv(b.Dir, "BV_PORT", "48443")
+	b.bvPort = strconv.Itoa(b.Cluster.Ports().Server)
+	if b.bvHTTP, err = b.Cluster.ServerHTTPClient(); err != nil {
+		return nil, err
+	}
 	b.results = report.Results{Scale: b.Scale, Load: load, Started: time.Now(), Machine: machine(), LoadAvg: loadavg()}
 	start := time.Now()
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -81,29 +80,7 @@ func TestOnce(t *testing.T) {
 	}
 }
 
-func TestClusterEnv(t *testing.T) {
-	dir := t.TempDir()
-	if got := clusterEnv(dir, "BV_PORT", "48443"); got != "48443" {
-		t.Errorf("without cluster.env: %q", got)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "cluster.env"), []byte("KAS_PORT=46443\nBV_PORT=38443\nBV_ARGS=--v=2 --x=y\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for key, want := range map[string]string{"BV_PORT": "38443", "BV_ARGS": "--v=2 --x=y", "ETCD_PORT": "def"} {
-		if got := clusterEnv(dir, key, "def"); got != want {
-			t.Errorf("%s = %q, want %q", key, got, want)
-		}
-	}
-}
-
 func TestProcStatus(t *testing.T) {
-	pidFile := filepath.Join(t.TempDir(), "x.pid")
-	if err := os.WriteFile(pidFile, []byte("  4242\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if readPID(pidFile) != 4242 || readPID(pidFile+".missing") != 0 {
-		t.Errorf("readPID: %d, %d", readPID(pidFile), readPID(pidFile+".missing"))
-	}
 	if _, err := os.Stat("/proc/self/status"); err != nil {
 		t.Skip("no /proc")
 	}

@@ -3,27 +3,12 @@ package bench
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 
 	"github.com/kubestash/backupview/pkg/scale/report"
 )
-
-// clusterEnv is a setting hack/cluster.sh recorded in DIR/cluster.env (def when absent).
-func clusterEnv(dir, key, def string) string {
-	b, err := os.ReadFile(filepath.Join(dir, "cluster.env"))
-	if err != nil {
-		return def
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(l, "="); ok && k == key {
-			return v
-		}
-	}
-	return def
-}
 
 // machine describes this machine for the report: cores, CPU model, memory, kernel, Go.
 func machine() string {

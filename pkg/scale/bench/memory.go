@@ -4,17 +4,17 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/kubestash/backupview/pkg/scale/report"
 	"github.com/kubestash/backupview/pkg/scrape"
+	"github.com/kubestash/backupview/test/controlplane"
 )
 
 // memory records backupview's RSS and heap: after sync, or (after) at the end of the run.
 func (b *Bench) memory(ctx context.Context, after bool) {
-	pid := readPID(filepath.Join(b.Dir, "pids", "backupview.pid"))
+	pid := b.Cluster.Pid(controlplane.Server)
 	rss, hwm := procStatus(pid, "VmRSS"), procStatus(pid, "VmHWM")
 	m, err := b.metrics()
 	if err != nil {
@@ -42,7 +42,7 @@ func (b *Bench) memory(ctx context.Context, after bool) {
 // metrics reads backupview's /metrics directly with the admin client certificate, or through
 // kube-apiserver's service proxy when that fails.
 func (b *Bench) metrics() (scrape.Metrics, error) {
-	resp, err := b.bvClient(true).Get("https://127.0.0.1:" + b.bvPort + "/metrics")
+	resp, err := b.bvHTTP.Get("https://127.0.0.1:" + b.bvPort + "/metrics")
 	if err != nil || resp.StatusCode != 200 {
 		if resp != nil {
 			resp.Body.Close()
@@ -57,13 +57,6 @@ func (b *Bench) metrics() (scrape.Metrics, error) {
 		return nil, fmt.Errorf("status %d", resp.StatusCode)
 	}
 	return scrape.Parse(resp.Body)
-}
-
-// readPID reads a pid file (0 when there is none).
-func readPID(f string) int {
-	b, _ := os.ReadFile(f)
-	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return n
 }
 
 // procStatus reads a kB field of /proc/PID/status, in bytes.

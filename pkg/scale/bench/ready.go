@@ -2,21 +2,11 @@ package bench
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"fmt"
-	"io"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
@@ -27,16 +17,6 @@ import (
 	"github.com/kubestash/backupview/pkg/scale/stats"
 )
 
-// cluster runs a hack/cluster.sh command on the cluster in Dir.
-func (b *Bench) cluster(args ...string) error {
-	cmd := exec.Command(filepath.Join(b.Root, "hack", "cluster.sh"), append([]string{args[0], b.Dir}, args[1:]...)...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("cluster.sh %s: %v\n%s", args[0], err, out)
-	}
-	return nil
-}
-
 // readiness times backupview's start to ready against the reference informers, Starts rounds.
 func (b *Bench) readiness(ctx context.Context) error {
 	p := stats.Pair{Name: "start to ready (backupview) vs informer list of the same kinds", Goal: 1.5}
@@ -46,7 +26,7 @@ func (b *Bench) readiness(ctx context.Context) error {
 		var sd, id time.Duration
 		var err error
 		if r%2 == 0 {
-			if err = b.cluster("stop-server"); err != nil {
+			if err = b.Cluster.StopServer(); err != nil {
 				return err
 			}
 			id = b.informerList(ctx)
@@ -68,57 +48,14 @@ func (b *Bench) readiness(ctx context.Context) error {
 }
 
 // startServer restarts backupview and returns the time from launch to /readyz OK; it returns
-// once the APIService serves too (cluster.sh start-server waits for that).
+// once the APIService serves too.
 func (b *Bench) startServer(ctx context.Context) (time.Duration, error) {
-	if err := b.cluster("stop-server"); err != nil {
+	if err := b.Cluster.StopServer(); err != nil {
 		return 0, err
 	}
 	runtime.GC()
 	debug.FreeOSMemory()
-	client := b.bvClient(false)
-	cmd := exec.Command(filepath.Join(b.Root, "hack", "cluster.sh"), "start-server", b.Dir)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	t0 := time.Now()
-	if err := cmd.Start(); err != nil {
-		return 0, err
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	// /readyz every 10 ms (the measurement's resolution) until it answers 200.
-	var ready time.Duration
-	err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 15*time.Minute, true, func(context.Context) (bool, error) {
-		select {
-		case err := <-done:
-			if err != nil {
-				return false, fmt.Errorf("start-server: %v\n%s", err, out.String())
-			}
-			done <- nil // read again below
-		default:
-		}
-		resp, err := client.Get("https://127.0.0.1:" + b.bvPort + "/readyz")
-		if err != nil {
-			return false, nil
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return false, nil
-		}
-		ready = time.Since(t0)
-		return true, nil
-	})
-	if err != nil {
-		_ = cmd.Process.Kill()
-		if ctx.Err() == nil && wait.Interrupted(err) {
-			return 0, fmt.Errorf("backupview not ready after 15 minutes")
-		}
-		return 0, err
-	}
-	if err := <-done; err != nil {
-		return 0, fmt.Errorf("start-server: %v\n%s", err, out.String())
-	}
-	return ready, nil
+	return b.Cluster.StartServer(ctx)
 }
 
 // informerList is the reference: plain client-go informers (no transforms, full objects) for
@@ -144,19 +81,4 @@ func (b *Bench) informerList(ctx context.Context) time.Duration {
 	runtime.GC()
 	debug.FreeOSMemory()
 	return d
-}
-
-// bvClient talks to backupview directly (readyz; metrics with the admin client certificate).
-func (b *Bench) bvClient(withCert bool) *http.Client {
-	pool := x509.NewCertPool()
-	if ca, err := os.ReadFile(filepath.Join(b.Dir, "pki", "backupview-ca.crt")); err == nil {
-		pool.AppendCertsFromPEM(ca)
-	}
-	tc := &tls.Config{RootCAs: pool}
-	if withCert {
-		if cert, err := tls.LoadX509KeyPair(filepath.Join(b.Dir, "pki", "admin.crt"), filepath.Join(b.Dir, "pki", "admin.key")); err == nil {
-			tc.Certificates = []tls.Certificate{cert}
-		}
-	}
-	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}
 }

@@ -74,8 +74,8 @@ func (b *Bench) get(ctx context.Context, path, accept string, keep bool) (time.D
 
 // kubectl runs the built kubectl and returns its wall time and output size.
 func (b *Bench) kubectl(args ...string) (time.Duration, int64, error) {
-	cmd := exec.Command(filepath.Join(b.Root, "_output", "bin", "kubectl"),
-		append([]string{"--kubeconfig", filepath.Join(b.Dir, "kubeconfig"), "--cache-dir", filepath.Join(b.Dir, "kubectl-cache")}, args...)...)
+	cmd := exec.Command(b.Cluster.Kubectl(),
+		append([]string{"--kubeconfig", b.Cluster.Kubeconfig(""), "--cache-dir", filepath.Join(b.Cluster.Dir(), "kubectl-cache")}, args...)...)
 	var cw countWriter
 	var stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &cw, &stderr
