@@ -30,6 +30,9 @@ func run(kubeconfig string, files []string) error {
 	if err != nil {
 		return err
 	}
+	// A few hundred requests, one after another: client-go's default 5 QPS would make them
+	// take half a minute.
+	cfg.QPS, cfg.Burst = 100, 100
 	l, err := fixtures.NewLoader(cfg)
 	if err != nil {
 		return err
