@@ -118,18 +118,7 @@ func (c *Cluster) waitAvailable(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ri := dyn.Resource(gvrAPIService)
-	sel := fields.OneTermEqualSelector("metadata.name", APIServiceName).String()
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = sel
-			return ri.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = sel
-			return ri.Watch(ctx, o)
-		},
-	}
+	lw := listWatch(dyn.Resource(gvrAPIService), fields.OneTermEqualSelector("metadata.name", APIServiceName).String())
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.ReadyTimeout)
 	defer cancel()
 	var last *unstructured.Unstructured
@@ -156,4 +145,19 @@ func (c *Cluster) waitAvailable(ctx context.Context) error {
 		return fmt.Errorf("apiservice/%s not Available within %s (status %s): %w\n%s", APIServiceName, c.cfg.ReadyTimeout, status, err, c.logTail(Server))
 	}
 	return nil
+}
+
+// listWatch lists and watches a resource (with a field selector, when not empty) for
+// watchtools.UntilWithSync.
+func listWatch(ri dynamic.ResourceInterface, fieldSelector string) *cache.ListWatch {
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = fieldSelector
+			return ri.List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = fieldSelector
+			return ri.Watch(ctx, o)
+		},
+	}
 }
