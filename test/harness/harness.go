@@ -53,6 +53,8 @@ type Options struct {
 	SkipServer bool
 	// ServerArgs are extra flags for backupview-apiserver.
 	ServerArgs []string
+	// APIServerArgs are extra flags for kube-apiserver.
+	APIServerArgs []string
 	// NoTriggers runs kube-controller-manager without its CronJob and Job controllers
 	// (controlplane.NoTriggerControllers): for a cluster holding a whole generated scale, or a
 	// test that must see no view change it did not make itself.
@@ -74,7 +76,8 @@ func Start(o Options) (*Cluster, error) {
 	if c.Dir, err = os.MkdirTemp("", "backupview-test-"); err != nil {
 		return nil, err
 	}
-	cfg := controlplane.Config{Dir: c.Dir, ServerBinary: os.Getenv("BV_BIN"), ServerArgs: o.ServerArgs}
+	cfg := controlplane.Config{Dir: c.Dir, ServerBinary: os.Getenv("BV_BIN"), ServerArgs: o.ServerArgs,
+		APIServerArgs: o.APIServerArgs}
 	if o.NoTriggers {
 		cfg.Controllers = controlplane.NoTriggerControllers
 	}

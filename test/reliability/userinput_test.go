@@ -32,10 +32,10 @@ const addonsCRD = "addons.kubestash.com_addons.yaml"
 func TestUserInputNeverChangesWhatIsWatched(t *testing.T) {
 	need(t)
 	const poll = 2 * time.Second
-	audit := discoveryAudit(t)
+	audit, auditArgs := discoveryAudit(t)
 	// No form target kinds: those start by configuration once the views are built, which
 	// would race the "before" count; this promise is about what requests start.
-	c := startCluster(t, harness.Options{SkipCRDs: true, SkipServer: true,
+	c := startCluster(t, harness.Options{SkipCRDs: true, SkipServer: true, APIServerArgs: auditArgs,
 		ServerArgs: []string{"--source-poll-interval=" + poll.String(), "-v=2", "--form-target-kinds="}})
 	installCRDsExcept(t, c, addonsCRD) // Addons is installed at the end
 	if err := c.StartServer(); err != nil {
@@ -281,9 +281,9 @@ func kasDiscoveryTotal(t *testing.T, kas *httpc) float64 {
 // auditLog is kube-apiserver's audit log of discovery requests.
 type auditLog struct{ path string }
 
-// discoveryAudit makes the next cluster started in this test log every discovery request
-// (the non-resource URLs /api and /apis and below) to an audit log.
-func discoveryAudit(t *testing.T) *auditLog {
+// discoveryAudit returns an audit log and the kube-apiserver flags that log every discovery
+// request (the non-resource URLs /api and /apis and below) to it.
+func discoveryAudit(t *testing.T) (*auditLog, []string) {
 	t.Helper()
 	dir := t.TempDir()
 	policy := filepath.Join(dir, "audit-policy.yaml")
@@ -298,8 +298,7 @@ rules:
 		t.Fatal(err)
 	}
 	a := &auditLog{path: filepath.Join(dir, "audit.log")}
-	t.Setenv("KAS_ARGS", strings.TrimSpace(os.Getenv("KAS_ARGS")+" --audit-policy-file="+policy+" --audit-log-path="+a.path+" --audit-log-format=json --audit-log-mode=blocking"))
-	return a
+	return a, []string{"--audit-policy-file=" + policy, "--audit-log-path=" + a.path, "--audit-log-format=json", "--audit-log-mode=blocking"}
 }
 
 func (a *auditLog) size(t *testing.T) int64 {
