@@ -26,13 +26,7 @@ func (s *Sources) startKind(k *kind) {
 			panic(err) // programming error: duplicate index names
 		}
 	}
-	decode := k.decode
-	_ = inf.SetTransform(func(o interface{}) (interface{}, error) {
-		if u, ok := o.(*unstructured.Unstructured); ok {
-			return decode(u.Object), nil
-		}
-		return o, nil
-	})
+	_ = inf.SetTransform(transform(k.decode))
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o interface{}) { s.changed(k, nil, o, false) },
 		UpdateFunc: func(old, o interface{}) { s.changed(k, old, o, false) },
@@ -57,6 +51,16 @@ func (s *Sources) startKind(k *kind) {
 	klog.InfoS("watching", "resource", k.gvr.String())
 	go inf.RunWithContext(ctx)
 	go s.logSync(ctx, k, inf)
+}
+
+// transform is a source informer's transform: its cache keeps only the decoded struct.
+func transform(decode func(map[string]interface{}) interface{}) cache.TransformFunc {
+	return func(o interface{}) (interface{}, error) {
+		if u, ok := o.(*unstructured.Unstructured); ok {
+			return decode(u.Object), nil
+		}
+		return o, nil
+	}
 }
 
 // notSyncedAfter is how long a source informer may take to list before that is logged.
