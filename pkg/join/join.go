@@ -63,7 +63,6 @@ func Build(bc *kubestash.BackupConfiguration, l Lookup) (*ui.BackupConfiguration
 			Labels:            bc.Labels,
 			Annotations:       bc.Annotations,
 			CreationTimestamp: bc.CreationTimestamp,
-			Generation:        bc.Generation,
 		},
 		Basic: ui.Basic{UID: bc.UID, Phase: bc.Phase, Paused: bc.Paused, Conditions: conditions(bc.Conditions)},
 	}

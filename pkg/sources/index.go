@@ -2,7 +2,6 @@ package sources
 
 import (
 	"cmp"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
@@ -80,7 +79,7 @@ func sessionBC(o interface{}) ([]string, error) {
 	if s.IsBackupConfigurationInvoker() && s.InvokerName != "" {
 		return []string{s.Namespace + "/" + s.InvokerName}, nil
 	}
-	if r := metav1.GetControllerOfNoCopy(&s.ObjectMeta); kubestash.IsBackupConfigurationOwner(r) {
+	if r := s.Controller; kubestash.IsBackupConfigurationOwner(r) {
 		return []string{s.Namespace + "/" + r.Name}, nil
 	}
 	return nil, nil
@@ -91,7 +90,7 @@ func cronOwner(o interface{}) ([]string, error) {
 	if !ok {
 		return nil, nil
 	}
-	if r := metav1.GetControllerOfNoCopy(&c.ObjectMeta); kubestash.IsBackupConfigurationOwner(r) && r.UID != "" {
+	if r := c.Controller; kubestash.IsBackupConfigurationOwner(r) && r.UID != "" {
 		return []string{uidKey(c.Namespace, string(r.UID))}, nil
 	}
 	return nil, nil

@@ -132,8 +132,8 @@ func (s *Sources) resolveTarget(gk schema.GroupKind) {
 	}
 	// The namespace index serves the form options' targets of a namespace (TargetsIn).
 	inf := s.metadataInformer(gvr, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, func(m *metav1.PartialObjectMetadata) interface{} {
-		return &kubestash.Object{ObjectMeta: metav1.ObjectMeta{
-			Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion, CreationTimestamp: m.CreationTimestamp,
+		return &kubestash.Object{Meta: kubestash.Meta{
+			Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion, CreationTimestamp: m.CreationTimestamp,
 		}}
 	})
 	notify := func(o interface{}, deleted, update bool) {
