@@ -104,7 +104,10 @@ func object(o obj, path ...string) obj {
 	return m
 }
 
-func strMap(o obj, path ...string) map[string]string {
+// strMap reads a map of strings with its keys interned (label and annotation keys repeat on
+// every object of a kind), and its values too when internValues (label values mostly repeat;
+// annotation values are free text).
+func strMap(internValues bool, o obj, path ...string) map[string]string {
 	m := object(o, path...)
 	if len(m) == 0 {
 		return nil
@@ -112,7 +115,10 @@ func strMap(o obj, path ...string) map[string]string {
 	r := make(map[string]string, len(m))
 	for k, v := range m {
 		if s, ok := v.(string); ok {
-			r[k] = s
+			if internValues {
+				s = intern(s)
+			}
+			r[intern(k)] = s
 		}
 	}
 	return r
@@ -134,7 +140,7 @@ func ref(o obj) *Ref {
 	if o == nil {
 		return nil
 	}
-	return &Ref{Namespace: istr(o, "namespace"), Name: str(o, "name")}
+	return &Ref{Namespace: istr(o, "namespace"), Name: istr(o, "name")}
 }
 
 func typedRef(o obj) *TypedRef {
@@ -162,12 +168,12 @@ func meta(o obj) Meta {
 
 func uid(o obj) types.UID { return types.UID(str(o, "metadata", "uid")) }
 
-func labelsOf(o obj) map[string]string { return strMap(o, "metadata", "labels") }
+func labelsOf(o obj) map[string]string { return strMap(true, o, "metadata", "labels") }
 
 // annotationsOf drops kubectl's copy of the whole applied object (spec included): not metadata
 // anyone reading a view needs, and it can hold what the view otherwise hides.
 func annotationsOf(o obj) map[string]string {
-	a := strMap(o, "metadata", "annotations")
+	a := strMap(false, o, "metadata", "annotations")
 	delete(a, LastAppliedAnnotation)
 	if len(a) == 0 {
 		return nil
@@ -229,7 +235,7 @@ func DecodeBackupConfiguration(o obj) *BackupConfiguration {
 			continue
 		}
 		bc.Backends = append(bc.Backends, Backend{
-			Name: str(bo, "name"), StorageRef: ref(object(bo, "storageRef")), RetentionPolicy: ref(object(bo, "retentionPolicy")),
+			Name: istr(bo, "name"), StorageRef: ref(object(bo, "storageRef")), RetentionPolicy: ref(object(bo, "retentionPolicy")),
 		})
 	}
 	for _, s := range list(o, "spec", "sessions") {
@@ -237,10 +243,10 @@ func DecodeBackupConfiguration(o obj) *BackupConfiguration {
 		if so == nil {
 			continue
 		}
-		sess := Session{Name: str(so, "name"), Schedule: str(so, "scheduler", "schedule"), Addon: str(so, "addon", "name")}
+		sess := Session{Name: istr(so, "name"), Schedule: istr(so, "scheduler", "schedule"), Addon: istr(so, "addon", "name")}
 		for _, t := range list(so, "addon", "tasks") {
 			if to, _ := t.(map[string]interface{}); to != nil {
-				sess.Tasks = append(sess.Tasks, str(to, "name"))
+				sess.Tasks = append(sess.Tasks, istr(to, "name"))
 			}
 		}
 		for _, r := range list(so, "repositories") {
@@ -258,7 +264,7 @@ func DecodeBackupConfiguration(o obj) *BackupConfiguration {
 		if bc.NextSchedules == nil {
 			bc.NextSchedules = map[string]string{}
 		}
-		bc.NextSchedules[str(so, "name")] = str(so, "nextSchedule")
+		bc.NextSchedules[istr(so, "name")] = istr(so, "nextSchedule") // times on the schedules' boundaries
 	}
 	return bc
 }
