@@ -161,7 +161,7 @@ func sessions(bc *kubestash.BackupConfiguration) []ui.Session {
 	out := make([]ui.Session, len(bc.Sessions))
 	for i, s := range bc.Sessions {
 		out[i] = ui.Session{Name: s.Name, Schedule: s.Schedule}
-		if n, ok := bc.NextSchedules[s.Name]; ok {
+		if n := s.NextSchedule; n != "" {
 			if t, err := time.Parse(time.RFC3339, n); err == nil {
 				out[i].NextSchedule = &metav1.Time{Time: t}
 			}

@@ -25,12 +25,11 @@ func benchView(sessions int) (*kubestash.BackupConfiguration, Lookup) {
 		Target:   &kubestash.TypedRef{APIGroup: "kubedb.com", Kind: "Postgres", Namespace: "team-0001", Name: "db-00011"},
 		Backends: []kubestash.Backend{{Name: "default-backend", StorageRef: &kubestash.Ref{Namespace: "kubestash", Name: "s3-11"}, RetentionPolicy: &kubestash.Ref{Namespace: "kubestash", Name: "keep-11"}}},
 		Sessions: []kubestash.Session{
-			{Name: "full-backup", Schedule: "0 */4 * * *", Addon: "postgres-addon", Tasks: []string{"logical-backup"}, Repositories: []string{"db-00011-repo"}},
-			{Name: "manifest-backup", Schedule: "30 1 * * *", Addon: "postgres-addon", Tasks: []string{"manifest-backup"}, Repositories: []string{"db-00011-repo"}},
+			{Name: "full-backup", Schedule: "0 */4 * * *", Addon: "postgres-addon", Tasks: []string{"logical-backup"}, Repositories: []string{"db-00011-repo"}, NextSchedule: "2026-11-27T08:00:00Z"},
+			{Name: "manifest-backup", Schedule: "30 1 * * *", Addon: "postgres-addon", Tasks: []string{"manifest-backup"}, Repositories: []string{"db-00011-repo"}, NextSchedule: "2026-11-27T09:00:00Z"},
 		},
-		Phase:         "Ready",
-		Conditions:    []kubestash.Condition{{Type: "ValidationPassed", Status: "True", Reason: "ResourceValidationPassed", Message: "Resource validation passed."}},
-		NextSchedules: map[string]string{"full-backup": "2026-11-27T08:00:00Z", "manifest-backup": "2026-11-27T09:00:00Z"},
+		Phase:      "Ready",
+		Conditions: []kubestash.Condition{{Type: "ValidationPassed", Status: "True", Reason: "ResourceValidationPassed", Message: "Resource validation passed."}},
 	}
 	i32 := int32(1)
 	f := &fake{sessions: map[string][]*kubestash.BackupSession{}, crons: map[string][]*kubestash.CronJob{},

@@ -48,10 +48,9 @@ func bc() *kubestash.BackupConfiguration {
 			{Name: "dup", StorageRef: &kubestash.Ref{Namespace: "kubestash", Name: "s3"}, RetentionPolicy: &kubestash.Ref{Namespace: "prod", Name: "keep"}},
 		},
 		Sessions: []kubestash.Session{
-			{Name: "full-backup", Schedule: "0 */6 * * *", Addon: "postgres-addon", Tasks: []string{"logical-backup"}, Repositories: []string{"s3-repo", "gcs-repo"}},
-			{Name: "manifest-backup", Schedule: "@daily", Addon: "postgres-addon", Tasks: []string{"manifest-backup"}, Repositories: []string{"s3-repo"}},
+			{Name: "full-backup", Schedule: "0 */6 * * *", Addon: "postgres-addon", Tasks: []string{"logical-backup"}, Repositories: []string{"s3-repo", "gcs-repo"}, NextSchedule: "2026-11-27T12:00:00Z"},
+			{Name: "manifest-backup", Schedule: "@daily", Addon: "postgres-addon", Tasks: []string{"manifest-backup"}, Repositories: []string{"s3-repo"}, NextSchedule: "2026-11-28T00:00:00Z"},
 		},
-		NextSchedules: map[string]string{"full-backup": "2026-11-27T12:00:00Z", "manifest-backup": "2026-11-28T00:00:00Z"},
 	}
 }
 

@@ -204,7 +204,6 @@ func manySessions(n int) (*kubestash.BackupConfiguration, *fake) {
 	b := bc()
 	b.Backends = []kubestash.Backend{{Name: "shared", StorageRef: &kubestash.Ref{Namespace: "kubestash", Name: "s3"}}}
 	b.Sessions = nil
-	b.NextSchedules = map[string]string{}
 	l := lookup()
 	l.sessions["prod/pg"], l.crons["prod/bc-uid"] = nil, nil
 	months := []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
@@ -228,8 +227,8 @@ func manySessions(n int) (*kubestash.BackupConfiguration, *fake) {
 		seen[spec] = true
 		name := fmt.Sprintf("session-%04d", i)
 		repo := "repo-" + name
-		b.Sessions = append(b.Sessions, kubestash.Session{Name: name, Schedule: spec, Addon: "postgres-addon", Tasks: []string{"logical-backup"}, Repositories: []string{repo}})
-		b.NextSchedules[name] = t0.Add(time.Duration(i) * time.Minute).Format(time.RFC3339)
+		b.Sessions = append(b.Sessions, kubestash.Session{Name: name, Schedule: spec, Addon: "postgres-addon", Tasks: []string{"logical-backup"}, Repositories: []string{repo},
+			NextSchedule: t0.Add(time.Duration(i) * time.Minute).Format(time.RFC3339)})
 		created := t0.Add(-time.Duration(i%100) * time.Minute)
 		l.repos["prod/"+repo] = &kubestash.Repository{Meta: meta("prod", repo, "70", t0), LastBackupTime: &metav1.Time{Time: created}}
 		l.sessions["prod/pg"] = append(l.sessions["prod/pg"], &kubestash.BackupSession{

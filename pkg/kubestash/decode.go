@@ -261,10 +261,12 @@ func DecodeBackupConfiguration(o obj) *BackupConfiguration {
 		if so == nil || str(so, "nextSchedule") == "" {
 			continue
 		}
-		if bc.NextSchedules == nil {
-			bc.NextSchedules = map[string]string{}
+		name, next := str(so, "name"), istr(so, "nextSchedule") // times on the schedules' boundaries
+		for i := range bc.Sessions {
+			if bc.Sessions[i].Name == name {
+				bc.Sessions[i].NextSchedule = next
+			}
 		}
-		bc.NextSchedules[istr(so, "name")] = istr(so, "nextSchedule") // times on the schedules' boundaries
 	}
 	return bc
 }

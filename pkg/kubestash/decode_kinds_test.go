@@ -40,8 +40,8 @@ status:
 	want := BackupConfiguration{
 		Target:   &TypedRef{APIGroup: "kubedb.com", Kind: "MongoDB", Namespace: "demo", Name: "mongodb"},
 		Backends: []Backend{{Name: "b1", StorageRef: &Ref{Namespace: "kubestash", Name: "s3"}, RetentionPolicy: &Ref{Name: "keep"}}},
-		Sessions: []Session{{Name: "full", Schedule: "0 */4 * * *", Addon: "mongodb-addon", Tasks: []string{"logical-backup", "manifest-backup"}, Repositories: []string{"repo-a", "repo-b"}}},
-		Paused:   true, Phase: "Ready", NextSchedules: map[string]string{"full": "2026-11-27T08:00:00Z"},
+		Sessions: []Session{{Name: "full", Schedule: "0 */4 * * *", Addon: "mongodb-addon", Tasks: []string{"logical-backup", "manifest-backup"}, Repositories: []string{"repo-a", "repo-b"}, NextSchedule: "2026-11-27T08:00:00Z"}},
+		Paused:   true, Phase: "Ready",
 	}
 	got := *bc
 	got.Meta, got.UID, got.Labels, got.Annotations, got.Conditions = want.Meta, want.UID, want.Labels, want.Annotations, nil
@@ -118,10 +118,10 @@ metadata: {name: odd, namespace: demo, labels: [x]}
 spec: {paused: "true", target: "MongoDB demo/x", backends: {a: 1}, sessions: [null, 3, "x", {name: ok, scheduler: {schedule: 5}, addon: {tasks: [null, {name: t}]}}]}
 status: {phase: 3, conditions: Ready, sessions: {a: b}}
 `))
-	if bc.Paused || bc.Target != nil || bc.Backends != nil || bc.Phase != "" || bc.Conditions != nil || bc.NextSchedules != nil || bc.Labels != nil {
+	if bc.Paused || bc.Target != nil || bc.Backends != nil || bc.Phase != "" || bc.Conditions != nil || bc.Labels != nil {
 		t.Errorf("wrongly typed fields did not read as zero: %+v", bc)
 	}
-	if len(bc.Sessions) != 1 || bc.Sessions[0].Name != "ok" || bc.Sessions[0].Schedule != "" || !reflect.DeepEqual(bc.Sessions[0].Tasks, []string{"t"}) {
+	if len(bc.Sessions) != 1 || bc.Sessions[0].Name != "ok" || bc.Sessions[0].Schedule != "" || !reflect.DeepEqual(bc.Sessions[0].Tasks, []string{"t"}) || bc.Sessions[0].NextSchedule != "" {
 		t.Errorf("the valid session: %+v", bc.Sessions)
 	}
 	s := DecodeBackupSession(parse(t, `{metadata: {name: s}, spec: {backupTimeout: 7200}, status: {totalSnapshots: "two", phase: [Running], backupDeadline: "tomorrow"}}`))

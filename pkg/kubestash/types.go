@@ -92,8 +92,6 @@ type BackupConfiguration struct {
 	Paused      bool
 	Phase       string
 	Conditions  []Condition
-	// NextSchedules are status.sessions[].nextSchedule, by session name.
-	NextSchedules map[string]string
 }
 
 // Backend is one spec.backends[] entry.
@@ -110,6 +108,9 @@ type Session struct {
 	Addon        string
 	Tasks        []string
 	Repositories []string
+	// NextSchedule is status.sessions[].nextSchedule of the session of this name ("": none).
+	// Kept here rather than in a map by name: a map costs about 300 bytes.
+	NextSchedule string
 }
 
 // BackupSession is one run of a BackupConfiguration session.

@@ -76,10 +76,9 @@ func benchSnapshot(n int) *viewcache.Snapshot[*ui.BackupConfigurationView] {
 			Meta: m, UID: uid, Labels: labels, Annotations: annotations, Phase: "Ready",
 			Target:   &kubestash.TypedRef{APIGroup: "kubedb.com", Kind: "Postgres", Namespace: ns, Name: fmt.Sprintf("db-%05d", i)},
 			Backends: []kubestash.Backend{{Name: "default-backend", StorageRef: &kubestash.Ref{Namespace: "kubestash", Name: fmt.Sprintf("s3-%02d", i%20)}, RetentionPolicy: &kubestash.Ref{Namespace: "kubestash", Name: fmt.Sprintf("keep-%02d", i%20)}}},
-			Sessions: []kubestash.Session{{Name: "full-backup", Schedule: "0 */4 * * *", Addon: "postgres-addon", Tasks: []string{"logical-backup"}, Repositories: []string{fmt.Sprintf("db-%05d-repo", i)}}},
+			Sessions: []kubestash.Session{{Name: "full-backup", Schedule: "0 */4 * * *", Addon: "postgres-addon", Tasks: []string{"logical-backup"}, Repositories: []string{fmt.Sprintf("db-%05d-repo", i)}, NextSchedule: "2026-11-27T08:00:00Z"}},
 			Conditions: []kubestash.Condition{{Type: "ValidationPassed", Status: "True", Reason: "ResourceValidationPassed", Message: "Resource validation passed.",
 				LastTransitionTime: &metav1.Time{Time: t0}}},
-			NextSchedules: map[string]string{"full-backup": "2026-11-27T08:00:00Z"},
 		}
 		if i%2 == 1 {
 			bc.Sessions = append(bc.Sessions, kubestash.Session{Name: "manifest-backup", Schedule: "30 1 * * *", Addon: "postgres-addon", Tasks: []string{"manifest-backup"}, Repositories: bc.Sessions[0].Repositories})
