@@ -73,7 +73,7 @@ func generate(b *testing.B, sc scale.Scale) *generated {
 // cluster serves the generated objects through fake clients, decoding each list from JSON
 // as client-go does (every string its own allocation, numbers int64), so that what the
 // informers keep is measured apart from the generator's copy.
-func (g *generated) cluster(b *testing.B) *Sources {
+func (g *generated) cluster(b *testing.B) (*Sources, *viewcache.Cache[*ui.BackupConfigurationView]) {
 	extra := []*metav1.APIResourceList{{GroupVersion: "kubedb.com/v1", APIResources: []metav1.APIResource{
 		{Name: scale.MongoDBs.Resource, Kind: "MongoDB", Namespaced: true},
 		{Name: scale.Postgreses.Resource, Kind: "Postgres", Namespaced: true}}}}
@@ -105,8 +105,7 @@ func (g *generated) cluster(b *testing.B) *Sources {
 	var cache *viewcache.Cache[*ui.BackupConfigurationView]
 	s := New(dyn, md, disco, func(keys []string, rv uint64, deleted bool) { cache.Notify(keys, rv, deleted) })
 	cache = viewcache.New("backupconfigurationviews", viewcache.Views(s), viewcache.Options{})
-	heldCache = cache
-	return s
+	return s, cache
 }
 
 // held keeps the last measured sources and views alive after the benchmark, so that the heap
@@ -145,7 +144,7 @@ func BenchmarkHeapPerObject(b *testing.B) {
 		// The fake clients serve a copy that is emptied once synced: the held sources must
 		// not keep the generated objects alive for the profile.
 		feed := &generated{objects: g.objects, count: g.count}
-		s := feed.cluster(b)
+		s, cache := feed.cluster(b)
 		s.Start(ctx)
 		if err := s.WaitForSync(ctx); err != nil {
 			b.Fatal(err)
@@ -154,18 +153,23 @@ func BenchmarkHeapPerObject(b *testing.B) {
 		if err := s.WaitForTargets(ctx); err != nil {
 			b.Fatal(err)
 		}
-		go heldCache.Run(ctx)
-		if err := heldCache.WaitReady(ctx); err != nil {
+		go cache.Run(ctx)
+		if err := cache.WaitReady(ctx); err != nil {
 			b.Fatal(err)
 		}
-		views = float64(len(heldCache.Current().Entries))
+		views = float64(len(cache.Current().Entries))
 		if want := float64(sc.BCs); views != want {
 			b.Fatalf("%v views, want %v", views, want)
 		}
+		stored := 0
 		for _, st := range s.Statuses() {
 			if !st.Synced {
 				b.Fatalf("%s not synced", st.Resource)
 			}
+			stored += st.Objects
+		}
+		if stored != g.count {
+			b.Fatalf("%d objects in the stores, %d generated", stored, g.count)
 		}
 		// Measured at rest: informers and rebuilder stopped (their event buffers, which drain
 		// in a running server, are not counted), stores and views kept.
@@ -174,7 +178,7 @@ func BenchmarkHeapPerObject(b *testing.B) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		feed.objects = nil
-		held = s
+		held, heldCache = s, cache
 		perObject = float64(liveHeap()-before) / float64(g.count)
 	}
 	b.ReportMetric(perObject, "heap-B/object")
