@@ -4,7 +4,6 @@ import (
 	"reflect"
 	"testing"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -27,7 +26,7 @@ func (f *fake) Namespace(name string) *kubestash.Namespace {
 	if !ok {
 		return nil
 	}
-	return &kubestash.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: l, ResourceVersion: "5"}}
+	return &kubestash.Namespace{Meta: kubestash.Meta{Name: name, ResourceVersion: "5"}, Labels: l}
 }
 func (f *fake) BackupStorages() []*kubestash.BackupStorage      { return f.storages }
 func (f *fake) RetentionPolicies() []*kubestash.RetentionPolicy { return f.policies }
@@ -40,8 +39,8 @@ func (f *fake) SecretNames(ns string) ([]string, bool) {
 	return f.secrets[ns], true
 }
 
-func meta(ns, name, rv string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Namespace: ns, Name: name, ResourceVersion: rv}
+func meta(ns, name, rv string) kubestash.Meta {
+	return kubestash.Meta{Namespace: ns, Name: name, ResourceVersion: rv}
 }
 
 func prodSelector(t *testing.T) labels.Selector {
@@ -59,20 +58,20 @@ func fixture(t *testing.T) *fake {
 	return &fake{
 		namespaces: map[string]map[string]string{"demo": {"env": "prod"}, "dev": {"env": "dev"}},
 		storages: []*kubestash.BackupStorage{
-			{ObjectMeta: meta("kubestash", "s3", "10"), Provider: "s3", Phase: "Ready", UsagePolicy: all},
-			{ObjectMeta: meta("kubestash", "gcs-prod", "11"), Provider: "gcs", UsagePolicy: sel, Default: true},
-			{ObjectMeta: meta("kubestash", "private", "12"), Provider: "local", UsagePolicy: same},
-			{ObjectMeta: meta("demo", "local", "13"), Provider: "local", UsagePolicy: same},
-			{ObjectMeta: meta("other", "nobody", "14"), Provider: "local"}, // usagePolicy without from
+			{Meta: meta("kubestash", "s3", "10"), Provider: "s3", Phase: "Ready", UsagePolicy: all},
+			{Meta: meta("kubestash", "gcs-prod", "11"), Provider: "gcs", UsagePolicy: sel, Default: true},
+			{Meta: meta("kubestash", "private", "12"), Provider: "local", UsagePolicy: same},
+			{Meta: meta("demo", "local", "13"), Provider: "local", UsagePolicy: same},
+			{Meta: meta("other", "nobody", "14"), Provider: "local"}, // usagePolicy without from
 		},
 		policies: []*kubestash.RetentionPolicy{
-			{ObjectMeta: meta("kubestash", "keep-1mo", "20"), MaxRetentionPeriod: "1mo", UsagePolicy: all},
-			{ObjectMeta: meta("kubestash", "demo-default", "21"), MaxRetentionPeriod: "30d", UsagePolicy: sel, Default: true},
-			{ObjectMeta: meta("dev", "dev-only", "22"), UsagePolicy: same},
+			{Meta: meta("kubestash", "keep-1mo", "20"), MaxRetentionPeriod: "1mo", UsagePolicy: all},
+			{Meta: meta("kubestash", "demo-default", "21"), MaxRetentionPeriod: "30d", UsagePolicy: sel, Default: true},
+			{Meta: meta("dev", "dev-only", "22"), UsagePolicy: same},
 		},
 		addons: []*kubestash.Addon{
-			{ObjectMeta: meta("", "pvc-addon", "30"), BackupTasks: []kubestash.AddonTask{{Name: "logical-backup"}}, RestoreTasks: []string{"logical-backup-restore"}},
-			{ObjectMeta: meta("", "mongodb-addon", "31"), BackupTasks: []kubestash.AddonTask{{Name: "logical-backup",
+			{Meta: meta("", "pvc-addon", "30"), BackupTasks: []kubestash.AddonTask{{Name: "logical-backup"}}, RestoreTasks: []string{"logical-backup-restore"}},
+			{Meta: meta("", "mongodb-addon", "31"), BackupTasks: []kubestash.AddonTask{{Name: "logical-backup",
 				Parameters: []kubestash.TaskParameter{{Name: "args", Usage: "Arguments", Default: "--all"}, {Name: "scratchDir", Required: true}}}},
 				RestoreTasks: []string{"logical-backup-restore"}},
 		},

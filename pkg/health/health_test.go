@@ -26,10 +26,10 @@ type sources struct {
 func healthy() *sources {
 	return &sources{
 		bc: &kubestash.BackupConfiguration{
-			ObjectMeta: metav1.ObjectMeta{Name: "bc", Namespace: "demo", CreationTimestamp: metav1.NewTime(t0)},
-			Phase:      "Ready",
-			Backends:   []kubestash.Backend{{Name: "b", StorageRef: &kubestash.Ref{Namespace: "kubestash", Name: "s3"}, RetentionPolicy: &kubestash.Ref{Name: "keep"}}},
-			Sessions:   []kubestash.Session{{Name: "full", Schedule: "0 */4 * * *", Repositories: []string{"repo"}}},
+			Meta:     kubestash.Meta{Name: "bc", Namespace: "demo", CreationTimestamp: metav1.NewTime(t0)},
+			Phase:    "Ready",
+			Backends: []kubestash.Backend{{Name: "b", StorageRef: &kubestash.Ref{Namespace: "kubestash", Name: "s3"}, RetentionPolicy: &kubestash.Ref{Name: "keep"}}},
+			Sessions: []kubestash.Session{{Name: "full", Schedule: "0 */4 * * *", Repositories: []string{"repo"}}},
 		},
 		v: &ui.BackupConfigurationView{
 			BackupStorages:    []ui.BackupStorageRef{{Namespace: "kubestash", Name: "s3", Found: true}},
@@ -41,7 +41,7 @@ func healthy() *sources {
 
 // run is a BackupSession of session created at t0+at; opts set phase-specific fields.
 func run(name, session, phase string, at time.Duration, opts ...func(*kubestash.BackupSession)) *kubestash.BackupSession {
-	s := &kubestash.BackupSession{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "demo", CreationTimestamp: metav1.NewTime(t0.Add(at))},
+	s := &kubestash.BackupSession{Meta: kubestash.Meta{Name: name, Namespace: "demo", CreationTimestamp: metav1.NewTime(t0.Add(at))},
 		Session: session, Phase: phase}
 	for _, o := range opts {
 		o(s)

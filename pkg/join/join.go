@@ -63,7 +63,6 @@ func Build(bc *kubestash.BackupConfiguration, l Lookup) (*ui.BackupConfiguration
 			Labels:            bc.Labels,
 			Annotations:       bc.Annotations,
 			CreationTimestamp: bc.CreationTimestamp,
-			Generation:        bc.Generation,
 		},
 		Basic: ui.Basic{UID: bc.UID, Phase: bc.Phase, Paused: bc.Paused, Conditions: conditions(bc.Conditions)},
 	}
@@ -92,11 +91,14 @@ func (b *builder) see(rv string) {
 	}
 }
 
-func ts(t metav1.Time) *metav1.Time {
+// ts points at a source object's creation time (nil when unset): like its other pointers, a
+// view shares it with the cached object, never changed in place, rather than copying it
+// (one allocation per joined object, docs/benchmarks.md).
+func ts(t *metav1.Time) *metav1.Time {
 	if t.IsZero() {
 		return nil
 	}
-	return &metav1.Time{Time: t.Time}
+	return t
 }
 
 // conditions keeps the BackupConfiguration's own order: it is part of one object (the same on
@@ -159,7 +161,7 @@ func sessions(bc *kubestash.BackupConfiguration) []ui.Session {
 	out := make([]ui.Session, len(bc.Sessions))
 	for i, s := range bc.Sessions {
 		out[i] = ui.Session{Name: s.Name, Schedule: s.Schedule}
-		if n, ok := bc.NextSchedules[s.Name]; ok {
+		if n := s.NextSchedule; n != "" {
 			if t, err := time.Parse(time.RFC3339, n); err == nil {
 				out[i].NextSchedule = &metav1.Time{Time: t}
 			}
@@ -187,7 +189,7 @@ func (b *builder) sessions() ([]ui.BackupSessionRef, []*kubestash.BackupSession)
 		ks = append(ks, keyed{created: s.CreationTimestamp.Time, nameTime: nameTime(s.Name), src: s, ref: ui.BackupSessionRef{
 			Name: s.Name, Namespace: s.Namespace, InvokerKind: s.InvokerKind, InvokerName: s.InvokerName,
 			Session: s.Session, TotalSnapshots: s.TotalSnapshots, Phase: s.Phase, Duration: s.Duration,
-			CreationTimestamp: ts(s.CreationTimestamp),
+			CreationTimestamp: ts(&s.CreationTimestamp),
 		}})
 	}
 	// Newest first. Creation times have one-second resolution, so ties are broken by the
@@ -240,7 +242,7 @@ func (b *builder) policies() []ui.RetentionPolicyRef {
 		r := ui.RetentionPolicyRef{Namespace: k[0], Name: k[1]}
 		if p := b.l.RetentionPolicy(k[0], k[1]); p != nil {
 			b.see(p.ResourceVersion)
-			r.Found, r.Annotations, r.MaxRetentionPeriod, r.Default, r.CreationTimestamp = true, p.Annotations, p.MaxRetentionPeriod, p.Default, ts(p.CreationTimestamp)
+			r.Found, r.Annotations, r.MaxRetentionPeriod, r.Default, r.CreationTimestamp = true, p.Annotations, p.MaxRetentionPeriod, p.Default, ts(&p.CreationTimestamp)
 		}
 		out = append(out, r)
 	}
@@ -253,7 +255,7 @@ func (b *builder) storages() []ui.BackupStorageRef {
 		r := ui.BackupStorageRef{Namespace: k[0], Name: k[1]}
 		if s := b.l.BackupStorage(k[0], k[1]); s != nil {
 			b.see(s.ResourceVersion)
-			r.Found, r.Provider, r.Size, r.ConnectedRepositories, r.Phase, r.CreationTimestamp = true, s.Provider, s.TotalSize, s.Repositories, s.Phase, ts(s.CreationTimestamp)
+			r.Found, r.Provider, r.Size, r.ConnectedRepositories, r.Phase, r.CreationTimestamp = true, s.Provider, s.TotalSize, s.Repositories, s.Phase, ts(&s.CreationTimestamp)
 		}
 		out = append(out, r)
 	}
@@ -278,7 +280,7 @@ func (b *builder) repositories() []ui.RepositoryRef {
 		if repo := b.l.Repository(b.bc.Namespace, n); repo != nil {
 			b.see(repo.ResourceVersion)
 			r.Found, r.Size, r.SnapshotCount, r.Integrity, r.Phase = true, repo.Size, repo.SnapshotCount, repo.Integrity, repo.Phase
-			r.Target, r.LastSuccessfulBackupTime, r.CreationTimestamp = PrintTarget(repo.AppRef, repo.Namespace), repo.LastBackupTime, ts(repo.CreationTimestamp)
+			r.Target, r.LastSuccessfulBackupTime, r.CreationTimestamp = PrintTarget(repo.AppRef, repo.Namespace), repo.LastBackupTime, ts(&repo.CreationTimestamp)
 		}
 		out = append(out, r)
 	}
@@ -300,7 +302,7 @@ func (b *builder) target() ui.TargetRef {
 		// The target's resourceVersion is not folded in: the view shows only its existence and
 		// creation time, which its later (status) updates never change, so those must not
 		// move the view's version either (docs/design.md, "resourceVersions").
-		r.Found, r.CreationTimestamp = true, ts(o.CreationTimestamp)
+		r.Found, r.CreationTimestamp = true, ts(&o.CreationTimestamp)
 	}
 	return r
 }
@@ -317,7 +319,7 @@ func (b *builder) cronJobs() []ui.CronJobRef {
 		out = append(out, ui.CronJobRef{
 			Name: c.Name, Namespace: c.Namespace, Annotations: c.Annotations, Session: idx.session(c.Name),
 			Schedule: c.Schedule, Suspend: c.Suspend, Active: c.Active, LastScheduleTime: c.LastScheduleTime,
-			CreationTimestamp: ts(c.CreationTimestamp),
+			CreationTimestamp: ts(&c.CreationTimestamp),
 		})
 	}
 	slices.SortFunc(out, func(a, b ui.CronJobRef) int {

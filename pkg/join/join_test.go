@@ -33,26 +33,24 @@ func (f *fake) Target(t kubestash.TypedRef) (*kubestash.Object, bool) {
 
 var t0 = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 
-func meta(ns, name, rv string, created time.Time) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Namespace: ns, Name: name, ResourceVersion: rv, CreationTimestamp: metav1.NewTime(created)}
+func meta(ns, name, rv string, created time.Time) kubestash.Meta {
+	return kubestash.Meta{Namespace: ns, Name: name, ResourceVersion: rv, CreationTimestamp: metav1.NewTime(created)}
 }
 
 func bc() *kubestash.BackupConfiguration {
 	m := meta("prod", "pg", "10", t0.Add(-72*time.Hour))
-	m.UID = "bc-uid"
 	return &kubestash.BackupConfiguration{
-		ObjectMeta: m,
-		Target:     &kubestash.TypedRef{APIGroup: "kubedb.com", Kind: "Postgres", Namespace: "prod", Name: "pg"},
+		Meta: m, UID: "bc-uid",
+		Target: &kubestash.TypedRef{APIGroup: "kubedb.com", Kind: "Postgres", Namespace: "prod", Name: "pg"},
 		Backends: []kubestash.Backend{
 			{Name: "s3", StorageRef: &kubestash.Ref{Namespace: "kubestash", Name: "s3"}, RetentionPolicy: &kubestash.Ref{Name: "keep"}},
 			{Name: "gcs", StorageRef: &kubestash.Ref{Name: "gcs"}, RetentionPolicy: &kubestash.Ref{Name: "missing"}},
 			{Name: "dup", StorageRef: &kubestash.Ref{Namespace: "kubestash", Name: "s3"}, RetentionPolicy: &kubestash.Ref{Namespace: "prod", Name: "keep"}},
 		},
 		Sessions: []kubestash.Session{
-			{Name: "full-backup", Schedule: "0 */6 * * *", Addon: "postgres-addon", Tasks: []string{"logical-backup"}, Repositories: []string{"s3-repo", "gcs-repo"}},
-			{Name: "manifest-backup", Schedule: "@daily", Addon: "postgres-addon", Tasks: []string{"manifest-backup"}, Repositories: []string{"s3-repo"}},
+			{Name: "full-backup", Schedule: "0 */6 * * *", Addon: "postgres-addon", Tasks: []string{"logical-backup"}, Repositories: []string{"s3-repo", "gcs-repo"}, NextSchedule: "2026-11-27T12:00:00Z"},
+			{Name: "manifest-backup", Schedule: "@daily", Addon: "postgres-addon", Tasks: []string{"manifest-backup"}, Repositories: []string{"s3-repo"}, NextSchedule: "2026-11-28T00:00:00Z"},
 		},
-		NextSchedules: map[string]string{"full-backup": "2026-11-27T12:00:00Z", "manifest-backup": "2026-11-28T00:00:00Z"},
 	}
 }
 
@@ -60,24 +58,24 @@ func lookup() *fake {
 	i32 := func(i int32) *int32 { return &i }
 	return &fake{
 		sessions: map[string][]*kubestash.BackupSession{"prod/pg": {
-			{ObjectMeta: meta("prod", "pg-full-1", "20", t0.Add(-2*time.Hour)), InvokerKind: "BackupConfiguration", InvokerName: "pg", Session: "full-backup", Phase: "Succeeded", Duration: "1m30s", TotalSnapshots: i32(2)},
-			{ObjectMeta: meta("prod", "pg-full-2", "25", t0.Add(-10*time.Minute)), InvokerKind: "BackupConfiguration", InvokerName: "pg", Session: "full-backup", Phase: "Running"},
-			{ObjectMeta: meta("prod", "pg-manifest-1", "15", t0.Add(-5*time.Hour)), InvokerKind: "BackupConfiguration", InvokerName: "pg", Session: "manifest-backup", Phase: "Failed", Duration: "3s"},
+			{Meta: meta("prod", "pg-full-1", "20", t0.Add(-2*time.Hour)), InvokerKind: "BackupConfiguration", InvokerName: "pg", Session: "full-backup", Phase: "Succeeded", Duration: "1m30s", TotalSnapshots: i32(2)},
+			{Meta: meta("prod", "pg-full-2", "25", t0.Add(-10*time.Minute)), InvokerKind: "BackupConfiguration", InvokerName: "pg", Session: "full-backup", Phase: "Running"},
+			{Meta: meta("prod", "pg-manifest-1", "15", t0.Add(-5*time.Hour)), InvokerKind: "BackupConfiguration", InvokerName: "pg", Session: "manifest-backup", Phase: "Failed", Duration: "3s"},
 		}},
 		crons: map[string][]*kubestash.CronJob{"prod/bc-uid": {
-			{ObjectMeta: meta("prod", "trigger-pg-manifest-backup", "30", t0), Schedule: "@daily"},
-			{ObjectMeta: meta("prod", "trigger-pg-full-backup", "31", t0), Schedule: "0 */6 * * *", Suspend: true, Active: 1},
+			{Meta: meta("prod", "trigger-pg-manifest-backup", "30", t0), Schedule: "@daily"},
+			{Meta: meta("prod", "trigger-pg-full-backup", "31", t0), Schedule: "0 */6 * * *", Suspend: true, Active: 1},
 		}},
 		repos: map[string]*kubestash.Repository{
-			"prod/s3-repo": {ObjectMeta: meta("prod", "s3-repo", "40", t0), AppRef: &kubestash.TypedRef{Kind: "Postgres", Namespace: "prod", Name: "pg"}, Size: "1 GiB",
+			"prod/s3-repo": {Meta: meta("prod", "s3-repo", "40", t0), AppRef: &kubestash.TypedRef{Kind: "Postgres", Namespace: "prod", Name: "pg"}, Size: "1 GiB",
 				LastBackupTime: &metav1.Time{Time: t0.Add(-3 * time.Hour)}},
 		},
 		storages: map[string]*kubestash.BackupStorage{
-			"kubestash/s3": {ObjectMeta: meta("kubestash", "s3", "50", t0), Provider: "s3", Repositories: 3, Phase: "Ready"},
-			"prod/gcs":     {ObjectMeta: meta("prod", "gcs", "5", t0), Provider: "gcs"},
+			"kubestash/s3": {Meta: meta("kubestash", "s3", "50", t0), Provider: "s3", Repositories: 3, Phase: "Ready"},
+			"prod/gcs":     {Meta: meta("prod", "gcs", "5", t0), Provider: "gcs"},
 		},
-		policies: map[string]*kubestash.RetentionPolicy{"prod/keep": {ObjectMeta: meta("prod", "keep", "7", t0), MaxRetentionPeriod: "30d"}},
-		targets:  map[string]*kubestash.Object{"Postgres/prod/pg": {ObjectMeta: meta("prod", "pg", "8", t0)}},
+		policies: map[string]*kubestash.RetentionPolicy{"prod/keep": {Meta: meta("prod", "keep", "7", t0), MaxRetentionPeriod: "30d"}},
+		targets:  map[string]*kubestash.Object{"Postgres/prod/pg": {Meta: meta("prod", "pg", "8", t0)}},
 	}
 }
 
@@ -165,9 +163,9 @@ func join(s []string) string {
 
 func TestSessionsWithEqualCreationTimeOrderByTriggerTime(t *testing.T) {
 	l := &fake{sessions: map[string][]*kubestash.BackupSession{"prod/pg": {
-		{ObjectMeta: meta("prod", "pg-manifest-backup-1795743000", "1", t0)},
-		{ObjectMeta: meta("prod", "pg-full-backup-1795759200", "2", t0)},
-		{ObjectMeta: meta("prod", "pg-full-backup-1795752729", "3", t0)},
+		{Meta: meta("prod", "pg-manifest-backup-1795743000", "1", t0)},
+		{Meta: meta("prod", "pg-full-backup-1795759200", "2", t0)},
+		{Meta: meta("prod", "pg-full-backup-1795752729", "3", t0)},
 	}}}
 	v, _ := Build(bc(), l)
 	var names []string
@@ -214,13 +212,13 @@ func TestHealthEdgeCases(t *testing.T) {
 	if v, _ := Build(b, lookup()); v.Target.Found {
 		t.Error("deleted target found")
 	}
-	if v, _ := Build(&kubestash.BackupConfiguration{ObjectMeta: meta("x", "y", "", time.Time{})}, empty); v.Target.Found || v.Health.OverdueAfter != nil {
+	if v, _ := Build(&kubestash.BackupConfiguration{Meta: meta("x", "y", "", time.Time{})}, empty); v.Target.Found || v.Health.OverdueAfter != nil {
 		t.Errorf("empty BC view = %+v", v)
 	}
 }
 
 func TestCronJobSession(t *testing.T) {
-	b := &kubestash.BackupConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "inventory-service-mongodb-replicaset-nightly-backup"},
+	b := &kubestash.BackupConfiguration{Meta: kubestash.Meta{Name: "inventory-service-mongodb-replicaset-nightly-backup"},
 		Sessions: []kubestash.Session{{Name: "full"}, {Name: "nightly-full"}}}
 	cases := map[string]string{
 		"trigger-inventory-service-mongodb-replicaset-nightly-backup-full": "full",

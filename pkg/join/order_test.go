@@ -44,7 +44,7 @@ func orderFixture() (*kubestash.BackupConfiguration, *fake) {
 		kubestash.Backend{Name: "y", StorageRef: &kubestash.Ref{Namespace: "a", Name: "x"}, RetentionPolicy: &kubestash.Ref{Namespace: "a-b", Name: "x"}})
 	l := lookup()
 	s := func(name string, created time.Time, phase string) *kubestash.BackupSession {
-		return &kubestash.BackupSession{ObjectMeta: meta("prod", name, "60", created), InvokerKind: "BackupConfiguration", InvokerName: "pg", Phase: phase, Duration: "1s"}
+		return &kubestash.BackupSession{Meta: meta("prod", name, "60", created), InvokerKind: "BackupConfiguration", InvokerName: "pg", Phase: phase, Duration: "1s"}
 	}
 	l.sessions["prod/pg"] = append(l.sessions["prod/pg"],
 		s("pg-full-backup-1795759200", t0, "Succeeded"),
@@ -59,10 +59,10 @@ func orderFixture() (*kubestash.BackupConfiguration, *fake) {
 	)
 	key := "prod/bc-uid"
 	for _, n := range []string{"trigger-pg-a", "trigger-pg-x", "b", "a", "trigger-pg-full-backup-old"} {
-		l.crons[key] = append(l.crons[key], &kubestash.CronJob{ObjectMeta: meta("prod", n, "61", t0), Schedule: "@daily"})
+		l.crons[key] = append(l.crons[key], &kubestash.CronJob{Meta: meta("prod", n, "61", t0), Schedule: "@daily"})
 	}
-	l.storages["a/x"] = &kubestash.BackupStorage{ObjectMeta: meta("a", "x", "62", t0), Provider: "s3"}
-	l.policies["a-b/x"] = &kubestash.RetentionPolicy{ObjectMeta: meta("a-b", "x", "63", t0)}
+	l.storages["a/x"] = &kubestash.BackupStorage{Meta: meta("a", "x", "62", t0), Provider: "s3"}
+	l.policies["a-b/x"] = &kubestash.RetentionPolicy{Meta: meta("a-b", "x", "63", t0)}
 	return b, l
 }
 
@@ -161,7 +161,7 @@ func TestSessionIndexMatchesDefinition(t *testing.T) {
 		return strings.Join(w, "-")
 	}
 	for i := 0; i < 20000; i++ {
-		b := &kubestash.BackupConfiguration{ObjectMeta: metav1.ObjectMeta{Name: word()}}
+		b := &kubestash.BackupConfiguration{Meta: kubestash.Meta{Name: word()}}
 		for k := rng.Intn(5); k > 0; k-- {
 			b.Sessions = append(b.Sessions, kubestash.Session{Name: word()})
 		}
@@ -187,7 +187,7 @@ func TestOverdueUsesPeriodWideInterval(t *testing.T) {
 			b.Sessions = []kubestash.Session{{Name: "s", Schedule: spec}, {Name: "never", Schedule: "0 0 30 2 *"}, {Name: "bad", Schedule: "not a cron"}}
 			l := &fake{repos: map[string]*kubestash.Repository{}}
 			b.Sessions[0].Repositories = []string{"r"}
-			l.repos["prod/r"] = &kubestash.Repository{ObjectMeta: meta("prod", "r", "1", t0), LastBackupTime: &metav1.Time{Time: last}}
+			l.repos["prod/r"] = &kubestash.Repository{Meta: meta("prod", "r", "1", t0), LastBackupTime: &metav1.Time{Time: last}}
 			v, _ := Build(b, l)
 			if o := v.Health.OverdueAfter; o == nil || !o.Time.Equal(last.Add(2*interval)) {
 				t.Errorf("%q, last success %v: overdueAfter %v, want %v", spec, last, o, last.Add(2*interval))
@@ -204,7 +204,6 @@ func manySessions(n int) (*kubestash.BackupConfiguration, *fake) {
 	b := bc()
 	b.Backends = []kubestash.Backend{{Name: "shared", StorageRef: &kubestash.Ref{Namespace: "kubestash", Name: "s3"}}}
 	b.Sessions = nil
-	b.NextSchedules = map[string]string{}
 	l := lookup()
 	l.sessions["prod/pg"], l.crons["prod/bc-uid"] = nil, nil
 	months := []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
@@ -228,14 +227,14 @@ func manySessions(n int) (*kubestash.BackupConfiguration, *fake) {
 		seen[spec] = true
 		name := fmt.Sprintf("session-%04d", i)
 		repo := "repo-" + name
-		b.Sessions = append(b.Sessions, kubestash.Session{Name: name, Schedule: spec, Addon: "postgres-addon", Tasks: []string{"logical-backup"}, Repositories: []string{repo}})
-		b.NextSchedules[name] = t0.Add(time.Duration(i) * time.Minute).Format(time.RFC3339)
+		b.Sessions = append(b.Sessions, kubestash.Session{Name: name, Schedule: spec, Addon: "postgres-addon", Tasks: []string{"logical-backup"}, Repositories: []string{repo},
+			NextSchedule: t0.Add(time.Duration(i) * time.Minute).Format(time.RFC3339)})
 		created := t0.Add(-time.Duration(i%100) * time.Minute)
-		l.repos["prod/"+repo] = &kubestash.Repository{ObjectMeta: meta("prod", repo, "70", t0), LastBackupTime: &metav1.Time{Time: created}}
+		l.repos["prod/"+repo] = &kubestash.Repository{Meta: meta("prod", repo, "70", t0), LastBackupTime: &metav1.Time{Time: created}}
 		l.sessions["prod/pg"] = append(l.sessions["prod/pg"], &kubestash.BackupSession{
-			ObjectMeta:  meta("prod", fmt.Sprintf("pg-%s-%d", name, created.Unix()), fmt.Sprint(100+i), created),
+			Meta:        meta("prod", fmt.Sprintf("pg-%s-%d", name, created.Unix()), fmt.Sprint(100+i), created),
 			InvokerKind: "BackupConfiguration", InvokerName: "pg", Session: name, Phase: "Succeeded", Duration: "1m"})
-		l.crons["prod/bc-uid"] = append(l.crons["prod/bc-uid"], &kubestash.CronJob{ObjectMeta: meta("prod", "trigger-pg-"+name, "90", t0), Schedule: spec})
+		l.crons["prod/bc-uid"] = append(l.crons["prod/bc-uid"], &kubestash.CronJob{Meta: meta("prod", "trigger-pg-"+name, "90", t0), Schedule: spec})
 	}
 	return b, l
 }

@@ -104,7 +104,10 @@ func object(o obj, path ...string) obj {
 	return m
 }
 
-func strMap(o obj, path ...string) map[string]string {
+// strMap reads a map of strings with its keys interned (label and annotation keys repeat on
+// every object of a kind), and its values too when internValues (label values mostly repeat;
+// annotation values are free text).
+func strMap(internValues bool, o obj, path ...string) map[string]string {
 	m := object(o, path...)
 	if len(m) == 0 {
 		return nil
@@ -112,7 +115,10 @@ func strMap(o obj, path ...string) map[string]string {
 	r := make(map[string]string, len(m))
 	for k, v := range m {
 		if s, ok := v.(string); ok {
-			r[k] = s
+			if internValues {
+				s = intern(s)
+			}
+			r[intern(k)] = s
 		}
 	}
 	return r
@@ -134,7 +140,7 @@ func ref(o obj) *Ref {
 	if o == nil {
 		return nil
 	}
-	return &Ref{Namespace: istr(o, "namespace"), Name: str(o, "name")}
+	return &Ref{Namespace: istr(o, "namespace"), Name: istr(o, "name")}
 }
 
 func typedRef(o obj) *TypedRef {
@@ -144,47 +150,51 @@ func typedRef(o obj) *TypedRef {
 	return &TypedRef{APIGroup: istr(o, "apiGroup"), Kind: istr(o, "kind"), Namespace: istr(o, "namespace"), Name: str(o, "name")}
 }
 
-// LastAppliedAnnotation is never kept: see meta.
+// LastAppliedAnnotation is never kept: see annotationsOf.
 const LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 
-// meta keeps the metadata backupview uses: managedFields, the last-applied-configuration
-// annotation and the like are dropped, so no view (nor its metadata) ever copies them.
-func meta(o obj, labels, annotations, owners bool) metav1.ObjectMeta {
-	m := metav1.ObjectMeta{
+// meta keeps the metadata every kind uses; managedFields and the like are never read.
+func meta(o obj) Meta {
+	m := Meta{
 		Name:            str(o, "metadata", "name"),
 		Namespace:       istr(o, "metadata", "namespace"),
-		UID:             types.UID(str(o, "metadata", "uid")),
 		ResourceVersion: str(o, "metadata", "resourceVersion"),
 	}
 	if t := timePtr(o, "metadata", "creationTimestamp"); t != nil {
 		m.CreationTimestamp = *t
 	}
-	if labels {
-		m.Labels = strMap(o, "metadata", "labels")
-	}
-	if annotations {
-		m.Annotations = strMap(o, "metadata", "annotations")
-		// kubectl's copy of the whole applied object (spec included) is not metadata anyone
-		// reading a view needs, and it can hold what the view otherwise hides.
-		delete(m.Annotations, LastAppliedAnnotation)
-		if len(m.Annotations) == 0 {
-			m.Annotations = nil
-		}
-	}
-	if owners {
-		for _, r := range list(o, "metadata", "ownerReferences") {
-			ro, _ := r.(map[string]interface{})
-			if ro == nil || !boolean(ro, "controller") {
-				continue
-			}
-			m.OwnerReferences = []metav1.OwnerReference{{
-				APIVersion: istr(ro, "apiVersion"), Kind: istr(ro, "kind"), Name: istr(ro, "name"),
-				UID: types.UID(istr(ro, "uid")), Controller: &controller,
-			}}
-			break
-		}
-	}
 	return m
+}
+
+func uid(o obj) types.UID { return types.UID(str(o, "metadata", "uid")) }
+
+func labelsOf(o obj) map[string]string { return strMap(true, o, "metadata", "labels") }
+
+// annotationsOf drops kubectl's copy of the whole applied object (spec included): not metadata
+// anyone reading a view needs, and it can hold what the view otherwise hides.
+func annotationsOf(o obj) map[string]string {
+	a := strMap(false, o, "metadata", "annotations")
+	delete(a, LastAppliedAnnotation)
+	if len(a) == 0 {
+		return nil
+	}
+	return a
+}
+
+// controllerOf is the controller owner reference (only its kind, apiVersion, name and uid are
+// read), or nil.
+func controllerOf(o obj) *metav1.OwnerReference {
+	for _, r := range list(o, "metadata", "ownerReferences") {
+		ro, _ := r.(map[string]interface{})
+		if ro == nil || !boolean(ro, "controller") {
+			continue
+		}
+		return &metav1.OwnerReference{
+			APIVersion: istr(ro, "apiVersion"), Kind: istr(ro, "kind"), Name: istr(ro, "name"),
+			UID: types.UID(istr(ro, "uid")), Controller: &controller,
+		}
+	}
+	return nil
 }
 
 func conditions(l []interface{}) []Condition {
@@ -210,11 +220,14 @@ func conditions(l []interface{}) []Condition {
 // DecodeBackupConfiguration reads a BackupConfiguration from its unstructured content.
 func DecodeBackupConfiguration(o obj) *BackupConfiguration {
 	bc := &BackupConfiguration{
-		ObjectMeta: meta(o, true, true, false),
-		Target:     typedRef(object(o, "spec", "target")),
-		Paused:     boolean(o, "spec", "paused"),
-		Phase:      istr(o, "status", "phase"),
-		Conditions: conditions(list(o, "status", "conditions")),
+		Meta:        meta(o),
+		UID:         uid(o),
+		Labels:      labelsOf(o),
+		Annotations: annotationsOf(o),
+		Target:      typedRef(object(o, "spec", "target")),
+		Paused:      boolean(o, "spec", "paused"),
+		Phase:       istr(o, "status", "phase"),
+		Conditions:  conditions(list(o, "status", "conditions")),
 	}
 	for _, b := range list(o, "spec", "backends") {
 		bo, _ := b.(map[string]interface{})
@@ -222,7 +235,7 @@ func DecodeBackupConfiguration(o obj) *BackupConfiguration {
 			continue
 		}
 		bc.Backends = append(bc.Backends, Backend{
-			Name: str(bo, "name"), StorageRef: ref(object(bo, "storageRef")), RetentionPolicy: ref(object(bo, "retentionPolicy")),
+			Name: istr(bo, "name"), StorageRef: ref(object(bo, "storageRef")), RetentionPolicy: ref(object(bo, "retentionPolicy")),
 		})
 	}
 	for _, s := range list(o, "spec", "sessions") {
@@ -230,10 +243,10 @@ func DecodeBackupConfiguration(o obj) *BackupConfiguration {
 		if so == nil {
 			continue
 		}
-		sess := Session{Name: str(so, "name"), Schedule: str(so, "scheduler", "schedule"), Addon: str(so, "addon", "name")}
+		sess := Session{Name: istr(so, "name"), Schedule: istr(so, "scheduler", "schedule"), Addon: istr(so, "addon", "name")}
 		for _, t := range list(so, "addon", "tasks") {
 			if to, _ := t.(map[string]interface{}); to != nil {
-				sess.Tasks = append(sess.Tasks, str(to, "name"))
+				sess.Tasks = append(sess.Tasks, istr(to, "name"))
 			}
 		}
 		for _, r := range list(so, "repositories") {
@@ -248,10 +261,12 @@ func DecodeBackupConfiguration(o obj) *BackupConfiguration {
 		if so == nil || str(so, "nextSchedule") == "" {
 			continue
 		}
-		if bc.NextSchedules == nil {
-			bc.NextSchedules = map[string]string{}
+		name, next := str(so, "name"), istr(so, "nextSchedule") // times on the schedules' boundaries
+		for i := range bc.Sessions {
+			if bc.Sessions[i].Name == name {
+				bc.Sessions[i].NextSchedule = next
+			}
 		}
-		bc.NextSchedules[str(so, "name")] = str(so, "nextSchedule")
 	}
 	return bc
 }
@@ -259,7 +274,7 @@ func DecodeBackupConfiguration(o obj) *BackupConfiguration {
 // DecodeBackupSession reads a BackupSession.
 func DecodeBackupSession(o obj) *BackupSession {
 	s := &BackupSession{
-		ObjectMeta:      meta(o, false, false, true),
+		Meta:            meta(o),
 		InvokerAPIGroup: istr(o, "spec", "invoker", "apiGroup"),
 		InvokerKind:     istr(o, "spec", "invoker", "kind"),
 		InvokerName:     istr(o, "spec", "invoker", "name"),
@@ -274,11 +289,9 @@ func DecodeBackupSession(o obj) *BackupSession {
 		s.BackupTimeout = d
 	}
 	// A session's own UID is never read, and its controller owner only matters when the
-	// invoker does not name the BackupConfiguration (the index prefers the invoker): with
-	// 100,000 sessions that is about 13 MB.
-	s.UID = ""
-	if s.IsBackupConfigurationInvoker() && s.InvokerName != "" {
-		s.OwnerReferences = nil
+	// invoker does not name the BackupConfiguration (the index prefers the invoker).
+	if !s.IsBackupConfigurationInvoker() || s.InvokerName == "" {
+		s.Controller = controllerOf(o)
 	}
 	return s
 }
@@ -286,7 +299,7 @@ func DecodeBackupSession(o obj) *BackupSession {
 // DecodeRepository reads a Repository.
 func DecodeRepository(o obj) *Repository {
 	return &Repository{
-		ObjectMeta:     meta(o, false, false, false),
+		Meta:           meta(o),
 		AppRef:         typedRef(object(o, "spec", "appRef")),
 		Phase:          istr(o, "status", "phase"),
 		Size:           str(o, "status", "size"),
@@ -299,7 +312,7 @@ func DecodeRepository(o obj) *Repository {
 // DecodeBackupStorage reads a BackupStorage.
 func DecodeBackupStorage(o obj) *BackupStorage {
 	return &BackupStorage{
-		ObjectMeta:   meta(o, false, false, false),
+		Meta:         meta(o),
 		Provider:     str(o, "spec", "storage", "provider"),
 		Phase:        str(o, "status", "phase"),
 		TotalSize:    str(o, "status", "totalSize"),
@@ -332,7 +345,8 @@ func usagePolicy(o obj) UsagePolicy {
 // DecodeRetentionPolicy reads a RetentionPolicy.
 func DecodeRetentionPolicy(o obj) *RetentionPolicy {
 	return &RetentionPolicy{
-		ObjectMeta:         meta(o, false, true, false),
+		Meta:               meta(o),
+		Annotations:        annotationsOf(o),
 		MaxRetentionPeriod: str(o, "spec", "maxRetentionPeriod"),
 		Default:            boolean(o, "spec", "default"),
 		UsagePolicy:        usagePolicy(o),
@@ -342,7 +356,9 @@ func DecodeRetentionPolicy(o obj) *RetentionPolicy {
 // DecodeCronJob reads a CronJob.
 func DecodeCronJob(o obj) *CronJob {
 	return &CronJob{
-		ObjectMeta:       meta(o, false, true, true),
+		Meta:             meta(o),
+		Annotations:      annotationsOf(o),
+		Controller:       controllerOf(o),
 		Schedule:         istr(o, "spec", "schedule"),
 		Suspend:          boolean(o, "spec", "suspend"),
 		Active:           int32(len(list(o, "status", "active"))),
@@ -352,7 +368,7 @@ func DecodeCronJob(o obj) *CronJob {
 
 // DecodeAddon reads an Addon's tasks.
 func DecodeAddon(o obj) *Addon {
-	a := &Addon{ObjectMeta: meta(o, false, false, false)}
+	a := &Addon{Meta: meta(o)}
 	for _, t := range list(o, "spec", "backupTasks") {
 		if to, _ := t.(map[string]interface{}); to != nil {
 			t := AddonTask{Name: str(to, "name")}

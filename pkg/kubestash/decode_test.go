@@ -33,28 +33,40 @@ func withMeta(extra map[string]interface{}) obj {
 // applied object or managedFields, so no view can copy them (of a joined object, nor of the
 // BackupConfiguration into the view's metadata); other annotations are kept.
 func TestDecodeDropsLastAppliedAndManagedFields(t *testing.T) {
-	metas := map[string]metav1.ObjectMeta{
-		"BackupConfiguration": DecodeBackupConfiguration(withMeta(nil)).ObjectMeta,
-		"BackupSession":       DecodeBackupSession(withMeta(nil)).ObjectMeta,
-		"Repository":          DecodeRepository(withMeta(nil)).ObjectMeta,
-		"BackupStorage":       DecodeBackupStorage(withMeta(nil)).ObjectMeta,
-		"RetentionPolicy":     DecodeRetentionPolicy(withMeta(nil)).ObjectMeta,
-		"CronJob":             DecodeCronJob(withMeta(nil)).ObjectMeta,
-		"Addon":               DecodeAddon(withMeta(nil)).ObjectMeta,
+	// (managedFields: Meta has no field for them.)
+	metas := map[string]metav1.Object{
+		"BackupConfiguration": DecodeBackupConfiguration(withMeta(nil)),
+		"BackupSession":       DecodeBackupSession(withMeta(nil)),
+		"Repository":          DecodeRepository(withMeta(nil)),
+		"BackupStorage":       DecodeBackupStorage(withMeta(nil)),
+		"RetentionPolicy":     DecodeRetentionPolicy(withMeta(nil)),
+		"CronJob":             DecodeCronJob(withMeta(nil)),
+		"Addon":               DecodeAddon(withMeta(nil)),
 	}
 	for kind, m := range metas {
-		if _, ok := m.Annotations[LastAppliedAnnotation]; ok {
+		if _, ok := m.GetAnnotations()[LastAppliedAnnotation]; ok {
 			t.Errorf("%s keeps %s", kind, LastAppliedAnnotation)
 		}
-		if m.ManagedFields != nil {
-			t.Errorf("%s keeps managedFields", kind)
+		if m.GetName() != "x" || m.GetNamespace() != "prod" || m.GetResourceVersion() != "7" || m.GetCreationTimestamp().Time.IsZero() {
+			t.Errorf("%s metadata through metav1.Object: %s/%s %s %v", kind, m.GetNamespace(), m.GetName(), m.GetResourceVersion(), m.GetCreationTimestamp())
 		}
 	}
 	// Those that keep annotations keep the others.
 	for _, kind := range []string{"BackupConfiguration", "RetentionPolicy", "CronJob"} {
-		if want := map[string]string{"example.com/owner": "team-a"}; !reflect.DeepEqual(metas[kind].Annotations, want) {
-			t.Errorf("%s annotations = %v, want %v", kind, metas[kind].Annotations, want)
+		if want := map[string]string{"example.com/owner": "team-a"}; !reflect.DeepEqual(metas[kind].GetAnnotations(), want) {
+			t.Errorf("%s annotations = %v, want %v", kind, metas[kind].GetAnnotations(), want)
 		}
+	}
+	// The kinds' own metadata fields read through metav1.Object too.
+	if bc := metas["BackupConfiguration"]; bc.GetUID() != "u1" || bc.GetLabels()["team"] != "a" {
+		t.Errorf("BackupConfiguration uid %q labels %v", bc.GetUID(), bc.GetLabels())
+	}
+	if o := metas["CronJob"].GetOwnerReferences(); len(o) != 1 || o[0].Name != "bc" || o[0].UID != "u0" {
+		t.Errorf("CronJob owner references %v", o)
+	}
+	// A session whose invoker does not name its BackupConfiguration keeps its controller.
+	if o := metas["BackupSession"].GetOwnerReferences(); len(o) != 1 || o[0].Name != "bc" {
+		t.Errorf("BackupSession owner references %v", o)
 	}
 	// Only last-applied: no empty map left behind (omitempty then omits it).
 	o := withMeta(nil)

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Group names and the resources backupview watches.
@@ -81,15 +82,16 @@ type Condition struct {
 
 // BackupConfiguration keeps what the view shows and what the joins follow.
 type BackupConfiguration struct {
-	metav1.ObjectMeta
-	Target     *TypedRef
-	Backends   []Backend
-	Sessions   []Session
-	Paused     bool
-	Phase      string
-	Conditions []Condition
-	// NextSchedules are status.sessions[].nextSchedule, by session name.
-	NextSchedules map[string]string
+	Meta
+	UID         types.UID
+	Labels      map[string]string
+	Annotations map[string]string
+	Target      *TypedRef
+	Backends    []Backend
+	Sessions    []Session
+	Paused      bool
+	Phase       string
+	Conditions  []Condition
 }
 
 // Backend is one spec.backends[] entry.
@@ -106,11 +108,17 @@ type Session struct {
 	Addon        string
 	Tasks        []string
 	Repositories []string
+	// NextSchedule is status.sessions[].nextSchedule of the session of this name ("": none).
+	// Kept here rather than in a map by name: a map costs about 300 bytes.
+	NextSchedule string
 }
 
 // BackupSession is one run of a BackupConfiguration session.
 type BackupSession struct {
-	metav1.ObjectMeta
+	Meta
+	// Controller is the controller owner reference, kept only when the invoker does not name
+	// the BackupConfiguration (the index prefers the invoker).
+	Controller      *metav1.OwnerReference
 	InvokerAPIGroup string
 	InvokerKind     string
 	InvokerName     string
@@ -126,7 +134,7 @@ type BackupSession struct {
 
 // Repository is a storage.kubestash.com Repository.
 type Repository struct {
-	metav1.ObjectMeta
+	Meta
 	AppRef         *TypedRef
 	Phase          string
 	Size           string
@@ -137,7 +145,7 @@ type Repository struct {
 
 // BackupStorage is a storage.kubestash.com BackupStorage.
 type BackupStorage struct {
-	metav1.ObjectMeta
+	Meta
 	Provider     string
 	Phase        string
 	TotalSize    string
@@ -180,7 +188,8 @@ func (p UsagePolicy) Allows(own, ns string, nsLabels map[string]string) bool {
 
 // RetentionPolicy is a storage.kubestash.com RetentionPolicy (it has no status).
 type RetentionPolicy struct {
-	metav1.ObjectMeta
+	Meta
+	Annotations        map[string]string
 	MaxRetentionPeriod string
 	Default            bool
 	UsagePolicy        UsagePolicy
@@ -188,7 +197,9 @@ type RetentionPolicy struct {
 
 // CronJob is a batch/v1 CronJob, reduced to what the CronJobs panel shows.
 type CronJob struct {
-	metav1.ObjectMeta
+	Meta
+	Annotations      map[string]string
+	Controller       *metav1.OwnerReference // the controller owner reference, if any
 	Schedule         string
 	Suspend          bool
 	Active           int32
@@ -199,7 +210,7 @@ type CronJob struct {
 // parameters (the form offers them), and its restore task names (a preview names them in an
 // error).
 type Addon struct {
-	metav1.ObjectMeta
+	Meta
 	BackupTasks  []AddonTask
 	RestoreTasks []string
 }
@@ -229,10 +240,12 @@ func (a *Addon) BackupTaskNames() []string {
 
 // Namespace is a namespace's name and labels (usagePolicy selectors match them).
 type Namespace struct {
-	metav1.ObjectMeta
+	Meta
+	UID    types.UID
+	Labels map[string]string
 }
 
 // Object is the metadata-only form of a target object.
 type Object struct {
-	metav1.ObjectMeta
+	Meta
 }

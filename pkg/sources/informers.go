@@ -26,13 +26,7 @@ func (s *Sources) startKind(k *kind) {
 			panic(err) // programming error: duplicate index names
 		}
 	}
-	decode := k.decode
-	_ = inf.SetTransform(func(o interface{}) (interface{}, error) {
-		if u, ok := o.(*unstructured.Unstructured); ok {
-			return decode(u.Object), nil
-		}
-		return o, nil
-	})
+	_ = inf.SetTransform(transform(k.decode))
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o interface{}) { s.changed(k, nil, o, false) },
 		UpdateFunc: func(old, o interface{}) { s.changed(k, old, o, false) },
@@ -57,6 +51,16 @@ func (s *Sources) startKind(k *kind) {
 	klog.InfoS("watching", "resource", k.gvr.String())
 	go inf.RunWithContext(ctx)
 	go s.logSync(ctx, k, inf)
+}
+
+// transform is a source informer's transform: its cache keeps only the decoded struct.
+func transform(decode func(map[string]interface{}) interface{}) cache.TransformFunc {
+	return func(o interface{}) (interface{}, error) {
+		if u, ok := o.(*unstructured.Unstructured); ok {
+			return decode(u.Object), nil
+		}
+		return o, nil
+	}
 }
 
 // notSyncedAfter is how long a source informer may take to list before that is logged.
@@ -128,8 +132,8 @@ func (s *Sources) resolveTarget(gk schema.GroupKind) {
 	}
 	// The namespace index serves the form options' targets of a namespace (TargetsIn).
 	inf := s.metadataInformer(gvr, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, func(m *metav1.PartialObjectMetadata) interface{} {
-		return &kubestash.Object{ObjectMeta: metav1.ObjectMeta{
-			Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion, CreationTimestamp: m.CreationTimestamp,
+		return &kubestash.Object{Meta: kubestash.Meta{
+			Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion, CreationTimestamp: m.CreationTimestamp,
 		}}
 	})
 	notify := func(o interface{}, deleted, update bool) {
@@ -144,7 +148,7 @@ func (s *Sources) resolveTarget(gk schema.GroupKind) {
 		if !ok {
 			return
 		}
-		keys := s.bcKeysByIndex(byRef, targetKey(&kubestash.TypedRef{APIGroup: gk.Group, Kind: gk.Kind, Namespace: m.GetNamespace(), Name: m.GetName()}))
+		keys := s.targetReferrers(gk.Group, gk.Kind, m.GetNamespace(), m.GetName())
 		if len(keys) > 0 {
 			s.sink(keys, rvOf(o), deleted)
 		}

@@ -25,8 +25,8 @@ var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namesp
 // Start.
 func (s *Sources) SetOptionsSink(sink Sink) {
 	inf := s.metadataInformer(namespacesGVR, cache.Indexers{}, func(m *metav1.PartialObjectMetadata) interface{} {
-		return &kubestash.Namespace{ObjectMeta: metav1.ObjectMeta{Name: m.Name, UID: m.UID, Labels: m.Labels,
-			ResourceVersion: m.ResourceVersion, CreationTimestamp: m.CreationTimestamp}}
+		return &kubestash.Namespace{Meta: kubestash.Meta{Name: m.Name, ResourceVersion: m.ResourceVersion,
+			CreationTimestamp: m.CreationTimestamp}, UID: m.UID, Labels: m.Labels}
 	})
 	// Of a namespace, the options read its labels (usagePolicy selectors): other updates
 	// change nothing.

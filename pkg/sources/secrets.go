@@ -15,7 +15,7 @@ var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 // must choose, so it is off by default. Call before Start.
 func (s *Sources) WatchSecretNames() {
 	inf := s.metadataInformer(secretsGVR, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, func(m *metav1.PartialObjectMetadata) interface{} {
-		return &kubestash.Object{ObjectMeta: metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion}}
+		return &kubestash.Object{Meta: kubestash.Meta{Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion}}
 	})
 	// The form options list a namespace's Secret names: only a new or deleted Secret changes them.
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{

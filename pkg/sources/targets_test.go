@@ -26,7 +26,7 @@ var sourceKinds = []struct {
 
 // fakeCluster serves every source kind plus extra resources, through a discovery that records
 // its requests.
-func fakeCluster(t *testing.T, extra []*metav1.APIResourceList, objs ...runtime.Object) (*discoveryfake.FakeDiscovery, *dynamicfake.FakeDynamicClient) {
+func fakeCluster(t testing.TB, extra []*metav1.APIResourceList, objs ...runtime.Object) (*discoveryfake.FakeDiscovery, *dynamicfake.FakeDynamicClient) {
 	t.Helper()
 	lists := map[schema.GroupVersionResource]string{}
 	byGV := map[string][]metav1.APIResource{}

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"testing"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/kubestash/backupview/pkg/apis/ui"
 	"github.com/kubestash/backupview/pkg/join"
 	"github.com/kubestash/backupview/pkg/kubestash"
@@ -19,13 +17,13 @@ func benchSource(n int) *src {
 	for i := 0; i < n; i++ {
 		ns, name := fmt.Sprintf("team-%04d", i/10), fmt.Sprintf("db-%05d-backup", i)
 		s.bcs[ns+"/"+name] = &kubestash.BackupConfiguration{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, ResourceVersion: strconv.Itoa(1000 + i), UID: "uid"},
-			Sessions:   []kubestash.Session{{Name: "full-backup", Schedule: "0 */4 * * *", Repositories: []string{"repo"}}},
+			Meta: kubestash.Meta{Namespace: ns, Name: name, ResourceVersion: strconv.Itoa(1000 + i)}, UID: "uid",
+			Sessions: []kubestash.Session{{Name: "full-backup", Schedule: "0 */4 * * *", Repositories: []string{"repo"}}},
 		}
 		for k := 0; k < 10; k++ {
 			s.sessions[ns+"/"+name] = append(s.sessions[ns+"/"+name], &kubestash.BackupSession{
-				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("%s-full-backup-%d", name, 1795000000+k*14400), ResourceVersion: strconv.Itoa(20000 + k)},
-				Phase:      "Succeeded", Duration: "2m11s",
+				Meta:  kubestash.Meta{Namespace: ns, Name: fmt.Sprintf("%s-full-backup-%d", name, 1795000000+k*14400), ResourceVersion: strconv.Itoa(20000 + k)},
+				Phase: "Succeeded", Duration: "2m11s",
 			})
 		}
 	}

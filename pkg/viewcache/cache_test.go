@@ -71,7 +71,7 @@ func (s *src) Target(kubestash.TypedRef) (*kubestash.Object, bool)       { retur
 func (s *src) put(ns, name, rv string, paused bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.bcs[ns+"/"+name] = &kubestash.BackupConfiguration{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, ResourceVersion: rv}, Paused: paused}
+	s.bcs[ns+"/"+name] = &kubestash.BackupConfiguration{Meta: kubestash.Meta{Namespace: ns, Name: name, ResourceVersion: rv}, Paused: paused}
 }
 
 func (s *src) del(key string) {
@@ -83,7 +83,7 @@ func (s *src) del(key string) {
 func (s *src) session(bc, name, rv, phase string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sessions[bc] = []*kubestash.BackupSession{{ObjectMeta: metav1.ObjectMeta{Name: name, ResourceVersion: rv}, Phase: phase}}
+	s.sessions[bc] = []*kubestash.BackupSession{{Meta: kubestash.Meta{Name: name, ResourceVersion: rv}, Phase: phase}}
 }
 
 // v is the version of view key after a source change at revision r (version.go).

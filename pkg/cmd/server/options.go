@@ -7,10 +7,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
@@ -19,6 +22,7 @@ import (
 	utilcompatibility "k8s.io/apiserver/pkg/util/compatibility"
 	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/component-base/cli/globalflag"
+	"k8s.io/klog/v2"
 	netutils "k8s.io/utils/net"
 
 	"github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
@@ -44,6 +48,9 @@ type Options struct {
 	FormTargetKinds []string
 	// BackupConfigurationMetrics exports the per-BackupConfiguration health series.
 	BackupConfigurationMetrics bool
+	// MemoryLimit is the container's memory limit (a quantity; "" or 0: none), from which the
+	// Go runtime's soft memory limit is set (softMemoryLimit).
+	MemoryLimit string
 
 	StdOut io.Writer
 	StdErr io.Writer
@@ -80,6 +87,7 @@ func (o *Options) Flags() (fss cliflag.NamedFlagSets) {
 	fs.DurationVar(&o.Cache.SliceBudget, "rebuild-slice-budget", o.Cache.SliceBudget, "How long a rebuild waits for its slowest views before publishing the others; the slow ones follow when done.")
 	fs.StringSliceVar(&o.FormTargetKinds, "form-target-kinds", o.FormTargetKinds, "Kinds (Kind.group; Kind for core kinds) whose objects backupconfigurationoptions offer as targets. Each is watched metadata-only; the server needs list and watch on them. Empty: only the kinds BackupConfigurations back up.")
 	fs.BoolVar(&o.BackupConfigurationMetrics, "backupconfiguration-metrics", o.BackupConfigurationMetrics, "Export each BackupConfiguration's health on /metrics (backupview_backupconfiguration_*: verdict, last success, overdue threshold, newest session phase, paused, repository size and snapshots; about 16 series per BackupConfiguration and 2 per Repository). false: only backupview_backupconfigurations, the count per verdict.")
+	fs.StringVar(&o.MemoryLimit, "memory-limit", o.MemoryLimit, "The container's memory limit (bytes or a quantity such as 512Mi; the Deployment passes limits.memory). The Go runtime's soft memory limit is set to 90% of it, unless GOMEMLIMIT is set. Empty: no soft limit.")
 	fs.BoolVar(&o.ShowVersion, "version", false, "Print the version and exit.")
 	fs.BoolVar(&o.CheckSecrets, "check-encryption-secrets", false, "Warn in previews when an encryption Secret does not exist. Watches Secret metadata only (never data), but needs list and watch on Secrets cluster-wide, which the default RBAC does not grant.")
 	ro := o.RecommendedOptions // without Etcd and Admission (NewOptions)
@@ -119,6 +127,9 @@ func (o *Options) Validate() error {
 		if gk := schema.ParseGroupKind(k); gk.Kind == "" || strings.ContainsAny(k, "/ ") {
 			errs = append(errs, fmt.Errorf("--form-target-kinds: %q is not Kind.group", k))
 		}
+	}
+	if _, err := o.memoryLimit(); err != nil {
+		errs = append(errs, err)
 	}
 	if o.Cache.SliceBudget <= 0 {
 		errs = append(errs, fmt.Errorf("--rebuild-slice-budget must be positive"))
@@ -160,8 +171,43 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	}, nil
 }
 
+// memoryLimit parses --memory-limit (0: none).
+func (o *Options) memoryLimit() (int64, error) {
+	if o.MemoryLimit == "" {
+		return 0, nil
+	}
+	q, err := resource.ParseQuantity(o.MemoryLimit)
+	if err != nil || q.Sign() < 0 {
+		return 0, fmt.Errorf("--memory-limit: %q is not a memory quantity", o.MemoryLimit)
+	}
+	return q.Value(), nil
+}
+
+// memoryLimitShare is the part of the container's memory limit the Go runtime is held to: the
+// rest is for what it does not count (the binary's mapped pages) and for the GC to catch up
+// before the kernel kills the container. A cache-heavy server otherwise grows to twice its
+// live heap (GOGC=100) wherever the limit is (docs/benchmarks.md, "Memory").
+const memoryLimitShare = 0.9
+
+// softMemoryLimit is the soft memory limit for a container limit of limit bytes, and whether
+// to set one: not when GOMEMLIMIT (goMemLimit) is set, which the Go runtime has applied.
+func softMemoryLimit(limit int64, goMemLimit string) (int64, bool) {
+	if goMemLimit != "" || limit <= 0 {
+		return 0, false
+	}
+	return int64(float64(limit) * memoryLimitShare), true
+}
+
 // Run starts the server and blocks until ctx ends.
 func (o *Options) Run(ctx context.Context) error {
+	limit, err := o.memoryLimit()
+	if err != nil {
+		return err
+	}
+	if soft, ok := softMemoryLimit(limit, os.Getenv("GOMEMLIMIT")); ok {
+		debug.SetMemoryLimit(soft)
+		klog.InfoS("Go soft memory limit set", "bytes", soft, "containerLimit", limit)
+	}
 	cfg, err := o.Config()
 	if err != nil {
 		return err

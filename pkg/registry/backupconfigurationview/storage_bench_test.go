@@ -43,21 +43,21 @@ func (l *lookup) BackupSessions(k string) []*kubestash.BackupSession { return l.
 func (l *lookup) CronJobs(_, uid string) []*kubestash.CronJob        { return l.crons[uid] }
 func (l *lookup) Repository(ns, n string) *kubestash.Repository {
 	i32 := int32(10)
-	return &kubestash.Repository{ObjectMeta: om(ns, n, "7", t0), AppRef: &kubestash.TypedRef{APIGroup: "kubedb.com", Kind: "Postgres", Namespace: ns, Name: "db"},
+	return &kubestash.Repository{Meta: om(ns, n, "7", t0), AppRef: &kubestash.TypedRef{APIGroup: "kubedb.com", Kind: "Postgres", Namespace: ns, Name: "db"},
 		Phase: "Ready", Size: "12.204 MiB", SnapshotCount: &i32, LastBackupTime: &metav1.Time{Time: t0}}
 }
 func (l *lookup) BackupStorage(ns, n string) *kubestash.BackupStorage {
-	return &kubestash.BackupStorage{ObjectMeta: om(ns, n, "3", t0), Provider: "s3", Phase: "Ready", TotalSize: "51.387 GiB", Repositories: 500}
+	return &kubestash.BackupStorage{Meta: om(ns, n, "3", t0), Provider: "s3", Phase: "Ready", TotalSize: "51.387 GiB", Repositories: 500}
 }
 func (l *lookup) RetentionPolicy(ns, n string) *kubestash.RetentionPolicy {
-	return &kubestash.RetentionPolicy{ObjectMeta: om(ns, n, "4", t0), MaxRetentionPeriod: "2mo"}
+	return &kubestash.RetentionPolicy{Meta: om(ns, n, "4", t0), MaxRetentionPeriod: "2mo"}
 }
 func (l *lookup) Target(t kubestash.TypedRef) (*kubestash.Object, bool) {
-	return &kubestash.Object{ObjectMeta: om(t.Namespace, t.Name, "5", t0)}, true
+	return &kubestash.Object{Meta: om(t.Namespace, t.Name, "5", t0)}, true
 }
 
-func om(ns, name, rv string, created time.Time) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Namespace: ns, Name: name, ResourceVersion: rv, CreationTimestamp: metav1.NewTime(created)}
+func om(ns, name, rv string, created time.Time) kubestash.Meta {
+	return kubestash.Meta{Namespace: ns, Name: name, ResourceVersion: rv, CreationTimestamp: metav1.NewTime(created)}
 }
 
 // benchSnapshot is n views (10 per namespace, 10 sessions each, half with two sessions).
@@ -68,18 +68,17 @@ func benchSnapshot(n int) *viewcache.Snapshot[*ui.BackupConfigurationView] {
 	for i := 0; i < n; i++ {
 		ns, name := fmt.Sprintf("team-%04d", i/10), fmt.Sprintf("db-%05d-backup", i)
 		m := om(ns, name, fmt.Sprint(1000+i), t0.Add(-7*24*time.Hour))
-		m.UID = kubestashUID(i)
-		m.Labels = map[string]string{"app.kubernetes.io/name": "backupconfigurations.core.kubestash.com", "app.kubernetes.io/instance": name,
+		uid := kubestashUID(i)
+		labels := map[string]string{"app.kubernetes.io/name": "backupconfigurations.core.kubestash.com", "app.kubernetes.io/instance": name,
 			"app.kubernetes.io/managed-by": "Helm", "team": fmt.Sprintf("team-%d", i%7), "env": "staging"}
-		m.Annotations = map[string]string{"meta.helm.sh/release-name": name, "meta.helm.sh/release-namespace": ns}
+		annotations := map[string]string{"meta.helm.sh/release-name": name, "meta.helm.sh/release-namespace": ns}
 		bc := &kubestash.BackupConfiguration{
-			ObjectMeta: m, Phase: "Ready",
+			Meta: m, UID: uid, Labels: labels, Annotations: annotations, Phase: "Ready",
 			Target:   &kubestash.TypedRef{APIGroup: "kubedb.com", Kind: "Postgres", Namespace: ns, Name: fmt.Sprintf("db-%05d", i)},
 			Backends: []kubestash.Backend{{Name: "default-backend", StorageRef: &kubestash.Ref{Namespace: "kubestash", Name: fmt.Sprintf("s3-%02d", i%20)}, RetentionPolicy: &kubestash.Ref{Namespace: "kubestash", Name: fmt.Sprintf("keep-%02d", i%20)}}},
-			Sessions: []kubestash.Session{{Name: "full-backup", Schedule: "0 */4 * * *", Addon: "postgres-addon", Tasks: []string{"logical-backup"}, Repositories: []string{fmt.Sprintf("db-%05d-repo", i)}}},
+			Sessions: []kubestash.Session{{Name: "full-backup", Schedule: "0 */4 * * *", Addon: "postgres-addon", Tasks: []string{"logical-backup"}, Repositories: []string{fmt.Sprintf("db-%05d-repo", i)}, NextSchedule: "2026-11-27T08:00:00Z"}},
 			Conditions: []kubestash.Condition{{Type: "ValidationPassed", Status: "True", Reason: "ResourceValidationPassed", Message: "Resource validation passed.",
 				LastTransitionTime: &metav1.Time{Time: t0}}},
-			NextSchedules: map[string]string{"full-backup": "2026-11-27T08:00:00Z"},
 		}
 		if i%2 == 1 {
 			bc.Sessions = append(bc.Sessions, kubestash.Session{Name: "manifest-backup", Schedule: "30 1 * * *", Addon: "postgres-addon", Tasks: []string{"manifest-backup"}, Repositories: bc.Sessions[0].Repositories})
@@ -88,11 +87,11 @@ func benchSnapshot(n int) *viewcache.Snapshot[*ui.BackupConfigurationView] {
 		for k := 0; k < 10; k++ {
 			trigger := t0.Add(-time.Duration(9-k) * 4 * time.Hour)
 			s := bc.Sessions[k%len(bc.Sessions)].Name
-			l.sessions[key] = append(l.sessions[key], &kubestash.BackupSession{ObjectMeta: om(ns, fmt.Sprintf("%s-%s-%d", name, s, trigger.Unix()), fmt.Sprint(5000+k), trigger),
+			l.sessions[key] = append(l.sessions[key], &kubestash.BackupSession{Meta: om(ns, fmt.Sprintf("%s-%s-%d", name, s, trigger.Unix()), fmt.Sprint(5000+k), trigger),
 				InvokerKind: "BackupConfiguration", InvokerName: name, Session: s, Phase: "Succeeded", Duration: "2m11s", TotalSnapshots: &i32})
 		}
 		for _, s := range bc.Sessions {
-			l.crons[string(m.UID)] = append(l.crons[string(m.UID)], &kubestash.CronJob{ObjectMeta: om(ns, "trigger-"+name+"-"+s.Name, "9", t0), Schedule: s.Schedule,
+			l.crons[string(uid)] = append(l.crons[string(uid)], &kubestash.CronJob{Meta: om(ns, "trigger-"+name+"-"+s.Name, "9", t0), Schedule: s.Schedule,
 				LastScheduleTime: &metav1.Time{Time: t0}})
 		}
 		v, rv := join.Build(bc, l)

@@ -1,0 +1,211 @@
+package sources
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	metadatafake "k8s.io/client-go/metadata/fake"
+	clienttesting "k8s.io/client-go/testing"
+
+	"github.com/kubestash/backupview/pkg/apis/ui"
+	"github.com/kubestash/backupview/pkg/scale"
+	"github.com/kubestash/backupview/pkg/viewcache"
+)
+
+var benchScale = flag.String("bench-scale", "default", "the scale BenchmarkHeapPerObject loads ("+scale.Syntax+")")
+
+// generated is a scale's objects as the API server would send them: JSON per resource, with
+// the server's metadata (uid, resourceVersion, creationTimestamp) and the status written.
+type generated struct {
+	objects map[schema.GroupVersionResource][][]byte
+	count   int // source objects (targets included, namespaces not)
+}
+
+func generate(b *testing.B, sc scale.Scale) *generated {
+	g := &generated{objects: map[schema.GroupVersionResource][][]byte{}}
+	rv := 1000
+	add := func(o scale.Object, uid string) {
+		rv++
+		m := o.Object["metadata"].(map[string]interface{})
+		m["uid"], m["resourceVersion"], m["generation"] = uid, strconv.Itoa(rv), int64(1)
+		m["creationTimestamp"] = scale.Base.Add(-time.Duration(rv) * time.Second).Format(time.RFC3339)
+		if o.Status != nil {
+			o.Object["status"] = o.Status
+		}
+		data, err := json.Marshal(o.Object)
+		if err != nil {
+			b.Fatal(err)
+		}
+		g.objects[o.Resource] = append(g.objects[o.Resource], data)
+		g.count++
+	}
+	uid := func(kind, i int) string { return fmt.Sprintf("00000000-0000-4000-8%03d-%012d", kind, i) }
+	for n, o := range sc.SharedObjects() {
+		add(o, uid(0, n))
+	}
+	for i := 0; i < sc.BCs; i++ {
+		bcUID := uid(1, i)
+		add(sc.BackupConfiguration(i), bcUID)
+		refs, sessions := sc.Dependents(i, bcUID)
+		for n, o := range refs {
+			add(o, uid(2+n, i))
+		}
+		for k, o := range sessions {
+			add(o, uid(10, i*1000+k))
+		}
+	}
+	if g.count != sc.SourceObjects() {
+		b.Fatalf("generated %d objects, the scale has %d", g.count, sc.SourceObjects())
+	}
+	return g
+}
+
+// cluster serves the generated objects through fake clients, decoding each list from JSON
+// as client-go does (every string its own allocation, numbers int64), so that what the
+// informers keep is measured apart from the generator's copy.
+func (g *generated) cluster(b *testing.B) (*Sources, *viewcache.Cache[*ui.BackupConfigurationView]) {
+	extra := []*metav1.APIResourceList{{GroupVersion: "kubedb.com/v1", APIResources: []metav1.APIResource{
+		{Name: scale.MongoDBs.Resource, Kind: "MongoDB", Namespaced: true},
+		{Name: scale.Postgreses.Resource, Kind: "Postgres", Namespaced: true}}}}
+	disco, dyn := fakeCluster(b, extra)
+	dyn.PrependReactor("list", "*", func(a clienttesting.Action) (bool, k8sruntime.Object, error) {
+		l := &unstructured.UnstructuredList{Object: map[string]interface{}{"apiVersion": "v1", "kind": "List",
+			"metadata": map[string]interface{}{"resourceVersion": "1"}}}
+		for _, data := range g.objects[a.GetResource()] {
+			o, _, err := unstructured.UnstructuredJSONScheme.Decode(data, nil, nil)
+			if err != nil {
+				return true, nil, err
+			}
+			l.Items = append(l.Items, *o.(*unstructured.Unstructured))
+		}
+		return true, l, nil
+	})
+	md := metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme())
+	md.PrependReactor("list", "*", func(a clienttesting.Action) (bool, k8sruntime.Object, error) {
+		l := &metav1.List{ListMeta: metav1.ListMeta{ResourceVersion: "1"}}
+		for _, data := range g.objects[a.GetResource()] {
+			var m metav1.PartialObjectMetadata
+			if err := json.Unmarshal(data, &m); err != nil {
+				return true, nil, err
+			}
+			l.Items = append(l.Items, k8sruntime.RawExtension{Object: &m})
+		}
+		return true, l, nil
+	})
+	var cache *viewcache.Cache[*ui.BackupConfigurationView]
+	s := New(dyn, md, disco, func(keys []string, rv uint64, deleted bool) { cache.Notify(keys, rv, deleted) })
+	cache = viewcache.New("backupconfigurationviews", viewcache.Views(s), viewcache.Options{})
+	return s, cache
+}
+
+// held keeps the last measured sources and views alive after the benchmark, so that the heap
+// profile of -memprofile (written when the benchmarks are done) shows them in use.
+var (
+	held      *Sources
+	heldCache *viewcache.Cache[*ui.BackupConfigurationView]
+)
+
+func liveHeap() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// BenchmarkHeapPerObject is the Go heap the informers' stores, indexes and the views hold per
+// source object at a generated scale (-bench-scale; default: the scale benchmark's default),
+// synced the way the server starts (docs/benchmarks.md, "Memory: in-process heap per source
+// object"): every object through the informers' transform into their stores, the target
+// kinds watched, then every view built.
+func BenchmarkHeapPerObject(b *testing.B) {
+	sc, err := scale.Parse(*benchScale)
+	if err != nil {
+		b.Fatal(err)
+	}
+	viewcache.ReleaseAfterFirstBuild = false
+	defer func() { viewcache.ReleaseAfterFirstBuild = true }()
+	g := generate(b, sc)
+	var perObject, views float64
+	for b.Loop() {
+		held, heldCache = nil, nil
+		before, goroutines := liveHeap(), runtime.NumGoroutine()
+		ctx, cancel := context.WithCancel(context.Background())
+		// The fake clients serve a copy that is emptied once synced: the held sources must
+		// not keep the generated objects alive for the profile.
+		feed := &generated{objects: g.objects, count: g.count}
+		s, cache := feed.cluster(b)
+		s.Start(ctx)
+		if err := s.WaitForSync(ctx); err != nil {
+			b.Fatal(err)
+		}
+		s.StartTargets(s.TargetKinds())
+		if err := s.WaitForTargets(ctx); err != nil {
+			b.Fatal(err)
+		}
+		go cache.Run(ctx)
+		if err := cache.WaitReady(ctx); err != nil {
+			b.Fatal(err)
+		}
+		views = float64(len(cache.Current().Entries))
+		if want := float64(sc.BCs); views != want {
+			b.Fatalf("%v views, want %v", views, want)
+		}
+		stored := 0
+		for _, st := range s.Statuses() {
+			if !st.Synced {
+				b.Fatalf("%s not synced", st.Resource)
+			}
+			stored += st.Objects
+		}
+		if stored != g.count {
+			b.Fatalf("%d objects in the stores, %d generated", stored, g.count)
+		}
+		// Measured at rest: informers and rebuilder stopped (their event buffers, which drain
+		// in a running server, are not counted), stores and views kept.
+		cancel()
+		for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > goroutines && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		feed.objects = nil
+		held, heldCache = s, cache
+		perObject = float64(liveHeap()-before) / float64(g.count)
+	}
+	b.ReportMetric(perObject, "heap-B/object")
+	b.ReportMetric(float64(g.count), "objects")
+	b.ReportMetric(views, "views")
+}
+
+// BenchmarkDecode is the informers' transform of one object of each kind, as listed (JSON
+// decoded): the allocations every source event costs.
+func BenchmarkDecode(b *testing.B) {
+	sc := scale.Tiny
+	g := generate(b, sc)
+	s := New(nil, nil, nil, nil)
+	for _, k := range s.kinds {
+		b.Run(k.gvr.Resource, func(b *testing.B) {
+			// The transform only reads the listed object: one decode serves every iteration.
+			o, _, err := unstructured.UnstructuredJSONScheme.Decode(g.objects[k.gvr][0], nil, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			tr := transform(k.decode)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := tr(o); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
