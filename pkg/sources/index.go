@@ -6,20 +6,12 @@ import (
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
-// Index keys for BackupConfigurations by what they reference. A key that would name one
-// BackupConfiguration's own object (its Repositories, its target, its UID) names a group of
-// them instead, filtered on lookup (bcKeysWhere): client-go keeps a set per index value, about
-// 250 bytes even for one key, which at 10,000 BackupConfigurations was 8 MB for three of them
-// (docs/benchmarks.md, "Memory: in-process heap per source object").
+// Index keys for BackupConfigurations by what they reference.
 func refKey(kind, ns, name string) string { return kind + ":" + ns + "/" + name }
 
-// inKey is the byRef key of every BackupConfiguration in namespace ns.
-func inKey(ns string) string { return "in:" + ns }
-
-// targetsInKey is the byRef key of the BackupConfigurations whose target is of kind
-// group/kind in namespace ns; apiGroup "core" is the core group.
-func targetsInKey(group, kind, ns string) string {
-	return "target:" + kubestash.NormalizeGroup(group) + "/" + kind + ":" + ns
+// TargetKey is the byRef key of a target; apiGroup "core" is the core group.
+func targetKey(t *kubestash.TypedRef) string {
+	return "target:" + kubestash.NormalizeGroup(t.APIGroup) + "/" + t.Kind + ":" + t.Namespace + "/" + t.Name
 }
 
 func targetKindKey(group, kind string) string {
@@ -53,34 +45,29 @@ func bcRefs(o interface{}) ([]string, error) {
 			keys = append(keys, refKey("policy", cmp.Or(b.RetentionPolicy.Namespace, bc.Namespace), b.RetentionPolicy.Name))
 		}
 	}
-	keys = append(keys, inKey(bc.Namespace))
-	if t := bc.Target; t != nil && t.Kind != "" {
-		keys = append(keys, targetsInKey(t.APIGroup, t.Kind, TargetNamespace(bc)), targetKindKey(t.APIGroup, t.Kind), targetKindInKey(bc.Namespace, t.APIGroup, t.Kind))
+	for _, s := range bc.Sessions {
+		for _, r := range s.Repositories {
+			keys = append(keys, refKey("repo", bc.Namespace, r))
+		}
+	}
+	if bc.Target != nil && bc.Target.Kind != "" {
+		t := *bc.Target
+		t.Namespace = TargetNamespace(bc)
+		keys = append(keys, targetKey(&t), targetKindKey(t.APIGroup, t.Kind), targetKindInKey(bc.Namespace, t.APIGroup, t.Kind))
 	}
 	return dedup(keys), nil
 }
 
-// usesRepository reports whether a session of bc stores in its namespace's Repository name.
-func usesRepository(bc *kubestash.BackupConfiguration, name string) bool {
-	for _, s := range bc.Sessions {
-		for _, r := range s.Repositories {
-			if r == name {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// targetsObject reports whether bc's target is the object namespace/name of kind group/kind.
-func targetsObject(bc *kubestash.BackupConfiguration, group, kind, namespace, name string) bool {
-	t := bc.Target
-	return t != nil && t.Name == name && t.Kind == kind && kubestash.NormalizeGroup(t.APIGroup) == kubestash.NormalizeGroup(group) && TargetNamespace(bc) == namespace
-}
-
-// uidKey is the byOwner key: a UID within a namespace, since an owner reference only counts
-// within its object's namespace.
+// uidKey is the byUID and byOwner key: a UID within a namespace, since an owner reference
+// only counts within its object's namespace.
 func uidKey(namespace, uid string) string { return namespace + "/" + uid }
+
+func bcUID(o interface{}) ([]string, error) {
+	if bc, ok := o.(*kubestash.BackupConfiguration); ok && bc.UID != "" {
+		return []string{uidKey(bc.Namespace, string(bc.UID))}, nil
+	}
+	return nil, nil
+}
 
 // sessionBC indexes a BackupSession under the BackupConfiguration it belongs to: its
 // spec.invoker, or else its controller owner (sessions triggered without an invoker label).
@@ -116,15 +103,14 @@ func self(_ *Sources, o interface{}) []string {
 	return nil
 }
 
-type namedObject interface {
-	GetNamespace() string
-	GetName() string
-}
-
 // referrers finds the BackupConfigurations that reference an object of the given ref kind.
 func referrers(refKind string) func(*Sources, interface{}) []string {
 	return func(s *Sources, o interface{}) []string {
-		m, ok := o.(namedObject)
+		type meta interface {
+			GetNamespace() string
+			GetName() string
+		}
+		m, ok := o.(meta)
 		if !ok {
 			return nil
 		}
@@ -132,51 +118,13 @@ func referrers(refKind string) func(*Sources, interface{}) []string {
 	}
 }
 
-// repositoryReferrers finds the BackupConfigurations of a Repository's namespace that store
-// in it.
-func repositoryReferrers(s *Sources, o interface{}) []string {
-	m, ok := o.(namedObject)
-	if !ok {
-		return nil
-	}
-	return s.bcKeysWhere(inKey(m.GetNamespace()), func(bc *kubestash.BackupConfiguration) bool { return usesRepository(bc, m.GetName()) })
-}
-
-// targetReferrers finds the BackupConfigurations whose target is the object namespace/name of
-// kind group/kind.
-func (s *Sources) targetReferrers(group, kind, namespace, name string) []string {
-	return s.bcKeysWhere(targetsInKey(group, kind, namespace), func(bc *kubestash.BackupConfiguration) bool {
-		return targetsObject(bc, group, kind, namespace, name)
-	})
-}
-
 // cronJobBC routes a CronJob to the BackupConfiguration of its namespace that controls it.
 func cronJobBC(s *Sources, o interface{}) []string {
-	c, ok := o.(*kubestash.CronJob)
-	if !ok {
+	keys, _ := cronOwner(o)
+	if len(keys) == 0 {
 		return nil
 	}
-	r := c.Controller
-	if !kubestash.IsBackupConfigurationOwner(r) || r.UID == "" {
-		return nil
-	}
-	return s.bcKeysWhere(inKey(c.Namespace), func(bc *kubestash.BackupConfiguration) bool { return bc.UID == r.UID })
-}
-
-// bcKeysWhere lists the BackupConfigurations indexed under byRef key for which keep holds.
-func (s *Sources) bcKeysWhere(key string, keep func(*kubestash.BackupConfiguration) bool) []string {
-	idx := s.store(kubestash.BackupConfigurations)
-	if idx == nil {
-		return nil
-	}
-	l, _ := idx.ByIndex(byRef, key)
-	var out []string
-	for _, bc := range typed[kubestash.BackupConfiguration](l) {
-		if keep(bc) {
-			out = append(out, bc.Namespace+"/"+bc.Name)
-		}
-	}
-	return out
+	return s.bcKeysByIndex(byUID, keys[0])
 }
 
 func (s *Sources) bcKeysByIndex(index, key string) []string {

@@ -148,7 +148,7 @@ func (s *Sources) resolveTarget(gk schema.GroupKind) {
 		if !ok {
 			return
 		}
-		keys := s.targetReferrers(gk.Group, gk.Kind, m.GetNamespace(), m.GetName())
+		keys := s.bcKeysByIndex(byRef, targetKey(&kubestash.TypedRef{APIGroup: gk.Group, Kind: gk.Kind, Namespace: m.GetNamespace(), Name: m.GetName()}))
 		if len(keys) > 0 {
 			s.sink(keys, rvOf(o), deleted)
 		}

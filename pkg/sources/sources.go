@@ -34,7 +34,8 @@ import (
 
 // Index names.
 const (
-	byRef   = "byRef"   // BackupConfigurations by what they reference (index.go)
+	byRef   = "byRef"   // BackupConfigurations by every object they reference
+	byUID   = "byUID"   // BackupConfigurations by namespace/UID
 	byBC    = "byBC"    // BackupSessions by the BackupConfiguration ns/name they belong to
 	byOwner = "byOwner" // CronJobs by namespace/controller owner UID
 )
@@ -118,11 +119,11 @@ func New(dyn dynamic.Interface, meta metadata.Interface, disco discovery.Discove
 		targets: map[schema.GroupKind]*target{}, formKinds: map[schema.GroupKind]bool{}, stateChanged: make(chan struct{})}
 	s.kinds = []*kind{
 		{gvr: kubestash.BackupConfigurations, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeBackupConfiguration(o) },
-			indexers: cache.Indexers{byRef: bcRefs}, affected: self, observe: watchTargetKind},
+			indexers: cache.Indexers{byRef: bcRefs, byUID: bcUID}, affected: self, observe: watchTargetKind},
 		{gvr: kubestash.BackupSessions, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeBackupSession(o) },
 			indexers: cache.Indexers{byBC: sessionBC}, affected: func(_ *Sources, o interface{}) []string { k, _ := sessionBC(o); return k }},
 		{gvr: kubestash.Repositories, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeRepository(o) },
-			affected: repositoryReferrers},
+			affected: referrers("repo")},
 		{gvr: kubestash.BackupStorages, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeBackupStorage(o) },
 			affected: referrers("storage"), options: everyNamespaceOptions},
 		{gvr: kubestash.RetentionPolicies, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeRetentionPolicy(o) },
