@@ -39,6 +39,16 @@ func (b *Bench) memory(ctx context.Context, after bool) {
 		report.Bytes(rss), report.Bytes(hwm), report.Bytes(mem.HeapInuse), mem.SourceObjects, rss/float64(max(mem.SourceObjects, 1)), mem.HeapInuse/float64(max(mem.SourceObjects, 1)))
 }
 
+// footprint is backupview's RSS and Go heap in use now.
+func (b *Bench) footprint() (rss, heap float64, err error) {
+	m, err := b.metrics()
+	if err != nil {
+		return 0, 0, err
+	}
+	heap, _ = m.Value("go_memstats_heap_inuse_bytes")
+	return procStatus(b.Cluster.Pid(controlplane.Server), "VmRSS"), heap, nil
+}
+
 // metrics reads backupview's /metrics directly with the admin client certificate, or through
 // kube-apiserver's service proxy when that fails.
 func (b *Bench) metrics() (scrape.Metrics, error) {

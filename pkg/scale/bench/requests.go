@@ -144,8 +144,8 @@ func (b *Bench) lists(ctx context.Context) {
 	for _, c := range []cmp{
 		{"kubectl get -A (Table)", "lists", 1.0, kc("get", "bcv", "-A"), kc("get", "backupconfigurations", "-A")},
 		{"kubectl get -A -o json", "json", 0, kc("get", "bcv", "-A", "-o", "json"), kc("get", "backupconfigurations", "-A", "-o", "json")},
-		{"LIST -A as Table, one request (HTTP, no kubectl)", "lists", 0, raw(views, tableAccept), raw(bcs, tableAccept)},
-		{"LIST -A as JSON, one request (HTTP, no kubectl)", "json", 0, raw(views, "application/json"), raw(bcs, "application/json")},
+		{report.ListTable, "lists", 0, raw(views, tableAccept), raw(bcs, tableAccept)},
+		{report.ListJSON, "json", 0, raw(views, "application/json"), raw(bcs, "application/json")},
 	} {
 		if !b.want(c.part) {
 			continue
