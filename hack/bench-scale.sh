@@ -7,7 +7,7 @@
 #   BENCH_DIR      cluster state directory (default _output/bench-$SCALE; default scale keeps its
 #                  data there between runs, so a second run skips the ~10 minute load)
 #   BV_BIN         another backupview-apiserver binary to measure (default _output/bin/...)
-#   BENCH_ARGS     extra flags for `backupview-scale bench` (e.g. "--rounds 7 --out ''")
+#   BENCH_ARGS     extra flags for `backupview-scale bench` (e.g. "--rounds 7 --out="; split on spaces)
 #   LOAD_CONCURRENCY  requests in flight while loading (default 32)
 #   KEEP=1         leave the cluster running afterwards; PURGE=1 delete its data too
 #                  (default: stop it; purge for every scale but default)

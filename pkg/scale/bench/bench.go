@@ -42,14 +42,15 @@ type Bench struct {
 	Only map[string]bool
 	Logf func(string, ...interface{})
 
-	cfg     *rest.Config
-	dyn     dynamic.Interface
-	http    *http.Client // through kube-apiserver, as the admin
-	bvPort  string
-	bvHTTP  *http.Client // to backupview directly, as the admin
-	kasURL  string
-	errs    []string
-	results report.Results
+	cfg      *rest.Config
+	dyn      dynamic.Interface
+	http     *http.Client // through kube-apiserver, as the admin
+	bvPort   string
+	bvHTTP   *http.Client // to backupview directly, as the admin
+	kasURL   string
+	errs     []string
+	results  report.Results
+	warnedGC bool
 }
 
 func (b *Bench) want(part string) bool { return len(b.Only) == 0 || b.Only[part] }
@@ -93,6 +94,7 @@ func (b *Bench) Run(ctx context.Context, cfg *rest.Config, load *loader.LoadResu
 	// 3. Correctness: one view per BackupConfiguration.
 	b.counts(ctx)
 	// 4. Interleaved request comparisons.
+	b.waitDiscovery(ctx)
 	b.lists(ctx)
 	if b.want("gets") {
 		b.gets(ctx)
