@@ -2,11 +2,12 @@
 # make bench-scale: backupview's joined views against kube-apiserver's own objects, side by side,
 # on a local control plane loaded by cmd/backupview-scale. Writes docs/benchmarks.md.
 #
-#   SCALE=default|small|custom:ns=..,bc=..,bs=..  (default: default; small is the CI smoke test)
+#   SCALE=default|medium|small|custom:ns=..,bc=..,bs=..  (default: default; small is the CI smoke test;
+#                  small, medium and default make the growth table, from docs/bench-results/)
 #   BENCH_DIR      cluster state directory (default _output/bench-$SCALE; default scale keeps its
 #                  data there between runs, so a second run skips the ~10 minute load)
 #   BV_BIN         another backupview-apiserver binary to measure (default _output/bin/...)
-#   BENCH_ARGS     extra flags for `backupview-scale bench` (e.g. "--rounds 7 --out ''")
+#   BENCH_ARGS     extra flags for `backupview-scale bench` (e.g. "--rounds 7 --out="; split on spaces)
 #   LOAD_CONCURRENCY  requests in flight while loading (default 32)
 #   KEEP=1         leave the cluster running afterwards; PURGE=1 delete its data too
 #                  (default: stop it; purge for every scale but default)

@@ -2,7 +2,7 @@
 // KubeStash cluster and benchmarks backupview's joined views against kube-apiserver serving
 // the raw objects, side by side (see hack/bench-scale.sh and docs/benchmarks.md).
 //
-//	backupview-scale load  --kubeconfig K [--scale default|small|custom:ns=..,bc=..] [--concurrency 32] [--force]
+//	backupview-scale load  --kubeconfig K [--scale default|medium|small|custom:ns=..,bc=..] [--concurrency 32] [--force]
 //	backupview-scale bench --dir DIR [--scale ...] [--rounds N] [--out docs/benchmarks.md]
 //
 // load writes with at most --concurrency requests in flight and reports its rate; it records
@@ -94,8 +94,11 @@ func benchCmd(ctx context.Context, args []string, logf func(string, ...interface
 	gets := fs.Int("gets", 200, "GET pairs")
 	watches := fs.Int("watches", 30, "watch-latency samples")
 	starts := fs.Int("starts", 3, "start-to-ready rounds")
-	out := fs.String("out", "docs/benchmarks.md", "markdown file to write the results block into (empty: none)")
-	only := fs.String("only", "", "comma-separated parts to run besides start-up and memory: lists, json, gets, watch (default: all)")
+	watchers := fs.Int("watchers", 0, "namespace view watches of the watchers part, besides its 10 cluster-wide ones (0: 2000, 200 at the small scale)")
+	burstConc := fs.Int("burst-concurrency", 32, "requests in flight at most in the burst part")
+	serverArgs := fs.String("server-args", "", "extra backupview-apiserver flags for every start, space-separated (e.g. --max-watches=20000)")
+	out := fs.String("out", "docs/benchmarks.md", "markdown file to write the results block into (empty: none); the growth table's rows are saved in bench-results/ next to it")
+	only := fs.String("only", "", "comma-separated parts to run besides start-up and memory: lists, json, gets, watch, watchers, burst (default: all)")
 	_ = fs.Parse(args)
 	if *dir == "" {
 		return fmt.Errorf("--dir is required")
@@ -132,7 +135,8 @@ func benchCmd(ctx context.Context, args []string, logf func(string, ...interface
 	if load == nil || load.Scale != sc {
 		return fmt.Errorf("the cluster in %s does not hold a complete load of scale %q: run backupview-scale load first", *dir, sc.Name)
 	}
-	b := &bench.Bench{Cluster: cluster, Scale: sc, Rounds: *rounds, Gets: *gets, Watches: *watches, Starts: *starts, Logf: logf}
+	b := &bench.Bench{Cluster: cluster, Scale: sc, Rounds: *rounds, Gets: *gets, Watches: *watches, Starts: *starts,
+		WatcherCount: *watchers, BurstConcurrency: *burstConc, ServerFlags: strings.Fields(*serverArgs), Logf: logf}
 	if *only != "" {
 		b.Only = map[string]bool{}
 		for _, p := range strings.Split(*only, ",") {
@@ -150,7 +154,14 @@ func benchCmd(ctx context.Context, args []string, logf func(string, ...interface
 		if err := report.Write(*out, res); err != nil {
 			return err
 		}
-		logf("results written to %s", *out)
+		rows, err := report.SaveGrowth(filepath.Join(filepath.Dir(*out), "bench-results"), res)
+		if err != nil {
+			return err
+		}
+		if err := report.WriteBlock(*out, "growth", report.GrowthMarkdown(rows)); err != nil {
+			return err
+		}
+		logf("results written to %s (growth table: %d of %d scales measured)", *out, len(rows), len(report.GrowthScales))
 	}
 	if len(res.Errors) > 0 {
 		return fmt.Errorf("%d errors (see above)", len(res.Errors))

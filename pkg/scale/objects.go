@@ -294,3 +294,34 @@ func (s Scale) BackupSession(i, k int, uid string) Object {
 	}
 	return Object{Resource: kubestash.BackupSessions, Object: o, Status: status}
 }
+
+// BurstSession is a new BackupSession of session 0 of BackupConfiguration i (uid), triggered
+// at trigger, as KubeStash creates it at the top of the hour: no status yet, then Running,
+// then Succeeded with a duration and its snapshot (the benchmark's "burst" writes the two
+// statuses through the status subresource). labels are added to KubeStash's own.
+func (s Scale) BurstSession(i int, uid string, trigger time.Time, labels map[string]string) (o Object, running, succeeded map[string]interface{}) {
+	ns := s.Namespace(i)
+	name := fmt.Sprintf("%s-%s-%d", BCName(i), sessionNames[0], trigger.Unix())
+	kind, _, _ := TargetKind(i)
+	u := meta("BackupSession", "core.kubestash.com/v1alpha1", ns, name)
+	m := u["metadata"].(obj)
+	l := obj{"app.kubernetes.io/managed-by": "kubestash.com", "kubestash.com/invoker-kind": "BackupConfiguration",
+		"kubestash.com/invoker-name": BCName(i), "kubestash.com/invoker-namespace": ns}
+	for k, v := range labels {
+		l[k] = v
+	}
+	m["labels"] = l
+	m["ownerReferences"] = ownerRef(i, uid)
+	u["spec"] = obj{"invoker": obj{"apiGroup": "core.kubestash.com", "kind": "BackupConfiguration", "name": BCName(i)},
+		"session": sessionNames[0], "retryLeft": int64(2)}
+	running = obj{"phase": "Running", "conditions": list{
+		cond("BackupExecutorEnsured", "SuccessfullyEnsuredBackupExecutor", "Backup executor has been ensured successfully.", trigger.Add(3*time.Second))}}
+	succeeded = obj{"phase": "Succeeded", "duration": fmt.Sprintf("%dm%ds", 1+i%5, 10+i%50), "totalSnapshots": int64(1),
+		"snapshots": list{obj{"name": RepositoryName(i) + "-" + name, "phase": "Succeeded", "repository": RepositoryName(i),
+			"appRef": obj{"apiGroup": "kubedb.com", "kind": kind, "namespace": ns, "name": TargetName(i)}}},
+		"conditions": list{
+			cond("BackupExecutorEnsured", "SuccessfullyEnsuredBackupExecutor", "Backup executor has been ensured successfully.", trigger.Add(3*time.Second)),
+			cond("SnapshotsEnsured", "SuccessfullyEnsuredSnapshots", "Snapshots have been ensured successfully.", trigger.Add(2*time.Second)),
+		}}
+	return Object{Resource: kubestash.BackupSessions, Object: u}, running, succeeded
+}

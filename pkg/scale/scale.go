@@ -23,18 +23,20 @@ type Scale struct {
 	Policies     int    `json:"retentionPolicies"`
 }
 
-// The presets: Default is the realistic cluster the benchmark's goals are set for, Small the
-// CI smoke test (and the reliability load test's cluster), Tiny a quick look.
+// The presets: Default is the realistic cluster the benchmark's goals are set for, Medium a
+// tenth of it (the 28k-object shape of the growth table), Small the CI smoke test (and the
+// reliability load test's cluster), Tiny a quick look.
 var (
 	Default = Scale{Name: "default", Namespaces: 1000, BCs: 10000, Sessions: 100000, Repositories: 10000, Storages: 20, Policies: 20}
+	Medium  = Scale{Name: "medium", Namespaces: 200, BCs: 2000, Sessions: 20000, Repositories: 2000, Storages: 20, Policies: 20}
 	Small   = Scale{Name: "small", Namespaces: 20, BCs: 200, Sessions: 2000, Repositories: 200, Storages: 4, Policies: 4}
 	Tiny    = Scale{Name: "tiny", Namespaces: 2, BCs: 10, Sessions: 40, Repositories: 10, Storages: 2, Policies: 2}
 )
 
-var presets = map[string]Scale{Default.Name: Default, Small.Name: Small, Tiny.Name: Tiny}
+var presets = map[string]Scale{Default.Name: Default, Medium.Name: Medium, Small.Name: Small, Tiny.Name: Tiny}
 
 // Syntax is what Parse takes, for flag help and errors.
-const Syntax = "default, small, tiny or custom:ns=..,bc=..,bs=..,repo=..,storage=..,policy=.."
+const Syntax = "default, medium, small, tiny or custom:ns=..,bc=..,bs=..,repo=..,storage=..,policy=.."
 
 // Parse takes a preset name, optionally followed by overrides: "default", "small",
 // "small:bs=0" or "custom:ns=100,bc=1000,bs=10000,repo=1000,storage=20,policy=20" (custom

@@ -20,6 +20,7 @@ func TestParse(t *testing.T) {
 	}{
 		{in: "default", want: Default},
 		{in: "small", want: Small},
+		{in: "medium", want: Medium},
 		{in: "tiny", want: Tiny},
 		{in: "custom:ns=100,bc=1000,bs=10000", want: Scale{Name: "custom:ns=100,bc=1000,bs=10000", Namespaces: 100, BCs: 1000, Sessions: 10000, Repositories: 10000, Storages: 20, Policies: 20}},
 		{in: "small:bs=0,repo=0,storage=1,policy=1", want: Scale{Name: "small:bs=0,repo=0,storage=1,policy=1", Namespaces: 20, BCs: 200, Storages: 1, Policies: 1}},
@@ -126,6 +127,11 @@ func TestCountsPerScale(t *testing.T) {
 	// The documented sizes (docs/benchmarks.md).
 	if Small.Total() != 2830 || Default.Total() != 141042 {
 		t.Errorf("Total: small %d, default %d; docs/benchmarks.md says 2830 and 141042", Small.Total(), Default.Total())
+	}
+	// Medium is the 28k shape measured as custom:ns=200,bc=2000,bs=20000 (28,243 objects with the
+	// shared namespace, as the loader counts them).
+	if c, _ := Parse("custom:ns=200,bc=2000,bs=20000"); Medium.Total() != 28242 || Medium.Total() != c.Total() {
+		t.Errorf("Total: medium %d, want 28242 (custom:ns=200,bc=2000,bs=20000: %d)", Medium.Total(), c.Total())
 	}
 }
 

@@ -31,19 +31,26 @@ type Bench struct {
 	Gets    int // GET pairs
 	Watches int // watch-latency samples
 	Starts  int // start-to-ready rounds
-	// Only, when set, limits the run to these parts: ready, memory, lists, json, gets, watch
-	// (ready and memory always run: they restart the server).
+	// WatcherCount is the watchers part's namespace watches (0: WatcherCount's default).
+	WatcherCount int
+	// BurstConcurrency bounds the burst part's requests in flight (0: 32, the loader's).
+	BurstConcurrency int
+	// ServerFlags are extra backupview flags for every start (e.g. a higher --max-watches).
+	ServerFlags []string
+	// Only, when set, limits the run to these parts: ready, memory, lists, json, gets, watch,
+	// watchers, burst (ready and memory always run: they restart the server).
 	Only map[string]bool
 	Logf func(string, ...interface{})
 
-	cfg     *rest.Config
-	dyn     dynamic.Interface
-	http    *http.Client // through kube-apiserver, as the admin
-	bvPort  string
-	bvHTTP  *http.Client // to backupview directly, as the admin
-	kasURL  string
-	errs    []string
-	results report.Results
+	cfg      *rest.Config
+	dyn      dynamic.Interface
+	http     *http.Client // through kube-apiserver, as the admin
+	bvPort   string
+	bvHTTP   *http.Client // to backupview directly, as the admin
+	kasURL   string
+	errs     []string
+	results  report.Results
+	warnedGC bool
 }
 
 func (b *Bench) want(part string) bool { return len(b.Only) == 0 || b.Only[part] }
@@ -87,6 +94,7 @@ func (b *Bench) Run(ctx context.Context, cfg *rest.Config, load *loader.LoadResu
 	// 3. Correctness: one view per BackupConfiguration.
 	b.counts(ctx)
 	// 4. Interleaved request comparisons.
+	b.waitDiscovery(ctx)
 	b.lists(ctx)
 	if b.want("gets") {
 		b.gets(ctx)
@@ -94,7 +102,14 @@ func (b *Bench) Run(ctx context.Context, cfg *rest.Config, load *loader.LoadResu
 	if b.want("watch") {
 		b.watchLatency(ctx)
 	}
+	if b.want("watchers") {
+		b.watchers(ctx)
+	}
 	b.memory(ctx, true)
+	// 5. Last, as it adds and then deletes BackupSessions: the top of the hour.
+	if b.want("burst") {
+		b.burst(ctx)
+	}
 	b.results.Took = time.Since(start)
 	b.results.Errors = b.errs
 	return &b.results, nil

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubestash/backupview/pkg/scale"
 	"github.com/kubestash/backupview/pkg/scale/stats"
 )
 
@@ -102,5 +103,46 @@ func TestPause(t *testing.T) {
 	}
 	if err := pause(context.Background(), time.Millisecond); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestParseStatCPU: utime + stime (fields 14 and 15) in seconds, with a command name that
+// holds spaces and parentheses.
+func TestParseStatCPU(t *testing.T) {
+	stat := "4242 (backupview (x) y) S 1 4242 4242 0 -1 4194560 15000 0 0 0 1234 567 0 0 20 0 12 0 99 1000000 5000 18446744073709551615\n"
+	if got, err := parseStatCPU(stat); err != nil || got != 18.01 {
+		t.Errorf("parseStatCPU = %v, %v; want 18.01 s", got, err)
+	}
+	for _, bad := range []string{"", "4242 (x) S 1 2", "4242 (x) S 1 4242 4242 0 -1 4194560 15000 0 0 0 a b 0"} {
+		if _, err := parseStatCPU(bad); err == nil {
+			t.Errorf("parseStatCPU(%q): no error", bad)
+		}
+	}
+}
+
+// TestWatcherSpread: the namespace watches spread round-robin add up, differ by at most one
+// per namespace, and default to 200 at the small scale, 2,000 above it.
+func TestWatcherSpread(t *testing.T) {
+	for _, c := range []struct{ n, namespaces int }{{2000, 1000}, {2000, 200}, {200, 20}, {7, 3}, {2, 5}} {
+		sum, lo, hi := 0, c.n, 0
+		for k := 0; k < c.namespaces; k++ {
+			w := watchersOf(c.n, c.namespaces, k)
+			sum, lo, hi = sum+w, min(lo, w), max(hi, w)
+		}
+		if sum != c.n || hi-lo > 1 {
+			t.Errorf("%d over %d namespaces: %d in all, %d..%d per namespace", c.n, c.namespaces, sum, lo, hi)
+		}
+	}
+	if WatcherCount(scale.Small, 0) != 200 || WatcherCount(scale.Medium, 0) != 2000 || WatcherCount(scale.Default, 0) != 2000 || WatcherCount(scale.Small, 50) != 50 {
+		t.Error("WatcherCount's defaults are not 200 at small, 2000 above, or the count asked for")
+	}
+}
+
+// TestStateOf: the burst's states by phase; other phases are none of them.
+func TestStateOf(t *testing.T) {
+	for phase, want := range map[string]int{"": created, "Running": running, "Succeeded": succeeded, "Failed": -1, "Pending": -1} {
+		if got := stateOf(phase); got != want {
+			t.Errorf("stateOf(%q) = %d, want %d", phase, got, want)
+		}
 	}
 }

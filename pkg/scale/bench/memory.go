@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -37,6 +38,30 @@ func (b *Bench) memory(ctx context.Context, after bool) {
 	}
 	b.Logf("  memory after sync: RSS %s (peak %s), heap in use %s, %d source objects: %.0f B RSS and %.0f B heap per object",
 		report.Bytes(rss), report.Bytes(hwm), report.Bytes(mem.HeapInuse), mem.SourceObjects, rss/float64(max(mem.SourceObjects, 1)), mem.HeapInuse/float64(max(mem.SourceObjects, 1)))
+}
+
+// footprint is backupview's RSS and Go heap in use now, after a garbage collection when its
+// profiling endpoint serves (a heap profile with gc=1 runs one first): the difference of two
+// footprints is then live memory, not garbage collected or not yet.
+func (b *Bench) footprint() (rss, heap float64, err error) {
+	resp, gerr := b.bvHTTP.Get("https://127.0.0.1:" + b.bvPort + "/debug/pprof/heap?gc=1")
+	if gerr == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			gerr = fmt.Errorf("status %d", resp.StatusCode)
+		}
+	}
+	if gerr != nil && !b.warnedGC {
+		b.warnedGC = true
+		b.Logf("    note: no garbage collection through backupview's /debug/pprof/heap (%v): the heap figures include garbage", gerr)
+	}
+	m, err := b.metrics()
+	if err != nil {
+		return 0, 0, err
+	}
+	heap, _ = m.Value("go_memstats_heap_inuse_bytes")
+	return procStatus(b.Cluster.Pid(controlplane.Server), "VmRSS"), heap, nil
 }
 
 // metrics reads backupview's /metrics directly with the admin client certificate, or through

@@ -55,7 +55,7 @@ func (b *Bench) startServer(ctx context.Context) (time.Duration, error) {
 	}
 	runtime.GC()
 	debug.FreeOSMemory()
-	return b.Cluster.StartServer(ctx)
+	return b.Cluster.StartServer(ctx, b.ServerFlags...)
 }
 
 // informerList is the reference: plain client-go informers (no transforms, full objects) for

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,9 @@ type LoadResult struct {
 	// off during the load); otherwise through the status subresource, one more request each.
 	StatusInCreate bool      `json:"statusInCreate"`
 	At             time.Time `json:"at"`
+	// Existing is how many of the objects an earlier, interrupted load had made: this load
+	// resumed it (it read them back and wrote their statuses only where missing).
+	Existing int `json:"existing,omitempty"`
 }
 
 func (r LoadResult) ObjectsPerSecond() float64  { return float64(r.Objects) / r.Seconds }
@@ -133,11 +137,14 @@ func Load(ctx context.Context, c Clients, sc scale.Scale, o Options) (LoadResult
 	err := l.run(ctx)
 	close(done)
 	res := LoadResult{Scale: sc, Objects: int(l.objects.Load()), Requests: l.requests.Load(), Seconds: time.Since(start).Seconds(),
-		Concurrency: o.Concurrency, At: start.UTC(), StatusInCreate: o.StatusInCreate}
+		Concurrency: o.Concurrency, At: start.UTC(), StatusInCreate: o.StatusInCreate, Existing: int(l.existing.Load())}
 	if err != nil {
 		return res, err
 	}
 	logf("loaded %d objects (%d requests) in %.1f s: %.0f objects/s, %.0f requests/s", res.Objects, res.Requests, res.Seconds, res.ObjectsPerSecond(), res.RequestsPerSecond())
+	if res.Existing > 0 {
+		logf("resumed an interrupted load: %d of the objects existed already", res.Existing)
+	}
 	b, _ := json.Marshal(res)
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: MarkerNamespace, Name: MarkerName}, Data: map[string]string{"load": string(b)}}
 	if _, err := c.Kube.CoreV1().ConfigMaps(MarkerNamespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
@@ -153,6 +160,7 @@ type loader struct {
 	sem            chan struct{} // requests in flight
 	requests       atomic.Int64
 	objects        atomic.Int64
+	existing       atomic.Int64
 }
 
 // progress logs the objects and requests per second every 10 s until done is closed.
@@ -245,15 +253,23 @@ func (l *loader) create(ctx context.Context, o scale.Object) (string, error) {
 	ri := l.resource(o.Resource, u.GetNamespace())
 	var cur *unstructured.Unstructured
 	err := l.do(ctx, func() (err error) { cur, err = ri.Create(ctx, u, metav1.CreateOptions{}); return })
-	if apierrors.IsAlreadyExists(err) {
+	existed := apierrors.IsAlreadyExists(err)
+	if existed { // an interrupted load's: resume
+		l.existing.Add(1)
 		err = l.do(ctx, func() (err error) { cur, err = ri.Get(ctx, u.GetName(), metav1.GetOptions{}); return })
 	}
 	if err != nil {
 		return "", fmt.Errorf("create %s %s/%s: %w", o.Resource.Resource, u.GetNamespace(), u.GetName(), err)
 	}
 	// The status went with the create unless the CRD still had its status subresource (the
-	// handler switches asynchronously) or the kind is not one of ours (CronJobs).
-	if _, written := cur.Object["status"]; o.Status != nil && (!inCreate || !written) {
+	// handler switches asynchronously) or the kind is not one of ours (CronJobs); an object
+	// that existed has it when the interrupted load got that far.
+	status, has := cur.Object["status"]
+	done := inCreate && has
+	if existed {
+		done = has && reflect.DeepEqual(status, o.Status)
+	}
+	if o.Status != nil && !done {
 		cur.Object["status"] = o.Status
 		err := l.do(ctx, func() error { _, err := ri.UpdateStatus(ctx, cur, metav1.UpdateOptions{}); return err })
 		if apierrors.IsNotFound(err) && l.statusInCreate {

@@ -152,3 +152,74 @@ func TestLoadStopsAtTheFirstError(t *testing.T) {
 		t.Errorf("marker written after a failed load: %+v", m)
 	}
 }
+
+// TestLoadResumes: a load interrupted by an error leaves no marker; the next load resumes
+// it: it creates what is missing, writes only the statuses that are missing, counts what
+// existed and writes the marker.
+func TestLoadResumes(t *testing.T) {
+	c, dyn := fakes()
+	sc := uneven
+	var failed atomic.Bool
+	dyn.PrependReactor("create", "backupsessions", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.(k8stesting.CreateAction).GetObject().(*unstructured.Unstructured).GetName() == sc.BackupSessionName(3, 2) && !failed.Swap(true) {
+			return true, nil, errors.New("boom")
+		}
+		return false, nil, nil
+	})
+	if _, err := Load(context.Background(), c, sc, Options{Concurrency: 2}); err == nil {
+		t.Fatal("the first load did not fail")
+	}
+	if m, _ := ReadMarker(context.Background(), c.Kube); m != nil {
+		t.Fatalf("marker after the interrupted load: %+v", m)
+	}
+	// What the interrupted load left: objects, and those with their status.
+	var objs []scale.Object
+	objs = append(objs, sc.NamespaceObjects()...)
+	objs = append(objs, sc.SharedObjects()...)
+	for i := 0; i < sc.BCs; i++ {
+		refs, sessions := sc.Dependents(i, "")
+		objs = append(append(append(objs, sc.BackupConfiguration(i)), refs...), sessions...)
+	}
+	existing, done, statuses := 0, 0, 0
+	for _, o := range objs {
+		u := o.Unstructured()
+		got, err := c.Dyn.Resource(o.Resource).Namespace(u.GetNamespace()).Get(context.Background(), u.GetName(), metav1.GetOptions{})
+		if o.Status != nil {
+			statuses++
+		}
+		if err != nil {
+			continue
+		}
+		existing++
+		if o.Status != nil && reflect.DeepEqual(got.Object["status"], o.Status) {
+			done++
+		}
+	}
+	if existing == 0 || existing == len(objs) {
+		t.Fatalf("the interrupted load left %d of %d objects; the test needs some, not all", existing, len(objs))
+	}
+	dyn.ClearActions()
+	res, err := Load(context.Background(), c, sc, Options{Concurrency: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := 0
+	for _, a := range dyn.Actions() {
+		if a.GetVerb() == "update" {
+			writes++
+		}
+	}
+	if res.Existing != existing || res.Objects != len(objs) || writes != statuses-done {
+		t.Errorf("resumed: %d existing, %d objects, %d status writes; want %d, %d, %d", res.Existing, res.Objects, writes, existing, len(objs), statuses-done)
+	}
+	for _, o := range objs {
+		u := o.Unstructured()
+		got := get(t, c, o.Resource, u.GetNamespace(), u.GetName())
+		if o.Status != nil && !reflect.DeepEqual(got.Object["status"], o.Status) {
+			t.Errorf("%s %s/%s: status not written", o.Resource.Resource, u.GetNamespace(), u.GetName())
+		}
+	}
+	if m, _ := ReadMarker(context.Background(), c.Kube); m == nil || m.Existing != existing {
+		t.Errorf("marker %+v, want the resumed load", m)
+	}
+}

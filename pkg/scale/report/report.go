@@ -22,6 +22,8 @@ type Results struct {
 	Pairs      []stats.Pair
 	Ready      stats.Pair // view = backupview start to ready; direct = a plain informer list
 	Memory     Memory
+	Watchers   *Watchers // nil: the part did not run
+	Burst      *Burst    // nil: the part did not run
 	Views, BCs int
 	Started    time.Time
 	Took       time.Duration
@@ -52,21 +54,15 @@ func (r *Results) Markdown() string {
 	if r.Load != nil {
 		p("- Generator (`backupview-scale load`, run %s): %d objects, %d requests in %s with at most %d requests in flight: **%.0f objects/s, %.0f requests/s**.\n",
 			r.Load.At.Format("2006-01-02 15:04 MST"), r.Load.Objects, r.Load.Requests, Duration(time.Duration(r.Load.Seconds*float64(time.Second))), r.Load.Concurrency, r.Load.ObjectsPerSecond(), r.Load.RequestsPerSecond())
+		if r.Load.Existing > 0 {
+			p("  It resumed an interrupted load: %d of the objects existed already.\n", r.Load.Existing)
+		}
 	}
 	p("- Views: %d for %d BackupConfigurations. Whole run: %s.\n", r.Views, r.BCs, Duration(r.Took))
-	atGoalScale := r.Scale == scale.Default
-	if !atGoalScale {
+	if r.Scale != scale.Default {
 		p("- The goals are set for the default scale; at this scale fixed costs (process start, ~85 MB of RSS) dominate.\n")
 	}
-	verdict := func(value, limit float64) string {
-		if !atGoalScale {
-			return "(set for the default scale)"
-		}
-		if by, missed := stats.Missed(value, limit); missed {
-			return fmt.Sprintf("**missed by %.0f%%**", by*100)
-		}
-		return "**holds**"
-	}
+	verdict := r.verdict
 	p("\n")
 	p("| measurement | view (median, min–max) | direct (median, min–max) | ratio (median; per-round min–max) | goal | size view / direct |\n")
 	p("|---|---|---|---|---|---|\n")
@@ -111,6 +107,12 @@ func (r *Results) Markdown() string {
 	p("| Go heap allocated (live + not yet collected) after sync | %s | %.0f B | – |\n", Bytes(m.HeapAlloc), m.HeapAlloc/n)
 	p("| RSS at the end of the run (after all requests) | %s | %.0f B | – |\n", Bytes(m.RSSAfter), m.RSSAfter/n)
 	p("| peak RSS (VmHWM) | %s | %.0f B | – |\n", Bytes(m.HWM), m.HWM/n)
+	if r.Watchers != nil {
+		r.watchersMarkdown(p)
+	}
+	if r.Burst != nil {
+		r.burstMarkdown(p)
+	}
 	if len(r.Errors) > 0 {
 		p("\nErrors:\n\n")
 		for _, e := range r.Errors {
@@ -120,12 +122,28 @@ func (r *Results) Markdown() string {
 	return w.String()
 }
 
+// verdict judges a value against its limit, at the default scale only (the goals are set
+// for it).
+func (r *Results) verdict(value, limit float64) string {
+	if r.Scale != scale.Default {
+		return "(set for the default scale)"
+	}
+	if by, missed := stats.Missed(value, limit); missed {
+		return fmt.Sprintf("**missed by %.0f%%**", by*100)
+	}
+	return "**holds**"
+}
+
 // Write replaces the block of the results' scale in the file (between its markers), keeping
 // the rest; a file without the block gets it appended, a missing one is created.
-func Write(path string, r *Results) error {
-	begin := fmt.Sprintf("<!-- bench-scale:%s:begin -->", r.Scale.Name)
-	end := fmt.Sprintf("<!-- bench-scale:%s:end -->", r.Scale.Name)
-	block := begin + "\n" + r.Markdown() + end
+func Write(path string, r *Results) error { return WriteBlock(path, r.Scale.Name, r.Markdown()) }
+
+// WriteBlock replaces the named block in the file (between its markers), keeping the rest; a
+// file without the block gets it appended, a missing one is created.
+func WriteBlock(path, name, content string) error {
+	begin := fmt.Sprintf("<!-- bench-scale:%s:begin -->", name)
+	end := fmt.Sprintf("<!-- bench-scale:%s:end -->", name)
+	block := begin + "\n" + content + end
 	old, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
 		return err
