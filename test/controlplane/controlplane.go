@@ -329,6 +329,11 @@ func (c *Cluster) StartServer(ctx context.Context, extra ...string) (time.Durati
 	if err := c.waitReady(ctx, "the aggregated API", c.aggregatedReady, Server); err != nil {
 		return ready, err
 	}
+	// kube-apiserver refreshes an APIService's discovery on its own schedule: one refreshed
+	// while the server was away lacks its resources, and kubectl would cache that.
+	if err := c.waitReady(ctx, "kube-apiserver's discovery of the aggregated API", c.discoveryReady, Server); err != nil {
+		return ready, err
+	}
 	return ready, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -50,21 +51,70 @@ func (c *Cluster) aggregatedReady(ctx context.Context) error {
 	return get(ctx, hc, c.URL()+aggregatedPrefix)
 }
 
+// discoveryReady: kube-apiserver's aggregated discovery lists resources of the APIService's
+// group version.
+func (c *Cluster) discoveryReady(ctx context.Context) error {
+	hc, err := c.AdminHTTPClient()
+	if err != nil {
+		return err
+	}
+	var body []byte
+	if err := getAccept(ctx, hc, c.URL()+"/apis", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList", &body); err != nil {
+		return err
+	}
+	var l struct {
+		Items []struct {
+			Metadata struct{ Name string } `json:"metadata"`
+			Versions []struct {
+				Version   string            `json:"version"`
+				Resources []json.RawMessage `json:"resources"`
+			} `json:"versions"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(body, &l); err != nil {
+		return err
+	}
+	for _, g := range l.Items {
+		for _, v := range g.Versions {
+			if g.Metadata.Name == APIServiceGroup && v.Version == APIServiceVer && len(v.Resources) > 0 {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("/apis lists no resources of %s/%s yet", APIServiceGroup, APIServiceVer)
+}
+
 func get(ctx context.Context, hc *http.Client, url string) error {
+	return getAccept(ctx, hc, url, "", nil)
+}
+
+// getAccept GETs url with an Accept header (when not empty) and keeps the body (when body is
+// not nil); a status other than 200 is an error.
+func getAccept(ctx context.Context, hc *http.Client, url, accept string, body *[]byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	limit := int64(4096)
+	if body != nil {
+		limit = 64 << 20
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, body)
+		return fmt.Errorf("GET %s: %s: %.300s", url, resp.Status, b)
 	}
-	return nil
+	if body != nil {
+		*body = b
+	}
+	return err
 }
 
 // AdminHTTPClient talks to kube-apiserver as the admin (client certificate, system:masters).

@@ -94,7 +94,7 @@ func (b *Bench) Run(ctx context.Context, cfg *rest.Config, load *loader.LoadResu
 	// 3. Correctness: one view per BackupConfiguration.
 	b.counts(ctx)
 	// 4. Interleaved request comparisons.
-	b.waitDiscovery(ctx)
+	b.clearKubectlCache()
 	b.lists(ctx)
 	if b.want("gets") {
 		b.gets(ctx)

@@ -124,23 +124,10 @@ func (b *Bench) interleave(p *stats.Pair, rounds int, view, direct func() (time.
 	}
 }
 
-// waitDiscovery waits (up to a minute) until kube-apiserver's aggregated discovery lists the
-// views, and empties kubectl's discovery cache: kube-apiserver refreshes an APIService's
-// discovery on its own schedule, and one refreshed while the benchmark restarted backupview
-// lacks the views, so kubectl would find no "bcv" and cache that.
-func (b *Bench) waitDiscovery(ctx context.Context) {
-	const accept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
-	deadline := time.Now().Add(time.Minute)
-	for {
-		_, _, body, err := b.get(ctx, "/apis", accept, true)
-		if err == nil && strings.Contains(string(body), `"resource":"backupconfigurationviews"`) {
-			break
-		}
-		if time.Now().After(deadline) || pause(ctx, 200*time.Millisecond) != nil {
-			b.fail("kube-apiserver's discovery does not list backupconfigurationviews after a minute (last error: %v)", err)
-			break
-		}
-	}
+// clearKubectlCache empties kubectl's discovery cache: one written while the benchmark
+// restarted backupview may lack the views (the control plane's StartServer waits until
+// kube-apiserver's discovery lists them again).
+func (b *Bench) clearKubectlCache() {
 	_ = os.RemoveAll(filepath.Join(b.Cluster.Dir(), "kubectl-cache"))
 }
 
