@@ -19,7 +19,7 @@ import (
 
 // readiness times backupview's start to ready against the reference informers, Starts rounds.
 func (b *Bench) readiness(ctx context.Context) error {
-	p := stats.Pair{Name: "start to ready (backupview) vs informer list of the same kinds", Goal: 1.5}
+	p := stats.Pair{Name: "start to ready (backupview) vs informer list of the same kinds", Goal: report.ReadyGoal}
 	// Every round ends with backupview running; even rounds list first (server stopped),
 	// odd rounds start the server first (then list while it idles).
 	for r := 0; r < b.Starts; r++ {

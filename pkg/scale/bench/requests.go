@@ -150,10 +150,10 @@ func (b *Bench) lists(ctx context.Context) {
 	}
 	const views, bcs = "/apis/ui.kubestash.com/v1alpha1/backupconfigurationviews", "/apis/core.kubestash.com/v1alpha1/backupconfigurations"
 	for _, c := range []cmp{
-		{"kubectl get -A (Table)", "lists", 1.0, kc("get", "bcv", "-A"), kc("get", "backupconfigurations", "-A")},
-		{"kubectl get -A -o json", "json", 0, kc("get", "bcv", "-A", "-o", "json"), kc("get", "backupconfigurations", "-A", "-o", "json")},
-		{report.ListTable, "lists", 0, raw(views, tableAccept), raw(bcs, tableAccept)},
-		{report.ListJSON, "json", 0, raw(views, "application/json"), raw(bcs, "application/json")},
+		{"kubectl get -A (Table)", "lists", report.KubectlTableGoal, kc("get", "bcv", "-A"), kc("get", "backupconfigurations", "-A")},
+		{"kubectl get -A -o json", "json", report.KubectlJSONGoal, kc("get", "bcv", "-A", "-o", "json"), kc("get", "backupconfigurations", "-A", "-o", "json")},
+		{report.ListTable, "lists", report.ListGoal, raw(views, tableAccept), raw(bcs, tableAccept)},
+		{report.ListJSON, "json", report.ListGoal, raw(views, "application/json"), raw(bcs, "application/json")},
 	} {
 		if !b.want(c.part) {
 			continue
@@ -176,7 +176,7 @@ func (b *Bench) logPair(p stats.Pair) {
 // gets compares GETs of one object, a random BackupConfiguration per pair, alternating
 // which goes first.
 func (b *Bench) gets(ctx context.Context) {
-	p := stats.Pair{Name: "GET one object (HTTP JSON, keep-alive)", Goal: 1.2}
+	p := stats.Pair{Name: "GET one object (HTTP JSON, keep-alive)", Goal: report.GetGoal}
 	rng := rand.New(rand.NewSource(1))
 	b.Logf("  %s ...", p.Name)
 	var i int

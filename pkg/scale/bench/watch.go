@@ -13,6 +13,7 @@ import (
 
 	"github.com/kubestash/backupview/pkg/kubestash"
 	"github.com/kubestash/backupview/pkg/scale"
+	"github.com/kubestash/backupview/pkg/scale/report"
 	"github.com/kubestash/backupview/pkg/scale/stats"
 )
 
@@ -20,7 +21,7 @@ import (
 // that BackupSession and the MODIFIED event of its BackupConfiguration's view (both through
 // kube-apiserver, both started before the update).
 func (b *Bench) watchLatency(ctx context.Context) {
-	p := stats.Pair{Name: "watch latency: BackupSession status update to event", Goal: 1.5}
+	p := stats.Pair{Name: "watch latency: BackupSession status update to event", Goal: report.WatchGoal}
 	b.Logf("  %s ...", p.Name)
 	i := b.Scale.BCs / 2
 	ns, bc := b.Scale.Namespace(i), scale.BCName(i)

@@ -128,7 +128,7 @@ func TestMarkdownIsWhatTheDocsShow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sc := range []scale.Scale{scale.Small, scale.Default} {
+	for _, sc := range []scale.Scale{scale.Small, scale.Medium, scale.Default} {
 		begin, end := "<!-- bench-scale:"+sc.Name+":begin -->\n", "<!-- bench-scale:"+sc.Name+":end -->"
 		_, rest, ok := strings.Cut(string(doc), begin)
 		block, _, ok2 := strings.Cut(rest, end)
@@ -136,9 +136,7 @@ func TestMarkdownIsWhatTheDocsShow(t *testing.T) {
 			t.Fatalf("docs/benchmarks.md has no %s block", sc.Name)
 		}
 		r := results(sc)
-		if sc == scale.Small { // the default block predates the watchers and burst parts
-			withParts(r)
-		}
+		withParts(r)
 		if got, want := shape(r.Markdown()), shape(block); got != want {
 			t.Errorf("scale %s: the tool writes\n%s\ndocs/benchmarks.md shows\n%s", sc.Name, got, want)
 		}
