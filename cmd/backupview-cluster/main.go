@@ -143,9 +143,13 @@ func run(ctx context.Context, cmd string, cfg controlplane.Config, purge bool, r
 		fmt.Print(c.Status(ctx))
 		return nil
 	case "env":
-		fmt.Printf("export KUBECONFIG=%q\nexport PATH=%q:\"$PATH\"\n", c.Kubeconfig(""), cfg.BinDir)
+		fmt.Printf("export KUBECONFIG=%s\nexport PATH=%s:\"$PATH\"\n", shellQuote(c.Kubeconfig("")), shellQuote(cfg.BinDir))
 		return nil
 	default:
 		return errors.New("unknown command " + cmd + " (see -h)")
 	}
 }
+
+// shellQuote quotes s for a POSIX shell: in single quotes nothing is expanded (Go's %q would
+// leave $ and ` to the shell).
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

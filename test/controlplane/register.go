@@ -88,18 +88,6 @@ func (c *Cluster) Register(ctx context.Context) error {
 	return nil
 }
 
-// Unregister deletes the APIService (the Namespace and Service stay).
-func (c *Cluster) Unregister(ctx context.Context) error {
-	dyn, err := c.dynamic()
-	if err != nil {
-		return err
-	}
-	if err := dyn.Resource(gvrAPIService).Delete(ctx, APIServiceName, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return err
-	}
-	return nil
-}
-
 func (c *Cluster) registered(ctx context.Context) (bool, error) {
 	dyn, err := c.dynamic()
 	if err != nil {
