@@ -17,7 +17,6 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
 	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/metadata"
 	restclient "k8s.io/client-go/rest"
 	"k8s.io/component-base/metrics/legacyregistry"
@@ -104,7 +103,7 @@ func (c completedConfig) New() (*Server, error) {
 	if kc == nil {
 		return nil, fmt.Errorf("no client configuration for the cluster: set --kubeconfig or run in a cluster")
 	}
-	dyn, err := dynamic.NewForConfig(kc)
+	lister, err := sources.NewRESTLister(kc)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +118,7 @@ func (c completedConfig) New() (*Server, error) {
 
 	var cache *viewcache.Cache[*ui.BackupConfigurationView]
 	var formCache *viewcache.Cache[*ui.BackupConfigurationOptions]
-	src := sources.New(dyn, md, disco, func(keys []string, rv uint64, deleted bool) { cache.Notify(keys, rv, deleted) })
+	src := sources.New(lister, md, disco, func(keys []string, rv uint64, deleted bool) { cache.Notify(keys, rv, deleted) })
 	src.SetOptionsSink(func(keys []string, rv uint64, deleted bool) { formCache.Notify(keys, rv, deleted) })
 	if d := c.ExtraConfig.SourcePollInterval; d > 0 {
 		src.SetPollInterval(d)

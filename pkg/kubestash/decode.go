@@ -1,44 +1,104 @@
 package kubestash
 
 import (
+	"bytes"
+	"encoding/json"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// The decoders below never fail: a field of an unexpected type (an older KubeStash, a hand-
-// edited object) reads as its zero value, so one odd object can never break an informer.
+// The decoders below read an object's JSON, as the API server sends it, straight into small
+// wire structs naming only the fields the views read: no map per object, and everything else
+// (managedFields, the spec's other fields) is skipped by the scanner without an allocation
+// (docs/benchmarks.md, "Start to ready").
+//
+// They never fail: a field of an unexpected type (an older KubeStash, a hand-edited object)
+// reads as its zero value, so one odd object can never break an informer. encoding/json keeps
+// decoding past a mistyped field; the scalar wire types below never return an error, list
+// entries of the wrong type are dropped, and a reference that decoded to nothing is nil.
 
-type obj = map[string]interface{}
+// unmarshal decodes data into v as far as it is well typed.
+func unmarshal(data []byte, v interface{}) {
+	_ = json.Unmarshal(data, v) // mistyped fields are left zero; the rest is filled
+}
 
-func get(o obj, path ...string) interface{} {
-	var cur interface{} = o
-	for _, p := range path {
-		m, ok := cur.(map[string]interface{})
-		if !ok {
-			return nil
+// present drops the entries of a decoded list that are null or were of the wrong type.
+func present[T any](l []*T) []*T {
+	out := l[:0]
+	for _, e := range l {
+		if e != nil && !reflect.ValueOf(*e).IsZero() {
+			out = append(out, e)
 		}
-		cur = m[p]
 	}
-	return cur
+	return out
 }
 
-func str(o obj, path ...string) string {
-	s, _ := get(o, path...).(string)
-	return s
+// optInt32 is an optional integer: absent, null or not a number reads as unset.
+type optInt32 struct {
+	v  int32
+	ok bool
 }
 
-// istr is str, interned: for the values that repeat across many objects (namespaces,
-// invokers, session names, phases, owner references, condition texts). A BackupSession is
-// about a third smaller when its repeated strings share one copy.
-func istr(o obj, path ...string) string { return intern(str(o, path...)) }
+func (i *optInt32) UnmarshalJSON(b []byte) error {
+	var f float64
+	if json.Unmarshal(b, &f) == nil && !bytes.Equal(b, []byte("null")) {
+		i.v, i.ok = int32(int64(f)), true
+	}
+	return nil
+}
 
-// interned holds one copy of each repeated string. It is bounded: when full it starts over
-// (strings already shared stay shared; only later copies are not deduplicated against them).
+func (i optInt32) ptr() *int32 {
+	if !i.ok {
+		return nil
+	}
+	v := i.v
+	return &v
+}
+
+// optBool is an optional boolean: absent, null or not a boolean reads as unset.
+type optBool struct{ v, ok bool }
+
+func (o *optBool) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case "true":
+		o.v, o.ok = true, true
+	case "false":
+		o.v, o.ok = false, true
+	}
+	return nil
+}
+
+func (o optBool) ptr() *bool {
+	if !o.ok {
+		return nil
+	}
+	v := o.v
+	return &v
+}
+
+// optTime is an RFC 3339 time: absent, empty or unparsable reads as unset.
+type optTime struct{ t *metav1.Time }
+
+func (o *optTime) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) != nil || s == "" {
+		return nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		o.t = &metav1.Time{Time: t}
+	}
+	return nil
+}
+
+// interned holds one copy of each repeated string (namespaces, invokers, session names,
+// phases, owner references, condition texts): a BackupSession is about a third smaller when
+// its repeated strings share one copy. It is bounded: when full it starts over (strings
+// already shared stay shared; only later copies are not deduplicated against them).
 var interned = struct {
 	sync.Mutex
 	m map[string]string
@@ -66,204 +126,205 @@ func intern(s string) string {
 // controller is the shared Controller value of the kept owner references (never mutated).
 var controller = true
 
-func boolean(o obj, path ...string) bool {
-	b, _ := get(o, path...).(bool)
-	return b
-}
-
-func boolPtr(o obj, path ...string) *bool {
-	if b, ok := get(o, path...).(bool); ok {
-		return &b
-	}
-	return nil
-}
-
-func int32Ptr(o obj, path ...string) *int32 {
-	var i int64
-	switch v := get(o, path...).(type) {
-	case int64:
-		i = v
-	case float64:
-		i = int64(v)
-	case int:
-		i = int64(v)
-	default:
-		return nil
-	}
-	r := int32(i)
-	return &r
-}
-
-func list(o obj, path ...string) []interface{} {
-	l, _ := get(o, path...).([]interface{})
-	return l
-}
-
-func object(o obj, path ...string) obj {
-	m, _ := get(o, path...).(map[string]interface{})
-	return m
-}
-
-// strMap reads a map of strings with its keys interned (label and annotation keys repeat on
-// every object of a kind), and its values too when internValues (label values mostly repeat;
-// annotation values are free text).
-func strMap(internValues bool, o obj, path ...string) map[string]string {
-	m := object(o, path...)
+// strMap keeps a decoded map of strings with its keys interned (label and annotation keys
+// repeat on every object of a kind), and its values too when internValues (label values
+// mostly repeat; annotation values are free text).
+func strMap(internValues bool, m map[string]string) map[string]string {
 	if len(m) == 0 {
 		return nil
 	}
 	r := make(map[string]string, len(m))
 	for k, v := range m {
-		if s, ok := v.(string); ok {
-			if internValues {
-				s = intern(s)
-			}
-			r[intern(k)] = s
+		if internValues {
+			v = intern(v)
 		}
+		r[intern(k)] = v
 	}
 	return r
 }
 
-func timePtr(o obj, path ...string) *metav1.Time {
-	s := str(o, path...)
-	if s == "" {
-		return nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return nil
-	}
-	return &metav1.Time{Time: t}
+type wireRef struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
 }
 
-func ref(o obj) *Ref {
-	if o == nil {
+func (r *wireRef) ref() *Ref {
+	if r == nil || *r == (wireRef{}) {
 		return nil
 	}
-	return &Ref{Namespace: istr(o, "namespace"), Name: istr(o, "name")}
+	return &Ref{Namespace: intern(r.Namespace), Name: intern(r.Name)}
 }
 
-func typedRef(o obj) *TypedRef {
-	if o == nil {
+type wireTypedRef struct {
+	APIGroup  string `json:"apiGroup"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+}
+
+func (r *wireTypedRef) typedRef() *TypedRef {
+	if r == nil || *r == (wireTypedRef{}) {
 		return nil
 	}
-	return &TypedRef{APIGroup: istr(o, "apiGroup"), Kind: istr(o, "kind"), Namespace: istr(o, "namespace"), Name: str(o, "name")}
+	return &TypedRef{APIGroup: intern(r.APIGroup), Kind: intern(r.Kind), Namespace: intern(r.Namespace), Name: r.Name}
 }
 
-// LastAppliedAnnotation is never kept: see annotationsOf.
-const LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
-
-// meta keeps the metadata every kind uses; managedFields and the like are never read.
-func meta(o obj) Meta {
-	m := Meta{
-		Name:            str(o, "metadata", "name"),
-		Namespace:       istr(o, "metadata", "namespace"),
-		ResourceVersion: str(o, "metadata", "resourceVersion"),
-	}
-	if t := timePtr(o, "metadata", "creationTimestamp"); t != nil {
-		m.CreationTimestamp = *t
-	}
-	return m
+// wireMeta is the metadata every kind reads; managedFields and the like are skipped.
+type wireMeta struct {
+	Name              string       `json:"name"`
+	Namespace         string       `json:"namespace"`
+	UID               string       `json:"uid"`
+	ResourceVersion   string       `json:"resourceVersion"`
+	CreationTimestamp optTime      `json:"creationTimestamp"`
+	OwnerReferences   []*wireOwner `json:"ownerReferences"`
 }
 
-func uid(o obj) types.UID { return types.UID(str(o, "metadata", "uid")) }
+// wireMetaLabeled adds the labels and annotations, for the kinds that keep them.
+type wireMetaLabeled struct {
+	wireMeta
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+}
 
-func labelsOf(o obj) map[string]string { return strMap(true, o, "metadata", "labels") }
+type wireOwner struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	UID        string `json:"uid"`
+	Controller bool   `json:"controller"`
+}
 
-// annotationsOf drops kubectl's copy of the whole applied object (spec included): not metadata
-// anyone reading a view needs, and it can hold what the view otherwise hides.
-func annotationsOf(o obj) map[string]string {
-	a := strMap(false, o, "metadata", "annotations")
-	delete(a, LastAppliedAnnotation)
-	if len(a) == 0 {
-		return nil
+func (m *wireMeta) meta() Meta {
+	out := Meta{Name: m.Name, Namespace: intern(m.Namespace), ResourceVersion: m.ResourceVersion}
+	if m.CreationTimestamp.t != nil {
+		out.CreationTimestamp = *m.CreationTimestamp.t
 	}
-	return a
+	return out
 }
 
 // controllerOf is the controller owner reference (only its kind, apiVersion, name and uid are
-// read), or nil.
-func controllerOf(o obj) *metav1.OwnerReference {
-	for _, r := range list(o, "metadata", "ownerReferences") {
-		ro, _ := r.(map[string]interface{})
-		if ro == nil || !boolean(ro, "controller") {
-			continue
-		}
-		return &metav1.OwnerReference{
-			APIVersion: istr(ro, "apiVersion"), Kind: istr(ro, "kind"), Name: istr(ro, "name"),
-			UID: types.UID(istr(ro, "uid")), Controller: &controller,
+// kept), or nil.
+func (m *wireMeta) controllerOf() *metav1.OwnerReference {
+	for _, r := range m.OwnerReferences {
+		if r != nil && r.Controller {
+			return &metav1.OwnerReference{
+				APIVersion: intern(r.APIVersion), Kind: intern(r.Kind), Name: intern(r.Name),
+				UID: types.UID(intern(r.UID)), Controller: &controller,
+			}
 		}
 	}
 	return nil
 }
 
-func conditions(l []interface{}) []Condition {
+// LastAppliedAnnotation is never kept: see annotations.
+const LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// annotations drops kubectl's copy of the whole applied object (spec included): not metadata
+// anyone reading a view needs, and it can hold what the view otherwise hides.
+func (m *wireMetaLabeled) annotations() map[string]string {
+	delete(m.Annotations, LastAppliedAnnotation)
+	return strMap(false, m.Annotations)
+}
+
+type wireCondition struct {
+	Type               string   `json:"type"`
+	Status             string   `json:"status"`
+	Severity           string   `json:"severity"`
+	Reason             string   `json:"reason"`
+	Message            string   `json:"message"`
+	ObservedGeneration optInt32 `json:"observedGeneration"`
+	LastTransitionTime optTime  `json:"lastTransitionTime"`
+}
+
+func conditions(l []*wireCondition) []Condition {
 	var out []Condition
-	for _, c := range l {
-		co, _ := c.(map[string]interface{})
-		if co == nil {
-			continue
-		}
-		var gen int64
-		if g := int32Ptr(co, "observedGeneration"); g != nil {
-			gen = int64(*g)
-		}
+	for _, c := range present(l) {
 		out = append(out, Condition{
-			Type: istr(co, "type"), Status: istr(co, "status"), Severity: istr(co, "severity"),
-			Reason: istr(co, "reason"), Message: istr(co, "message"), ObservedGeneration: gen,
-			LastTransitionTime: timePtr(co, "lastTransitionTime"),
+			Type: intern(c.Type), Status: intern(c.Status), Severity: intern(c.Severity),
+			Reason: intern(c.Reason), Message: intern(c.Message), ObservedGeneration: int64(c.ObservedGeneration.v),
+			LastTransitionTime: c.LastTransitionTime.t,
 		})
 	}
 	return out
 }
 
-// DecodeBackupConfiguration reads a BackupConfiguration from its unstructured content.
-func DecodeBackupConfiguration(o obj) *BackupConfiguration {
-	bc := &BackupConfiguration{
-		Meta:        meta(o),
-		UID:         uid(o),
-		Labels:      labelsOf(o),
-		Annotations: annotationsOf(o),
-		Target:      typedRef(object(o, "spec", "target")),
-		Paused:      boolean(o, "spec", "paused"),
-		Phase:       istr(o, "status", "phase"),
-		Conditions:  conditions(list(o, "status", "conditions")),
-	}
-	for _, b := range list(o, "spec", "backends") {
-		bo, _ := b.(map[string]interface{})
-		if bo == nil {
-			continue
+type named struct {
+	Name string `json:"name"`
+}
+
+// names keeps the names of the entries of a decoded list that have one.
+func names(l []*named, internThem bool) []string {
+	var out []string
+	for _, n := range present(l) {
+		if internThem {
+			out = append(out, intern(n.Name))
+		} else {
+			out = append(out, n.Name)
 		}
-		bc.Backends = append(bc.Backends, Backend{
-			Name: istr(bo, "name"), StorageRef: ref(object(bo, "storageRef")), RetentionPolicy: ref(object(bo, "retentionPolicy")),
+	}
+	return out
+}
+
+// DecodeBackupConfiguration reads a BackupConfiguration from its JSON.
+func DecodeBackupConfiguration(data []byte) *BackupConfiguration {
+	var w struct {
+		Metadata wireMetaLabeled `json:"metadata"`
+		Spec     struct {
+			Paused   bool          `json:"paused"`
+			Target   *wireTypedRef `json:"target"`
+			Backends []*struct {
+				Name            string   `json:"name"`
+				StorageRef      *wireRef `json:"storageRef"`
+				RetentionPolicy *wireRef `json:"retentionPolicy"`
+			} `json:"backends"`
+			Sessions []*struct {
+				Name      string `json:"name"`
+				Scheduler struct {
+					Schedule string `json:"schedule"`
+				} `json:"scheduler"`
+				Addon struct {
+					Name  string   `json:"name"`
+					Tasks []*named `json:"tasks"`
+				} `json:"addon"`
+				Repositories []*named `json:"repositories"`
+			} `json:"sessions"`
+		} `json:"spec"`
+		Status struct {
+			Phase      string           `json:"phase"`
+			Conditions []*wireCondition `json:"conditions"`
+			Sessions   []*struct {
+				Name         string `json:"name"`
+				NextSchedule string `json:"nextSchedule"`
+			} `json:"sessions"`
+		} `json:"status"`
+	}
+	unmarshal(data, &w)
+	bc := &BackupConfiguration{
+		Meta:        w.Metadata.meta(),
+		UID:         types.UID(w.Metadata.UID),
+		Labels:      strMap(true, w.Metadata.Labels),
+		Annotations: w.Metadata.annotations(),
+		Target:      w.Spec.Target.typedRef(),
+		Paused:      w.Spec.Paused,
+		Phase:       intern(w.Status.Phase),
+		Conditions:  conditions(w.Status.Conditions),
+	}
+	for _, b := range present(w.Spec.Backends) {
+		bc.Backends = append(bc.Backends, Backend{Name: intern(b.Name), StorageRef: b.StorageRef.ref(), RetentionPolicy: b.RetentionPolicy.ref()})
+	}
+	for _, s := range present(w.Spec.Sessions) {
+		bc.Sessions = append(bc.Sessions, Session{
+			Name: intern(s.Name), Schedule: intern(s.Scheduler.Schedule), Addon: intern(s.Addon.Name),
+			Tasks: names(s.Addon.Tasks, true), Repositories: names(s.Repositories, false),
 		})
 	}
-	for _, s := range list(o, "spec", "sessions") {
-		so, _ := s.(map[string]interface{})
-		if so == nil {
+	for _, s := range present(w.Status.Sessions) {
+		if s.NextSchedule == "" {
 			continue
 		}
-		sess := Session{Name: istr(so, "name"), Schedule: istr(so, "scheduler", "schedule"), Addon: istr(so, "addon", "name")}
-		for _, t := range list(so, "addon", "tasks") {
-			if to, _ := t.(map[string]interface{}); to != nil {
-				sess.Tasks = append(sess.Tasks, istr(to, "name"))
-			}
-		}
-		for _, r := range list(so, "repositories") {
-			if ro, _ := r.(map[string]interface{}); ro != nil {
-				sess.Repositories = append(sess.Repositories, str(ro, "name"))
-			}
-		}
-		bc.Sessions = append(bc.Sessions, sess)
-	}
-	for _, s := range list(o, "status", "sessions") {
-		so, _ := s.(map[string]interface{})
-		if so == nil || str(so, "nextSchedule") == "" {
-			continue
-		}
-		name, next := str(so, "name"), istr(so, "nextSchedule") // times on the schedules' boundaries
+		next := intern(s.NextSchedule) // times on the schedules' boundaries
 		for i := range bc.Sessions {
-			if bc.Sessions[i].Name == name {
+			if bc.Sessions[i].Name == s.Name {
 				bc.Sessions[i].NextSchedule = next
 			}
 		}
@@ -272,119 +333,198 @@ func DecodeBackupConfiguration(o obj) *BackupConfiguration {
 }
 
 // DecodeBackupSession reads a BackupSession.
-func DecodeBackupSession(o obj) *BackupSession {
+func DecodeBackupSession(data []byte) *BackupSession {
+	var w struct {
+		Metadata wireMeta `json:"metadata"`
+		Spec     struct {
+			Invoker       wireTypedRef `json:"invoker"`
+			Session       string       `json:"session"`
+			BackupTimeout string       `json:"backupTimeout"`
+		} `json:"spec"`
+		Status struct {
+			Phase          string   `json:"phase"`
+			Duration       string   `json:"duration"`
+			TotalSnapshots optInt32 `json:"totalSnapshots"`
+			BackupDeadline optTime  `json:"backupDeadline"`
+		} `json:"status"`
+	}
+	unmarshal(data, &w)
 	s := &BackupSession{
-		Meta:            meta(o),
-		InvokerAPIGroup: istr(o, "spec", "invoker", "apiGroup"),
-		InvokerKind:     istr(o, "spec", "invoker", "kind"),
-		InvokerName:     istr(o, "spec", "invoker", "name"),
-		Session:         istr(o, "spec", "session"),
-		Phase:           istr(o, "status", "phase"),
-		Duration:        istr(o, "status", "duration"),
-		TotalSnapshots:  int32Ptr(o, "status", "totalSnapshots"),
-		BackupDeadline:  timePtr(o, "status", "backupDeadline"),
+		Meta:            w.Metadata.meta(),
+		InvokerAPIGroup: intern(w.Spec.Invoker.APIGroup),
+		InvokerKind:     intern(w.Spec.Invoker.Kind),
+		InvokerName:     intern(w.Spec.Invoker.Name),
+		Session:         intern(w.Spec.Session),
+		Phase:           intern(w.Status.Phase),
+		Duration:        intern(w.Status.Duration),
+		TotalSnapshots:  w.Status.TotalSnapshots.ptr(),
+		BackupDeadline:  w.Status.BackupDeadline.t,
 	}
 	// A metav1.Duration is written as Go's duration string ("2h0m0s").
-	if d, err := time.ParseDuration(str(o, "spec", "backupTimeout")); err == nil && d > 0 {
+	if d, err := time.ParseDuration(w.Spec.BackupTimeout); err == nil && d > 0 {
 		s.BackupTimeout = d
 	}
 	// A session's own UID is never read, and its controller owner only matters when the
 	// invoker does not name the BackupConfiguration (the index prefers the invoker).
 	if !s.IsBackupConfigurationInvoker() || s.InvokerName == "" {
-		s.Controller = controllerOf(o)
+		s.Controller = w.Metadata.controllerOf()
 	}
 	return s
 }
 
 // DecodeRepository reads a Repository.
-func DecodeRepository(o obj) *Repository {
+func DecodeRepository(data []byte) *Repository {
+	var w struct {
+		Metadata wireMeta `json:"metadata"`
+		Spec     struct {
+			AppRef *wireTypedRef `json:"appRef"`
+		} `json:"spec"`
+		Status struct {
+			Phase          string   `json:"phase"`
+			Size           string   `json:"size"`
+			SnapshotCount  optInt32 `json:"snapshotCount"`
+			Integrity      optBool  `json:"integrity"`
+			LastBackupTime optTime  `json:"lastBackupTime"`
+		} `json:"status"`
+	}
+	unmarshal(data, &w)
 	return &Repository{
-		Meta:           meta(o),
-		AppRef:         typedRef(object(o, "spec", "appRef")),
-		Phase:          istr(o, "status", "phase"),
-		Size:           str(o, "status", "size"),
-		SnapshotCount:  int32Ptr(o, "status", "snapshotCount"),
-		Integrity:      boolPtr(o, "status", "integrity"),
-		LastBackupTime: timePtr(o, "status", "lastBackupTime"),
+		Meta:           w.Metadata.meta(),
+		AppRef:         w.Spec.AppRef.typedRef(),
+		Phase:          intern(w.Status.Phase),
+		Size:           w.Status.Size,
+		SnapshotCount:  w.Status.SnapshotCount.ptr(),
+		Integrity:      w.Status.Integrity.ptr(),
+		LastBackupTime: w.Status.LastBackupTime.t,
 	}
 }
 
-// DecodeBackupStorage reads a BackupStorage.
-func DecodeBackupStorage(o obj) *BackupStorage {
-	return &BackupStorage{
-		Meta:         meta(o),
-		Provider:     str(o, "spec", "storage", "provider"),
-		Phase:        str(o, "status", "phase"),
-		TotalSize:    str(o, "status", "totalSize"),
-		Repositories: int32(len(list(o, "status", "repositories"))),
-		Default:      boolean(o, "spec", "default"),
-		UsagePolicy:  usagePolicy(o),
-	}
+// wireUsagePolicy is spec.usagePolicy; its selector is decoded strictly (usagePolicy).
+type wireUsagePolicy struct {
+	AllowedNamespaces struct {
+		From     string          `json:"from"`
+		Selector json.RawMessage `json:"selector"`
+	} `json:"allowedNamespaces"`
 }
 
-// usagePolicy reads spec.usagePolicy.allowedNamespaces.
-func usagePolicy(o obj) UsagePolicy {
-	up, present := get(o, "spec", "usagePolicy").(map[string]interface{})
-	if !present {
+// usagePolicy reads spec.usagePolicy.allowedNamespaces. An object without one reads as Same.
+// A selector decodes strictly or not at all (then it admits no namespace): a selector read
+// in part could admit namespaces its author did not mean.
+func usagePolicy(up *wireUsagePolicy) UsagePolicy {
+	if up == nil {
 		return UsagePolicy{From: NamespacesFromSame}
 	}
-	p := UsagePolicy{From: istr(up, "allowedNamespaces", "from")}
-	if p.From == NamespacesFromSelector {
-		if sel := object(up, "allowedNamespaces", "selector"); sel != nil {
-			var ls metav1.LabelSelector
-			if runtime.DefaultUnstructuredConverter.FromUnstructured(sel, &ls) == nil {
-				if s, err := metav1.LabelSelectorAsSelector(&ls); err == nil {
-					p.Selector = s
-				}
+	p := UsagePolicy{From: intern(up.AllowedNamespaces.From)}
+	if raw := up.AllowedNamespaces.Selector; p.From == NamespacesFromSelector && len(raw) > 0 && !bytes.Equal(raw, []byte("null")) {
+		var ls metav1.LabelSelector
+		if json.Unmarshal(raw, &ls) == nil {
+			if s, err := metav1.LabelSelectorAsSelector(&ls); err == nil {
+				p.Selector = s
 			}
 		}
 	}
 	return p
 }
 
+// DecodeBackupStorage reads a BackupStorage.
+func DecodeBackupStorage(data []byte) *BackupStorage {
+	var w struct {
+		Metadata wireMeta `json:"metadata"`
+		Spec     struct {
+			Storage struct {
+				Provider string `json:"provider"`
+			} `json:"storage"`
+			Default     bool             `json:"default"`
+			UsagePolicy *wireUsagePolicy `json:"usagePolicy"`
+		} `json:"spec"`
+		Status struct {
+			Phase        string     `json:"phase"`
+			TotalSize    string     `json:"totalSize"`
+			Repositories []struct{} `json:"repositories"`
+		} `json:"status"`
+	}
+	unmarshal(data, &w)
+	return &BackupStorage{
+		Meta:         w.Metadata.meta(),
+		Provider:     w.Spec.Storage.Provider,
+		Phase:        w.Status.Phase,
+		TotalSize:    w.Status.TotalSize,
+		Repositories: int32(len(w.Status.Repositories)),
+		Default:      w.Spec.Default,
+		UsagePolicy:  usagePolicy(w.Spec.UsagePolicy),
+	}
+}
+
 // DecodeRetentionPolicy reads a RetentionPolicy.
-func DecodeRetentionPolicy(o obj) *RetentionPolicy {
+func DecodeRetentionPolicy(data []byte) *RetentionPolicy {
+	var w struct {
+		Metadata wireMetaLabeled `json:"metadata"`
+		Spec     struct {
+			MaxRetentionPeriod string           `json:"maxRetentionPeriod"`
+			Default            bool             `json:"default"`
+			UsagePolicy        *wireUsagePolicy `json:"usagePolicy"`
+		} `json:"spec"`
+	}
+	unmarshal(data, &w)
 	return &RetentionPolicy{
-		Meta:               meta(o),
-		Annotations:        annotationsOf(o),
-		MaxRetentionPeriod: str(o, "spec", "maxRetentionPeriod"),
-		Default:            boolean(o, "spec", "default"),
-		UsagePolicy:        usagePolicy(o),
+		Meta:               w.Metadata.meta(),
+		Annotations:        w.Metadata.annotations(),
+		MaxRetentionPeriod: w.Spec.MaxRetentionPeriod,
+		Default:            w.Spec.Default,
+		UsagePolicy:        usagePolicy(w.Spec.UsagePolicy),
 	}
 }
 
 // DecodeCronJob reads a CronJob.
-func DecodeCronJob(o obj) *CronJob {
+func DecodeCronJob(data []byte) *CronJob {
+	var w struct {
+		Metadata wireMetaLabeled `json:"metadata"`
+		Spec     struct {
+			Schedule string `json:"schedule"`
+			Suspend  bool   `json:"suspend"`
+		} `json:"spec"`
+		Status struct {
+			Active           []struct{} `json:"active"`
+			LastScheduleTime optTime    `json:"lastScheduleTime"`
+		} `json:"status"`
+	}
+	unmarshal(data, &w)
 	return &CronJob{
-		Meta:             meta(o),
-		Annotations:      annotationsOf(o),
-		Controller:       controllerOf(o),
-		Schedule:         istr(o, "spec", "schedule"),
-		Suspend:          boolean(o, "spec", "suspend"),
-		Active:           int32(len(list(o, "status", "active"))),
-		LastScheduleTime: timePtr(o, "status", "lastScheduleTime"),
+		Meta:             w.Metadata.meta(),
+		Annotations:      w.Metadata.annotations(),
+		Controller:       w.Metadata.controllerOf(),
+		Schedule:         intern(w.Spec.Schedule),
+		Suspend:          w.Spec.Suspend,
+		Active:           int32(len(w.Status.Active)),
+		LastScheduleTime: w.Status.LastScheduleTime.t,
 	}
 }
 
 // DecodeAddon reads an Addon's tasks.
-func DecodeAddon(o obj) *Addon {
-	a := &Addon{Meta: meta(o)}
-	for _, t := range list(o, "spec", "backupTasks") {
-		if to, _ := t.(map[string]interface{}); to != nil {
-			t := AddonTask{Name: str(to, "name")}
-			for _, p := range list(to, "parameters") {
-				if po, _ := p.(map[string]interface{}); po != nil {
-					t.Parameters = append(t.Parameters, TaskParameter{Name: str(po, "name"), Usage: str(po, "usage"),
-						Required: boolean(po, "required"), Default: str(po, "default")})
-				}
-			}
-			a.BackupTasks = append(a.BackupTasks, t)
-		}
+func DecodeAddon(data []byte) *Addon {
+	var w struct {
+		Metadata wireMeta `json:"metadata"`
+		Spec     struct {
+			BackupTasks []*struct {
+				Name       string `json:"name"`
+				Parameters []*struct {
+					Name     string `json:"name"`
+					Usage    string `json:"usage"`
+					Required bool   `json:"required"`
+					Default  string `json:"default"`
+				} `json:"parameters"`
+			} `json:"backupTasks"`
+			RestoreTasks []*named `json:"restoreTasks"`
+		} `json:"spec"`
 	}
-	for _, t := range list(o, "spec", "restoreTasks") {
-		if to, _ := t.(map[string]interface{}); to != nil {
-			a.RestoreTasks = append(a.RestoreTasks, str(to, "name"))
+	unmarshal(data, &w)
+	a := &Addon{Meta: w.Metadata.meta(), RestoreTasks: names(w.Spec.RestoreTasks, false)}
+	for _, t := range present(w.Spec.BackupTasks) {
+		task := AddonTask{Name: t.Name}
+		for _, p := range present(t.Parameters) {
+			task.Parameters = append(task.Parameters, TaskParameter{Name: p.Name, Usage: p.Usage, Required: p.Required, Default: p.Default})
 		}
+		a.BackupTasks = append(a.BackupTasks, task)
 	}
 	return a
 }

@@ -9,13 +9,14 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-func parse(t *testing.T, s string) obj {
+// parse is an object's JSON, written as YAML.
+func parse(t *testing.T, s string) []byte {
 	t.Helper()
-	var o obj
-	if err := yaml.Unmarshal([]byte(s), &o); err != nil {
+	data, err := yaml.YAMLToJSON([]byte(s))
+	if err != nil {
 		t.Fatal(err)
 	}
-	return o
+	return data
 }
 
 // Every kind decodes the fields the views read, from objects as KubeStash writes them.

@@ -1,6 +1,7 @@
 package kubestash
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 
@@ -9,7 +10,7 @@ import (
 
 // withMeta is an object whose metadata carries what a kubectl-applied, server-side-managed
 // object carries: managedFields and kubectl's last-applied-configuration.
-func withMeta(extra map[string]interface{}) obj {
+func withMeta(extra map[string]interface{}) []byte {
 	o := obj{
 		"metadata": obj{
 			"name": "x", "namespace": "prod", "uid": "u1", "resourceVersion": "7",
@@ -26,7 +27,17 @@ func withMeta(extra map[string]interface{}) obj {
 	for k, v := range extra {
 		o[k] = v
 	}
-	return o
+	return js(o)
+}
+
+type obj = map[string]interface{}
+
+func js(o obj) []byte {
+	data, err := json.Marshal(o)
+	if err != nil {
+		panic(err)
+	}
+	return data
 }
 
 // TestDecodeDropsLastAppliedAndManagedFields: no decoded object keeps kubectl's copy of the
@@ -69,8 +80,7 @@ func TestDecodeDropsLastAppliedAndManagedFields(t *testing.T) {
 		t.Errorf("BackupSession owner references %v", o)
 	}
 	// Only last-applied: no empty map left behind (omitempty then omits it).
-	o := withMeta(nil)
-	o["metadata"].(obj)["annotations"] = obj{LastAppliedAnnotation: "{}"}
+	o := js(obj{"metadata": obj{"annotations": obj{LastAppliedAnnotation: "{}"}}})
 	if a := DecodeRetentionPolicy(o).Annotations; a != nil {
 		t.Errorf("annotations = %#v, want nil", a)
 	}

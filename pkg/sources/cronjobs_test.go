@@ -18,7 +18,7 @@ import (
 func TestCronJobsJoinOnlyWithinTheirNamespace(t *testing.T) {
 	disco, dyn := fakeCluster(t, nil, bcObj("prod", "a", "uid-a", "", "s3", "keep", "r"), bcObj("prod", "b", "uid-b", "", "s3", "keep", "r"))
 	rec := &recorder{}
-	s := New(dyn, metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), disco, rec.sink)
+	s := New(dynamicLister{dyn}, metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), disco, rec.sink)
 	s.SetPollInterval(time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

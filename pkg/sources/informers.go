@@ -7,9 +7,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -20,13 +18,13 @@ import (
 func (s *Sources) startKind(k *kind) {
 	// No namespace index: nothing looks objects up by namespace, and it cost a set entry per
 	// object (about 16 MB at 140,000 objects).
-	inf := dynamicinformer.NewFilteredDynamicInformer(s.dyn, k.gvr, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
+	inf := cache.NewSharedIndexInformer(s.lister.ListerWatcher(k.gvr, k.decode), &wireObject{}, 0, cache.Indexers{})
 	if len(k.indexers) > 0 {
 		if err := inf.AddIndexers(k.indexers); err != nil {
 			panic(err) // programming error: duplicate index names
 		}
 	}
-	_ = inf.SetTransform(transform(k.decode))
+	_ = inf.SetTransform(unwrap)
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o interface{}) { s.changed(k, nil, o, false) },
 		UpdateFunc: func(old, o interface{}) { s.changed(k, old, o, false) },
@@ -53,14 +51,12 @@ func (s *Sources) startKind(k *kind) {
 	go s.logSync(ctx, k, inf)
 }
 
-// transform is a source informer's transform: its cache keeps only the decoded struct.
-func transform(decode func(map[string]interface{}) interface{}) cache.TransformFunc {
-	return func(o interface{}) (interface{}, error) {
-		if u, ok := o.(*unstructured.Unstructured); ok {
-			return decode(u.Object), nil
-		}
-		return o, nil
+// unwrap is a source informer's transform: its cache keeps only the decoded struct.
+func unwrap(o interface{}) (interface{}, error) {
+	if w, ok := o.(*wireObject); ok {
+		return w.Object, nil
 	}
+	return o, nil
 }
 
 // notSyncedAfter is how long a source informer may take to list before that is logged.

@@ -22,10 +22,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/cache"
 
@@ -46,7 +46,7 @@ type Sink func(keys []string, rv uint64, deleted bool)
 
 // Sources holds the informers and answers the join's lookups from their caches.
 type Sources struct {
-	dyn       dynamic.Interface
+	lister    Lister
 	meta      metadata.Interface
 	disco     discovery.CachedDiscoveryInterface // filled by refreshMapping only
 	sink      Sink
@@ -90,7 +90,7 @@ func (s *Sources) bump() {
 // kind is one watched source resource; its informer starts once discovery shows it.
 type kind struct {
 	gvr      schema.GroupVersionResource
-	decode   func(map[string]interface{}) interface{}
+	decode   Decoder
 	indexers cache.Indexers
 	affected func(s *Sources, obj interface{}) []string
 	// observe, when set, sees every added or updated object before its views are notified.
@@ -114,23 +114,23 @@ type target struct {
 }
 
 // New builds the sources; nothing runs until Start.
-func New(dyn dynamic.Interface, meta metadata.Interface, disco discovery.DiscoveryInterface, sink Sink) *Sources {
-	s := &Sources{dyn: dyn, meta: meta, disco: memory.NewMemCacheClient(disco), sink: sink, pollEvery: DefaultPollInterval,
+func New(lister Lister, meta metadata.Interface, disco discovery.DiscoveryInterface, sink Sink) *Sources {
+	s := &Sources{lister: lister, meta: meta, disco: memory.NewMemCacheClient(disco), sink: sink, pollEvery: DefaultPollInterval,
 		targets: map[schema.GroupKind]*target{}, formKinds: map[schema.GroupKind]bool{}, stateChanged: make(chan struct{})}
 	s.kinds = []*kind{
-		{gvr: kubestash.BackupConfigurations, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeBackupConfiguration(o) },
+		{gvr: kubestash.BackupConfigurations, decode: func(d []byte) metav1.Object { return kubestash.DecodeBackupConfiguration(d) },
 			indexers: cache.Indexers{byRef: bcRefs, byUID: bcUID}, affected: self, observe: watchTargetKind},
-		{gvr: kubestash.BackupSessions, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeBackupSession(o) },
+		{gvr: kubestash.BackupSessions, decode: func(d []byte) metav1.Object { return kubestash.DecodeBackupSession(d) },
 			indexers: cache.Indexers{byBC: sessionBC}, affected: func(_ *Sources, o interface{}) []string { k, _ := sessionBC(o); return k }},
-		{gvr: kubestash.Repositories, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeRepository(o) },
+		{gvr: kubestash.Repositories, decode: func(d []byte) metav1.Object { return kubestash.DecodeRepository(d) },
 			affected: referrers("repo")},
-		{gvr: kubestash.BackupStorages, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeBackupStorage(o) },
+		{gvr: kubestash.BackupStorages, decode: func(d []byte) metav1.Object { return kubestash.DecodeBackupStorage(d) },
 			affected: referrers("storage"), options: everyNamespaceOptions},
-		{gvr: kubestash.RetentionPolicies, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeRetentionPolicy(o) },
+		{gvr: kubestash.RetentionPolicies, decode: func(d []byte) metav1.Object { return kubestash.DecodeRetentionPolicy(d) },
 			affected: referrers("policy"), options: everyNamespaceOptions},
-		{gvr: kubestash.Addons, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeAddon(o) },
+		{gvr: kubestash.Addons, decode: func(d []byte) metav1.Object { return kubestash.DecodeAddon(d) },
 			affected: func(*Sources, interface{}) []string { return nil }, options: everyNamespaceOptions},
-		{gvr: kubestash.CronJobs, decode: func(o map[string]interface{}) interface{} { return kubestash.DecodeCronJob(o) },
+		{gvr: kubestash.CronJobs, decode: func(d []byte) metav1.Object { return kubestash.DecodeCronJob(d) },
 			indexers: cache.Indexers{byOwner: cronOwner}, affected: cronJobBC},
 	}
 	return s

@@ -102,7 +102,7 @@ func TestChangesNotifyExactlyTheAffectedViews(t *testing.T) {
 	md := metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme())
 
 	rec := &recorder{}
-	s := New(dyn, md, disco, rec.sink)
+	s := New(dynamicLister{dyn}, md, disco, rec.sink)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s.Start(ctx)
@@ -192,7 +192,7 @@ func TestMissingCRDsAreReportedNotFatal(t *testing.T) {
 	disco := &discoveryfake.FakeDiscovery{Fake: &clienttesting.Fake{}}
 	disco.Resources = []*metav1.APIResourceList{{GroupVersion: "batch/v1", APIResources: []metav1.APIResource{{Name: "cronjobs", Kind: "CronJob", Namespaced: true}}}}
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{kubestash.CronJobs: "CronJobList"})
-	s := New(dyn, metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), disco, func([]string, uint64, bool) {})
+	s := New(dynamicLister{dyn}, metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), disco, func([]string, uint64, bool) {})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s.Start(ctx)
