@@ -216,7 +216,7 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.GenericAPIServer.PrepareRun().RunWithContext(ctx)
+	return s.Run(ctx)
 }
 
 // NewCommand returns the backupview-apiserver command.
