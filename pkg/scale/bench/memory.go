@@ -16,7 +16,8 @@ import (
 // memory records backupview's RSS and heap: after sync, or (after) at the end of the run.
 func (b *Bench) memory(ctx context.Context, after bool) {
 	pid := b.Cluster.Pid(controlplane.Server)
-	rss, hwm := procStatus(pid, "VmRSS"), procStatus(pid, "VmHWM")
+	st := procStatusFields(pid) // one read: RSS and its parts from the same instant
+	rss, hwm := st["VmRSS"], st["VmHWM"]
 	m, err := b.metrics()
 	if err != nil {
 		b.fail("reading backupview /metrics: %v", err)
@@ -30,6 +31,7 @@ func (b *Bench) memory(ctx context.Context, after bool) {
 		return
 	}
 	mem.RSS, mem.HWM, mem.HeapInuse = rss, hwm, heapInuse
+	mem.RSSAnon, mem.RSSFile = st["RssAnon"], st["RssFile"]
 	mem.HeapAlloc, _ = m.Value("go_memstats_heap_alloc_bytes")
 	mem.BySource = map[string]int{}
 	for res, v := range m.ByLabel("backupview_source_objects", "resource") {
@@ -85,19 +87,20 @@ func (b *Bench) metrics() (scrape.Metrics, error) {
 }
 
 // procStatus reads a kB field of /proc/PID/status, in bytes.
-func procStatus(pid int, field string) float64 {
+func procStatus(pid int, field string) float64 { return procStatusFields(pid)[field] }
+
+// procStatusFields reads the kB fields of /proc/PID/status, in bytes, at one instant.
+func procStatusFields(pid int) map[string]float64 {
+	out := map[string]float64{}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0
+		return out
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, field+":") {
-			f := strings.Fields(l)
-			if len(f) >= 2 {
-				n, _ := strconv.ParseFloat(f[1], 64)
-				return n * 1024
-			}
+		if f := strings.Fields(l); len(f) == 3 && f[2] == "kB" {
+			n, _ := strconv.ParseFloat(f[1], 64)
+			out[strings.TrimSuffix(f[0], ":")] = n * 1024
 		}
 	}
-	return 0
+	return out
 }

@@ -35,6 +35,10 @@ type Results struct {
 // Memory is backupview's footprint after sync.
 type Memory struct {
 	RSS, HWM, HeapInuse, HeapAlloc float64 // bytes
+	// RSSAnon and RSSFile split RSS after sync: anonymous memory (heap, stacks, the runtime)
+	// and file-backed pages (the binary's code and read-only data, which the kernel can drop
+	// and read again).
+	RSSAnon, RSSFile float64
 	SourceObjects                  int
 	Views                          int
 	BySource                       map[string]int
@@ -126,6 +130,10 @@ func (r *Results) Markdown() string {
 		rssGoal = fmt.Sprintf("≤ %.0f KiB: %s", g/1024, verdict(m.RSS/n, g))
 	}
 	p("| RSS after sync (+6 s) | %s | %.0f B | %s |\n", Bytes(m.RSS), m.RSS/n, rssGoal)
+	if m.RSSAnon > 0 || m.RSSFile > 0 {
+		p("| of which anonymous (RssAnon: heap, stacks, runtime) | %s | %.0f B | – |\n", Bytes(m.RSSAnon), m.RSSAnon/n)
+		p("| of which file-backed (RssFile: the binary's code and data) | %s | %.0f B | – |\n", Bytes(m.RSSFile), m.RSSFile/n)
+	}
 	p("| Go heap in use after sync | %s | %.0f B | – |\n", Bytes(m.HeapInuse), m.HeapInuse/n)
 	p("| Go heap allocated (live + not yet collected) after sync | %s | %.0f B | – |\n", Bytes(m.HeapAlloc), m.HeapAlloc/n)
 	p("| RSS at the end of the run (after all requests) | %s | %.0f B | – |\n", Bytes(m.RSSAfter), m.RSSAfter/n)
