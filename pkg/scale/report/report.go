@@ -38,11 +38,11 @@ type Memory struct {
 	// RSSAnon and RSSFile split RSS after sync: anonymous memory (heap, stacks, the runtime)
 	// and file-backed pages (the binary's code and read-only data, which the kernel can drop
 	// and read again).
-	RSSAnon, RSSFile float64
-	SourceObjects                  int
-	Views                          int
-	BySource                       map[string]int
-	RSSAfter, HeapAfter            float64 // at the end of the run, after every request
+	RSSAnon, RSSFile    float64
+	SourceObjects       int
+	Views               int
+	BySource            map[string]int
+	RSSAfter, HeapAfter float64 // at the end of the run, after every request
 }
 
 // The goals of the measurements of every scale (docs/benchmarks.md, "Goals"): a ratio of
