@@ -111,7 +111,7 @@ func shape(s string) string {
 		{`Machine: [^;]*; load average at start [0-9. ]*\(`, "Machine: M; load average at start L ("},
 		{`held: [^;]*;`, "held: S;"},
 		{`\*\*(holds|missed by \d+%)\*\*`, "VERDICT"},
-		{`\d+(\.\d+)? (ms|s)\b`, "T"},
+		{`-?\d+(\.\d+)? (ms|s)\b`, "T"}, // a lag is negative when the view's event came first
 		{`\d+(\.\d+)? (B|KiB|MiB|GiB)\b`, "SIZE"},
 		{`\d+(\.\d+)?`, "N"},
 	} {
