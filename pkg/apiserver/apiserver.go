@@ -162,6 +162,19 @@ func (c completedConfig) New() (*Server, error) {
 		return fmt.Errorf("views not built")
 	}))
 
+	// Ready only once the front proxy's CA and headers (kube-system/extension-apiserver-
+	// authentication) are loaded: before that, a request the aggregator proxies authenticates
+	// as system:anonymous and is refused. The views can be built sooner than that (the sources
+	// start before the server listens), so readiness must not stand for it.
+	if rh := c.GenericConfig.Authentication.RequestHeaderConfig; rh != nil {
+		c.GenericConfig.AddReadyzChecks(healthz.NamedCheck("backupview-request-header", func(*http.Request) error {
+			if len(rh.CAContentProvider.CurrentCABundleContent()) == 0 || len(rh.UsernameHeaders.Value()) == 0 {
+				return fmt.Errorf("the front proxy's CA and headers are not loaded yet")
+			}
+			return nil
+		}))
+	}
+
 	gs, err := c.GenericConfig.New("backupview-apiserver", genericapiserver.NewEmptyDelegate())
 	if err != nil {
 		return nil, err

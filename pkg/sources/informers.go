@@ -7,8 +7,9 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
@@ -197,7 +198,14 @@ func (s *Sources) resolveTarget(gk schema.GroupKind) {
 // metadataInformer is a metadata-only informer of gvr in every namespace whose cache holds
 // what keep makes of each object (only the fields backupview reads).
 func (s *Sources) metadataInformer(gvr schema.GroupVersionResource, indexers cache.Indexers, keep func(*metav1.PartialObjectMetadata) interface{}) cache.SharedIndexInformer {
-	inf := metadatainformer.NewFilteredMetadataInformer(s.meta, gvr, metav1.NamespaceAll, 0, indexers, nil).Informer()
+	ri := s.meta.Resource(gvr).Namespace(metav1.NamespaceAll)
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return ri.List(ctx, o) },
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return ri.Watch(ctx, o)
+		},
+	}
+	inf := cache.NewSharedIndexInformer(listFirst{lw}, &metav1.PartialObjectMetadata{}, 0, indexers)
 	_ = inf.SetTransform(func(o interface{}) (interface{}, error) {
 		if m, ok := o.(*metav1.PartialObjectMetadata); ok {
 			return keep(m), nil
@@ -206,6 +214,16 @@ func (s *Sources) metadataInformer(gvr schema.GroupVersionResource, indexers cac
 	})
 	return inf
 }
+
+// listFirst makes a metadata informer list before it watches, instead of streaming its initial
+// objects (client-go's WatchList). A WatchList first waits for kube-apiserver's cache to be
+// provably fresh, which on a quiet cluster takes 100–300 ms; metadata lists are small (WatchList
+// is what keeps the big source lists' peak down: docs/benchmarks.md, "What limits each
+// figure"), and a target kind's informer starts only after the BackupConfigurations are listed,
+// so its wait is added to every start.
+type listFirst struct{ *cache.ListWatch }
+
+func (listFirst) IsWatchListSemanticsUnSupported() bool { return true }
 
 // HasSynced reports whether every running informer has synced. Kinds the cluster does not
 // serve count as synced (and empty); target informers are not waited for here. It gates the
