@@ -2,6 +2,7 @@ package sources
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/flowcontrol"
 )
 
 // Decoder reads one object of a source kind from its JSON into the compact struct the stores
@@ -169,6 +171,14 @@ func NewRESTLister(config *rest.Config) (Lister, error) {
 	httpClient, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, err
+	}
+	// One rate limiter for every kind's client, as one dynamic client had: per-kind clients
+	// would otherwise each get their own QPS and burst from the config.
+	if cfg.RateLimiter == nil {
+		qps, burst := cmp.Or(cfg.QPS, rest.DefaultQPS), cmp.Or(cfg.Burst, rest.DefaultBurst)
+		if qps > 0 {
+			cfg.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(qps, burst)
+		}
 	}
 	return &restLister{config: cfg, client: httpClient}, nil
 }

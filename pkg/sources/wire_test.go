@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
 
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
@@ -69,5 +70,25 @@ func TestWireWatchObjects(t *testing.T) {
 	}
 	if s, _ := unwrap(w); s.(metav1.Object).GetAnnotations() != nil {
 		t.Errorf("the stored session keeps no annotations")
+	}
+}
+
+// Every kind's client draws from one rate limiter made from the config's QPS and burst, not
+// one each (so the seven source kinds together keep to the configured rate).
+func TestRESTListerSharesOneRateLimiter(t *testing.T) {
+	for _, c := range []struct {
+		qps, want float32
+	}{{0, rest.DefaultQPS}, {7, 7}, {-1, 0}} {
+		l, err := NewRESTLister(&rest.Config{Host: "https://127.0.0.1:1", QPS: c.qps})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rl := l.(*restLister).config.RateLimiter
+		switch {
+		case c.want == 0 && rl != nil:
+			t.Errorf("QPS %v: a rate limiter, want none (negative QPS turns limiting off)", c.qps)
+		case c.want != 0 && (rl == nil || rl.QPS() != c.want):
+			t.Errorf("QPS %v: shared rate limiter %v, want one at %v QPS", c.qps, rl, c.want)
+		}
 	}
 }

@@ -110,7 +110,7 @@ func shape(s string) string {
 	for _, r := range []struct{ re, with string }{
 		{`Machine: [^;]*; load average at start [0-9. ]*\(`, "Machine: M; load average at start L ("},
 		{`held: [^;]*;`, "held: S;"},
-		{`\*\*(holds|missed by \d+%)\*\*`, "VERDICT"},
+		{`\*\*(holds|missed by \d+(\.\d+)?%)\*\*`, "VERDICT"},
 		{`-?\d+(\.\d+)? (ms|s)\b`, "T"}, // a lag is negative when the view's event came first
 		{`\d+(\.\d+)? (B|KiB|MiB|GiB)\b`, "SIZE"},
 		{`\d+(\.\d+)?`, "N"},
@@ -201,6 +201,23 @@ func TestDurationAndBytes(t *testing.T) {
 	} {
 		if got := Bytes(b); got != want {
 			t.Errorf("Bytes(%v) = %q, want %q", b, got, want)
+		}
+	}
+}
+
+func TestVerdict(t *testing.T) {
+	for _, c := range []struct {
+		value, limit float64
+		want         string
+	}{
+		{1.0, 1.0, "**holds**"},
+		{0.5, 1.0, "**holds**"},
+		{1.21, 1.0, "**missed by 21%**"},
+		{1.004, 1.0, "**missed by 0.4%**"},
+		{1.00004, 1.0, "**missed by 0.004%**"},
+	} {
+		if got := verdict(c.value, c.limit); got != c.want {
+			t.Errorf("verdict(%v, %v) = %q, want %q", c.value, c.limit, got, c.want)
 		}
 	}
 }
