@@ -30,9 +30,17 @@ func (b *Bench) memory(ctx context.Context, after bool) {
 		mem.HWM = hwm
 		return
 	}
-	mem.RSS, mem.HWM, mem.HeapInuse = rss, hwm, heapInuse
+	mem.RSS, mem.HWM = rss, hwm
 	mem.RSSAnon, mem.RSSFile = st["RssAnon"], st["RssFile"]
 	mem.HeapAlloc, _ = m.Value("go_memstats_heap_alloc_bytes")
+	// Heap in use per object is read after a collection: without one it depends on how far the
+	// collector had got (179 and 315 MiB in two default-scale runs of the same code).
+	b.collect()
+	if m, err = b.metrics(); err != nil {
+		b.fail("reading backupview /metrics: %v", err)
+		return
+	}
+	mem.HeapInuse, _ = m.Value("go_memstats_heap_inuse_bytes")
 	mem.BySource = map[string]int{}
 	for res, v := range m.ByLabel("backupview_source_objects", "resource") {
 		mem.BySource[res] = int(v)
@@ -46,24 +54,30 @@ func (b *Bench) memory(ctx context.Context, after bool) {
 // profiling endpoint serves (a heap profile with gc=1 runs one first): the difference of two
 // footprints is then live memory, not garbage collected or not yet.
 func (b *Bench) footprint() (rss, heap float64, err error) {
-	resp, gerr := b.bvHTTP.Get("https://127.0.0.1:" + b.bvPort + "/debug/pprof/heap?gc=1")
-	if gerr == nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			gerr = fmt.Errorf("status %d", resp.StatusCode)
-		}
-	}
-	if gerr != nil && !b.warnedGC {
-		b.warnedGC = true
-		b.Logf("    note: no garbage collection through backupview's /debug/pprof/heap (%v): the heap figures include garbage", gerr)
-	}
+	b.collect()
 	m, err := b.metrics()
 	if err != nil {
 		return 0, 0, err
 	}
 	heap, _ = m.Value("go_memstats_heap_inuse_bytes")
 	return procStatus(b.Cluster.Pid(controlplane.Server), "VmRSS"), heap, nil
+}
+
+// collect runs a garbage collection in backupview through its profiling endpoint (a heap
+// profile with gc=1 runs one first), or notes once that it cannot.
+func (b *Bench) collect() {
+	resp, err := b.bvHTTP.Get("https://127.0.0.1:" + b.bvPort + "/debug/pprof/heap?gc=1")
+	if err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+	}
+	if err != nil && !b.warnedGC {
+		b.warnedGC = true
+		b.Logf("    note: no garbage collection through backupview's /debug/pprof/heap (%v): the heap figures include garbage", err)
+	}
 }
 
 // metrics reads backupview's /metrics directly with the admin client certificate, or through

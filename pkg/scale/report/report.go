@@ -134,8 +134,8 @@ func (r *Results) Markdown() string {
 		p("| of which anonymous (RssAnon: heap, stacks, runtime) | %s | %.0f B | – |\n", Bytes(m.RSSAnon), m.RSSAnon/n)
 		p("| of which file-backed (RssFile: the binary's code and data) | %s | %.0f B | – |\n", Bytes(m.RSSFile), m.RSSFile/n)
 	}
-	p("| Go heap in use after sync | %s | %.0f B | – |\n", Bytes(m.HeapInuse), m.HeapInuse/n)
-	p("| Go heap allocated (live + not yet collected) after sync | %s | %.0f B | – |\n", Bytes(m.HeapAlloc), m.HeapAlloc/n)
+	p("| Go heap in use after sync (after a forced collection) | %s | %.0f B | – |\n", Bytes(m.HeapInuse), m.HeapInuse/n)
+	p("| Go heap allocated (live + not yet collected) after sync, before it | %s | %.0f B | – |\n", Bytes(m.HeapAlloc), m.HeapAlloc/n)
 	p("| RSS at the end of the run (after all requests) | %s | %.0f B | – |\n", Bytes(m.RSSAfter), m.RSSAfter/n)
 	p("| peak RSS (VmHWM) | %s | %.0f B | – |\n", Bytes(m.HWM), m.HWM/n)
 	if r.Watchers != nil {
