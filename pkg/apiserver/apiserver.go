@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apiserver/pkg/authentication/authenticatorfactory"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
@@ -162,17 +163,8 @@ func (c completedConfig) New() (*Server, error) {
 		return fmt.Errorf("views not built")
 	}))
 
-	// Ready only once the front proxy's CA and headers (kube-system/extension-apiserver-
-	// authentication) are loaded: before that, a request the aggregator proxies authenticates
-	// as system:anonymous and is refused. The views can be built sooner than that (the sources
-	// start before the server listens), so readiness must not stand for it.
 	if rh := c.GenericConfig.Authentication.RequestHeaderConfig; rh != nil {
-		c.GenericConfig.AddReadyzChecks(healthz.NamedCheck("backupview-request-header", func(*http.Request) error {
-			if len(rh.CAContentProvider.CurrentCABundleContent()) == 0 || len(rh.UsernameHeaders.Value()) == 0 {
-				return fmt.Errorf("the front proxy's CA and headers are not loaded yet")
-			}
-			return nil
-		}))
+		c.GenericConfig.AddReadyzChecks(requestHeaderLoaded(rh))
 	}
 
 	gs, err := c.GenericConfig.New("backupview-apiserver", genericapiserver.NewEmptyDelegate())
@@ -274,4 +266,17 @@ func reportSources(ctx context.Context, src *sources.Sources, cache *viewcache.C
 		case <-t.C:
 		}
 	}
+}
+
+// requestHeaderLoaded is ready only once the front proxy's CA and headers (kube-system/
+// extension-apiserver-authentication) are loaded: before that, a request the aggregator
+// proxies authenticates as system:anonymous and is refused. The views can be built sooner than
+// that (the sources start before the server listens), so readiness must not stand for it.
+func requestHeaderLoaded(rh *authenticatorfactory.RequestHeaderConfig) healthz.HealthChecker {
+	return healthz.NamedCheck("backupview-request-header", func(*http.Request) error {
+		if len(rh.CAContentProvider.CurrentCABundleContent()) == 0 || len(rh.UsernameHeaders.Value()) == 0 {
+			return fmt.Errorf("the front proxy's CA and headers are not loaded yet")
+		}
+		return nil
+	})
 }
