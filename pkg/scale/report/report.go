@@ -156,8 +156,9 @@ func (r *Results) Markdown() string {
 // verdict judges a value against its limit.
 func verdict(value, limit float64) string {
 	if by, missed := stats.Missed(value, limit); missed {
-		// A hair over the limit must not read as "missed by 0%".
-		if by < 0.005 {
+		// Under 1%, two significant digits: a hair over the limit must not read as
+		// "missed by 0%".
+		if by < 0.01 {
 			return fmt.Sprintf("**missed by %.2g%%**", by*100)
 		}
 		return fmt.Sprintf("**missed by %.0f%%**", by*100)

@@ -214,6 +214,8 @@ func TestVerdict(t *testing.T) {
 		{0.5, 1.0, "**holds**"},
 		{1.21, 1.0, "**missed by 21%**"},
 		{1.004, 1.0, "**missed by 0.4%**"},
+		{1.008, 1.0, "**missed by 0.8%**"},
+		{1.012, 1.0, "**missed by 1%**"},
 		{1.00004, 1.0, "**missed by 0.004%**"},
 	} {
 		if got := verdict(c.value, c.limit); got != c.want {
