@@ -29,8 +29,9 @@ const usage = `usage: backupview-cluster [flags] COMMAND [DIR]
 commands:
   up            make the PKI (kept while valid), start etcd and kube-apiserver, wait for /readyz,
                 write DIR/kubeconfig (admin, system:masters) and DIR/kubeconfig-alice (no groups),
-                then start kube-controller-manager and wait for its /healthz; starts only what
-                is not running
+                then start kube-controller-manager and wait for its /healthz; with --node also
+                containerd, kube-scheduler, kubelet and kube-proxy, and wait for the Node to be
+                Ready; starts only what is not running
   register      apply Namespace backupview-system, Service backupview (ExternalName localhost)
                 and APIService v1alpha1.ui.kubestash.com (caBundle: backupview-ca)
   start-server  start backupview-apiserver, wait for its /readyz and, if registered, until the
@@ -63,6 +64,7 @@ func main() {
 	fs.Var(&kasArgs, "kas-arg", "an extra flag for kube-apiserver (repeatable)")
 	fs.Var(&kcmArgs, "kcm-arg", "an extra flag for kube-controller-manager (repeatable)")
 	fs.Var(&bvArgs, "server-arg", "an extra flag for backupview-apiserver (repeatable)")
+	node := fs.Bool("node", false, "up: also run a real node (containerd, kube-scheduler, kubelet, kube-proxy; hack/build-node.sh builds them); kept with DIR")
 	noTriggers := fs.Bool("no-triggers", false, "kube-controller-manager without its CronJob and Job controllers (a cluster of generated objects)")
 	var ports controlplane.Ports
 	fs.IntVar(&ports.Etcd, "etcd-port", 0, "etcd's client port (0: the saved one, or one from the kernel)")
@@ -95,7 +97,7 @@ func main() {
 	cfg := controlplane.Config{
 		Dir: dir, BinDir: filepath.Join(*root, "_output", "bin"), ServerBinary: *serverBin, Ports: ports,
 		EtcdArgs: etcdArgs, APIServerArgs: kasArgs, ControllerManagerArgs: kcmArgs, ServerArgs: bvArgs,
-		ReadyTimeout: *readyTimeout, StopGrace: *stopGrace,
+		ReadyTimeout: *readyTimeout, StopGrace: *stopGrace, Node: *node,
 		Logf: func(f string, a ...any) { fmt.Printf("  "+f+"\n", a...) },
 	}
 	if *noTriggers {

@@ -57,6 +57,12 @@ type Ports struct {
 	APIServer         int `json:"kubeAPIServer"`
 	ControllerManager int `json:"kubeControllerManager"`
 	Server            int `json:"backupview"`
+	// A node's (Config.Node): always from the kernel.
+	Scheduler      int `json:"kubeScheduler,omitempty"`
+	Kubelet        int `json:"kubelet,omitempty"`
+	KubeletHealthz int `json:"kubeletHealthz,omitempty"`
+	ProxyHealthz   int `json:"kubeProxyHealthz,omitempty"`
+	ProxyMetrics   int `json:"kubeProxyMetrics,omitempty"`
 }
 
 // Config is what a cluster runs with. Only Dir is required.
@@ -72,6 +78,11 @@ type Config struct {
 	Ports Ports
 	// Extra flags, appended to the ones this package sets (a later flag wins).
 	EtcdArgs, APIServerArgs, ControllerManagerArgs, ServerArgs []string
+	// Node also runs a real node: containerd, kube-scheduler, the kubelet and kube-proxy (built
+	// by hack/build-node.sh), and makes kube-apiserver reachable from its pods. Kept in the
+	// state directory: a cluster made with a node keeps it. One such cluster per machine: the
+	// kubelet and the CNI plugins use fixed host paths.
+	Node bool
 	// Controllers is kube-controller-manager's --controllers (default: all, "*").
 	Controllers []string
 	// ReadyTimeout bounds each wait for a process to be ready (default 60 s).
@@ -140,6 +151,7 @@ func Open(cfg Config) (*Cluster, error) {
 	if err := c.mergePorts(cfg.Ports); err != nil {
 		return nil, err
 	}
+	c.state.Node = c.state.Node || cfg.Node
 	return c, nil
 }
 
@@ -219,6 +231,9 @@ func (c *Cluster) Up(ctx context.Context) error {
 		if err := c.choosePorts(needEtcd, needKAS, needKCM); err != nil {
 			return err
 		}
+		if err := c.chooseNodePorts(); err != nil {
+			return err
+		}
 		for _, d := range []string{"etcd", "logs"} {
 			if err := os.MkdirAll(filepath.Join(c.cfg.Dir, d), 0o700); err != nil {
 				return err
@@ -265,6 +280,16 @@ func (c *Cluster) Up(ctx context.Context) error {
 	}
 	if err := c.waitReady(ctx, ControllerManager, c.controllerManagerReady, ControllerManager); err != nil {
 		return err
+	}
+	if c.HasNode() {
+		for _, n := range nodeComponents {
+			if c.Pid(n) == 0 {
+				started = append(started, n)
+			}
+		}
+		if err := c.startNode(ctx); err != nil {
+			return err
+		}
 	}
 	if len(started) == 0 {
 		started = []string{"nothing"}
@@ -387,7 +412,11 @@ func (c *Cluster) StartAPIServer(ctx context.Context) error {
 // also deletes the directory, if it is a cluster's.
 func (c *Cluster) Down(purge bool) error {
 	var errs []error
-	for _, name := range []string{Server, ControllerManager, APIServer, Etcd} {
+	errs = append(errs, c.Stop(Server, 0))
+	if c.HasNode() {
+		errs = append(errs, c.stopNode(context.Background()))
+	}
+	for _, name := range []string{ControllerManager, APIServer, Etcd} {
 		errs = append(errs, c.Stop(name, 0))
 	}
 	if err := errors.Join(errs...); err != nil || !purge {
@@ -514,7 +543,7 @@ func (c *Cluster) apiServerArgs() []string {
 		"--requestheader-username-headers=X-Remote-User",
 		"--proxy-client-cert-file=" + pki("front-proxy-client.crt"), "--proxy-client-key-file=" + pki("front-proxy-client.key"),
 		"--enable-aggregator-routing=false",
-	}, c.cfg.APIServerArgs...)
+	}, append(c.nodeAPIServerArgs(), c.cfg.APIServerArgs...)...)
 }
 
 // controllerManagerArgs: its own identity (not the admin's), so that it runs with a real

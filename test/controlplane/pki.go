@@ -48,7 +48,7 @@ var pkiSpecs = []certSpec{
 	{name: "backupview-ca", cn: "backupview-ca"},
 	{name: "apiserver", ca: "ca", cn: "kube-apiserver", server: true,
 		dns: []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
-		ips: []string{"127.0.0.1", "::1", "10.0.0.1"}},
+		ips: []string{"127.0.0.1", "::1", "10.0.0.1", KubernetesSvc}},
 	{name: "admin", ca: "ca", cn: "admin", orgs: []string{"system:masters"}},
 	{name: "alice", ca: "ca", cn: "alice"},
 	{name: "kube-controller-manager", ca: "ca", cn: "system:kube-controller-manager"},

@@ -23,7 +23,10 @@ import (
 const stateFile = "state.json"
 
 type state struct {
-	Ports     Ports           `json:"ports"`
+	Ports Ports `json:"ports"`
+	// Node: the cluster runs a node (Config.Node), on NodeIP.
+	Node      bool            `json:"node,omitempty"`
+	NodeIP    string          `json:"nodeIP,omitempty"`
 	Processes map[string]proc `json:"processes,omitempty"`
 }
 
@@ -83,7 +86,10 @@ func (c *Cluster) binary(name string) string {
 
 // spawn starts a component detached (a session and process group of its own, stdin from
 // /dev/null, output appended to its log) and records it.
-func (c *Cluster) spawn(name string, args []string) error {
+func (c *Cluster) spawn(name string, args []string) error { return c.spawnEnv(name, args, nil) }
+
+// spawnEnv is spawn with an environment (nil: this process's).
+func (c *Cluster) spawnEnv(name string, args, env []string) error {
 	if err := os.MkdirAll(filepath.Join(c.cfg.Dir, "logs"), 0o755); err != nil {
 		return err
 	}
@@ -95,7 +101,7 @@ func (c *Cluster) spawn(name string, args []string) error {
 	bin := c.binary(name)
 	fmt.Fprintf(f, "=== %s %s %s\n", time.Now().Format(time.RFC3339), bin, strings.Join(args, " "))
 	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = f, f
+	cmd.Stdout, cmd.Stderr, cmd.Env = f, f, env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", name, err)

@@ -61,6 +61,10 @@ type Options struct {
 	NoTriggers bool
 	// Fixtures are files (relative to the repository root) loaded after the server starts.
 	Fixtures []string
+	// Node runs a real node too (controlplane.Config.Node) and leaves backupview to be
+	// installed on it: no host-process server, no APIService. Implies NoTriggers: a fixture's
+	// CronJob would otherwise start Pods of images that nothing can pull.
+	Node bool
 }
 
 // RepoRoot is the repository root.
@@ -77,7 +81,10 @@ func Start(o Options) (*Cluster, error) {
 		return nil, err
 	}
 	cfg := controlplane.Config{Dir: c.Dir, ServerBinary: os.Getenv("BV_BIN"), ServerArgs: o.ServerArgs,
-		APIServerArgs: o.APIServerArgs}
+		APIServerArgs: o.APIServerArgs, Node: o.Node}
+	if o.Node {
+		o.NoTriggers, o.SkipServer = true, true
+	}
 	if o.NoTriggers {
 		cfg.Controllers = controlplane.NoTriggerControllers
 	}
@@ -89,8 +96,10 @@ func Start(o Options) (*Cluster, error) {
 	if err := c.CP.Up(ctx); err != nil {
 		return c, err
 	}
-	if err := c.CP.Register(ctx); err != nil {
-		return c, err
+	if !o.Node {
+		if err := c.CP.Register(ctx); err != nil {
+			return c, err
+		}
 	}
 	c.Ports = c.CP.Ports()
 	if c.Config, err = c.CP.RESTConfig(); err != nil {

@@ -51,6 +51,8 @@ type Options struct {
 	// MemoryLimit is the container's memory limit (a quantity; "" or 0: none), from which the
 	// Go runtime's soft memory limit is set (softMemoryLimit).
 	MemoryLimit string
+	// ShutdownDelay is how long the server keeps serving after SIGTERM, with /readyz failing.
+	ShutdownDelay time.Duration
 
 	StdOut io.Writer
 	StdErr io.Writer
@@ -88,6 +90,7 @@ func (o *Options) Flags() (fss cliflag.NamedFlagSets) {
 	fs.StringSliceVar(&o.FormTargetKinds, "form-target-kinds", o.FormTargetKinds, "Kinds (Kind.group; Kind for core kinds) whose objects backupconfigurationoptions offer as targets. Each is watched metadata-only; the server needs list and watch on them. Empty: only the kinds BackupConfigurations back up.")
 	fs.BoolVar(&o.BackupConfigurationMetrics, "backupconfiguration-metrics", o.BackupConfigurationMetrics, "Export each BackupConfiguration's health on /metrics (backupview_backupconfiguration_*: verdict, last success, overdue threshold, newest session phase, paused, repository size and snapshots; about 16 series per BackupConfiguration and 2 per Repository). false: only backupview_backupconfigurations, the count per verdict.")
 	fs.StringVar(&o.MemoryLimit, "memory-limit", o.MemoryLimit, "The container's memory limit (bytes or a quantity such as 512Mi; the Deployment passes limits.memory). The Go runtime's soft memory limit is set to 90% of it, unless GOMEMLIMIT is set. Empty: no soft limit.")
+	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay-duration", o.ShutdownDelay, "How long to keep serving after SIGTERM, with /readyz failing, before the listener closes: long enough for the pod's endpoint to leave every kube-proxy and the aggregator (docs/real-node.md, \"Rolling updates\"). 0: close at once.")
 	fs.BoolVar(&o.ShowVersion, "version", false, "Print the version and exit.")
 	fs.BoolVar(&o.CheckSecrets, "check-encryption-secrets", false, "Warn in previews when an encryption Secret does not exist. Watches Secret metadata only (never data), but needs list and watch on Secrets cluster-wide, which the default RBAC does not grant.")
 	ro := o.RecommendedOptions // without Etcd and Admission (NewOptions)
@@ -131,6 +134,9 @@ func (o *Options) Validate() error {
 	if _, err := o.memoryLimit(); err != nil {
 		errs = append(errs, err)
 	}
+	if o.ShutdownDelay < 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-delay-duration must not be negative"))
+	}
 	if o.Cache.SliceBudget <= 0 {
 		errs = append(errs, fmt.Errorf("--rebuild-slice-budget must be positive"))
 	}
@@ -155,6 +161,7 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	if err := o.RecommendedOptions.ApplyTo(c); err != nil {
 		return nil, err
 	}
+	c.ShutdownDelayDuration = o.ShutdownDelay
 	// Large previews take turns before the create handler decodes them (filters.PreviewBodies).
 	c.BuildHandlerChainFunc = func(h http.Handler, gc *genericapiserver.Config) http.Handler {
 		return genericapiserver.DefaultBuildHandlerChain(filters.PreviewBodies(h, apiserver.Codecs), gc)

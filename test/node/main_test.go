@@ -1,0 +1,135 @@
+// Package node installs backupview as a cluster admin would, from its image and Helm chart, on
+// a real node (test/controlplane with Config.Node: containerd, kubelet, kube-proxy,
+// kube-scheduler), and breaks it as production does: a pod deleted, a rolling update, both
+// pods killed, an upgrade, an uninstall, each under load from real clients. `make test-node`
+// runs it (docs/reliability.md, promises 12-17).
+package node
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubestash/backupview/test/harness"
+)
+
+const (
+	release   = "backupview"
+	namespace = "backupview"
+	imageRepo = "ghcr.io/kubestash/backupview"
+	// nextTag is the same image under another tag: a rolling update changes the pod template.
+	nextTag = "e2e-next"
+)
+
+var (
+	c        *harness.Cluster
+	imageTag string
+	// times measured in TestMain, printed by TestInstall.
+	nodeUp, installed time.Duration
+)
+
+func enabled() bool { return os.Getenv("BACKUPVIEW_NODE_E2E") != "" }
+
+func TestMain(m *testing.M) {
+	if !enabled() {
+		fmt.Println("node e2e tests skipped: they run a real kubelet and containerd as root; run `make test-node` (sets BACKUPVIEW_NODE_E2E=1)")
+		os.Exit(m.Run())
+	}
+	if err := setup(); err != nil {
+		fmt.Println("setup failed:", err)
+		c.Stop(true)
+		os.Exit(1)
+	}
+	code := m.Run()
+	if code != 0 {
+		dumpLogs()
+	}
+	c.Stop(code != 0)
+	os.Exit(code)
+}
+
+func setup() error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("a node needs root (containerd, the kubelet, kube-proxy and CNI change the host)")
+	}
+	root := harness.RepoRoot()
+	for _, f := range []string{"_output/bin/helm", imageArchive(), "_output/image/pause-linux-" + runtime.GOARCH + ".tar"} {
+		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
+			return fmt.Errorf("%s is missing: `make test-node` builds it", f)
+		}
+	}
+	var err error
+	t0 := time.Now()
+	if c, err = harness.Start(harness.Options{Node: true, Fixtures: []string{"hack/demo/samples.yaml"}}); err != nil {
+		return err
+	}
+	nodeUp = time.Since(t0)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := c.CP.ImportImage(ctx, filepath.Join(root, imageArchive())); err != nil {
+		return err
+	}
+	if imageTag, err = importedTag(ctx); err != nil {
+		return err
+	}
+	if _, err := c.CP.Ctr(ctx, "images", "tag", imageRepo+":"+imageTag, imageRepo+":"+nextTag); err != nil {
+		return err
+	}
+	t0 = time.Now()
+	if out, err := helm("install", release, chartDir(), "--namespace", namespace, "--create-namespace",
+		"--set", "tls.type=helm", "--set", "image.tag="+imageTag, "--set", "image.pullPolicy=Never",
+		"--wait", "--timeout", "3m"); err != nil {
+		return fmt.Errorf("helm install: %w\n%s", err, out)
+	}
+	if err := waitAPIService(ctx, true); err != nil {
+		return err
+	}
+	installed = time.Since(t0)
+	return nil
+}
+
+func imageArchive() string { return "_output/image/backupview-apiserver-linux-" + runtime.GOARCH + ".tar" }
+
+func chartDir() string { return filepath.Join(harness.RepoRoot(), "deploy", "helm", "backupview") }
+
+// importedTag is the tag `make image` gave the image.
+func importedTag(ctx context.Context) (string, error) {
+	out, err := c.CP.Ctr(ctx, "images", "ls", "-q")
+	if err != nil {
+		return "", err
+	}
+	for _, ref := range strings.Fields(out) {
+		if tag, ok := strings.CutPrefix(ref, imageRepo+":"); ok && tag != nextTag {
+			return tag, nil
+		}
+	}
+	return "", fmt.Errorf("no %s image in the node's runtime: %s", imageRepo, out)
+}
+
+// helm runs the built Helm CLI as the cluster admin.
+func helm(args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(harness.RepoRoot(), "_output", "bin", "helm"),
+		append(args, "--kubeconfig", c.Kubeconfig(""))...)
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+filepath.Join(c.Dir, "helm", "cache"),
+		"HELM_CONFIG_HOME="+filepath.Join(c.Dir, "helm", "config"), "HELM_DATA_HOME="+filepath.Join(c.Dir, "helm", "data"))
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func dumpLogs() {
+	for _, args := range [][]string{
+		{"get", "pods,deploy,endpointslices,pdb", "-n", namespace, "-o", "wide"},
+		{"get", "apiservice", "v1alpha1.ui.kubestash.com", "-o", "yaml"},
+		{"logs", "-n", namespace, "-l", "app.kubernetes.io/name=backupview", "--tail=40", "--prefix"},
+		{"get", "events", "-n", namespace},
+	} {
+		out, _ := c.Kubectl(args...)
+		fmt.Printf("---- kubectl %s ----\n%s\n", strings.Join(args, " "), out)
+	}
+}
