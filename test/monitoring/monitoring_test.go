@@ -1,17 +1,18 @@
-// Package monitoring tests deploy/monitoring: the alert rules with Prometheus's own promtool
-// (`promtool check rules`, `promtool test rules` on rules_test.yaml), that the PrometheusRule
-// carries exactly the rules file's groups, that every metric the rules and the Grafana
-// dashboard use is one backupview exports, that the ServiceMonitor fits the Service and the
-// serving certificate, and that the kustomize component builds on the base. promtool and
-// kubectl come from _output/bin (`make promtool control-plane`; `make test` builds both); a
-// test that needs one skips without it, except under `make test` (BACKUPVIEW_INTEGRATION=1),
-// where it fails.
+// Package monitoring tests backupview's monitoring: the alert rules (the chart's
+// files/rules.yaml, their one owner) with Prometheus's own promtool (`promtool check rules`,
+// `promtool test rules` on files/rules_test.yaml), that the kustomize component's
+// PrometheusRule (rendered from the chart by hack/update-deploy.sh) carries exactly the rules
+// file's groups, that every metric the rules and the Grafana dashboard (files/dashboard.json)
+// use is one backupview exports, that the ServiceMonitor fits the Service and the serving
+// certificate, and that the kustomize component (deploy/monitoring) builds on the base.
+// promtool and kubectl come from _output/bin (`make promtool control-plane`; `make test`
+// builds both); a test that needs one skips without it, except under `make test`
+// (BACKUPVIEW_INTEGRATION=1), where it fails.
 package monitoring
 
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -36,11 +37,16 @@ import (
 	"github.com/kubestash/backupview/test/harness"
 )
 
-var update = flag.Bool("update", false, "rewrite deploy/monitoring/prometheusrule.yaml from rules.yaml")
-
 var root = harness.RepoRoot()
 
+// monitoring is a file of the kustomize component (rendered from the chart).
 func monitoring(name string) string { return filepath.Join(root, "deploy", "monitoring", name) }
+
+// chartFiles is the chart's files/ directory: the rules, their tests and the dashboard, each
+// in one file that the chart reads (.Files.Get).
+const chartFiles = "deploy/helm/backupview/files"
+
+func chartFile(name string) string { return filepath.Join(root, chartFiles, name) }
 
 // tool is _output/bin/NAME, or skips (fails under `make test`, which builds it) when absent.
 func tool(t *testing.T, name, target string) string {
@@ -94,14 +100,14 @@ type ruleFile struct {
 
 func rules(t *testing.T) ruleFile {
 	var rf ruleFile
-	readYAML(t, monitoring("rules.yaml"), &rf)
+	readYAML(t, chartFile("rules.yaml"), &rf)
 	return rf
 }
 
 func TestRulesWithPromtool(t *testing.T) {
 	promtool := tool(t, "promtool", "promtool")
-	t.Log(run(t, promtool, "check", "rules", "deploy/monitoring/rules.yaml"))
-	t.Log(run(t, promtool, "test", "rules", "deploy/monitoring/rules_test.yaml"))
+	t.Log(run(t, promtool, "check", "rules", chartFiles+"/rules.yaml"))
+	t.Log(run(t, promtool, "test", "rules", chartFiles+"/rules_test.yaml"))
 }
 
 // Every alert the issue asks for is there, with a summary and a description that name the
@@ -116,7 +122,7 @@ func TestEveryAlertIsDescribedAndTested(t *testing.T) {
 			} `json:"alert_rule_test"`
 		} `json:"tests"`
 	}
-	readYAML(t, monitoring("rules_test.yaml"), &tests)
+	readYAML(t, chartFile("rules_test.yaml"), &tests)
 	fires, quiet := map[string]bool{}, map[string]bool{}
 	for _, tc := range tests.Tests {
 		for _, a := range tc.AlertRuleTest {
@@ -165,45 +171,26 @@ func TestEveryAlertIsDescribedAndTested(t *testing.T) {
 	}
 }
 
-// prometheusRuleHeader opens the generated prometheusrule.yaml.
-const prometheusRuleHeader = `# Generated from rules.yaml by ` + "`go test ./test/monitoring -run TestPrometheusRuleMatchesRules -update`" + `:
-# edit rules.yaml (promtool tests it), not this file. The Prometheus Operator loads these
-# groups; test/monitoring checks that they are rules.yaml's.
-`
-
-// prometheusRule is rules.yaml's groups as a PrometheusRule.
-func prometheusRule(groups any) map[string]any {
-	return map[string]any{
-		"apiVersion": "monitoring.coreos.com/v1",
-		"kind":       "PrometheusRule",
-		"metadata": map[string]any{
-			"name": "backupview", "namespace": "backupview",
-			"labels": map[string]any{"app.kubernetes.io/name": "backupview", "app.kubernetes.io/part-of": "kubestash"},
-		},
-		"spec": map[string]any{"groups": groups},
-	}
-}
-
-// The PrometheusRule is rules.yaml's groups, exactly (both read as plain YAML values).
+// The component's PrometheusRule is backupview's, carrying files/rules.yaml's groups exactly
+// (both read as plain YAML values). The chart renders it (deploy/ is its rendering:
+// hack/verify-deploy.sh and test/chart check that), so this is the chart's PrometheusRule too.
 func TestPrometheusRuleMatchesRules(t *testing.T) {
 	var rf map[string]any
-	readYAML(t, monitoring("rules.yaml"), &rf)
-	want := prometheusRule(rf["groups"])
-	if *update {
-		b, err := yaml.Marshal(want)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(monitoring("prometheusrule.yaml"), append([]byte(prometheusRuleHeader), b...), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	readYAML(t, chartFile("rules.yaml"), &rf)
+	var pr struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Metadata   struct{ Name, Namespace string }
+		Spec       map[string]any `json:"spec"`
 	}
-	var got map[string]any
-	readYAML(t, monitoring("prometheusrule.yaml"), &got)
-	if !reflect.DeepEqual(got, want) {
-		gb, _ := json.MarshalIndent(got, "", " ")
-		wb, _ := json.MarshalIndent(want, "", " ")
-		t.Errorf("prometheusrule.yaml is not rules.yaml's groups; run `go test ./test/monitoring -run TestPrometheusRuleMatchesRules -update`\ngot:  %s\nwant: %s", gb, wb)
+	readYAML(t, monitoring("prometheusrule.yaml"), &pr)
+	if pr.APIVersion != "monitoring.coreos.com/v1" || pr.Kind != "PrometheusRule" || pr.Metadata.Name != "backupview" || pr.Metadata.Namespace != "backupview" {
+		t.Errorf("prometheusrule.yaml is %s %s %s/%s, want monitoring.coreos.com/v1 PrometheusRule backupview/backupview", pr.APIVersion, pr.Kind, pr.Metadata.Namespace, pr.Metadata.Name)
+	}
+	if rf["groups"] == nil || !reflect.DeepEqual(pr.Spec, map[string]any{"groups": rf["groups"]}) {
+		gb, _ := json.MarshalIndent(pr.Spec, "", " ")
+		wb, _ := json.MarshalIndent(rf["groups"], "", " ")
+		t.Errorf("deploy/monitoring/prometheusrule.yaml is not files/rules.yaml's groups; run hack/update-deploy.sh\ngot:  %s\nwant groups: %s", gb, wb)
 	}
 }
 
@@ -271,7 +258,7 @@ func TestRulesUseExportedMetrics(t *testing.T) {
 // parses as PromQL (promtool, as recording rules, with its variables given values), and
 // shows the verdicts, the time since the last success against the threshold, and the sizes.
 func TestDashboard(t *testing.T) {
-	b, err := os.ReadFile(monitoring("dashboard.json"))
+	b, err := os.ReadFile(chartFile("dashboard.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -489,7 +476,7 @@ func TestComponentBuildsOnTheBase(t *testing.T) {
 	if !reflect.DeepEqual(added, want) {
 		t.Errorf("the component adds %v, want %v", added, want)
 	}
-	dash, err := os.ReadFile(monitoring("dashboard.json"))
+	dash, err := os.ReadFile(chartFile("dashboard.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
