@@ -416,7 +416,7 @@ func (c *Cluster) Down(purge bool) error {
 	if c.HasNode() {
 		errs = append(errs, c.stopNode(context.Background()))
 	}
-	for _, name := range []string{ControllerManager, APIServer, Etcd} {
+	for _, name := range []string{CertManagerController, CertManagerCAInjector, ControllerManager, APIServer, Etcd} {
 		errs = append(errs, c.Stop(name, 0))
 	}
 	if err := errors.Join(errs...); err != nil || !purge {

@@ -36,8 +36,8 @@ const (
 )
 
 // The node's name and networks. Neither is a private range: no packet for them may leave the
-// machine (docs/real-node.md, "Addresses"). Service IPs are routed to a dummy link, so that one
-// kube-proxy has not translated yet is dropped here instead of going out.
+// machine (docs/real-node.md, "Addresses"). Service IPs are routed to a bridge with no ports, so
+// that one kube-proxy has not translated yet is dropped here instead of going out.
 const (
 	NodeName       = "backupview-node"
 	PodCIDR        = "198.18.0.0/24"
@@ -139,6 +139,9 @@ func (c *Cluster) startNode(ctx context.Context) error {
 		return errors.New("a node needs the CNI plugins in /usr/lib/cni: run hack/build-node.sh")
 	}
 	if err := c.writeNodeConfig(); err != nil {
+		return err
+	}
+	if err := c.saveSysctls(); err != nil {
 		return err
 	}
 	if err := serviceRoute(); err != nil {
@@ -353,14 +356,15 @@ conntrack: {maxPerCore: 0, min: 0}
 	return nil
 }
 
-// serviceRoute routes ServiceCIDR to a dummy link: kube-proxy rewrites a Service IP to a pod's
-// before the packet leaves; one it has not rewritten is dropped here.
+// serviceRoute routes ServiceCIDR to a bridge with no ports (this kernel has no dummy links):
+// kube-proxy rewrites a Service IP to a pod's before the packet leaves; one it has not
+// rewritten finds no neighbour there and is dropped.
 func serviceRoute() error {
 	if _, err := net.InterfaceByName(serviceLink); err == nil {
 		return nil
 	}
 	for _, args := range [][]string{
-		{"link", "add", serviceLink, "type", "dummy"},
+		{"link", "add", serviceLink, "type", "bridge"},
 		{"link", "set", serviceLink, "up"},
 		{"route", "replace", ServiceCIDR, "dev", serviceLink},
 	} {
@@ -376,7 +380,9 @@ func serviceRoute() error {
 // kube-proxy (which removes its rules), the scheduler, any container left, containerd, and
 // what the components leave on the host.
 func (c *Cluster) stopNode(ctx context.Context) error {
-	var errs []error
+	// The scheduler goes first, so that the pods the controllers make again in place of the
+	// deleted ones stay Pending.
+	errs := []error{c.Stop(Scheduler, 0)}
 	if c.running(Kubelet) && c.running(APIServer) {
 		if err := c.drainPods(ctx); err != nil {
 			c.cfg.Logf("node: %v (containers are removed below)", err)
@@ -400,9 +406,11 @@ func (c *Cluster) stopNode(ctx context.Context) error {
 			_ = exec.Command("ip", "link", "del", link).Run()
 		}
 	}
+	c.restoreSysctls()
+	removeMasquerade()
 	// The CNI plugins keep results and the bridge plugin's masquerade chains on fixed host
 	// paths and tables whatever the configuration.
-	if m, _ := filepath.Glob("/var/lib/cni/results/" + cniNetwork + "-*"); len(m) > 0 {
+	if m, _ := filepath.Glob("/var/lib/cni/results/*"); len(m) > 0 {
 		for _, f := range m {
 			_ = os.Remove(f)
 		}
@@ -410,7 +418,8 @@ func (c *Cluster) stopNode(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// drainPods deletes every pod at once and waits until containerd runs no task.
+// drainPods deletes every pod at once and waits until containerd runs no task: the kubelet
+// has stopped every container and sandbox, and CNI has taken their networks down.
 func (c *Cluster) drainPods(ctx context.Context) error {
 	cs, err := c.clientset()
 	if err != nil {
@@ -524,4 +533,57 @@ func (c *Cluster) chooseNodePorts() error {
 		*ptr = free[i]
 	}
 	return nil
+}
+
+// hostSysctls are what the bridge plugin and kube-proxy switch on for the node; teardown puts
+// back the values found before.
+var hostSysctls = []string{"net/ipv4/ip_forward", "net/ipv4/conf/all/route_localnet"}
+
+func (c *Cluster) saveSysctls() error {
+	return c.locked(func() error {
+		if c.state.Sysctls != nil {
+			return nil // saved by the first start: later ones see the node's values
+		}
+		c.state.Sysctls = map[string]string{}
+		for _, k := range hostSysctls {
+			if b, err := os.ReadFile("/proc/sys/" + k); err == nil {
+				c.state.Sysctls[k] = strings.TrimSpace(string(b))
+			}
+		}
+		return c.save()
+	})
+}
+
+func (c *Cluster) restoreSysctls() {
+	_ = c.locked(func() error {
+		for k, v := range c.state.Sysctls {
+			_ = os.WriteFile("/proc/sys/"+k, []byte(v), 0o644)
+		}
+		c.state.Sysctls = nil
+		return c.save()
+	})
+}
+
+// removeMasquerade removes the bridge plugin's masquerade rules for this network that a pod
+// stopped without CNI (killed with its runtime) left in the nat table: a jump from POSTROUTING
+// per pod, to a chain of its own.
+func removeMasquerade() {
+	out, err := exec.Command("iptables", "-w", "-t", "nat", "-L", "POSTROUTING", "-n", "--line-numbers").Output()
+	if err != nil {
+		return
+	}
+	var nums, chains []string
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 1 && strings.Contains(line, `name: "`+cniNetwork+`"`) && strings.HasPrefix(f[1], "CNI-") {
+			nums, chains = append(nums, f[0]), append(chains, f[1])
+		}
+	}
+	for _, n := range slices.Backward(nums) {
+		_ = exec.Command("iptables", "-w", "-t", "nat", "-D", "POSTROUTING", n).Run()
+	}
+	for _, ch := range chains {
+		_ = exec.Command("iptables", "-w", "-t", "nat", "-F", ch).Run()
+		_ = exec.Command("iptables", "-w", "-t", "nat", "-X", ch).Run()
+	}
 }

@@ -25,9 +25,11 @@ const stateFile = "state.json"
 type state struct {
 	Ports Ports `json:"ports"`
 	// Node: the cluster runs a node (Config.Node), on NodeIP.
-	Node      bool            `json:"node,omitempty"`
-	NodeIP    string          `json:"nodeIP,omitempty"`
-	Processes map[string]proc `json:"processes,omitempty"`
+	Node   bool   `json:"node,omitempty"`
+	NodeIP string `json:"nodeIP,omitempty"`
+	// Sysctls are the host's values before the node changed them, put back by Down.
+	Sysctls   map[string]string `json:"sysctls,omitempty"`
+	Processes map[string]proc   `json:"processes,omitempty"`
 }
 
 // proc is a process this package started. StartTicks (its start time, /proc/PID/stat field

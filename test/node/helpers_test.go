@@ -250,3 +250,46 @@ func procFile(t *testing.T, pid int, name string) string {
 }
 
 func notFound(err error) bool { return apierrors.IsNotFound(err) }
+
+// waitSettled waits until the Deployment has rolled out and its pods are exactly its
+// replicas, each Ready: every old or deleted pod gone (they terminate for the shutdown delay).
+func waitSettled(ctx context.Context) error {
+	d, err := waitRolledOut(ctx)
+	if err != nil {
+		return err
+	}
+	want := int(*d.Spec.Replicas)
+	lw := cache.NewFilteredListWatchFromClient(c.Kube.CoreV1().RESTClient(), "pods", namespace,
+		func(o *metav1.ListOptions) { o.LabelSelector = "app.kubernetes.io/name=backupview" })
+	// The condition reads the informer's store, not the event: the initial list's events
+	// arrive one by one, and a half-delivered list may look settled.
+	var store cache.Store
+	var seen []string
+	settled := func() bool {
+		seen = seen[:0]
+		ok := true
+		for _, o := range store.List() {
+			p := o.(*corev1.Pod)
+			seen = append(seen, fmt.Sprintf("%s ready=%v terminating=%v", p.Name, podReady(p), p.DeletionTimestamp != nil))
+			ok = ok && p.DeletionTimestamp == nil && podReady(p)
+		}
+		return ok && len(seen) == want
+	}
+	_, err = watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, func(s cache.Store) (bool, error) {
+		store = s
+		return settled(), nil
+	}, func(watch.Event) (bool, error) { return settled(), nil })
+	if err != nil {
+		return fmt.Errorf("pods not settled at %d: %w (%v)", want, err, seen)
+	}
+	return nil
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}

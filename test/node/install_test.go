@@ -196,20 +196,9 @@ func podDeletedUnderLoad(t *testing.T) {
 	}
 	tctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	if err := harness.Eventually(3*time.Minute, func() error {
-		for _, p := range serverPods(tctx, t) {
-			if p.Name == victim {
-				return fmt.Errorf("%s still there", victim)
-			}
-		}
-		return nil
-	}); err != nil {
+	if err := waitSettled(tctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := waitRolledOut(tctx); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(2 * time.Second)
 	if _, failed := l.stop(t, "pod deleted"); failed != 0 {
 		t.Errorf("%d GETs failed while a pod was deleted", failed)
 	}
@@ -241,12 +230,14 @@ func rollingUpdateUnderLoad(t *testing.T) {
 		t.Fatalf("image after the upgrade: %s", img)
 	}
 	for _, p := range serverPods(ctx, t) {
-		if !strings.HasSuffix(p.Spec.Containers[0].Image, ":"+nextTag) {
+		if p.DeletionTimestamp == nil && !strings.HasSuffix(p.Spec.Containers[0].Image, ":"+nextTag) {
 			t.Errorf("pod %s still runs %s", p.Name, p.Spec.Containers[0].Image)
 		}
 	}
-	t.Logf("rolling update done in %s", time.Since(t0).Round(100*time.Millisecond))
-	time.Sleep(2 * time.Second)
+	if err := waitSettled(tctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("rolling update done in %s (old pods gone)", time.Since(t0).Round(100*time.Millisecond))
 	if _, failed := l.stop(t, "rolling update"); failed != 0 {
 		t.Errorf("%d requests failed during the rolling update", failed)
 	}
@@ -308,17 +299,7 @@ func disruptionBudget(t *testing.T) {
 	}
 	tctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	if err := harness.Eventually(3*time.Minute, func() error {
-		for _, p := range serverPods(tctx, t) {
-			if p.Name == pods[0].Name {
-				return fmt.Errorf("%s still there", p.Name)
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := waitRolledOut(tctx); err != nil {
+	if err := waitSettled(tctx); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -365,7 +346,7 @@ func bothPodsKilled(t *testing.T) {
 		t.Fatalf("namespace doomed not deleted: %v (status %+v)", gone, ns.Status)
 	}
 	t.Logf("namespace deletion completed %s after the kill", time.Since(t0).Round(100*time.Millisecond))
-	if _, err := waitRolledOut(ctx); err != nil {
+	if err := waitSettled(ctx); err != nil {
 		t.Fatal(err)
 	}
 }

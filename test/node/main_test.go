@@ -94,7 +94,9 @@ func setup() error {
 	return nil
 }
 
-func imageArchive() string { return "_output/image/backupview-apiserver-linux-" + runtime.GOARCH + ".tar" }
+func imageArchive() string {
+	return "_output/image/backupview-apiserver-linux-" + runtime.GOARCH + ".tar"
+}
 
 func chartDir() string { return filepath.Join(harness.RepoRoot(), "deploy", "helm", "backupview") }
 
