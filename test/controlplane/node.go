@@ -200,12 +200,16 @@ func (c *Cluster) containerdReady(ctx context.Context) error {
 	return exec.CommandContext(ctx, filepath.Join(c.cfg.BinDir, "ctr"), "--address", c.ContainerdSocket(), "version").Run()
 }
 
-// Ctr runs ctr against the node's containerd in kubelet's namespace.
+// Ctr runs ctr against the node's containerd in kubelet's namespace and returns its
+// standard output.
 func (c *Cluster) Ctr(ctx context.Context, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, filepath.Join(c.cfg.BinDir, "ctr"), append([]string{"--address", c.ContainerdSocket(), "-n", "k8s.io"}, args...)...)
-	out, err := cmd.CombinedOutput()
+	// Standard output only: ctr warns on standard error at every call (cgroup v1).
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		return string(out), fmt.Errorf("ctr %s: %w: %s", strings.Join(args, " "), err, out)
+		return string(out), fmt.Errorf("ctr %s: %w: %s%s", strings.Join(args, " "), err, out, stderr.String())
 	}
 	return string(out), nil
 }

@@ -38,7 +38,7 @@ var (
 
 const apiServiceName = "v1alpha1.ui.kubestash.com"
 
-// load is what users do meanwhile: a GET loop on one view through kube-apiserver and the
+// load is what users do meanwhile: GET loops on one view through kube-apiserver and the
 // aggregator, and a client-go informer on every view.
 type load struct {
 	ok, failed atomic.Int64
@@ -63,23 +63,30 @@ func startLoad(t *testing.T) *load {
 	if !cache.WaitForCacheSync(ctx.Done(), l.informer.HasSynced) {
 		t.Fatal("the informer did not sync")
 	}
-	go func() {
-		defer close(l.done)
-		for ctx.Err() == nil {
-			_, err := bv.UiV1alpha1().BackupConfigurationViews("demo").Get(ctx, "mongodb-backup", metav1.GetOptions{})
-			switch {
-			case err == nil:
-				l.ok.Add(1)
-			case ctx.Err() != nil:
-			default:
-				l.failed.Add(1)
-				l.mu.Lock()
-				l.errs[err.Error()]++
-				l.mu.Unlock()
+	// Four readers, so that a short window of failures during a rollout is not missed
+	// between one reader's requests.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				_, err := bv.UiV1alpha1().BackupConfigurationViews("demo").Get(ctx, "mongodb-backup", metav1.GetOptions{})
+				switch {
+				case err == nil:
+					l.ok.Add(1)
+				case ctx.Err() != nil:
+				default:
+					l.failed.Add(1)
+					l.mu.Lock()
+					l.errs[err.Error()]++
+					l.mu.Unlock()
+				}
+				time.Sleep(20 * time.Millisecond)
 			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
+		}()
+	}
+	go func() { wg.Wait(); close(l.done) }()
 	return l
 }
 
@@ -217,10 +224,17 @@ func serverPods(ctx context.Context, t *testing.T) []corev1.Pod {
 	return pods.Items
 }
 
-// serverProcs are the host PIDs of the backupview-apiserver processes that run in containers
-// (the node shares this machine's PID namespace view of them).
+// serverProcs are the host PIDs of the backupview-apiserver processes of the Deployment's
+// running pods (found by the pod UID in their cgroup path): this machine sees the node's
+// processes.
 func serverProcs(t *testing.T) []int {
 	t.Helper()
+	var uids []string
+	for _, p := range serverPods(context.Background(), t) {
+		if p.DeletionTimestamp == nil {
+			uids = append(uids, "pod"+string(p.UID))
+		}
+	}
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		t.Fatal(err)
@@ -235,7 +249,17 @@ func serverProcs(t *testing.T) []int {
 		if err != nil || filepath.Base(exe) != "backupview-apiserver" {
 			continue
 		}
-		pids = append(pids, pid)
+		cg, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cgroup"))
+		if err != nil {
+			continue
+		}
+		for _, uid := range uids {
+			// cgroupfs spells the pod's cgroup with its UID as is.
+			if strings.Contains(string(cg), uid) {
+				pids = append(pids, pid)
+				break
+			}
+		}
 	}
 	return pids
 }

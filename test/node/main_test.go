@@ -2,7 +2,7 @@
 // a real node (test/controlplane with Config.Node: containerd, kubelet, kube-proxy,
 // kube-scheduler), and breaks it as production does: a pod deleted, a rolling update, both
 // pods killed, an upgrade, an uninstall, each under load from real clients. `make test-node`
-// runs it (docs/reliability.md, promises 12-17).
+// runs it (docs/reliability.md, promises 22-29).
 package node
 
 import (
@@ -50,7 +50,9 @@ func TestMain(m *testing.M) {
 	if code != 0 {
 		dumpLogs()
 	}
+	t0 := time.Now()
 	c.Stop(code != 0)
+	fmt.Printf("node and control plane torn down in %s\n", time.Since(t0).Round(100*time.Millisecond))
 	os.Exit(code)
 }
 
@@ -59,20 +61,34 @@ func setup() error {
 		return fmt.Errorf("a node needs root (containerd, the kubelet, kube-proxy and CNI change the host)")
 	}
 	root := harness.RepoRoot()
-	for _, f := range []string{"_output/bin/helm", imageArchive(), "_output/image/pause-linux-" + runtime.GOARCH + ".tar"} {
+	for _, f := range []string{"_output/bin/helm", "_output/bin/cert-manager-controller", imageArchive,
+		"_output/image/digest", "_output/image/pause-linux-" + runtime.GOARCH + ".tar"} {
 		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
 			return fmt.Errorf("%s is missing: `make test-node` builds it", f)
 		}
 	}
-	var err error
+	chart, err := newest(filepath.Join(root, "_output", "release", "backupview-*.tgz"))
+	if err != nil {
+		return fmt.Errorf("no packaged chart (%v): `make test-node` packages it", err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "_output", "image", "digest"))
+	if err != nil {
+		return err
+	}
+	digest := strings.TrimSpace(string(b))
 	t0 := time.Now()
-	if c, err = harness.Start(harness.Options{Node: true, Fixtures: []string{"hack/demo/samples.yaml"}}); err != nil {
+	if c, err = harness.Start(harness.Options{Node: true}); err != nil {
 		return err
 	}
 	nodeUp = time.Since(t0)
+	if err := c.Load("hack/demo/samples.yaml"); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := c.CP.ImportImage(ctx, filepath.Join(root, imageArchive())); err != nil {
+	// The OCI archive keeps the index digest the packaged chart pins (--local: no unpacking
+	// through a transfer service that would want to pull the other platform).
+	if _, err := c.CP.Ctr(ctx, "images", "import", "--local", filepath.Join(root, imageArchive)); err != nil {
 		return err
 	}
 	if imageTag, err = importedTag(ctx); err != nil {
@@ -82,10 +98,13 @@ func setup() error {
 		return err
 	}
 	t0 = time.Now()
-	if out, err := helm("install", release, chartDir(), "--namespace", namespace, "--create-namespace",
-		"--set", "tls.type=helm", "--set", "image.tag="+imageTag, "--set", "image.pullPolicy=Never",
-		"--wait", "--timeout", "3m"); err != nil {
+	if out, err := helm("install", release, chart, "--namespace", namespace, "--create-namespace",
+		"--set", "tls.type=helm", "--set", "image.pullPolicy=Never", "--wait", "--timeout", "3m"); err != nil {
 		return fmt.Errorf("helm install: %w\n%s", err, out)
+	}
+	img, err := c.Kubectl("get", "deploy", "-n", namespace, release, "-o", "jsonpath={.spec.template.spec.containers[0].image}")
+	if err != nil || img != imageRepo+"@"+digest {
+		return fmt.Errorf("the packaged chart runs %q (%v), want %s@%s: the digest make image wrote", img, err, imageRepo, digest)
 	}
 	if err := waitAPIService(ctx, true); err != nil {
 		return err
@@ -94,9 +113,8 @@ func setup() error {
 	return nil
 }
 
-func imageArchive() string {
-	return "_output/image/backupview-apiserver-linux-" + runtime.GOARCH + ".tar"
-}
+// imageArchive is the OCI layout of `make image` (both platforms) as one tar.
+const imageArchive = "_output/image/backupview-apiserver-oci.tar"
 
 func chartDir() string { return filepath.Join(harness.RepoRoot(), "deploy", "helm", "backupview") }
 
@@ -134,4 +152,20 @@ func dumpLogs() {
 		out, _ := c.Kubectl(args...)
 		fmt.Printf("---- kubectl %s ----\n%s\n", strings.Join(args, " "), out)
 	}
+}
+
+// newest is the most recently written file that matches pattern: `make chart` packages the
+// chart under the version of each build.
+func newest(pattern string) (string, error) {
+	files, err := filepath.Glob(pattern)
+	if err != nil || len(files) == 0 {
+		return "", fmt.Errorf("nothing matches %s", pattern)
+	}
+	best, bestTime := "", time.Time{}
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil && st.ModTime().After(bestTime) {
+			best, bestTime = f, st.ModTime()
+		}
+	}
+	return best, nil
 }
