@@ -43,6 +43,9 @@ func TestMain(m *testing.M) {
 	}
 	if err := setup(); err != nil {
 		fmt.Println("setup failed:", err)
+		if c != nil && c.CP != nil {
+			dumpLogs()
+		}
 		c.Stop(true)
 		os.Exit(1)
 	}
@@ -94,8 +97,12 @@ func setup() error {
 	if imageTag, err = importedTag(ctx); err != nil {
 		return err
 	}
-	if _, err := c.CP.Ctr(ctx, "images", "tag", imageRepo+":"+imageTag, imageRepo+":"+nextTag); err != nil {
-		return err
+	// A pull records the image under its digest too; an import does not, and the kubelet
+	// finds a pinned image (repo@sha256:...) only by that name.
+	for _, ref := range []string{imageRepo + "@" + digest, imageRepo + ":" + nextTag} {
+		if _, err := c.CP.Ctr(ctx, "images", "tag", imageRepo+":"+imageTag, ref); err != nil {
+			return err
+		}
 	}
 	t0 = time.Now()
 	if out, err := helm("install", release, chart, "--namespace", namespace, "--create-namespace",
