@@ -8,6 +8,7 @@
 # missing). docs/real-node.md says why each setting is there.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/hack/lib/k8s-build.sh"
 K8S=${K8S_VERSION:-1.37.2}; STAGING=v0.${K8S#1.}; CTRD=${CONTAINERD_VERSION:-v2.4.2}
 CACHE=${BACKUPVIEW_CACHE:-$HOME/.cache/backupview}
 NDIR=$CACHE/bin/k8s-node-v$K8S; CDIR=$CACHE/bin/containerd-$CTRD
@@ -29,18 +30,7 @@ fi
 if [[ ! -x $NDIR/kubelet || ! -x $NDIR/kube-scheduler || ! -x $NDIR/kube-proxy ]]; then
   echo ">> building kubelet, kube-scheduler and kube-proxy v$K8S (first time: ~6 min on 2 cores after the control plane)"
   W=$CACHE/work/k8s-node-v$K8S; mkdir -p "$W"; cd "$W"
-  go mod download -json "k8s.io/kubernetes@v$K8S" >/dev/null
-  MOD=$(go env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/v$K8S.mod
-  { echo "module example.com/k8snodebins"; echo; echo "go $(awk '/^go /{print $2}' "$MOD")"; echo
-    grep '^godebug' "$MOD" || true; echo
-    echo "require k8s.io/kubernetes v$K8S"; echo; echo "replace ("
-    sed -n '/^replace (/,/^)/p' "$MOD" | awk '/=>/{print "\t"$1" => "$1" '"$STAGING"'"}'; echo ")"; } > go.mod
-  printf '//go:build tools\n\npackage k8snodebins\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kubelet"\n\t_ "k8s.io/kubernetes/cmd/kube-scheduler"\n\t_ "k8s.io/kubernetes/cmd/kube-proxy"\n)\n' > tools.go
-  go mod tidy
-  V=k8s.io/component-base/version
-  LDF="-s -w -X $V.gitVersion=v$K8S -X $V.gitMajor=${K8S%%.*} -X $V.gitMinor=$(echo "$K8S" | cut -d. -f2) -X $V.gitTreeState=clean"
-  go build -trimpath -ldflags "$LDF" -o "$NDIR.tmp/" k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kube-proxy
-  mv "$NDIR.tmp/"* "$NDIR/" && rmdir "$NDIR.tmp"
+  k8s_build k8snodebins "$NDIR" kubelet kube-scheduler kube-proxy
 fi
 
 if [[ ! -x $CDIR/containerd || ! -x $CDIR/ctr || ! -x $CDIR/containerd-shim-runc-v2 ]]; then
