@@ -71,6 +71,9 @@ type Options struct {
 	Snapshots int
 	// MaxWatchers caps concurrent watches; more get 429.
 	MaxWatchers int
+	// MaxWatchersPerUser caps one user's share of them (0: a tenth of MaxWatchers, at least 1);
+	// more from that user get 429.
+	MaxWatchersPerUser int
 	// Workers build objects in parallel.
 	Workers int
 	// SliceBudget is how long a rebuild batch waits for its slowest objects before publishing
@@ -418,4 +421,12 @@ func (s *Snapshot[T]) Range(ns, after string) []*Entry[T] {
 		lo = hi
 	}
 	return s.Entries[lo:hi]
+}
+
+// perUser is the number of watches one user may hold.
+func (o Options) perUser() int {
+	if o.MaxWatchersPerUser > 0 {
+		return o.MaxWatchersPerUser
+	}
+	return max(1, o.MaxWatchers/10)
 }

@@ -61,7 +61,7 @@ func BenchmarkPublishOne(b *testing.B) {
 			go c.Run(ctx)
 			_ = c.WaitReady(ctx)
 			w := &watcher[*ui.BackupConfigurationView]{set: &c.watchers, live: make(chan []*Event[*ui.BackupConfigurationView], 1), limit: 1 << 30, cancel: func() {}}
-			if err := c.watchers.add(w, 1<<30); err != nil {
+			if err := c.watchers.add(w, 1<<30, 1<<30); err != nil {
 				b.Fatal(err)
 			}
 			key := "team-0050/db-00500-backup"

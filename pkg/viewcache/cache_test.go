@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -366,7 +367,7 @@ func TestQuietWatcherIsNotDroppedForOthersTraffic(t *testing.T) {
 
 // Promise 15: watches beyond the cap get 429.
 func TestWatchCap(t *testing.T) {
-	_, c, ctx := start(t, Options{MaxWatchers: 2})
+	_, c, ctx := start(t, Options{MaxWatchers: 2, MaxWatchersPerUser: 2})
 	for i := 0; i < 2; i++ {
 		w, err := c.Watch(ctx, watchOptions{}, nil)
 		if err != nil {
@@ -377,6 +378,43 @@ func TestWatchCap(t *testing.T) {
 	if _, err := c.Watch(ctx, watchOptions{}, nil); !apierrors.IsTooManyRequests(err) {
 		t.Fatalf("third watch: want 429, got %v", err)
 	}
+}
+
+// Promise 30: one user holds at most their share of the watches; another user still gets one
+// while any slot is free, and a closed watch gives its user's slot back.
+func TestWatchSharePerUser(t *testing.T) {
+	_, c, ctx := start(t, Options{MaxWatchers: 5, MaxWatchersPerUser: 2})
+	var tenant []watch.Interface
+	for i := 0; i < 2; i++ {
+		w, err := c.Watch(ctx, watchOptions{User: "tenant", Namespace: "a"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tenant = append(tenant, w)
+	}
+	_, err := c.Watch(ctx, watchOptions{User: "tenant", Namespace: "b"}, nil)
+	if !apierrors.IsTooManyRequests(err) || !strings.Contains(err.Error(), "limit per user (--max-watches-per-user)") {
+		t.Fatalf("the tenant's third watch: %v, want 429 naming --max-watches-per-user", err)
+	}
+	for _, u := range []string{"admin", "admin", "other"} {
+		w, err := c.Watch(ctx, watchOptions{User: u}, nil)
+		if err != nil {
+			t.Fatalf("%s's watch while the tenant is at its share: %v", u, err)
+		}
+		defer w.Stop()
+	}
+	if _, err := c.Watch(ctx, watchOptions{User: "fourth"}, nil); !apierrors.IsTooManyRequests(err) || !strings.Contains(err.Error(), "the server's limit, --max-watches") {
+		t.Fatalf("a watch past --max-watches: %v, want 429", err)
+	}
+	tenant[0].Stop()
+	for range tenant[0].ResultChan() { // closed once the watcher has left the set
+	}
+	w, err := c.Watch(ctx, watchOptions{User: "tenant"}, nil)
+	if err != nil {
+		t.Fatalf("the tenant's watch after closing one: %v", err)
+	}
+	w.Stop()
+	tenant[1].Stop()
 }
 
 // Promise 14: a view that takes long to build does not hold back the others: they are

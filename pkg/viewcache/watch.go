@@ -36,6 +36,9 @@ type WatchOptions[T Object] struct {
 	// Transform, if set, turns each object sent into what the watcher may see (redaction); it
 	// must not modify its argument.
 	Transform func(T) T
+	// User is the authenticated user the watch is for: each user may hold at most
+	// Options.MaxWatchersPerUser of the watches.
+	User string
 }
 
 // slowWatcher is sent, as the object of an ERROR event, to a watcher that fell behind.
@@ -53,6 +56,7 @@ const liveBatches = 32
 type watcher[T Object] struct {
 	set     *watcherSet[T]
 	ns      string
+	user    string
 	live    chan []*Event[T]
 	pending atomic.Int64 // events queued in live
 	limit   int64
@@ -72,7 +76,7 @@ func TooLarge(want, have uint64) error {
 // Watch starts a watch. It fails with 410 Gone for a resourceVersion this process cannot
 // vouch for (older than the kept history, or than its first build), with a "too large
 // resource version" timeout for one it has not reached within WaitForRV, and with 429 when
-// MaxWatchers watches are open.
+// MaxWatchers watches are open or the user holds their share (MaxWatchersPerUser).
 func (c *Cache[T]) Watch(ctx context.Context, o WatchOptions[T], onDrop func()) (watch.Interface, error) {
 	if o.ResourceVersion > 0 {
 		wctx, cancel := context.WithTimeout(ctx, WaitForRV)
@@ -86,7 +90,7 @@ func (c *Cache[T]) Watch(ctx context.Context, o WatchOptions[T], onDrop func()) 
 		}
 	}
 	wctx, cancel := context.WithCancel(ctx)
-	w := &watcher[T]{set: &c.watchers, ns: o.Namespace, live: make(chan []*Event[T], liveBatches), limit: int64(c.opts.WatcherBuffer),
+	w := &watcher[T]{set: &c.watchers, ns: o.Namespace, user: o.User, live: make(chan []*Event[T], liveBatches), limit: int64(c.opts.WatcherBuffer),
 		out: make(chan watch.Event, 16), cancel: cancel, onDrop: onDrop}
 	initial := o.Initial || o.InitialEnd
 
@@ -104,7 +108,7 @@ func (c *Cache[T]) Watch(ctx context.Context, o WatchOptions[T], onDrop func()) 
 	}
 	// Registered under the read lock: no batch is published between the snapshot and the
 	// registration, and events at or below snap.RV that reach it anyway are skipped.
-	err := c.watchers.add(w, c.opts.MaxWatchers)
+	err := c.watchers.add(w, c.opts.MaxWatchers, c.opts.perUser())
 	c.mu.RUnlock()
 	if err != nil {
 		cancel()
@@ -117,19 +121,26 @@ func (c *Cache[T]) Watch(ctx context.Context, o WatchOptions[T], onDrop func()) 
 // oldestRV is the oldest version a watch can resume from. The caller holds c.mu.
 func (c *Cache[T]) oldestRV() uint64 { return max(c.base, c.dropped) }
 
-// watcherSet holds the watchers by namespace ("" for cluster-wide).
+// watcherSet holds the watchers by namespace ("" for cluster-wide), and counts them by user.
 type watcherSet[T Object] struct {
 	resource string // for the 429
 	mu       sync.Mutex
 	byNS     map[string]map[*watcher[T]]struct{}
+	byUser   map[string]int
 	n        int
 }
 
-func (s *watcherSet[T]) add(w *watcher[T], limit int) error {
+// add registers a watcher unless limit watches are open or its user holds perUser of them: one
+// user can never take the slots every other user's watch needs, and a user under their share
+// gets a watch while any slot is free.
+func (s *watcherSet[T]) add(w *watcher[T], limit, perUser int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.n >= limit {
-		return apierrors.NewTooManyRequests(fmt.Sprintf("too many watches of %s open (%d); retry later", s.resource, s.n), 5)
+		return apierrors.NewTooManyRequests(fmt.Sprintf("too many watches of %s open (%d, the server's limit, --max-watches); retry later", s.resource, s.n), 5)
+	}
+	if s.byUser[w.user] >= perUser {
+		return apierrors.NewTooManyRequests(fmt.Sprintf("user %q has %d watches of %s open, the limit per user (--max-watches-per-user); close one or retry later", w.user, s.byUser[w.user], s.resource), 5)
 	}
 	m := s.byNS[w.ns]
 	if m == nil {
@@ -137,6 +148,10 @@ func (s *watcherSet[T]) add(w *watcher[T], limit int) error {
 		s.byNS[w.ns] = m
 	}
 	m[w] = struct{}{}
+	if s.byUser == nil {
+		s.byUser = map[string]int{}
+	}
+	s.byUser[w.user]++
 	s.n++
 	return nil
 }
@@ -156,6 +171,9 @@ func (s *watcherSet[T]) removeLocked(w *watcher[T]) {
 	s.n--
 	if len(m) == 0 {
 		delete(s.byNS, w.ns)
+	}
+	if s.byUser[w.user]--; s.byUser[w.user] <= 0 {
+		delete(s.byUser, w.user)
 	}
 }
 

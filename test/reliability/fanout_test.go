@@ -25,7 +25,7 @@ func TestFanOutScales(t *testing.T) {
 	need(t)
 	const quiet = 1998 // + demo and prod = 2,000 namespace watchers, + 1 cluster-wide
 	c := startCluster(t, harness.Options{Fixtures: []string{"hack/demo/samples.yaml"},
-		ServerArgs: []string{fmt.Sprintf("--max-watches=%d", quiet+3), "--watcher-buffer=50"}})
+		ServerArgs: []string{fmt.Sprintf("--max-watches=%d", quiet+3), fmt.Sprintf("--max-watches-per-user=%d", quiet+3), "--watcher-buffer=50"}})
 	bv := bvDirect(t, c, c.Ports.Server)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

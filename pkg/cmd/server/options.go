@@ -85,6 +85,7 @@ func (o *Options) Flags() (fss cliflag.NamedFlagSets) {
 	fs.IntVar(&o.Cache.History, "watch-history", o.Cache.History, "View events kept for watches resuming from a resourceVersion.")
 	fs.IntVar(&o.Cache.Snapshots, "list-snapshots", o.Cache.Snapshots, "Past snapshots kept for paged lists (continue tokens).")
 	fs.IntVar(&o.Cache.MaxWatchers, "max-watches", o.Cache.MaxWatchers, "Concurrent watches of views served; more are refused with 429 (Retry-After).")
+	fs.IntVar(&o.Cache.MaxWatchersPerUser, "max-watches-per-user", o.Cache.MaxWatchersPerUser, "Concurrent watches one authenticated user may hold, so that no user can take the slots others need; more are refused with 429 (Retry-After). 0: a tenth of --max-watches.")
 	fs.IntVar(&o.Cache.Workers, "rebuild-workers", o.Cache.Workers, "Views rebuilt in parallel after a source change.")
 	fs.DurationVar(&o.Cache.SliceBudget, "rebuild-slice-budget", o.Cache.SliceBudget, "How long a rebuild waits for its slowest views before publishing the others; the slow ones follow when done.")
 	fs.StringSliceVar(&o.FormTargetKinds, "form-target-kinds", o.FormTargetKinds, "Kinds (Kind.group; Kind for core kinds) whose objects backupconfigurationoptions offer as targets. Each is watched metadata-only; the server needs list and watch on them. Empty: only the kinds BackupConfigurations back up.")
@@ -133,6 +134,9 @@ func (o *Options) Validate() error {
 	}
 	if _, err := o.memoryLimit(); err != nil {
 		errs = append(errs, err)
+	}
+	if o.Cache.MaxWatchersPerUser < 0 {
+		errs = append(errs, fmt.Errorf("--max-watches-per-user must not be negative"))
 	}
 	if o.ShutdownDelay < 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-delay-duration must not be negative"))

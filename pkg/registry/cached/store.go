@@ -312,6 +312,9 @@ func (s *Store[T, P]) Watch(ctx context.Context, options *metainternalversion.Li
 	o.Filter = match // nil: every object; the namespace is the cache's to scope (o.Namespace)
 	o.Namespace = ns
 	o.Transform = s.redactor(ctx)
+	if u, ok := genericapirequest.UserFrom(ctx); ok {
+		o.User = u.GetName()
+	}
 	return s.cache.Watch(ctx, o, s.hooks.WatcherDropped)
 }
 
