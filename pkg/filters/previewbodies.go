@@ -3,7 +3,10 @@ package filters
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -22,7 +25,7 @@ import (
 // renderer's reach; the update and patch handlers (a PUT or PATCH of a preview renders too,
 // docs/design.md "Preview: every write renders") do the same. So
 // preview writes take turns by body size: at most BodyBudget bytes of bodies at a time
-// (FIFO); a form of a few KiB never waits behind another.
+// (FIFO, one place in the queue per user); a form of a few KiB never waits behind another.
 const (
 	// BodyBudget is the body limit (MaxRequestBodyBytes): one largest body at a time.
 	BodyBudget = 1 << 20
@@ -37,10 +40,58 @@ const (
 // body budget; a write that waits more than BodyWait gets 429 Too Many Requests with
 // Retry-After.
 func PreviewBodies(h http.Handler, s runtime.NegotiatedSerializer) http.Handler {
-	return previewBodies(h, s, semaphore.NewWeighted(BodyBudget))
+	return previewBodies(h, s, newBodyGate(BodyBudget))
 }
 
-func previewBodies(h http.Handler, s runtime.NegotiatedSerializer, bodies *semaphore.Weighted) http.Handler {
+// bodyGate is the body budget, taken in two turns: a user's own (each user may queue at most
+// one budget of bodies), then everyone's (FIFO). A user who floods large previews therefore
+// waits behind their own, and holds at most one place in the shared queue: another user's
+// preview waits for at most one body of theirs.
+type bodyGate struct {
+	all   *semaphore.Weighted
+	mu    sync.Mutex
+	users map[string]*userBudget
+}
+
+type userBudget struct {
+	sem  *semaphore.Weighted
+	refs int
+}
+
+func newBodyGate(budget int64) *bodyGate {
+	return &bodyGate{all: semaphore.NewWeighted(budget), users: map[string]*userBudget{}}
+}
+
+// acquire takes n bytes of user's budget, then of everyone's; release gives both back.
+func (g *bodyGate) acquire(ctx context.Context, user string, n int64) (release func(), err error) {
+	g.mu.Lock()
+	u := g.users[user]
+	if u == nil {
+		u = &userBudget{sem: semaphore.NewWeighted(BodyBudget)}
+		g.users[user] = u
+	}
+	u.refs++
+	g.mu.Unlock()
+	done := func() {
+		g.mu.Lock()
+		if u.refs--; u.refs == 0 {
+			delete(g.users, user)
+		}
+		g.mu.Unlock()
+	}
+	if err := u.sem.Acquire(ctx, n); err != nil {
+		done()
+		return nil, errors.New("the same user's previews are ahead")
+	}
+	if err := g.all.Acquire(ctx, n); err != nil {
+		u.sem.Release(n)
+		done()
+		return nil, errors.New("other users' previews are ahead")
+	}
+	return func() { g.all.Release(n); u.sem.Release(n); done() }, nil
+}
+
+func previewBodies(h http.Handler, s runtime.NegotiatedSerializer, gate *bodyGate) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !isPreviewWrite(r) {
 			h.ServeHTTP(w, r)
@@ -50,15 +101,19 @@ func previewBodies(h http.Handler, s runtime.NegotiatedSerializer, bodies *semap
 		if n < 0 || n > BodyBudget { // unknown (chunked) or over the limit: the most it may read
 			n = BodyBudget
 		}
+		user := ""
+		if u, ok := genericapirequest.UserFrom(r.Context()); ok {
+			user = u.GetName()
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), BodyWait)
-		err := bodies.Acquire(ctx, n)
+		release, err := gate.acquire(ctx, user, n)
 		cancel()
 		if err != nil {
-			err := apierrors.NewTooManyRequests("the server is busy with other large previews; retry", retryAfter)
+			err := apierrors.NewTooManyRequests(fmt.Sprintf("the server is busy with large previews (%v); retry", err), retryAfter)
 			responsewriters.ErrorNegotiated(err, s, schema.GroupVersion{Group: ui.GroupName, Version: "v1alpha1"}, w, r)
 			return
 		}
-		defer bodies.Release(n)
+		defer release()
 		h.ServeHTTP(w, r)
 	})
 }

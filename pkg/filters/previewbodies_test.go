@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sync/semaphore"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	authuser "k8s.io/apiserver/pkg/authentication/user"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
@@ -21,8 +21,9 @@ import (
 func TestPreviewBodies(t *testing.T) {
 	codecs := serializer.NewCodecFactory(runtime.NewScheme())
 	served := 0
-	bodies := semaphore.NewWeighted(BodyBudget)
-	h := previewBodies(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { served++ }), codecs, bodies)
+	gate := newBodyGate(BodyBudget)
+	bodies := gate.all
+	h := previewBodies(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { served++ }), codecs, gate)
 	req := func(info *genericapirequest.RequestInfo, size int64) *httptest.ResponseRecorder {
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
@@ -69,4 +70,59 @@ func TestPreviewBodies(t *testing.T) {
 			t.Errorf("not a preview write (%s %s/%s): %d", info.Verb, info.APIGroup, info.Resource, rec.Code)
 		}
 	}
+}
+
+// TestPreviewBodiesOnePlacePerUser (promise 30): a user who floods large previews holds one
+// place in the shared queue; another user's preview, queued after all of theirs, goes next.
+func TestPreviewBodiesOnePlacePerUser(t *testing.T) {
+	codecs := serializer.NewCodecFactory(runtime.NewScheme())
+	gate := newBodyGate(BodyBudget)
+	served := make(chan string, 8)
+	proceed := make(chan struct{})
+	h := previewBodies(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := genericapirequest.UserFrom(r.Context())
+		served <- u.GetName() + " " + r.URL.Path
+		<-proceed
+	}), codecs, gate)
+	info := &genericapirequest.RequestInfo{IsResourceRequest: true, Verb: "create", APIGroup: ui.GroupName, Resource: "backupconfigurationpreviews"}
+	send := func(user, path string) {
+		ctx := genericapirequest.WithUser(genericapirequest.WithRequestInfo(context.Background(), info), &authuser.DefaultInfo{Name: user})
+		r := httptest.NewRequestWithContext(ctx, http.MethodPost, path, strings.NewReader(""))
+		r.ContentLength = BodyBudget
+		go h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	refs := func(user string, want int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			gate.mu.Lock()
+			n := 0
+			if u := gate.users[user]; u != nil {
+				n = u.refs
+			}
+			gate.mu.Unlock()
+			if n == want {
+				time.Sleep(20 * time.Millisecond) // from the count to the semaphore's queue
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s has %d previews waiting, want %d", user, n, want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	send("tenant", "/1")
+	if got := <-served; got != "tenant /1" {
+		t.Fatalf("first served: %s", got)
+	}
+	send("tenant", "/2")
+	send("tenant", "/3")
+	refs("tenant", 3)
+	send("other", "/1")
+	refs("other", 1)
+	proceed <- struct{}{} // tenant /1 done
+	if got := <-served; got != "other /1" {
+		t.Errorf("served after the tenant's first preview: %s, want the other user's (queued after the tenant's two more)", got)
+	}
+	close(proceed)
 }

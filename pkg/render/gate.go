@@ -2,10 +2,12 @@ package render
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
 )
@@ -41,23 +43,69 @@ func waitForever() (func(), error) {
 	return releaseHeavy, nil
 }
 
-// waitAtMost gives up after d or when ctx ends, with 429 Too Many Requests.
+// heavyUsers holds, per user of the API, the one heavy slot they may hold or wait for at a
+// time: a user who floods heavy previews waits behind their own, and another user's always
+// finds a slot within one preview's time (heavySlots is more than one).
+var heavyUsers = struct {
+	sync.Mutex
+	m map[string]*heavyUser
+}{m: map[string]*heavyUser{}}
+
+type heavyUser struct {
+	turn chan struct{} // capacity 1
+	refs int
+}
+
+func takeUser(name string) *heavyUser {
+	heavyUsers.Lock()
+	defer heavyUsers.Unlock()
+	u := heavyUsers.m[name]
+	if u == nil {
+		u = &heavyUser{turn: make(chan struct{}, 1)}
+		heavyUsers.m[name] = u
+	}
+	u.refs++
+	return u
+}
+
+func dropUser(name string, u *heavyUser) {
+	heavyUsers.Lock()
+	defer heavyUsers.Unlock()
+	if u.refs--; u.refs == 0 {
+		delete(heavyUsers.m, name)
+	}
+}
+
+// waitAtMost gives up after d or when ctx ends, with 429 Too Many Requests. The caller's own
+// turn comes first (one heavy slot per user of ctx), then a slot.
 func waitAtMost(ctx context.Context, d time.Duration) waitFunc {
 	return func() (func(), error) {
-		select {
-		case heavy <- struct{}{}:
-			return releaseHeavy, nil
-		default:
+		name := ""
+		if u, ok := genericapirequest.UserFrom(ctx); ok {
+			name = u.GetName()
 		}
+		u := takeUser(name)
 		t := time.NewTimer(d)
 		defer t.Stop()
+		busy := func(whose string) (func(), error) {
+			dropUser(name, u)
+			return nil, apierrors.NewTooManyRequests("the server is busy with "+whose+" previews that have large task params; retry", retryAfterSeconds)
+		}
+		select {
+		case u.turn <- struct{}{}:
+		case <-t.C:
+			return busy("your other")
+		case <-ctx.Done():
+			return busy("your other")
+		}
 		select {
 		case heavy <- struct{}{}:
-			return releaseHeavy, nil
+			return func() { releaseHeavy(); <-u.turn; dropUser(name, u) }, nil
 		case <-t.C:
 		case <-ctx.Done():
 		}
-		return nil, apierrors.NewTooManyRequests("the server is busy with other previews that have large task params; retry", retryAfterSeconds)
+		<-u.turn
+		return busy("other users'")
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	authuser "k8s.io/apiserver/pkg/authentication/user"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 
 	"github.com/kubestash/backupview/pkg/apis/ui"
 )
@@ -88,4 +90,31 @@ func TestHeavyGate(t *testing.T) {
 	if _, errs, err := RenderContext(context.Background(), many); err != nil || len(errs) > 0 {
 		t.Errorf("many values with the gate free: %v %v", err, errs)
 	}
+}
+
+// TestHeavyGateOneSlotPerUser (promise 30): a user holding a heavy slot waits for their own
+// turn for the next one, while another user takes the free slot at once.
+func TestHeavyGateOneSlotPerUser(t *testing.T) {
+	as := func(user string, d time.Duration) (context.Context, context.CancelFunc) {
+		return context.WithTimeout(genericapirequest.WithUser(context.Background(), &authuser.DefaultInfo{Name: user}), d)
+	}
+	ctx, cancel := as("tenant", time.Second)
+	defer cancel()
+	release, err := waitAtMost(ctx, time.Second)()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	ctx2, cancel2 := as("tenant", 100*time.Millisecond)
+	defer cancel2()
+	if _, err := waitAtMost(ctx2, time.Second)(); !apierrors.IsTooManyRequests(err) || !strings.Contains(err.Error(), "your other") {
+		t.Errorf("the tenant's second heavy preview with a slot free: %v, want 429 (its own turn)", err)
+	}
+	ctx3, cancel3 := as("other", 100*time.Millisecond)
+	defer cancel3()
+	r3, err := waitAtMost(ctx3, time.Second)()
+	if err != nil {
+		t.Fatalf("another user's heavy preview with a slot free: %v", err)
+	}
+	r3()
 }
