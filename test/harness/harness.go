@@ -8,6 +8,7 @@ package harness
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -333,4 +334,23 @@ func Eventually(timeout time.Duration, f func() error) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("not within %s: %w", timeout, err)
+}
+
+// TableHealth is the Health cell of the server's Table for one view: what kubectl get shows.
+func (c *Cluster) TableHealth(ns, name string) (string, error) {
+	raw, err := c.BV.UiV1alpha1().RESTClient().Get().Namespace(ns).Resource("backupconfigurationviews").Name(name).
+		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(context.Background())
+	if err != nil {
+		return "", err
+	}
+	var tbl metav1.Table
+	if err := json.Unmarshal(raw, &tbl); err != nil {
+		return "", err
+	}
+	for i, col := range tbl.ColumnDefinitions {
+		if col.Name == "Health" && len(tbl.Rows) == 1 {
+			return fmt.Sprint(tbl.Rows[0].Cells[i]), nil
+		}
+	}
+	return "", fmt.Errorf("no Health cell in %s", raw)
 }

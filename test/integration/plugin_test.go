@@ -3,7 +3,6 @@ package integration
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -41,27 +40,6 @@ func admin(t *testing.T, args ...string) (string, string, error) {
 	return plugin(t, c.Kubeconfig(""), nil, args...)
 }
 
-// tableHealth is the HEALTH cell the server's Table gives the view now.
-func tableHealth(t *testing.T, ns, name string) string {
-	t.Helper()
-	raw, err := bv.UiV1alpha1().RESTClient().Get().Namespace(ns).Resource("backupconfigurationviews").Name(name).
-		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tbl metav1.Table
-	if err := json.Unmarshal(raw, &tbl); err != nil {
-		t.Fatal(err)
-	}
-	for i, col := range tbl.ColumnDefinitions {
-		if col.Name == "Health" && len(tbl.Rows) == 1 {
-			return fmt.Sprint(tbl.Rows[0].Cells[i])
-		}
-	}
-	t.Fatalf("no Health cell in %s", raw)
-	return ""
-}
-
 // TestPluginDescribe: kubectl backupview describe of a demo view prints every panel with its
 // objects, the verdict the server's Table shows, and works through kubectl's plugin lookup.
 func TestPluginDescribe(t *testing.T) {
@@ -70,7 +48,10 @@ func TestPluginDescribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err, errOut)
 	}
-	health := tableHealth(t, "demo", "mongodb-backup")
+	health, err := c.TableHealth("demo", "mongodb-backup")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if first, _, _ := strings.Cut(out, "\n"); first != "Health:   "+health {
 		t.Errorf("first line %q, want the Table's HEALTH %s", first, health)
 	}

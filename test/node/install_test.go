@@ -139,7 +139,6 @@ func cgroupMemoryLimit(t *testing.T, pid int) int64 {
 // namespaceUsers: a user bound to the built-in view role in one namespace lists that
 // namespace's views and nothing else, and may not preview; one with edit previews there.
 func namespaceUsers(t *testing.T) {
-	ctx := context.Background()
 	users := map[string]string{"viewer": "view", "editor": "edit"}
 	kc := map[string]string{}
 	for user, role := range users {
@@ -182,7 +181,6 @@ func namespaceUsers(t *testing.T) {
 	if err != nil || out != "BackupConfigurationPreview" {
 		t.Errorf("editor: preview in demo: %v\n%s", err, out)
 	}
-	_ = ctx
 }
 
 // podDeletedUnderLoad: one pod deleted (the default grace period) while clients read; no GET

@@ -7,10 +7,8 @@ package release
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,7 +18,6 @@ import (
 	"strings"
 	"testing"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubestash/backupview/test/harness"
@@ -220,7 +217,10 @@ func TestKrewInstall(t *testing.T) {
 	if err != nil {
 		t.Fatalf("kubectl backupview describe: %v\n%s", err, out)
 	}
-	health := tableHealth(t, c, "demo", "mongodb-backup")
+	health, err := c.TableHealth("demo", "mongodb-backup")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if first, _, _ := strings.Cut(out, "\n"); first != "Health:   "+health {
 		t.Errorf("first line %q, want the Table's HEALTH %s:\n%s", first, health, out)
 	}
@@ -251,25 +251,4 @@ func krew(bin, krewRoot, path string, args ...string) (string, error) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	return out.String(), err
-}
-
-// tableHealth is the HEALTH cell of the server's Table for the view.
-func tableHealth(t *testing.T, c *harness.Cluster, ns, name string) string {
-	t.Helper()
-	raw, err := c.BV.UiV1alpha1().RESTClient().Get().Namespace(ns).Resource("backupconfigurationviews").Name(name).
-		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tbl metav1.Table
-	if err := json.Unmarshal(raw, &tbl); err != nil {
-		t.Fatal(err)
-	}
-	for i, col := range tbl.ColumnDefinitions {
-		if col.Name == "Health" && len(tbl.Rows) == 1 {
-			return fmt.Sprint(tbl.Rows[0].Cells[i])
-		}
-	}
-	t.Fatalf("no Health cell in %s", raw)
-	return ""
 }
