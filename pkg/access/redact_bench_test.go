@@ -5,7 +5,7 @@ import (
 
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 
-	"github.com/kubestash/backupview/pkg/apis/ui"
+	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 )
 
 // BenchmarkRedactList is the LIST path's cost of redaction: one op is one request's Redact

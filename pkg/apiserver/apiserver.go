@@ -23,8 +23,8 @@ import (
 	"k8s.io/component-base/metrics/legacyregistry"
 
 	"github.com/kubestash/backupview/pkg/access"
-	"github.com/kubestash/backupview/pkg/apis/ui"
 	"github.com/kubestash/backupview/pkg/apis/ui/install"
+	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/formoptions"
 	"github.com/kubestash/backupview/pkg/healthmetrics"
 	"github.com/kubestash/backupview/pkg/metrics"

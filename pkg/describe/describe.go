@@ -18,7 +18,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
 
-	"github.com/kubestash/backupview/pkg/apis/ui"
 	"github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/health"
 )
@@ -44,13 +43,8 @@ func Views(w io.Writer, views []v1alpha1.BackupConfigurationView, now time.Time)
 	return nil
 }
 
-// View writes one view's detail page as seen at now. The verdict is package health's At,
-// read from the view converted to the internal type (docs/design.md, "Health").
-func View(w io.Writer, in *v1alpha1.BackupConfigurationView, now time.Time) error {
-	v := &ui.BackupConfigurationView{}
-	if err := v1alpha1.Convert_v1alpha1_BackupConfigurationView_To_ui_BackupConfigurationView(in, v, nil); err != nil {
-		return err
-	}
+// View writes one view's detail page as seen at now (docs/design.md, "Health").
+func View(w io.Writer, v *v1alpha1.BackupConfigurationView, now time.Time) error {
 	p := &page{tw: tabwriter.NewWriter(w, 0, 8, 3, ' ', 0), now: now}
 	p.health(v)
 	p.basic(v)
@@ -100,7 +94,7 @@ func (p *page) table(indent int, header []string, rows [][]string) {
 	p.block()
 }
 
-func (p *page) health(v *ui.BackupConfigurationView) {
+func (p *page) health(v *v1alpha1.BackupConfigurationView) {
 	h := &v.Health
 	p.line(0, "Health:", health.At(h, p.now))
 	p.block()
@@ -120,7 +114,7 @@ func (p *page) health(v *ui.BackupConfigurationView) {
 	p.line(1, "Overdue After:", p.instant(h.OverdueAfter))
 }
 
-func (p *page) basic(v *ui.BackupConfigurationView) {
+func (p *page) basic(v *v1alpha1.BackupConfigurationView) {
 	p.title("Basic")
 	p.line(1, "Name:", v.Name)
 	p.line(1, "Namespace:", v.Namespace)
@@ -158,7 +152,7 @@ func (p *page) pairs(title string, m map[string]string) {
 	}
 }
 
-func (p *page) sessions(v *ui.BackupConfigurationView) {
+func (p *page) sessions(v *v1alpha1.BackupConfigurationView) {
 	p.title("Sessions")
 	rows := make([][]string, 0, len(v.Sessions))
 	for _, s := range v.Sessions {
@@ -167,7 +161,7 @@ func (p *page) sessions(v *ui.BackupConfigurationView) {
 	p.table(1, []string{"NAME", "SCHEDULE", "NEXT SCHEDULE"}, rows)
 }
 
-func (p *page) backupSessions(v *ui.BackupConfigurationView) {
+func (p *page) backupSessions(v *v1alpha1.BackupConfigurationView) {
 	p.title("Backup Sessions")
 	rows := make([][]string, 0, len(v.BackupSessions))
 	for _, s := range v.BackupSessions { // newest first, as the view orders them
@@ -177,7 +171,7 @@ func (p *page) backupSessions(v *ui.BackupConfigurationView) {
 	p.table(1, []string{"NAME", "NAMESPACE", "INVOKER KIND", "INVOKER NAME", "SESSION", "TOTAL SNAPSHOTS", "PHASE", "DURATION", "AGE"}, rows)
 }
 
-func (p *page) retentionPolicies(v *ui.BackupConfigurationView) {
+func (p *page) retentionPolicies(v *v1alpha1.BackupConfigurationView) {
 	p.title("Retention Policies")
 	rows := make([][]string, 0, len(v.RetentionPolicies))
 	var notes []string
@@ -195,7 +189,7 @@ func (p *page) retentionPolicies(v *ui.BackupConfigurationView) {
 	p.notes(notes)
 }
 
-func (p *page) target(v *ui.BackupConfigurationView) {
+func (p *page) target(v *v1alpha1.BackupConfigurationView) {
 	p.title("Target")
 	t := v.Target
 	ref := t.Kind + " " + t.Namespace + "/" + t.Name
@@ -210,7 +204,7 @@ func (p *page) target(v *ui.BackupConfigurationView) {
 	}
 }
 
-func (p *page) repositories(v *ui.BackupConfigurationView) {
+func (p *page) repositories(v *v1alpha1.BackupConfigurationView) {
 	p.title("Repository")
 	rows := make([][]string, 0, len(v.Repositories))
 	for _, r := range v.Repositories {
@@ -228,7 +222,7 @@ func (p *page) repositories(v *ui.BackupConfigurationView) {
 	p.table(1, []string{"NAME", "NAMESPACE", "SIZE", "SNAPSHOT COUNT", "TARGET", "LAST-SUCCESSFUL-BACKUP", "INTEGRITY", "AGE"}, rows)
 }
 
-func (p *page) backupStorages(v *ui.BackupConfigurationView) {
+func (p *page) backupStorages(v *v1alpha1.BackupConfigurationView) {
 	p.title("BackupStorage")
 	rows := make([][]string, 0, len(v.BackupStorages))
 	var notes []string
@@ -246,7 +240,7 @@ func (p *page) backupStorages(v *ui.BackupConfigurationView) {
 	p.notes(notes)
 }
 
-func (p *page) cronJobs(v *ui.BackupConfigurationView) {
+func (p *page) cronJobs(v *v1alpha1.BackupConfigurationView) {
 	p.title("CronJobs")
 	rows := make([][]string, 0, len(v.CronJobs))
 	for _, c := range v.CronJobs {
@@ -315,7 +309,7 @@ func (p *page) instant(t *metav1.Time) string {
 	return fmt.Sprintf("%s (%s ago)", at, duration.HumanDuration(p.now.Sub(t.Time)))
 }
 
-func object(o ui.TypedObjectReference) string {
+func object(o v1alpha1.TypedObjectReference) string {
 	if o.Namespace == "" {
 		return o.Kind + " " + o.Name
 	}

@@ -13,7 +13,7 @@ import (
 	authuser "k8s.io/apiserver/pkg/authentication/user"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 
-	"github.com/kubestash/backupview/pkg/apis/ui"
+	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 )
 
 // TestPreviewBodies: preview writes take turns by body size and get 429 with Retry-After

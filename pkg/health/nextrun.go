@@ -3,7 +3,7 @@ package health
 import (
 	"time"
 
-	"github.com/kubestash/backupview/pkg/apis/ui"
+	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/cron"
 )
 

@@ -10,7 +10,7 @@ import (
 	authuser "k8s.io/apiserver/pkg/authentication/user"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 
-	"github.com/kubestash/backupview/pkg/apis/ui"
+	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 )
 
 // fillGate takes every heavy slot until the returned func gives them back.

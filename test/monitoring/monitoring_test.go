@@ -30,7 +30,7 @@ import (
 	"k8s.io/component-base/metrics/legacyregistry"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubestash/backupview/pkg/apis/ui"
+	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/healthmetrics"
 	"github.com/kubestash/backupview/pkg/metrics"
 	"github.com/kubestash/backupview/pkg/viewcache"

@@ -8,7 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/kubestash/backupview/pkg/apis/ui"
+	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 )
 
 // Columns: how much each dropdown offers, and what the KubeStash webhook picks by default;

@@ -17,7 +17,7 @@ import (
 	"k8s.io/apiserver/pkg/warning"
 
 	"github.com/kubestash/backupview/pkg/access"
-	"github.com/kubestash/backupview/pkg/apis/ui"
+	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/render"
 )
 

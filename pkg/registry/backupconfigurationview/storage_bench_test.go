@@ -19,7 +19,6 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 
-	"github.com/kubestash/backupview/pkg/apis/ui"
 	"github.com/kubestash/backupview/pkg/apis/ui/install"
 	"github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/join"
@@ -61,9 +60,9 @@ func om(ns, name, rv string, created time.Time) kubestash.Meta {
 }
 
 // benchSnapshot is n views (10 per namespace, 10 sessions each, half with two sessions).
-func benchSnapshot(n int) *viewcache.Snapshot[*ui.BackupConfigurationView] {
+func benchSnapshot(n int) *viewcache.Snapshot[*v1alpha1.BackupConfigurationView] {
 	l := &lookup{sessions: map[string][]*kubestash.BackupSession{}, crons: map[string][]*kubestash.CronJob{}}
-	snap := &viewcache.Snapshot[*ui.BackupConfigurationView]{RV: 1 << 20}
+	snap := &viewcache.Snapshot[*v1alpha1.BackupConfigurationView]{RV: 1 << 20}
 	i32 := int32(1)
 	for i := 0; i < n; i++ {
 		ns, name := fmt.Sprintf("team-%04d", i/10), fmt.Sprintf("db-%05d-backup", i)
@@ -95,7 +94,7 @@ func benchSnapshot(n int) *viewcache.Snapshot[*ui.BackupConfigurationView] {
 				LastScheduleTime: &metav1.Time{Time: t0}})
 		}
 		v, rv := join.Build(bc, l)
-		e := &viewcache.Entry[*ui.BackupConfigurationView]{Key: key, Object: v, RV: rv}
+		e := &viewcache.Entry[*v1alpha1.BackupConfigurationView]{Key: key, Object: v, RV: rv}
 		v.ResourceVersion = fmt.Sprint(rv)
 		snap.Entries = append(snap.Entries, e)
 	}
@@ -106,21 +105,21 @@ func kubestashUID(i int) types.UID { return types.UID(fmt.Sprintf("0b8a3c55-6f7e
 
 // benchCache serves one snapshot.
 type benchCache struct {
-	snap *viewcache.Snapshot[*ui.BackupConfigurationView]
+	snap *viewcache.Snapshot[*v1alpha1.BackupConfigurationView]
 }
 
 func (f *benchCache) WaitReady(context.Context) error { return nil }
-func (f *benchCache) WaitFor(context.Context, uint64) (*viewcache.Snapshot[*ui.BackupConfigurationView], error) {
+func (f *benchCache) WaitFor(context.Context, uint64) (*viewcache.Snapshot[*v1alpha1.BackupConfigurationView], error) {
 	return f.snap, nil
 }
-func (f *benchCache) Current() *viewcache.Snapshot[*ui.BackupConfigurationView] { return f.snap }
-func (f *benchCache) SnapshotAt(rv uint64) *viewcache.Snapshot[*ui.BackupConfigurationView] {
+func (f *benchCache) Current() *viewcache.Snapshot[*v1alpha1.BackupConfigurationView] { return f.snap }
+func (f *benchCache) SnapshotAt(rv uint64) *viewcache.Snapshot[*v1alpha1.BackupConfigurationView] {
 	return f.snap
 }
-func (f *benchCache) Get(key string) *viewcache.Entry[*ui.BackupConfigurationView] {
+func (f *benchCache) Get(key string) *viewcache.Entry[*v1alpha1.BackupConfigurationView] {
 	return f.snap.Find(key)
 }
-func (f *benchCache) Watch(context.Context, viewcache.WatchOptions[*ui.BackupConfigurationView], func()) (watch.Interface, error) {
+func (f *benchCache) Watch(context.Context, viewcache.WatchOptions[*v1alpha1.BackupConfigurationView], func()) (watch.Interface, error) {
 	return nil, nil
 }
 
@@ -231,7 +230,7 @@ func BenchmarkListJSON(b *testing.B) {
 			for b.Loop() {
 				l, _ := r.List(ctx, everything())
 				var w countingWriter
-				if err := enc.Encode(toV1(l.(*ui.BackupConfigurationViewList)), &w); err != nil {
+				if err := enc.Encode(l, &w); err != nil {
 					b.Fatal(err)
 				}
 				size = w.n
@@ -248,7 +247,7 @@ func BenchmarkEncodeOnlyJSON(b *testing.B) {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			r, ctx := benchREST(n)
 			l, _ := r.List(ctx, everything())
-			v1 := toV1(l.(*ui.BackupConfigurationViewList))
+			v1 := l
 			b.ReportAllocs()
 			for b.Loop() {
 				if err := enc.Encode(v1, io.Discard); err != nil {
@@ -290,23 +289,15 @@ func BenchmarkGet(b *testing.B) {
 	}
 }
 
-func toV1(l *ui.BackupConfigurationViewList) *v1alpha1.BackupConfigurationViewList {
-	out := &v1alpha1.BackupConfigurationViewList{}
-	if err := v1alpha1.Convert_ui_BackupConfigurationViewList_To_v1alpha1_BackupConfigurationViewList(l, out, nil); err != nil {
-		panic(err)
-	}
-	return out
-}
-
 type countingWriter struct{ n int }
 
 func (w *countingWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p), nil }
 
 // fieldSet is a view's field selectors as a fields.Set (how they were matched before the
 // table's Matcher), for BenchmarkFieldMatch.
-func fieldSet(v *ui.BackupConfigurationView) fields.Set {
-	set := make(fields.Set, len(ui.ViewFields))
-	for _, f := range ui.ViewFields {
+func fieldSet(v *v1alpha1.BackupConfigurationView) fields.Set {
+	set := make(fields.Set, len(v1alpha1.ViewFields))
+	for _, f := range v1alpha1.ViewFields {
 		set[f.Name] = f.Value(v)
 	}
 	return set
@@ -335,7 +326,7 @@ func BenchmarkFieldMatch(b *testing.B) {
 			sel.Matches(fieldSet(v))
 		}
 	})
-	match, err := ui.ViewFields.Matcher(sel)
+	match, err := v1alpha1.ViewFields.Matcher(sel)
 	if err != nil {
 		b.Fatal(err)
 	}

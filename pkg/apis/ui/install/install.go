@@ -5,13 +5,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 
-	"github.com/kubestash/backupview/pkg/apis/ui"
 	"github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 )
 
 // Install registers the API group and adds types to a scheme.
 func Install(scheme *runtime.Scheme) {
-	utilruntime.Must(ui.AddToScheme(scheme))
+	utilruntime.Must(v1alpha1.AddToSchemeAsInternal(scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(scheme))
 	utilruntime.Must(scheme.SetVersionPriority(v1alpha1.SchemeGroupVersion))
 }

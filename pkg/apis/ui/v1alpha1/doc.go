@@ -1,6 +1,5 @@
 // +k8s:openapi-gen=true
 // +k8s:deepcopy-gen=package
-// +k8s:conversion-gen=github.com/kubestash/backupview/pkg/apis/ui
 // +k8s:defaulter-gen=TypeMeta
 // +groupName=ui.kubestash.com
 // +k8s:openapi-model-package=com.kubestash.ui.v1alpha1

@@ -143,3 +143,6 @@ type BackupConfigurationOptionsList struct {
 	// Items is the list of options, one per namespace.
 	Items []BackupConfigurationOptions `json:"items"`
 }
+
+// OptionsName is the name of every namespace's BackupConfigurationOptions.
+const OptionsName = "default"

@@ -26,17 +26,33 @@ func init() {
 	localSchemeBuilder.Register(addKnownTypes, addFieldLabelConversions)
 }
 
-func addKnownTypes(scheme *runtime.Scheme) error {
-	scheme.AddKnownTypes(SchemeGroupVersion,
+// knownTypes are the kinds of this group version.
+func knownTypes() []runtime.Object {
+	return []runtime.Object{
 		&BackupConfigurationView{},
 		&BackupConfigurationViewList{},
 		&BackupConfigurationPreview{},
 		&BackupConfigurationOptions{},
 		&BackupConfigurationOptionsList{},
-	)
+	}
+}
+
+func addKnownTypes(scheme *runtime.Scheme) error {
+	scheme.AddKnownTypes(SchemeGroupVersion, knownTypes()...)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil
 }
+
+// AddToSchemeAsInternal registers this version's types as the group's internal version too.
+// The server serves one version, so its storage works on these types directly: the scheme's
+// conversion between the two is a change of kind only (docs/design.md, "API types").
+func AddToSchemeAsInternal(scheme *runtime.Scheme) error {
+	scheme.AddKnownTypes(schema.GroupVersion{Group: GroupName, Version: runtime.APIVersionInternal}, knownTypes()...)
+	return nil
+}
+
+// Kind takes an unqualified kind and returns a Group qualified GroupKind.
+func Kind(kind string) schema.GroupKind { return SchemeGroupVersion.WithKind(kind).GroupKind() }
 
 // Resource takes an unqualified resource and returns a Group qualified GroupResource.
 func Resource(resource string) schema.GroupResource {

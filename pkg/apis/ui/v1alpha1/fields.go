@@ -1,4 +1,4 @@
-package ui
+package v1alpha1
 
 import (
 	"strconv"
