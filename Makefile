@@ -4,7 +4,10 @@ GO ?= go
 BIN := _output/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.1.0-dev)
 LDFLAGS := -X github.com/kubestash/backupview/pkg/version.Version=$(VERSION)
-GOFILES := $(shell find cmd pkg hack test -name '*.go' 2>/dev/null)
+GOFILES := $(shell find cmd pkg plugins hack test -name '*.go' 2>/dev/null)
+# The packages whose tests need no control plane: the server, the kubectl plugin, the
+# commands, and the tooling's own logic (scale shapes, loader, report, scrape, fixtures).
+UNIT_PKGS := ./pkg/... ./plugins/... ./cmd/... ./test/controlplane/... ./test/scale/... ./test/scrape/... ./test/fixtures/...
 
 .PHONY: node test-node cert-manager all build control-plane promtool helm chart krew image pause-image release update-deploy verify-deploy test test-race lint test-unit test-integration test-faults demo demo-down codegen verify fmt vet fuzz bench bench-scale clean
 
@@ -103,7 +106,7 @@ test: build control-plane promtool helm krew
 	BACKUPVIEW_INTEGRATION=1 $(GO) test -count=1 -timeout 30m ./...
 
 test-unit:
-	$(GO) test -count=1 ./pkg/... ./cmd/... ./test/controlplane/...
+	$(GO) test -count=1 $(UNIT_PKGS)
 
 test-integration: build control-plane promtool helm krew
 	BACKUPVIEW_INTEGRATION=1 $(GO) test -count=1 -timeout 30m -v ./test/...
@@ -136,10 +139,10 @@ lint:
 
 # The unit tests under the race detector.
 test-race:
-	$(GO) test -race -count=1 ./pkg/... ./cmd/... ./test/controlplane/...
+	$(GO) test -race -count=1 $(UNIT_PKGS)
 
 fmt:
-	@out=$$(gofmt -l cmd pkg hack test 2>/dev/null); if [[ -n "$$out" ]]; then echo "gofmt needed: $$out"; exit 1; fi
+	@out=$$(gofmt -l cmd pkg plugins hack test 2>/dev/null); if [[ -n "$$out" ]]; then echo "gofmt needed: $$out"; exit 1; fi
 
 vet:
 	$(GO) vet ./...

@@ -13,7 +13,7 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/kubestash/backupview/pkg/fixtures"
+	"github.com/kubestash/backupview/test/fixtures"
 )
 
 func main() {

@@ -11,8 +11,8 @@
 // it restarts backupview itself to time start to ready, and exits non-zero only on real
 // errors (a failing request, view count != BackupConfiguration count), never on timings.
 //
-// The work is done by pkg/scale (the cluster's shape and objects), pkg/scale/loader,
-// pkg/scale/bench and pkg/scale/report; this is flags and wiring.
+// The work is done by test/scale (the cluster's shape and objects), test/scale/loader,
+// test/scale/bench and test/scale/report; this is flags and wiring.
 package main
 
 import (
@@ -28,11 +28,11 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/kubestash/backupview/pkg/scale"
-	"github.com/kubestash/backupview/pkg/scale/bench"
-	"github.com/kubestash/backupview/pkg/scale/loader"
-	"github.com/kubestash/backupview/pkg/scale/report"
 	"github.com/kubestash/backupview/test/controlplane"
+	"github.com/kubestash/backupview/test/scale"
+	"github.com/kubestash/backupview/test/scale/bench"
+	"github.com/kubestash/backupview/test/scale/loader"
+	"github.com/kubestash/backupview/test/scale/report"
 )
 
 func main() {

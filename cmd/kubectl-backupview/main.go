@@ -16,17 +16,17 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubestash/backupview/pkg/plugin"
+	"github.com/kubestash/backupview/plugins/kubectl/commands"
 )
 
 func main() {
 	args := os.Args[1:]
-	if filepath.Base(os.Args[0]) == plugin.CompletionBinary {
+	if filepath.Base(os.Args[0]) == commands.CompletionBinary {
 		// kubectl runs kubectl_complete-<plugin> with the words to complete.
 		args = append([]string{"__complete"}, args...)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := plugin.Run(ctx, plugin.Options{Streams: genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}}, args)
+	code := commands.Run(ctx, commands.Options{Streams: genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}}, args)
 	stop()
 	os.Exit(code)
 }

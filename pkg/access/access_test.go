@@ -322,21 +322,21 @@ func manyViews(n int, shared bool) []*ui.BackupConfigurationView {
 func TestRedactHealthOfMissingReference(t *testing.T) {
 	v := view()
 	v.BackupStorages[1].Found = false
-	v.Health = ui.Health{Verdict: health.Invalid, Reasons: []ui.HealthReason{
-		{Type: health.Invalid, Object: ui.TypedObjectReference{Kind: "BackupConfiguration", Namespace: "demo", Name: "mongodb-backup"},
+	v.Health = ui.Health{Verdict: ui.VerdictInvalid, Reasons: []ui.HealthReason{
+		{Type: ui.VerdictInvalid, Object: ui.TypedObjectReference{Kind: "BackupConfiguration", Namespace: "demo", Name: "mongodb-backup"},
 			Field: "spec.backends[0].storageRef", Message: health.MissingMessage("BackupStorage", v.BackupStorages[1].Namespace, v.BackupStorages[1].Name)},
-		{Type: health.Skipped, Message: "skipped"},
+		{Type: ui.ReasonSkipped, Message: "skipped"},
 	}}
 	f := newFake("alice get storage.kubestash.com/backupstorages " + v.BackupStorages[1].Namespace)
 	c := New(f.authorizer(), Options{})
-	if got := c.Redact(as("alice"))(v); got.Health.Verdict != health.Invalid || len(got.Health.Reasons) != 2 {
+	if got := c.Redact(as("alice"))(v); got.Health.Verdict != ui.VerdictInvalid || len(got.Health.Reasons) != 2 {
 		t.Errorf("allowed caller: %+v", got.Health)
 	}
 	got := c.Redact(as("bob"))(v)
-	if got.Health.Verdict != health.Healthy || len(got.Health.Reasons) != 1 || got.Health.Reasons[0].Type != health.Skipped {
+	if got.Health.Verdict != ui.VerdictHealthy || len(got.Health.Reasons) != 1 || got.Health.Reasons[0].Type != ui.ReasonSkipped {
 		t.Errorf("restricted caller learns the storage is missing: %+v", got.Health)
 	}
-	if v.Health.Verdict != health.Invalid || len(v.Health.Reasons) != 2 {
+	if v.Health.Verdict != ui.VerdictInvalid || len(v.Health.Reasons) != 2 {
 		t.Errorf("cached view modified: %+v", v.Health)
 	}
 }

@@ -1,6 +1,6 @@
-// Package health owns the Health section of a BackupConfigurationView: Build computes it from
-// the joined sources (no clock), At and NextRun read it at an instant (docs/design.md,
-// "Health"). The Table uses them; nothing else decides a verdict.
+// Package health computes the Health section of a BackupConfigurationView from the joined
+// sources (no clock). Reading it at an instant is the API's (Health.VerdictAt and
+// BackupConfigurationView.NextRun in pkg/apis/ui/v1alpha1; docs/design.md, "Health").
 package health
 
 import (
@@ -16,54 +16,6 @@ import (
 	"github.com/kubestash/backupview/pkg/cron"
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
-
-// Verdicts, and the reason type that is none.
-const (
-	Invalid        = "Invalid"
-	Paused         = "Paused"
-	Failing        = "Failing"
-	Stuck          = "Stuck"
-	NeverSucceeded = "NeverSucceeded"
-	Overdue        = "Overdue"
-	Pending        = "Pending"
-	Healthy        = "Healthy"
-	// Skipped is a reason type only: a skipped newest run is reported, never a verdict.
-	Skipped = "Skipped"
-)
-
-// precedence lists the verdicts a reason can support, first wins; Pending and Healthy follow
-// them (Pending from a NeverSucceeded reason whose instant has not come).
-var precedence = [...]string{Invalid, Paused, Failing, Stuck, NeverSucceeded, Overdue}
-
-// rank orders reason types by precedence; Skipped and unknown types sort last.
-func rank(t string) int {
-	if i := slices.Index(precedence[:], t); i >= 0 {
-		return i
-	}
-	return len(precedence)
-}
-
-// At is the verdict at now: the first in precedence among the clock-free verdict and the
-// reasons that hold at now (a reason with after holds from that instant on), else Pending
-// when a NeverSucceeded reason is still to come, else Healthy.
-func At(h *ui.Health, now time.Time) string {
-	best, pending := rank(h.Verdict), false
-	for i := range h.Reasons {
-		r := &h.Reasons[i]
-		if r.After != nil && now.Before(r.After.Time) {
-			pending = pending || r.Type == NeverSucceeded
-			continue
-		}
-		best = min(best, rank(r.Type))
-	}
-	switch {
-	case best < len(precedence):
-		return precedence[best]
-	case pending:
-		return Pending
-	}
-	return Healthy
-}
 
 // Build computes the Health section of v from its BackupConfiguration, the BackupSessions
 // that belong to it, newest first (the view's order), and v's joined references (storages,
@@ -85,7 +37,7 @@ func Build(bc *kubestash.BackupConfiguration, sessions []*kubestash.BackupSessio
 	}
 	b.invalid()
 	if bc.Paused {
-		b.add(Paused, b.bcRef(), "spec.paused", "the BackupConfiguration is paused: no session runs until it is resumed", nil)
+		b.add(ui.VerdictPaused, b.bcRef(), "spec.paused", "the BackupConfiguration is paused: no session runs until it is resumed", nil)
 	}
 	b.runsOfSessions()
 	b.stuck()
@@ -96,7 +48,7 @@ func Build(bc *kubestash.BackupConfiguration, sessions []*kubestash.BackupSessio
 		h.OverdueAfter = b.overdue(last, lastFrom)
 	}
 	// Stable: within a type, the order of the sources (backends, sessions, runs newest first).
-	slices.SortStableFunc(b.reasons, func(x, y ui.HealthReason) int { return cmp.Compare(rank(x.Type), rank(y.Type)) })
+	slices.SortStableFunc(b.reasons, func(x, y ui.HealthReason) int { return cmp.Compare(ui.VerdictRank(x.Type), ui.VerdictRank(y.Type)) })
 	h.Reasons = b.reasons
 	h.Verdict = clockFree(b.reasons)
 	return h
@@ -105,16 +57,16 @@ func Build(bc *kubestash.BackupConfiguration, sessions []*kubestash.BackupSessio
 // clockFree is the verdict of the reasons that do not depend on the clock: the first in
 // precedence, else Healthy.
 func clockFree(reasons []ui.HealthReason) string {
-	best := len(precedence)
+	best := ui.ReasonVerdicts
 	for _, r := range reasons {
 		if r.After == nil {
-			best = min(best, rank(r.Type))
+			best = min(best, ui.VerdictRank(r.Type))
 		}
 	}
-	if best < len(precedence) {
-		return precedence[best]
+	if best < ui.ReasonVerdicts {
+		return ui.Verdicts[best]
 	}
-	return Healthy
+	return ui.VerdictHealthy
 }
 
 // MissingMessage is the Invalid reason's message for a referenced object that does not exist.
@@ -131,7 +83,7 @@ func WithoutMissing(h ui.Health, restricted func(kind, ns, name string) bool) ui
 	var kept []ui.HealthReason
 	dropped := false
 	for _, r := range h.Reasons {
-		if r.Type == Invalid && r.Object.Kind == "BackupConfiguration" && isMissing(r.Message, restricted) {
+		if r.Type == ui.VerdictInvalid && r.Object.Kind == "BackupConfiguration" && isMissing(r.Message, restricted) {
 			dropped = true
 			continue
 		}
@@ -215,7 +167,7 @@ func (b *builder) invalid() {
 				msg += ": " + c.Message
 			}
 		}
-		b.add(Invalid, b.bcRef(), "status.phase", msg, nil)
+		b.add(ui.VerdictInvalid, b.bcRef(), "status.phase", msg, nil)
 	}
 	backendField := func(kind string, pick func(kubestash.Backend) *kubestash.Ref, ns, name string) string {
 		for i, be := range bc.Backends {
@@ -228,13 +180,13 @@ func (b *builder) invalid() {
 	for _, s := range b.v.BackupStorages {
 		if !s.Found && s.Restricted == "" {
 			f := backendField("storageRef", func(be kubestash.Backend) *kubestash.Ref { return be.StorageRef }, s.Namespace, s.Name)
-			b.add(Invalid, b.bcRef(), f, MissingMessage("BackupStorage", s.Namespace, s.Name), nil)
+			b.add(ui.VerdictInvalid, b.bcRef(), f, MissingMessage("BackupStorage", s.Namespace, s.Name), nil)
 		}
 	}
 	for _, p := range b.v.RetentionPolicies {
 		if !p.Found && p.Restricted == "" {
 			f := backendField("retentionPolicy", func(be kubestash.Backend) *kubestash.Ref { return be.RetentionPolicy }, p.Namespace, p.Name)
-			b.add(Invalid, b.bcRef(), f, MissingMessage("RetentionPolicy", p.Namespace, p.Name), nil)
+			b.add(ui.VerdictInvalid, b.bcRef(), f, MissingMessage("RetentionPolicy", p.Namespace, p.Name), nil)
 		}
 	}
 	for _, r := range b.v.Repositories {
@@ -251,7 +203,7 @@ func (b *builder) invalid() {
 				}
 			}
 		}
-		b.add(Invalid, b.bcRef(), f, fmt.Sprintf("Repository %s/%s not found", r.Namespace, r.Name), nil)
+		b.add(ui.VerdictInvalid, b.bcRef(), f, fmt.Sprintf("Repository %s/%s not found", r.Namespace, r.Name), nil)
 	}
 }
 
@@ -274,12 +226,12 @@ func (b *builder) runsOfSessions() {
 			continue
 		}
 		if st == 0 && s.Phase == kubestash.SessionSkipped {
-			b.add(Skipped, runRef(s), "status.phase", fmt.Sprintf("the newest run of session %s was Skipped", s.Session), nil)
+			b.add(ui.ReasonSkipped, runRef(s), "status.phase", fmt.Sprintf("the newest run of session %s was Skipped", s.Session), nil)
 		}
 		state[s.Session] = seen
 		switch s.Phase {
 		case kubestash.SessionFailed:
-			b.add(Failing, runRef(s), "status.phase", fmt.Sprintf("the newest finished run of session %s Failed", s.Session), nil)
+			b.add(ui.VerdictFailing, runRef(s), "status.phase", fmt.Sprintf("the newest finished run of session %s Failed", s.Session), nil)
 			state[s.Session] = finished
 		case kubestash.SessionSucceeded:
 			state[s.Session] = finished
@@ -297,10 +249,10 @@ func (b *builder) stuck() {
 		switch {
 		case s.BackupDeadline != nil:
 			d := s.BackupDeadline.Time
-			b.add(Stuck, runRef(s), "status.backupDeadline", fmt.Sprintf("the run is Running; its deadline is %s", stamp(d)), &d)
+			b.add(ui.VerdictStuck, runRef(s), "status.backupDeadline", fmt.Sprintf("the run is Running; its deadline is %s", stamp(d)), &d)
 		case s.BackupTimeout > 0 && !s.CreationTimestamp.IsZero():
 			d := s.CreationTimestamp.Add(s.BackupTimeout)
-			b.add(Stuck, runRef(s), "spec.backupTimeout", fmt.Sprintf("the run is Running; created %s with a backupTimeout of %s, its deadline is %s", stamp(s.CreationTimestamp.Time), s.BackupTimeout, stamp(d)), &d)
+			b.add(ui.VerdictStuck, runRef(s), "spec.backupTimeout", fmt.Sprintf("the run is Running; created %s with a backupTimeout of %s, its deadline is %s", stamp(s.CreationTimestamp.Time), s.BackupTimeout, stamp(d)), &d)
 		}
 	}
 }
@@ -333,7 +285,7 @@ func (b *builder) neverSucceeded() {
 		}
 	}
 	if !due.IsZero() {
-		b.add(NeverSucceeded, obj, field, msg, &due)
+		b.add(ui.VerdictNeverSucceeded, obj, field, msg, &due)
 	}
 }
 
@@ -366,7 +318,7 @@ func (b *builder) overdue(last time.Time, lastFrom string) *metav1.Time {
 	if !last.IsZero() {
 		since = fmt.Sprintf("last success at %s (%s)", stamp(base), lastFrom)
 	}
-	b.add(Overdue, b.bcRef(), fmt.Sprintf("spec.sessions[%d].scheduler.schedule", at),
+	b.add(ui.VerdictOverdue, b.bcRef(), fmt.Sprintf("spec.sessions[%d].scheduler.schedule", at),
 		fmt.Sprintf("%s; session %s (schedule %q) fires at least every %s, and a success is overdue after twice that", since, s.Name, s.Schedule, shortest), &after)
 	return &metav1.Time{Time: after}
 }

@@ -83,91 +83,91 @@ func TestVerdicts(t *testing.T) {
 		at     string        // At(now)
 		want   []want        // reasons that must be there
 	}{
-		{"healthy", func(s *sources) { s.runs = []*kubestash.BackupSession{succeeded()} }, 3 * h, Healthy, Healthy,
-			[]want{{Overdue, "BackupConfiguration demo/bc", "spec.sessions[0].scheduler.schedule", 10*h + time.Minute}}},
+		{"healthy", func(s *sources) { s.runs = []*kubestash.BackupSession{succeeded()} }, 3 * h, ui.VerdictHealthy, ui.VerdictHealthy,
+			[]want{{ui.VerdictOverdue, "BackupConfiguration demo/bc", "spec.sessions[0].scheduler.schedule", 10*h + time.Minute}}},
 		{"invalid phase", func(s *sources) {
 			s.bc.Phase = "Invalid"
 			s.bc.Conditions = []kubestash.Condition{{Type: "ValidationPassed", Status: "False", Message: `task "X" is not a backup task`}}
 			s.runs = []*kubestash.BackupSession{succeeded()}
-		}, 3 * h, Invalid, Invalid, []want{{Invalid, "BackupConfiguration demo/bc", "status.phase", 0}}},
+		}, 3 * h, ui.VerdictInvalid, ui.VerdictInvalid, []want{{ui.VerdictInvalid, "BackupConfiguration demo/bc", "status.phase", 0}}},
 		{"storage not found", func(s *sources) {
 			s.v.BackupStorages[0].Found = false
 			s.runs = []*kubestash.BackupSession{succeeded()}
 		},
-			3 * h, Invalid, Invalid, []want{{Invalid, "BackupConfiguration demo/bc", "spec.backends[0].storageRef", 0}}},
+			3 * h, ui.VerdictInvalid, ui.VerdictInvalid, []want{{ui.VerdictInvalid, "BackupConfiguration demo/bc", "spec.backends[0].storageRef", 0}}},
 		{"retention policy not found (namespace defaulted)", func(s *sources) {
 			s.v.RetentionPolicies[0].Found = false
 			s.runs = []*kubestash.BackupSession{succeeded()}
-		}, 3 * h, Invalid, Invalid, []want{{Invalid, "BackupConfiguration demo/bc", "spec.backends[0].retentionPolicy", 0}}},
+		}, 3 * h, ui.VerdictInvalid, ui.VerdictInvalid, []want{{ui.VerdictInvalid, "BackupConfiguration demo/bc", "spec.backends[0].retentionPolicy", 0}}},
 		{"repository not found", func(s *sources) { s.v.Repositories[0].Found = false; s.runs = []*kubestash.BackupSession{succeeded()} },
-			3 * h, Invalid, Invalid, []want{{Invalid, "BackupConfiguration demo/bc", "spec.sessions[0].repositories[0].name", 0}}},
+			3 * h, ui.VerdictInvalid, ui.VerdictInvalid, []want{{ui.VerdictInvalid, "BackupConfiguration demo/bc", "spec.sessions[0].repositories[0].name", 0}}},
 		{"a storage the view may not show is not judged", func(s *sources) {
 			s.v.BackupStorages[0].Found, s.v.BackupStorages[0].Restricted = false, "you cannot get backupstorages in namespace kubestash"
 			s.runs = []*kubestash.BackupSession{succeeded()}
-		}, 3 * h, Healthy, Healthy, nil},
-		{"paused: no schedule-based reasons", func(s *sources) { s.bc.Paused = true }, 30 * 24 * h, Paused, Paused,
-			[]want{{Paused, "BackupConfiguration demo/bc", "spec.paused", 0}}},
+		}, 3 * h, ui.VerdictHealthy, ui.VerdictHealthy, nil},
+		{"paused: no schedule-based reasons", func(s *sources) { s.bc.Paused = true }, 30 * 24 * h, ui.VerdictPaused, ui.VerdictPaused,
+			[]want{{ui.VerdictPaused, "BackupConfiguration demo/bc", "spec.paused", 0}}},
 		{"failing: the newest finished run failed", func(s *sources) {
 			s.runs = []*kubestash.BackupSession{run("r3", "full", "Running", 10*h), run("r2", "full", "Failed", 6*h), succeeded()}
-		}, 11 * h, Failing, Failing, []want{{Failing, "BackupSession demo/r2", "status.phase", 0}}},
+		}, 11 * h, ui.VerdictFailing, ui.VerdictFailing, []want{{ui.VerdictFailing, "BackupSession demo/r2", "status.phase", 0}}},
 		{"a failure followed by a success is not failing", func(s *sources) {
 			s.runs = []*kubestash.BackupSession{run("r2", "full", "Succeeded", 6*h), run("r1", "full", "Failed", 2*h)}
-		}, 7 * h, Healthy, Healthy, nil},
+		}, 7 * h, ui.VerdictHealthy, ui.VerdictHealthy, nil},
 		{"failing per session: another session's success does not hide it", func(s *sources) {
 			s.bc.Sessions = append(s.bc.Sessions, kubestash.Session{Name: "manifest", Schedule: "30 1 * * *"})
 			s.runs = []*kubestash.BackupSession{run("f2", "full", "Succeeded", 6*h), run("m1", "manifest", "Failed", 5*h), succeeded()}
-		}, 7 * h, Failing, Failing, []want{{Failing, "BackupSession demo/m1", "status.phase", 0}}},
+		}, 7 * h, ui.VerdictFailing, ui.VerdictFailing, []want{{ui.VerdictFailing, "BackupSession demo/m1", "status.phase", 0}}},
 		{"a session the BackupConfiguration no longer has is not judged", func(s *sources) {
 			s.runs = []*kubestash.BackupSession{run("g2", "gone", "Skipped", 6*h), run("g1", "gone", "Failed", 5*h), succeeded()}
-		}, 7 * h, Healthy, Healthy, nil},
+		}, 7 * h, ui.VerdictHealthy, ui.VerdictHealthy, nil},
 		{"skipped newest run: a reason, not a verdict", func(s *sources) {
 			s.runs = []*kubestash.BackupSession{run("s2", "full", "Skipped", 6*h), succeeded()}
-		}, 7 * h, Healthy, Healthy, []want{{Skipped, "BackupSession demo/s2", "status.phase", 0}}},
+		}, 7 * h, ui.VerdictHealthy, ui.VerdictHealthy, []want{{ui.ReasonSkipped, "BackupSession demo/s2", "status.phase", 0}}},
 		{"an older skipped run is history", func(s *sources) {
 			s.runs = []*kubestash.BackupSession{run("r2", "full", "Running", 6*h), run("s1", "full", "Skipped", 5*h), succeeded()}
-		}, 7 * h, Healthy, Healthy, nil},
+		}, 7 * h, ui.VerdictHealthy, ui.VerdictHealthy, nil},
 		{"skipped does not hide a failure", func(s *sources) {
 			s.runs = []*kubestash.BackupSession{run("s2", "full", "Skipped", 6*h), run("f1", "full", "Failed", 5*h), succeeded()}
-		}, 7 * h, Failing, Failing, []want{{Failing, "BackupSession demo/f1", "status.phase", 0}, {Skipped, "BackupSession demo/s2", "status.phase", 0}}},
+		}, 7 * h, ui.VerdictFailing, ui.VerdictFailing, []want{{ui.VerdictFailing, "BackupSession demo/f1", "status.phase", 0}, {ui.ReasonSkipped, "BackupSession demo/s2", "status.phase", 0}}},
 		{"running before its deadline", func(s *sources) {
 			s.runs = []*kubestash.BackupSession{run("r", "full", "Running", 6*h, deadline(8*h)), succeeded()}
-		}, 7 * h, Healthy, Healthy, []want{{Stuck, "BackupSession demo/r", "status.backupDeadline", 8 * h}}},
+		}, 7 * h, ui.VerdictHealthy, ui.VerdictHealthy, []want{{ui.VerdictStuck, "BackupSession demo/r", "status.backupDeadline", 8 * h}}},
 		{"stuck: running past status.backupDeadline", func(s *sources) {
 			s.runs = []*kubestash.BackupSession{run("r", "full", "Running", 6*h, deadline(8*h)), succeeded()}
-		}, 8 * h, Healthy, Stuck, []want{{Stuck, "BackupSession demo/r", "status.backupDeadline", 8 * h}}},
+		}, 8 * h, ui.VerdictHealthy, ui.VerdictStuck, []want{{ui.VerdictStuck, "BackupSession demo/r", "status.backupDeadline", 8 * h}}},
 		{"stuck: running past creation plus spec.backupTimeout", func(s *sources) {
 			s.runs = []*kubestash.BackupSession{run("r", "full", "Running", 6*h, timeout(90*time.Minute)), succeeded()}
-		}, 8 * h, Healthy, Stuck, []want{{Stuck, "BackupSession demo/r", "spec.backupTimeout", 7*h + 30*time.Minute}}},
+		}, 8 * h, ui.VerdictHealthy, ui.VerdictStuck, []want{{ui.VerdictStuck, "BackupSession demo/r", "spec.backupTimeout", 7*h + 30*time.Minute}}},
 		{"the deadline wins over the timeout", func(s *sources) {
 			s.runs = []*kubestash.BackupSession{run("r", "full", "Running", 6*h, timeout(time.Minute), deadline(9*h)), succeeded()}
-		}, 8 * h, Healthy, Healthy, []want{{Stuck, "BackupSession demo/r", "status.backupDeadline", 9 * h}}},
+		}, 8 * h, ui.VerdictHealthy, ui.VerdictHealthy, []want{{ui.VerdictStuck, "BackupSession demo/r", "status.backupDeadline", 9 * h}}},
 		{"a run without deadline or timeout is never stuck", func(s *sources) {
 			s.runs = []*kubestash.BackupSession{run("r", "full", "Running", 6*h), succeeded()}
-		}, 9 * h, Healthy, Healthy, nil},
-		{"pending: created, first firing not yet come", func(*sources) {}, time.Hour, Healthy, Pending,
-			[]want{{NeverSucceeded, "BackupConfiguration demo/bc", "spec.sessions[0].scheduler.schedule", 2 * h}}},
-		{"never succeeded: the first firing has come", func(*sources) {}, 2 * h, Healthy, NeverSucceeded,
-			[]want{{NeverSucceeded, "BackupConfiguration demo/bc", "spec.sessions[0].scheduler.schedule", 2 * h}, {Overdue, "BackupConfiguration demo/bc", "spec.sessions[0].scheduler.schedule", 8 * h}}},
+		}, 9 * h, ui.VerdictHealthy, ui.VerdictHealthy, nil},
+		{"pending: created, first firing not yet come", func(*sources) {}, time.Hour, ui.VerdictHealthy, ui.VerdictPending,
+			[]want{{ui.VerdictNeverSucceeded, "BackupConfiguration demo/bc", "spec.sessions[0].scheduler.schedule", 2 * h}}},
+		{"never succeeded: the first firing has come", func(*sources) {}, 2 * h, ui.VerdictHealthy, ui.VerdictNeverSucceeded,
+			[]want{{ui.VerdictNeverSucceeded, "BackupConfiguration demo/bc", "spec.sessions[0].scheduler.schedule", 2 * h}, {ui.VerdictOverdue, "BackupConfiguration demo/bc", "spec.sessions[0].scheduler.schedule", 8 * h}}},
 		{"never succeeded: a run was started before the first firing", func(s *sources) {
 			s.runs = []*kubestash.BackupSession{run("initial", "full", "Running", time.Minute)}
-		}, 30 * time.Minute, Healthy, NeverSucceeded, []want{{NeverSucceeded, "BackupSession demo/initial", "metadata.creationTimestamp", time.Minute}}},
+		}, 30 * time.Minute, ui.VerdictHealthy, ui.VerdictNeverSucceeded, []want{{ui.VerdictNeverSucceeded, "BackupSession demo/initial", "metadata.creationTimestamp", time.Minute}}},
 		{"never succeeded outranks overdue", func(s *sources) { s.runs = []*kubestash.BackupSession{run("s", "full", "Skipped", 2*h)} },
-			30 * 24 * h, Healthy, NeverSucceeded, []want{{Skipped, "BackupSession demo/s", "status.phase", 0}}},
+			30 * 24 * h, ui.VerdictHealthy, ui.VerdictNeverSucceeded, []want{{ui.ReasonSkipped, "BackupSession demo/s", "status.phase", 0}}},
 		{"a Repository's lastBackupTime is a success", func(s *sources) {
 			s.v.Repositories[0].LastSuccessfulBackupTime = &metav1.Time{Time: t0.Add(-time.Hour)}
-		}, time.Hour, Healthy, Healthy, []want{{Overdue, "BackupConfiguration demo/bc", "spec.sessions[0].scheduler.schedule", 7 * h}}},
-		{"overdue", func(s *sources) { s.runs = []*kubestash.BackupSession{succeeded()} }, 10*h + time.Minute, Healthy, Overdue,
-			[]want{{Overdue, "BackupConfiguration demo/bc", "spec.sessions[0].scheduler.schedule", 10*h + time.Minute}}},
-		{"no schedule parses: nothing is due", func(s *sources) { s.bc.Sessions[0].Schedule = "sometimes" }, 300 * 24 * h, Healthy, Healthy, nil},
+		}, time.Hour, ui.VerdictHealthy, ui.VerdictHealthy, []want{{ui.VerdictOverdue, "BackupConfiguration demo/bc", "spec.sessions[0].scheduler.schedule", 7 * h}}},
+		{"overdue", func(s *sources) { s.runs = []*kubestash.BackupSession{succeeded()} }, 10*h + time.Minute, ui.VerdictHealthy, ui.VerdictOverdue,
+			[]want{{ui.VerdictOverdue, "BackupConfiguration demo/bc", "spec.sessions[0].scheduler.schedule", 10*h + time.Minute}}},
+		{"no schedule parses: nothing is due", func(s *sources) { s.bc.Sessions[0].Schedule = "sometimes" }, 300 * 24 * h, ui.VerdictHealthy, ui.VerdictHealthy, nil},
 	}
 	// Reason types that must not be there.
 	absent := map[string][]string{
-		"a storage the view may not show is not judged":                 []string{Invalid},
-		"paused: no schedule-based reasons":                             []string{NeverSucceeded, Overdue},
-		"a failure followed by a success is not failing":                []string{Failing},
-		"a session the BackupConfiguration no longer has is not judged": []string{Failing, Skipped},
-		"an older skipped run is history":                               []string{Skipped},
-		"a run without deadline or timeout is never stuck":              []string{Stuck},
+		"a storage the view may not show is not judged":                 []string{ui.VerdictInvalid},
+		"paused: no schedule-based reasons":                             []string{ui.VerdictNeverSucceeded, ui.VerdictOverdue},
+		"a failure followed by a success is not failing":                []string{ui.VerdictFailing},
+		"a session the BackupConfiguration no longer has is not judged": []string{ui.VerdictFailing, ui.ReasonSkipped},
+		"an older skipped run is history":                               []string{ui.ReasonSkipped},
+		"a run without deadline or timeout is never stuck":              []string{ui.VerdictStuck},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -177,7 +177,7 @@ func TestVerdicts(t *testing.T) {
 			if got.Verdict != tc.stored {
 				t.Errorf("stored verdict %s, want %s; reasons %+v", got.Verdict, tc.stored, got.Reasons)
 			}
-			if v := At(&got, t0.Add(tc.now)); v != tc.at {
+			if v := got.VerdictAt(t0.Add(tc.now)); v != tc.at {
 				t.Errorf("At(t0+%s) = %s, want %s; reasons %+v", tc.now, v, tc.at, got.Reasons)
 			}
 			for _, w := range tc.want {
@@ -215,24 +215,24 @@ func checkReasons(t *testing.T, h *ui.Health, now time.Time) {
 		if r.Object.Kind == "" || r.Object.Name == "" || r.Object.Namespace == "" || r.Object.APIGroup == "" || r.Field == "" || r.Message == "" {
 			t.Errorf("reason %+v does not name its object, field and finding", r)
 		}
-		clock := r.Type == Stuck || r.Type == NeverSucceeded || r.Type == Overdue
+		clock := r.Type == ui.VerdictStuck || r.Type == ui.VerdictNeverSucceeded || r.Type == ui.VerdictOverdue
 		if clock != (r.After != nil) {
 			t.Errorf("reason %s: after %v", r.Type, r.After)
 		}
-		if i > 0 && rank(h.Reasons[i-1].Type) > rank(r.Type) {
+		if i > 0 && ui.VerdictRank(h.Reasons[i-1].Type) > ui.VerdictRank(r.Type) {
 			t.Errorf("reasons not in precedence order: %+v", h.Reasons)
 		}
 	}
-	v := At(h, now)
-	if v == Healthy {
+	v := h.VerdictAt(now)
+	if v == ui.VerdictHealthy {
 		return
 	}
 	need := v
-	if v == Pending {
-		need = NeverSucceeded
+	if v == ui.VerdictPending {
+		need = ui.VerdictNeverSucceeded
 	}
 	for _, r := range h.Reasons {
-		if r.Type == need && (v != Pending) == (r.After == nil || !now.Before(r.After.Time)) {
+		if r.Type == need && (v != ui.VerdictPending) == (r.After == nil || !now.Before(r.After.Time)) {
 			return
 		}
 	}
@@ -253,17 +253,17 @@ func TestPrecedence(t *testing.T) {
 		want string
 		fix  func()
 	}{
-		{Invalid, func() { s.bc.Phase = "Ready" }},
-		{Paused, func() { s.bc.Paused = false }},
-		{Failing, func() { s.runs = s.runs[:1] }},
-		{Stuck, func() { s.runs = nil }},
-		{NeverSucceeded, func() { s.v.Repositories[0].LastSuccessfulBackupTime = &metav1.Time{Time: t0} }},
-		{Overdue, func() { now = t0.Add(time.Hour) }},
-		{Healthy, nil},
+		{ui.VerdictInvalid, func() { s.bc.Phase = "Ready" }},
+		{ui.VerdictPaused, func() { s.bc.Paused = false }},
+		{ui.VerdictFailing, func() { s.runs = s.runs[:1] }},
+		{ui.VerdictStuck, func() { s.runs = nil }},
+		{ui.VerdictNeverSucceeded, func() { s.v.Repositories[0].LastSuccessfulBackupTime = &metav1.Time{Time: t0} }},
+		{ui.VerdictOverdue, func() { now = t0.Add(time.Hour) }},
+		{ui.VerdictHealthy, nil},
 	}
 	for _, st := range steps {
 		h := Build(s.bc, s.runs, s.v)
-		if got := At(&h, now); got != st.want {
+		if got := h.VerdictAt(now); got != st.want {
 			t.Fatalf("got %s, want %s; reasons %+v", got, st.want, h.Reasons)
 		}
 		checkReasons(t, &h, now)
@@ -274,7 +274,7 @@ func TestPrecedence(t *testing.T) {
 	// Pending comes after Overdue and before Healthy: no success, before the first firing.
 	s = healthy()
 	h := Build(s.bc, nil, s.v)
-	if got := At(&h, t0.Add(time.Minute)); got != Pending {
+	if got := h.VerdictAt(t0.Add(time.Minute)); got != ui.VerdictPending {
 		t.Errorf("before the first firing: %s", got)
 	}
 }
@@ -285,13 +285,13 @@ func TestAtReadsTheStoredVerdict(t *testing.T) {
 		h    ui.Health
 		want string
 	}{
-		{ui.Health{Verdict: Failing}, Failing},
-		{ui.Health{}, Healthy},
-		{ui.Health{Verdict: Healthy, Reasons: []ui.HealthReason{{Type: "SomethingNew"}, {Type: Skipped}}}, Healthy},
-		{ui.Health{Verdict: Paused, Reasons: []ui.HealthReason{{Type: Stuck, After: &metav1.Time{Time: now}}}}, Paused},
-		{ui.Health{Verdict: Healthy, Reasons: []ui.HealthReason{{Type: Overdue, After: &metav1.Time{Time: now}}, {Type: NeverSucceeded, After: &metav1.Time{Time: now.Add(time.Second)}}}}, Overdue},
+		{ui.Health{Verdict: ui.VerdictFailing}, ui.VerdictFailing},
+		{ui.Health{}, ui.VerdictHealthy},
+		{ui.Health{Verdict: ui.VerdictHealthy, Reasons: []ui.HealthReason{{Type: "SomethingNew"}, {Type: ui.ReasonSkipped}}}, ui.VerdictHealthy},
+		{ui.Health{Verdict: ui.VerdictPaused, Reasons: []ui.HealthReason{{Type: ui.VerdictStuck, After: &metav1.Time{Time: now}}}}, ui.VerdictPaused},
+		{ui.Health{Verdict: ui.VerdictHealthy, Reasons: []ui.HealthReason{{Type: ui.VerdictOverdue, After: &metav1.Time{Time: now}}, {Type: ui.VerdictNeverSucceeded, After: &metav1.Time{Time: now.Add(time.Second)}}}}, ui.VerdictOverdue},
 	} {
-		if got := At(&tc.h, now); got != tc.want {
+		if got := tc.h.VerdictAt(now); got != tc.want {
 			t.Errorf("At(%+v) = %s, want %s", tc.h, got, tc.want)
 		}
 	}

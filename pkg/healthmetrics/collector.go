@@ -14,7 +14,6 @@ import (
 	"k8s.io/component-base/metrics"
 
 	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
-	"github.com/kubestash/backupview/pkg/health"
 	"github.com/kubestash/backupview/pkg/kubestash"
 	"github.com/kubestash/backupview/pkg/viewcache"
 )
@@ -38,9 +37,9 @@ const (
 	CountName = "backupview_backupconfigurations"
 )
 
-// Verdicts are the health verdicts in pkg/health's precedence, Pending and Healthy last: one
-// series each per BackupConfiguration.
-var Verdicts = []string{health.Invalid, health.Paused, health.Failing, health.Stuck, health.NeverSucceeded, health.Overdue, health.Pending, health.Healthy}
+// Verdicts are the health verdicts in their precedence: one series each per
+// BackupConfiguration.
+var Verdicts = ui.Verdicts
 
 // SessionPhases are the BackupSession phases, one series each per BackupConfiguration
 // (docs/design.md, "KubeStash facts the joins use").
@@ -134,7 +133,7 @@ func (c *Collector) CollectWithStability(ch chan<- metrics.Metric) {
 	}
 	for _, e := range snap.Entries {
 		v := e.Object
-		verdict := health.At(&v.Health, now)
+		verdict := v.Health.VerdictAt(now)
 		i := slices.Index(Verdicts, verdict)
 		if i < 0 {
 			i = len(Verdicts) - 1 // none today; the counts still add up to the views

@@ -22,7 +22,6 @@ import (
 	"k8s.io/component-base/metrics"
 
 	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
-	"github.com/kubestash/backupview/pkg/health"
 	"github.com/kubestash/backupview/pkg/viewcache"
 )
 
@@ -62,8 +61,8 @@ func healthyView() *ui.BackupConfigurationView {
 			{Name: "odd-repo", Namespace: "demo", Found: true, Size: "a lot", SnapshotCount: i32(0)},
 		},
 		Health: ui.Health{
-			Verdict:                  health.Healthy,
-			Reasons:                  []ui.HealthReason{{Type: health.Overdue, After: mt(t0.Add(8 * time.Hour))}},
+			Verdict:                  ui.VerdictHealthy,
+			Reasons:                  []ui.HealthReason{{Type: ui.VerdictOverdue, After: mt(t0.Add(8 * time.Hour))}},
 			LastSuccessfulBackupTime: mt(t0.Add(500 * time.Millisecond)),
 			LastSessionPhase:         "Succeeded",
 			OverdueAfter:             mt(t0.Add(8 * time.Hour)),
@@ -76,7 +75,7 @@ func pausedView() *ui.BackupConfigurationView {
 		ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "app-data-backup"},
 		Basic:      ui.Basic{Paused: true},
 		Target:     ui.TargetRef{APIGroup: "apps", Kind: "StatefulSet", Namespace: "demo", Name: "app-data"},
-		Health:     ui.Health{Verdict: health.Paused, Reasons: []ui.HealthReason{{Type: health.Paused}}, LastSessionPhase: "Skipped"},
+		Health:     ui.Health{Verdict: ui.VerdictPaused, Reasons: []ui.HealthReason{{Type: ui.VerdictPaused}}, LastSessionPhase: "Skipped"},
 	}
 }
 
@@ -134,10 +133,10 @@ func TestSeriesOfOneBackupConfiguration(t *testing.T) {
 		series(PausedName, appData):                                     1,
 	}
 	for _, v := range Verdicts {
-		want[series(HealthVerdictName, mongo, fmt.Sprintf("verdict=%q", v))] = bit(v == health.Healthy)
-		want[series(HealthVerdictName, appData, fmt.Sprintf("verdict=%q", v))] = bit(v == health.Paused)
+		want[series(HealthVerdictName, mongo, fmt.Sprintf("verdict=%q", v))] = bit(v == ui.VerdictHealthy)
+		want[series(HealthVerdictName, appData, fmt.Sprintf("verdict=%q", v))] = bit(v == ui.VerdictPaused)
 		n := 0.0
-		if v == health.Healthy || v == health.Paused {
+		if v == ui.VerdictHealthy || v == ui.VerdictPaused {
 			n = 1
 		}
 		want[fmt.Sprintf("%s{verdict=%q}", CountName, v)] = n

@@ -18,8 +18,8 @@ import (
 	clienttesting "k8s.io/client-go/testing"
 
 	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
-	"github.com/kubestash/backupview/pkg/scale"
 	"github.com/kubestash/backupview/pkg/viewcache"
+	"github.com/kubestash/backupview/test/scale"
 )
 
 var benchScale = flag.String("bench-scale", "default", "the scale BenchmarkHeapPerObject loads ("+scale.Syntax+")")

@@ -24,9 +24,9 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kubestash/backupview/pkg/cron"
-	"github.com/kubestash/backupview/pkg/fixtures"
 	clientset "github.com/kubestash/backupview/pkg/generated/clientset/versioned"
 	"github.com/kubestash/backupview/test/controlplane"
+	"github.com/kubestash/backupview/test/fixtures"
 )
 
 // Enabled reports whether tests that need the control plane should run (`make test` sets

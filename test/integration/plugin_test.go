@@ -133,7 +133,7 @@ func deleteBC(t *testing.T, ns, name string) {
 	}
 }
 
-// exampleFlags are examples/preview-mongodb.yaml as flags (pkg/formflags tests that they
+// exampleFlags are examples/preview-mongodb.yaml as flags (plugins/kubectl/formflags tests that they
 // are the same form).
 var exampleFlags = []string{
 	"--storage", "kubestash/s3-shared",

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubestash/backupview/pkg/fixtures"
 	"github.com/kubestash/backupview/pkg/kubestash"
+	"github.com/kubestash/backupview/test/fixtures"
 	"github.com/kubestash/backupview/test/harness"
 )
 

@@ -20,8 +20,8 @@ import (
 
 	"github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/kubestash"
-	"github.com/kubestash/backupview/pkg/scale"
 	"github.com/kubestash/backupview/test/harness"
+	"github.com/kubestash/backupview/test/scale"
 )
 
 var gvrAPIService = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}

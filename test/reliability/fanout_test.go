@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubestash/backupview/pkg/scale/stats"
 	"github.com/kubestash/backupview/test/harness"
+	"github.com/kubestash/backupview/test/scale/stats"
 )
 
 // TestFanOutScales (promise 15): 2,000 namespace watchers and a cluster-wide one. Each event

@@ -31,11 +31,11 @@ import (
 
 	clientset "github.com/kubestash/backupview/pkg/generated/clientset/versioned"
 	"github.com/kubestash/backupview/pkg/kubestash"
-	"github.com/kubestash/backupview/pkg/scale"
-	"github.com/kubestash/backupview/pkg/scale/loader"
-	"github.com/kubestash/backupview/pkg/scrape"
 	"github.com/kubestash/backupview/test/controlplane"
 	"github.com/kubestash/backupview/test/harness"
+	"github.com/kubestash/backupview/test/scale"
+	"github.com/kubestash/backupview/test/scale/loader"
+	"github.com/kubestash/backupview/test/scrape"
 )
 
 var (
@@ -481,7 +481,7 @@ func createOne(ctx context.Context, dyn dynamic.Interface, it item) error {
 
 // ---- generated clusters -----------------------------------------------------------------
 
-// The generated clusters are the scale benchmark's (pkg/scale): the same objects, names and
+// The generated clusters are the scale benchmark's (test/scale): the same objects, names and
 // arithmetic.
 
 // itemOf is a generated object to create.

@@ -25,9 +25,9 @@ import (
 
 	"github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	clientset "github.com/kubestash/backupview/pkg/generated/clientset/versioned"
-	"github.com/kubestash/backupview/pkg/scale"
-	"github.com/kubestash/backupview/pkg/scale/stats"
 	"github.com/kubestash/backupview/test/harness"
+	"github.com/kubestash/backupview/test/scale"
+	"github.com/kubestash/backupview/test/scale/stats"
 )
 
 // latencies collects request durations per operation.

@@ -13,8 +13,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubestash/backupview/pkg/scale"
 	"github.com/kubestash/backupview/test/harness"
+	"github.com/kubestash/backupview/test/scale"
 )
 
 // TestKubeStashNotInstalled (promise 3): with no KubeStash CRDs, backupview starts and stays

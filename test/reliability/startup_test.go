@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubestash/backupview/pkg/scale"
 	"github.com/kubestash/backupview/test/harness"
+	"github.com/kubestash/backupview/test/scale"
 )
 
 // startupModel is what the sources say each view must show: its BackupSessions, its

@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
-	"github.com/kubestash/backupview/pkg/health"
 )
 
 // Columns: the console's list page with HEALTH, the column operators scan for, then
@@ -71,7 +70,7 @@ func row(v *ui.BackupConfigurationView, now time.Time) metav1.TableRow {
 		Object: runtime.RawExtension{Object: v},
 		Cells: []interface{}{
 			v.Name, none(s.Schedule), v.Basic.Paused, none(s.Repository), none(s.BackupStorage), none(s.Target),
-			none(s.Task), none(s.RetentionPolicy), none(v.Basic.Phase), health.At(&v.Health, now), age(&v.CreationTimestamp, now),
+			none(s.Task), none(s.RetentionPolicy), none(v.Basic.Phase), v.Health.VerdictAt(now), age(&v.CreationTimestamp, now),
 			none(v.Health.LastSessionPhase), age(v.Health.LastSuccessfulBackupTime, now), nextRun(v, now), cronJobs(v),
 		},
 	}
@@ -92,9 +91,9 @@ func age(t *metav1.Time, now time.Time) string {
 	return duration.HumanDuration(max(now.Sub(t.Time), 0))
 }
 
-// nextRun is never an age in the past: health.NextRun replaces a stale nextSchedule.
+// nextRun is never an age in the past: NextRun replaces a stale nextSchedule.
 func nextRun(v *ui.BackupConfigurationView, now time.Time) string {
-	t, ok := health.NextRun(v, now)
+	t, ok := v.NextRun(now)
 	if !ok {
 		return "<none>"
 	}

@@ -1,0 +1,309 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/printers"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
+	"github.com/kubestash/backupview/pkg/kubestash"
+	"github.com/kubestash/backupview/plugins/kubectl/formflags"
+	"github.com/kubestash/backupview/plugins/kubectl/manifestedit"
+)
+
+// Output formats of create.
+const (
+	outputYAML = "yaml"
+	outputJSON = "json"
+	outputName = "name"
+)
+
+// Dry-run modes of create; client is kubectl's third, which create has no use for.
+const (
+	dryRunNone   = "none"
+	dryRunServer = "server"
+)
+
+type createOptions struct {
+	form         formflags.Flags
+	filename     string
+	output       string
+	edit         bool
+	submit       bool
+	dryRun       string
+	fieldManager string
+}
+
+func (r *root) createCommand() *cobra.Command {
+	o := &createOptions{}
+	cmd := &cobra.Command{
+		Use:   "create NAME [--storage ... --session ... --task ... --target ...] | create -f FORM",
+		Short: "Render a BackupConfiguration from the console's create form, edit it, and submit it",
+		Long: `Post the console's create form (a BackupConfigurationPreview) and print the BackupConfiguration
+it renders to; the server's warnings go to standard error, a form it refuses is an error naming
+every field (and the flag that set it). The form comes from the flags, or whole from -f.
+
+  --edit     open the manifest in $KUBE_EDITOR or $EDITOR (vi by default), as the console's
+             Preview page allows; a saved manifest is checked by the server (a server-side apply
+             with dry run) and the file reopens with the problems until it passes
+  --submit   create the BackupConfiguration: server-side apply, field manager ` + FieldManager + `
+  --dry-run=server  send it with dry run: checked and not persisted`,
+		Example: `  kubectl backupview create mongodb-logical -n demo \
+    --storage kubestash/s3-shared --retention-policy demo/demo-retention --label team=databases \
+    --session 'name=full-backup,schedule=*/30 * * * *,addon=mongodb-addon,run-as-user=999' \
+    --task 'name=logical-backup,repo=mongodb-logical-repo,encryption-secret=encrypt-secret,param.args=--db=testdb' \
+    --target MongoDB.kubedb.com/mongodb --submit
+
+  kubectl backupview create -f examples/preview-mongodb.yaml -o json
+  kubectl backupview create -f form.yaml --edit --submit`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return r.create(cmd, o, args)
+		},
+	}
+	fs := cmd.Flags()
+	o.form.AddFlags(fs)
+	fs.StringVarP(&o.filename, "filename", "f", "", "the whole form: a BackupConfigurationPreview in YAML or JSON (- for standard input), instead of the form's flags")
+	fs.StringVarP(&o.output, "output", "o", "", "yaml or json: the manifest (the default, yaml); name; with --submit the applied object (default: name)")
+	fs.BoolVar(&o.edit, "edit", false, "edit the manifest in $KUBE_EDITOR or $EDITOR before printing or submitting it")
+	fs.BoolVar(&o.submit, "submit", false, "create the BackupConfiguration (server-side apply)")
+	fs.StringVar(&o.dryRun, "dry-run", dryRunNone, `"none" or "server": with server, submit with dry run (nothing is persisted)`)
+	fs.StringVar(&o.fieldManager, "field-manager", FieldManager, "the field manager of the server-side apply")
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{outputYAML, outputJSON, outputName}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{dryRunNone, dryRunServer}, cobra.ShellCompDirectiveNoFileComp))
+	for _, name := range formflags.Names {
+		_ = cmd.RegisterFlagCompletionFunc(name, r.completeFormFlag(&o.form, name))
+	}
+	return cmd
+}
+
+func (r *root) create(cmd *cobra.Command, o *createOptions, args []string) error {
+	switch o.dryRun {
+	case dryRunNone, dryRunServer:
+	case "client":
+		return errors.New(`--dry-run=client has nothing to do: without --submit nothing but the preview is sent; use --dry-run=server to check the BackupConfiguration with the server`)
+	default:
+		return fmt.Errorf(`invalid argument %q for "--dry-run" flag: must be "none" or "server"`, o.dryRun)
+	}
+	send := o.submit || o.dryRun == dryRunServer
+	output := o.output
+	switch output {
+	case "":
+		output = outputYAML
+		if send {
+			output = outputName
+		}
+	case outputYAML, outputJSON, outputName:
+	default:
+		return fmt.Errorf(`invalid argument %q for "--output" flag: must be yaml, json or name`, output)
+	}
+	ns, explicit, err := r.namespace()
+	if err != nil {
+		return err
+	}
+	f, err := o.readForm(cmd, ns, explicit, args, r.Streams.In)
+	if err != nil {
+		return err
+	}
+	c, err := r.clients()
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	p := &v1alpha1.BackupConfigurationPreview{}
+	err = c.bv.UiV1alpha1().RESTClient().Post().Namespace(f.namespace).Resource(previewResource.Resource).
+		Param("fieldValidation", metav1.FieldValidationStrict).SetHeader("Content-Type", "application/json").
+		Body(f.body).Do(ctx).Into(p)
+	if err != nil {
+		return explain(c.discovery, err, previewResource, f.origins.Of)
+	}
+	text, ext := p.Status.YAML, ".yaml"
+	if output == outputJSON {
+		text, ext = p.Status.JSON, ".json"
+	}
+	if strings.TrimSpace(text) == "" {
+		return errors.New("the server answered the preview without a manifest")
+	}
+	if o.edit {
+		getenv := r.Getenv
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		ed := manifestedit.Editor{Command: manifestedit.DefaultEditor(getenv), In: r.Streams.In, Out: r.Streams.Out, ErrOut: r.Streams.ErrOut}
+		what := fmt.Sprintf("BackupConfiguration %s/%s", f.namespace, f.name)
+		edited, err := manifestedit.Edit(ed, what, []byte(text), ext, r.checkEdit(ctx, c, f, send, o.fieldManager))
+		if err != nil {
+			return err
+		}
+		text = string(edited)
+	}
+	obj, err := decodeManifest([]byte(text))
+	if err != nil {
+		return err
+	}
+	if !send {
+		if output == outputName {
+			return (&printers.NamePrinter{}).PrintObj(obj, r.Streams.Out)
+		}
+		_, err := io.WriteString(r.Streams.Out, withNewline(text))
+		return err
+	}
+	opts := metav1.ApplyOptions{FieldManager: o.fieldManager}
+	operation := "serverside-applied"
+	if o.dryRun == dryRunServer {
+		opts.DryRun = []string{metav1.DryRunAll}
+		operation += " (server dry run)"
+	}
+	applied, err := c.dynamic.Resource(kubestash.BackupConfigurations).Namespace(f.namespace).Apply(ctx, f.name, obj, opts)
+	if err != nil {
+		return explain(c.discovery, err, bcResource, nil)
+	}
+	var printer printers.ResourcePrinter = &printers.NamePrinter{Operation: operation}
+	switch output {
+	case outputYAML:
+		printer = &printers.OmitManagedFieldsPrinter{Delegate: &printers.YAMLPrinter{}}
+	case outputJSON:
+		printer = &printers.OmitManagedFieldsPrinter{Delegate: &printers.JSONPrinter{}}
+	}
+	return printer.PrintObj(applied, r.Streams.Out)
+}
+
+// form is the create form to post: its JSON and what the plugin reads of it.
+type form struct {
+	namespace, name string
+	body            []byte
+	origins         *formflags.Origins // nil for a form from a file
+}
+
+// readForm is the form of the flags, or of -f (then the form's flags may not be given). A
+// file's form is sent as written, so that the server, which decodes it strictly, names any
+// field the form does not have by its path.
+func (o *createOptions) readForm(cmd *cobra.Command, ns string, explicitNS bool, args []string, stdin io.Reader) (*form, error) {
+	if o.filename == "" {
+		if len(args) != 1 {
+			return nil, errors.New("NAME is required: kubectl backupview create NAME [form flags], or -f FORM")
+		}
+		p, origins, err := o.form.Form(ns, args[0])
+		if err != nil {
+			return nil, err
+		}
+		body, err := json.Marshal(p)
+		return &form{namespace: p.Namespace, name: p.Name, body: body, origins: origins}, err
+	}
+	if given := formflags.Given(cmd.Flags()); len(given) > 0 {
+		return nil, fmt.Errorf("-f takes the whole form: it cannot be combined with %s", strings.Join(given, ", "))
+	}
+	var data []byte
+	var err error
+	if o.filename == "-" {
+		data, err = io.ReadAll(stdin)
+	} else {
+		data, err = os.ReadFile(o.filename)
+	}
+	if err != nil {
+		return nil, err
+	}
+	obj, err := decodeManifest(data)
+	if err != nil {
+		return nil, fmt.Errorf("error parsing %s: %w", o.filename, err)
+	}
+	gvk := v1alpha1.SchemeGroupVersion.WithKind("BackupConfigurationPreview")
+	if obj.GroupVersionKind() != gvk {
+		return nil, fmt.Errorf("%s is a %s %s, not a %s %s (the create form)", o.filename, obj.GetAPIVersion(), obj.GetKind(), gvk.GroupVersion(), gvk.Kind)
+	}
+	if len(args) == 1 {
+		if n := obj.GetName(); n != "" && n != args[0] {
+			return nil, fmt.Errorf("the name of the form in %s (%q) does not match NAME (%q)", o.filename, n, args[0])
+		}
+		obj.SetName(args[0])
+	}
+	switch n := obj.GetNamespace(); {
+	case n == "":
+		obj.SetNamespace(ns)
+	case explicitNS && n != ns:
+		// kubectl's wording for the same conflict.
+		return nil, fmt.Errorf("the namespace from the provided object %q does not match the namespace %q. You must pass '--namespace=%s' to perform this operation", n, ns, n)
+	}
+	body, err := obj.MarshalJSON()
+	return &form{namespace: obj.GetNamespace(), name: obj.GetName(), body: body}, err
+}
+
+// checkEdit checks an edited manifest: still the BackupConfiguration the form named, and
+// accepted by the server (a server-side apply with dry run: the CRD's schema and KubeStash's
+// admission). What the user can fix reopens the editor; a caller who may not create
+// BackupConfigurations gets a warning instead, unless the manifest is to be sent anyway.
+func (r *root) checkEdit(ctx context.Context, c *clients, f *form, send bool, fieldManager string) manifestedit.Validate {
+	return func(m []byte) ([]string, error) {
+		obj, err := decodeManifest(m)
+		if err != nil {
+			return []string{err.Error()}, nil
+		}
+		var problems []string
+		if gv := kubestash.BackupConfigurations.GroupVersion().String(); obj.GetAPIVersion() != gv || obj.GetKind() != "BackupConfiguration" {
+			problems = append(problems, fmt.Sprintf("apiVersion and kind must stay %s BackupConfiguration, not %s %s", gv, obj.GetAPIVersion(), obj.GetKind()))
+		}
+		if obj.GetName() != f.name || obj.GetNamespace() != f.namespace {
+			problems = append(problems, fmt.Sprintf("metadata.namespace and metadata.name must stay %s/%s, not %s/%s: the preview was for that name (run create again for another)",
+				f.namespace, f.name, obj.GetNamespace(), obj.GetName()))
+		}
+		if len(problems) > 0 {
+			return problems, nil
+		}
+		_, err = c.dynamic.Resource(kubestash.BackupConfigurations).Namespace(f.namespace).Apply(ctx, f.name, obj,
+			metav1.ApplyOptions{FieldManager: fieldManager, DryRun: []string{metav1.DryRunAll}})
+		switch {
+		case err == nil:
+			return nil, nil
+		case apierrors.IsForbidden(err) && !send:
+			fmt.Fprintf(r.Streams.ErrOut, "Warning: the edited manifest was not checked by the server: %s\n", err)
+			return nil, nil
+		case aboutTheManifest(err):
+			return []string{strings.TrimSuffix(message(explain(c.discovery, err, bcResource, nil)), "\n")}, nil
+		}
+		return nil, explain(c.discovery, err, bcResource, nil)
+	}
+}
+
+// aboutTheManifest tells the server's refusals of the manifest, which an edit may fix (a 422,
+// a 400, a conflict, a field the schema does not declare, which server-side apply reports
+// as an error without a reason), from those about the caller, the cluster or the
+// connection, which no edit fixes.
+func aboutTheManifest(err error) bool {
+	var st apierrors.APIStatus
+	if !errors.As(err, &st) {
+		return false
+	}
+	switch st.Status().Reason {
+	case metav1.StatusReasonForbidden, metav1.StatusReasonUnauthorized, metav1.StatusReasonNotFound,
+		metav1.StatusReasonServiceUnavailable, metav1.StatusReasonTimeout, metav1.StatusReasonServerTimeout,
+		metav1.StatusReasonTooManyRequests:
+		return false
+	}
+	return true
+}
+
+// decodeManifest reads one object from YAML or JSON.
+func decodeManifest(m []byte) (*unstructured.Unstructured, error) {
+	data, err := yaml.YAMLToJSON(m)
+	if err != nil {
+		return nil, fmt.Errorf("error parsing the manifest: %w", err)
+	}
+	obj := &unstructured.Unstructured{}
+	if err := obj.UnmarshalJSON(data); err != nil {
+		return nil, fmt.Errorf("error parsing the manifest: %w", err)
+	}
+	return obj, nil
+}
