@@ -132,9 +132,7 @@ func (c completedConfig) New() (*Server, error) {
 	var formCache *viewcache.Cache[*ui.BackupConfigurationOptions]
 	src := sources.New(lister, md, disco, func(keys []string, rv uint64, deleted bool) { cache.Notify(keys, rv, deleted) })
 	src.SetOptionsSink(func(keys []string, rv uint64, deleted bool) { formCache.Notify(keys, rv, deleted) })
-	if d := c.ExtraConfig.SourcePollInterval; d > 0 {
-		src.SetPollInterval(d)
-	}
+	src.SetPollInterval(c.ExtraConfig.SourcePollInterval)
 	if c.ExtraConfig.CheckEncryptionSecrets {
 		src.WatchSecretNames()
 	}
@@ -193,11 +191,11 @@ func (c completedConfig) New() (*Server, error) {
 		NotSynced:      src.NotSynced,
 		WatcherDropped: metrics.WatchersDropped.Inc,
 	})
-	apiGroupInfo.VersionedResourcesStorageMap["v1alpha1"] = map[string]rest.Storage{
-		"backupconfigurationviews":         views,
-		"backupconfigurationoptions":       options,
-		"backupconfigurationviews/preview": backupconfigurationpreview.NewPreviewREST(previews),
-		"backupconfigurationpreviews":      previews,
+	apiGroupInfo.VersionedResourcesStorageMap[ui.SchemeGroupVersion.Version] = map[string]rest.Storage{
+		ui.ViewsResource.Resource:                               views,
+		ui.OptionsResource.Resource:                             options,
+		ui.ViewsResource.Resource + "/" + ui.PreviewSubresource: backupconfigurationpreview.NewPreviewREST(previews),
+		ui.PreviewsResource.Resource:                            previews,
 	}
 	if err := gs.InstallAPIGroup(&apiGroupInfo); err != nil {
 		return nil, err

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sync/semaphore"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 
@@ -27,7 +26,8 @@ import (
 // preview writes take turns by body size: at most BodyBudget bytes of bodies at a time
 // (FIFO, one place in the queue per user); a form of a few KiB never waits behind another.
 const (
-	// BodyBudget is the body limit (MaxRequestBodyBytes): one largest body at a time.
+	// BodyBudget is both the server's body limit (MaxRequestBodyBytes, set from it) and
+	// the bodies decoded at a time: one largest body at a time.
 	BodyBudget = 1 << 20
 	// BodyWait is how long a preview waits for its turn before answering 429.
 	BodyWait = 10 * time.Second
@@ -110,7 +110,7 @@ func previewBodies(h http.Handler, s runtime.NegotiatedSerializer, gate *bodyGat
 		cancel()
 		if err != nil {
 			err := apierrors.NewTooManyRequests(fmt.Sprintf("the server is busy with large previews (%v); retry", err), retryAfter)
-			responsewriters.ErrorNegotiated(err, s, schema.GroupVersion{Group: ui.GroupName, Version: "v1alpha1"}, w, r)
+			responsewriters.ErrorNegotiated(err, s, ui.SchemeGroupVersion, w, r)
 			return
 		}
 		defer release()
@@ -131,6 +131,6 @@ func isPreviewWrite(r *http.Request) bool {
 	default:
 		return false
 	}
-	return (info.Resource == "backupconfigurationpreviews" && info.Subresource == "") ||
-		(info.Resource == "backupconfigurationviews" && info.Subresource == "preview")
+	return (info.Resource == ui.PreviewsResource.Resource && info.Subresource == "") ||
+		(info.Resource == ui.ViewsResource.Resource && info.Subresource == ui.PreviewSubresource)
 }

@@ -51,7 +51,7 @@ func build(ns string, l Lookup, addons []ui.AddonOption, addonsRV uint64) (o *ui
 	}
 	newest(n.ResourceVersion)
 	o = &ui.BackupConfigurationOptions{ObjectMeta: metav1.ObjectMeta{Name: ui.OptionsName, Namespace: ns,
-		UID: join.DerivedUID("backupconfigurationoptions", n.UID), CreationTimestamp: n.CreationTimestamp}}
+		UID: join.DerivedUID(ui.OptionsResource.Resource, n.UID), CreationTimestamp: n.CreationTimestamp}}
 
 	for _, s := range l.BackupStorages() {
 		newest(s.ResourceVersion)

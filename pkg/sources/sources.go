@@ -140,8 +140,13 @@ func New(lister Lister, meta metadata.Interface, disco discovery.DiscoveryInterf
 // SetPollInterval says otherwise.
 const DefaultPollInterval = 10 * time.Second
 
-// SetPollInterval sets how often missing CRDs and target kinds are looked for again.
-func (s *Sources) SetPollInterval(d time.Duration) { s.pollEvery = d }
+// SetPollInterval sets how often missing CRDs and target kinds are looked for again; 0 keeps
+// DefaultPollInterval.
+func (s *Sources) SetPollInterval(d time.Duration) {
+	if d > 0 {
+		s.pollEvery = d
+	}
+}
 
 // Start starts the informers of every kind the cluster serves, and keeps looking for the
 // others (KubeStash may be installed later) until ctx ends.

@@ -2,6 +2,7 @@ package viewcache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/apiserver/pkg/storage"
 
 	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/kubestash"
@@ -471,5 +473,25 @@ func TestSnapshotsForPaging(t *testing.T) {
 	// Snapshots are immutable: the old one still holds the old view.
 	if old := c.SnapshotAt(v(31, "b/three")); old == nil || old.Find("b/three").Object.ResourceVersion != fmt.Sprint(v(31, "b/three")) {
 		t.Error("an older snapshot changed")
+	}
+}
+
+// TestReach: a version already published answers at once; one not reached within WaitForRV
+// is the too-large timeout client-go re-lists on; the request's own end wins over both.
+func TestReach(t *testing.T) {
+	_, c, ctx := start(t, Options{})
+	now := c.Current().RV
+	if snap, err := c.Reach(ctx, now); err != nil || snap.RV < now {
+		t.Fatalf("Reach(%d) = %v, %v; want the snapshot at %[1]d", now, snap, err)
+	}
+	t0 := time.Now()
+	_, err := c.Reach(ctx, 1<<40)
+	if !storage.IsTooLargeResourceVersion(err) || time.Since(t0) < WaitForRV {
+		t.Fatalf("Reach(far ahead) = %v after %s, want the too-large timeout after %s", err, time.Since(t0), WaitForRV)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := c.Reach(done, 1<<40); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Reach with the request gone = %v, want context.Canceled", err)
 	}
 }

@@ -67,10 +67,21 @@ type watcher[T Object] struct {
 	onDrop  func()
 }
 
-// TooLarge is the error for a resourceVersion this replica has not reached: a timeout with
-// the ResourceVersionTooLarge cause, which client-go answers by re-listing.
-func TooLarge(want, have uint64) error {
-	return storage.NewTooLargeResourceVersionError(want, have, int(WaitForRV.Seconds()))
+// Reach is the rule for a request that names a resourceVersion not older than rv (a LIST's
+// NotOlderThan, a WATCH's start): it waits up to WaitForRV for this replica to publish rv and
+// returns the snapshot that did; past that, a timeout with the ResourceVersionTooLarge cause,
+// which client-go answers by re-listing; the request's own end, its error.
+func (c *Cache[T]) Reach(ctx context.Context, rv uint64) (*Snapshot[T], error) {
+	wctx, cancel := context.WithTimeout(ctx, WaitForRV)
+	defer cancel()
+	snap, err := c.WaitFor(wctx, rv)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, storage.NewTooLargeResourceVersionError(rv, c.Current().RV, int(WaitForRV.Seconds()))
+	}
+	return snap, nil
 }
 
 // Watch starts a watch. It fails with 410 Gone for a resourceVersion this process cannot
@@ -79,14 +90,8 @@ func TooLarge(want, have uint64) error {
 // MaxWatchers watches are open or the user holds their share (MaxWatchersPerUser).
 func (c *Cache[T]) Watch(ctx context.Context, o WatchOptions[T], onDrop func()) (watch.Interface, error) {
 	if o.ResourceVersion > 0 {
-		wctx, cancel := context.WithTimeout(ctx, WaitForRV)
-		_, err := c.WaitFor(wctx, o.ResourceVersion)
-		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, TooLarge(o.ResourceVersion, c.Current().RV)
+		if _, err := c.Reach(ctx, o.ResourceVersion); err != nil {
+			return nil, err
 		}
 	}
 	wctx, cancel := context.WithCancel(ctx)

@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/cron"
 	clientset "github.com/kubestash/backupview/pkg/generated/clientset/versioned"
 	"github.com/kubestash/backupview/test/controlplane"
@@ -338,7 +339,7 @@ func Eventually(timeout time.Duration, f func() error) error {
 
 // TableHealth is the Health cell of the server's Table for one view: what kubectl get shows.
 func (c *Cluster) TableHealth(ns, name string) (string, error) {
-	raw, err := c.BV.UiV1alpha1().RESTClient().Get().Namespace(ns).Resource("backupconfigurationviews").Name(name).
+	raw, err := c.BV.UiV1alpha1().RESTClient().Get().Namespace(ns).Resource(ui.ViewsResource.Resource).Name(name).
 		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(context.Background())
 	if err != nil {
 		return "", err

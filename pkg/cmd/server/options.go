@@ -161,7 +161,7 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	c.OpenAPIV3Config.Info.Version = version.Version
 
 	// Forms are small: a larger body is refused with 413 before it is decoded.
-	c.MaxRequestBodyBytes = 1 << 20
+	c.MaxRequestBodyBytes = filters.BodyBudget
 	if err := o.RecommendedOptions.ApplyTo(c); err != nil {
 		return nil, err
 	}

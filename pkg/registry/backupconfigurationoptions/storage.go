@@ -22,7 +22,7 @@ type Cache = cached.Cache[*ui.BackupConfigurationOptions]
 type Hooks = cached.Hooks[*ui.BackupConfigurationOptions]
 
 // Resource is the options' resource.
-var Resource = ui.Resource("backupconfigurationoptions")
+var Resource = ui.OptionsResource
 
 var kind = cached.Kind[ui.BackupConfigurationOptions, *ui.BackupConfigurationOptions]{
 	Resource: Resource,
@@ -57,7 +57,7 @@ func NewREST(c Cache, h Hooks) *REST {
 }
 
 func (r *REST) Kind() string            { return "BackupConfigurationOptions" }
-func (r *REST) GetSingularName() string { return "backupconfigurationoptions" }
+func (r *REST) GetSingularName() string { return Resource.Resource }
 func (r *REST) Categories() []string    { return []string{"kubestash"} }
 
 // GroupVersionKind is for the storage's kind in discovery.

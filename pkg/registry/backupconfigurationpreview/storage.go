@@ -97,7 +97,7 @@ func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation 
 // Get finds nothing: a preview is never stored. It makes REST a rest.Patcher (see the package
 // comment); the patch handler reads the current object through Update, not Get.
 func (r *REST) Get(_ context.Context, name string, _ *metav1.GetOptions) (runtime.Object, error) {
-	return nil, apierrors.NewNotFound(ui.Resource("backupconfigurationpreviews"), name)
+	return nil, apierrors.NewNotFound(ui.PreviewsResource, name)
 }
 
 // Update renders the form that objInfo makes of an empty preview, as Create does: there is no
@@ -107,7 +107,7 @@ func (r *REST) Get(_ context.Context, name string, _ *metav1.GetOptions) (runtim
 // uid precondition cannot hold for an object that does not exist: 409, as for any kind.
 func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc, _ rest.ValidateObjectUpdateFunc, _ bool, _ *metav1.UpdateOptions) (runtime.Object, bool, error) {
 	if pre := objInfo.Preconditions(); pre != nil && pre.UID != nil && *pre.UID != "" {
-		return nil, false, apierrors.NewConflict(ui.Resource("backupconfigurationpreviews"), name,
+		return nil, false, apierrors.NewConflict(ui.PreviewsResource, name,
 			fmt.Errorf("precondition failed: uid %s: previews are never stored", *pre.UID))
 	}
 	obj, err := objInfo.UpdatedObject(ctx, &ui.BackupConfigurationPreview{})

@@ -22,7 +22,7 @@ type Cache = cached.Cache[*ui.BackupConfigurationView]
 type Hooks = cached.Hooks[*ui.BackupConfigurationView]
 
 // Resource is the views' resource.
-var Resource = ui.Resource("backupconfigurationviews")
+var Resource = ui.ViewsResource
 
 var kind = cached.Kind[ui.BackupConfigurationView, *ui.BackupConfigurationView]{
 	Resource: Resource,

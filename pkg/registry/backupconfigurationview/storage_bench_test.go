@@ -109,7 +109,7 @@ type benchCache struct {
 }
 
 func (f *benchCache) WaitReady(context.Context) error { return nil }
-func (f *benchCache) WaitFor(context.Context, uint64) (*viewcache.Snapshot[*v1alpha1.BackupConfigurationView], error) {
+func (f *benchCache) Reach(context.Context, uint64) (*viewcache.Snapshot[*v1alpha1.BackupConfigurationView], error) {
 	return f.snap, nil
 }
 func (f *benchCache) Current() *viewcache.Snapshot[*v1alpha1.BackupConfigurationView] { return f.snap }

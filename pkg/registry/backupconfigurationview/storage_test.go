@@ -33,7 +33,7 @@ func (f *fakeCache) WaitReady(ctx context.Context) error {
 	<-ctx.Done()
 	return ctx.Err()
 }
-func (f *fakeCache) WaitFor(ctx context.Context, rv uint64) (*viewcache.Snapshot[*ui.BackupConfigurationView], error) {
+func (f *fakeCache) Reach(ctx context.Context, rv uint64) (*viewcache.Snapshot[*ui.BackupConfigurationView], error) {
 	if f.Current().RV >= rv {
 		return f.Current(), nil
 	}

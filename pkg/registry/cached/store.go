@@ -37,7 +37,7 @@ type Object[T any] interface {
 // Cache is what the storage reads; a *viewcache.Cache[P] is one.
 type Cache[P viewcache.Object] interface {
 	WaitReady(ctx context.Context) error
-	WaitFor(ctx context.Context, rv uint64) (*viewcache.Snapshot[P], error)
+	Reach(ctx context.Context, rv uint64) (*viewcache.Snapshot[P], error)
 	Current() *viewcache.Snapshot[P]
 	SnapshotAt(rv uint64) *viewcache.Snapshot[P]
 	Get(key string) *viewcache.Entry[P]
@@ -262,16 +262,8 @@ func (s *Store[T, P]) snapshotFor(ctx context.Context, o *metainternalversion.Li
 		return nil, "", apierrors.NewResourceExpired(fmt.Sprintf("resourceVersion %d is not available any more", rv))
 	}
 	// NotOlderThan (the default for a set resourceVersion): wait briefly to catch up.
-	wctx, cancel := context.WithTimeout(ctx, viewcache.WaitForRV)
-	defer cancel()
-	snap, err := s.cache.WaitFor(wctx, rv)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, "", ctx.Err()
-		}
-		return nil, "", viewcache.TooLarge(rv, s.cache.Current().RV)
-	}
-	return snap, "", nil
+	snap, err := s.cache.Reach(ctx, rv)
+	return snap, "", err
 }
 
 // Watch streams changes; see viewcache.Cache.Watch for the resume rules.

@@ -52,7 +52,7 @@ func (f *fake) WaitReady(ctx context.Context) error {
 	<-ctx.Done()
 	return ctx.Err()
 }
-func (f *fake) WaitFor(ctx context.Context, rv uint64) (*viewcache.Snapshot[*obj], error) {
+func (f *fake) Reach(ctx context.Context, rv uint64) (*viewcache.Snapshot[*obj], error) {
 	if f.Current().RV >= rv {
 		return f.Current(), nil
 	}

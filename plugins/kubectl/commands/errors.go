@@ -31,9 +31,9 @@ func (e *explainedError) Unwrap() error { return e.err }
 
 // The resources the plugin asks for, to say what an error was about.
 var (
-	viewsResource   = v1alpha1.SchemeGroupVersion.WithResource("backupconfigurationviews").GroupResource()
-	optionsResource = v1alpha1.SchemeGroupVersion.WithResource("backupconfigurationoptions").GroupResource()
-	previewResource = v1alpha1.SchemeGroupVersion.WithResource("backupconfigurationpreviews").GroupResource()
+	viewsResource   = v1alpha1.ViewsResource
+	optionsResource = v1alpha1.OptionsResource
+	previewResource = v1alpha1.PreviewsResource
 	bcResource      = kubestash.BackupConfigurations.GroupResource()
 )
 

@@ -21,7 +21,7 @@ import (
 	"github.com/kubestash/backupview/test/scale/report"
 )
 
-var views = uiv1alpha1.SchemeGroupVersion.WithResource("backupconfigurationviews")
+var views = uiv1alpha1.SchemeGroupVersion.WithResource(uiv1alpha1.ViewsResource.Resource)
 
 // Bench drives the measurement against a loaded cluster in Dir.
 type Bench struct {

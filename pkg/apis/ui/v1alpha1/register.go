@@ -51,6 +51,17 @@ func AddToSchemeAsInternal(scheme *runtime.Scheme) error {
 	return nil
 }
 
+// The group's resources, as the server registers them and clients name them.
+var (
+	ViewsResource    = Resource("backupconfigurationviews")
+	PreviewsResource = Resource("backupconfigurationpreviews")
+	// OptionsResource's singular name is its plural too: one object per namespace.
+	OptionsResource = Resource("backupconfigurationoptions")
+)
+
+// PreviewSubresource is the views' preview subresource.
+const PreviewSubresource = "preview"
+
 // Kind takes an unqualified kind and returns a Group qualified GroupKind.
 func Kind(kind string) schema.GroupKind { return SchemeGroupVersion.WithKind(kind).GroupKind() }
 
