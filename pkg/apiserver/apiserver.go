@@ -27,6 +27,7 @@ import (
 	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/formoptions"
 	"github.com/kubestash/backupview/pkg/healthmetrics"
+	"github.com/kubestash/backupview/pkg/join"
 	"github.com/kubestash/backupview/pkg/metrics"
 	"github.com/kubestash/backupview/pkg/registry/backupconfigurationoptions"
 	"github.com/kubestash/backupview/pkg/registry/backupconfigurationpreview"
@@ -136,7 +137,7 @@ func (c completedConfig) New() (*Server, error) {
 	if c.ExtraConfig.CheckEncryptionSecrets {
 		src.WatchSecretNames()
 	}
-	cache = viewcache.New(backupconfigurationview.Resource.Resource, viewcache.Views(src), c.ExtraConfig.Cache)
+	cache = viewcache.New(backupconfigurationview.Resource.Resource, join.Views(src), c.ExtraConfig.Cache)
 	formCache = viewcache.New(backupconfigurationoptions.Resource.Resource, formoptions.Builder(src), c.ExtraConfig.Cache)
 	cache.SetBatchObserver(metrics.ObserveBatch)
 	metrics.Register()

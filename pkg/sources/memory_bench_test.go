@@ -18,6 +18,7 @@ import (
 	clienttesting "k8s.io/client-go/testing"
 
 	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
+	"github.com/kubestash/backupview/pkg/join"
 	"github.com/kubestash/backupview/pkg/viewcache"
 	"github.com/kubestash/backupview/test/scale"
 )
@@ -104,7 +105,7 @@ func (g *generated) cluster(b *testing.B) (*Sources, *viewcache.Cache[*ui.Backup
 	})
 	var cache *viewcache.Cache[*ui.BackupConfigurationView]
 	s := New(dynamicLister{dyn}, md, disco, func(keys []string, rv uint64, deleted bool) { cache.Notify(keys, rv, deleted) })
-	cache = viewcache.New("backupconfigurationviews", viewcache.Views(s), viewcache.Options{})
+	cache = viewcache.New("backupconfigurationviews", join.Views(s), viewcache.Options{})
 	return s, cache
 }
 

@@ -39,7 +39,7 @@ func BenchmarkRebuildAll(b *testing.B) {
 			s := benchSource(n)
 			b.ReportAllocs()
 			for b.Loop() {
-				c := New("backupconfigurationviews", Views(s), Options{})
+				c := New("backupconfigurationviews", join.Views(s), Options{})
 				ctx, cancel := context.WithCancel(context.Background())
 				go c.Run(ctx)
 				_ = c.WaitReady(ctx)
@@ -55,7 +55,7 @@ func BenchmarkPublishOne(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			s := benchSource(n)
-			c := New("backupconfigurationviews", Views(s), Options{})
+			c := New("backupconfigurationviews", join.Views(s), Options{})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			go c.Run(ctx)
@@ -83,7 +83,7 @@ func BenchmarkPublishOne(b *testing.B) {
 
 // BenchmarkRange is the slice of one namespace, and of everything, from a snapshot.
 func BenchmarkRange(b *testing.B) {
-	c := New("backupconfigurationviews", Views(benchSource(10000)), Options{})
+	c := New("backupconfigurationviews", join.Views(benchSource(10000)), Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go c.Run(ctx)

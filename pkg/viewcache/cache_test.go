@@ -17,6 +17,7 @@ import (
 	"k8s.io/apiserver/pkg/storage"
 
 	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
+	"github.com/kubestash/backupview/pkg/join"
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
@@ -106,7 +107,7 @@ func start(t *testing.T, opts Options) (*src, *viewCache, context.Context) {
 }
 
 func run(t *testing.T, s *src, opts Options) *viewCache {
-	c := New("backupconfigurationviews", Views(s), opts)
+	c := New("backupconfigurationviews", join.Views(s), opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go c.Run(ctx)

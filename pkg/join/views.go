@@ -1,15 +1,14 @@
-package viewcache
+package join
 
 import (
 	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
-	"github.com/kubestash/backupview/pkg/join"
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
 // ViewSource is what the BackupConfigurationViews are built from: the BackupConfigurations,
 // the joins' lookups, and how far the source informers have listed.
 type ViewSource interface {
-	join.Lookup
+	Lookup
 	BackupConfiguration(key string) *kubestash.BackupConfiguration
 	BackupConfigurations() []*kubestash.BackupConfiguration
 	// ListedResourceVersion is the highest resourceVersion the source informers have listed
@@ -17,12 +16,14 @@ type ViewSource interface {
 	ListedResourceVersion() uint64
 }
 
-// Views builds one BackupConfigurationView per BackupConfiguration of src, by the join.
-func Views(src ViewSource) Builder[*ui.BackupConfigurationView] { return views{src} }
+// Views builds one BackupConfigurationView per BackupConfiguration of src, by the join: the
+// view cache's builder (a viewcache.Builder) for the served views.
+func Views(src ViewSource) ViewBuilder { return ViewBuilder{src} }
 
-type views struct{ src ViewSource }
+// ViewBuilder builds the views of one source.
+type ViewBuilder struct{ src ViewSource }
 
-func (v views) Keys() []string {
+func (v ViewBuilder) Keys() []string {
 	bcs := v.src.BackupConfigurations()
 	keys := make([]string, len(bcs))
 	for i, bc := range bcs {
@@ -31,15 +32,15 @@ func (v views) Keys() []string {
 	return keys
 }
 
-func (v views) Build(key string) (*ui.BackupConfigurationView, uint64, bool) {
+func (v ViewBuilder) Build(key string) (*ui.BackupConfigurationView, uint64, bool) {
 	bc := v.src.BackupConfiguration(key)
 	if bc == nil {
 		return nil, 0, false
 	}
-	view, rv := join.Build(bc, v.src)
+	view, rv := Build(bc, v.src)
 	return view, rv, true
 }
 
-func (v views) ListedResourceVersion() uint64 { return v.src.ListedResourceVersion() }
+func (v ViewBuilder) ListedResourceVersion() uint64 { return v.src.ListedResourceVersion() }
 
-func (views) New() *ui.BackupConfigurationView { return &ui.BackupConfigurationView{} }
+func (ViewBuilder) New() *ui.BackupConfigurationView { return &ui.BackupConfigurationView{} }
