@@ -182,10 +182,7 @@ func (c completedConfig) New() (*Server, error) {
 		WatcherDropped: metrics.WatchersDropped.Inc,
 	})
 	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(ui.GroupName, Scheme, metav1.ParameterCodec, Codecs)
-	previews := backupconfigurationpreview.NewREST(cluster{src}, authz)
-	if c.ExtraConfig.CheckEncryptionSecrets {
-		previews.CheckSecrets(src)
-	}
+	previews := backupconfigurationpreview.NewREST(backupconfigurationpreview.Cluster(src), authz)
 	options := backupconfigurationoptions.NewREST(formCache, backupconfigurationoptions.Hooks{
 		Redact:         authz.RedactOptions,
 		Missing:        src.MissingKinds,

@@ -117,19 +117,3 @@ func byDefaultThenRef(da, db bool, ra, rb string) int {
 	}
 	return cmp.Compare(ra, rb)
 }
-
-// Denial says why a BackupConfiguration in namespace ns may not use a BackupStorage or
-// RetentionPolicy of namespace own under policy p, naming the rule; "" when it may. The
-// options and the preview's usagePolicy warning use this one rule.
-func Denial(p kubestash.UsagePolicy, own, ns string, nsLabels map[string]string) string {
-	if p.Allows(own, ns, nsLabels) {
-		return ""
-	}
-	switch p.From {
-	case kubestash.NamespacesFromSame:
-		return "its usagePolicy.allowedNamespaces.from is Same: only BackupConfigurations in namespace " + own + " may use it"
-	case kubestash.NamespacesFromSelector:
-		return "its usagePolicy.allowedNamespaces.from is Selector and the labels of namespace " + ns + " do not match the selector"
-	}
-	return "its usagePolicy.allowedNamespaces.from is not set: no namespace may use it"
-}

@@ -136,27 +136,6 @@ func TestBuild(t *testing.T) {
 	}
 }
 
-func TestDenial(t *testing.T) {
-	sel := kubestash.UsagePolicy{From: kubestash.NamespacesFromSelector, Selector: prodSelector(t)}
-	for _, c := range []struct {
-		p    kubestash.UsagePolicy
-		ns   string
-		l    map[string]string
-		want string
-	}{
-		{kubestash.UsagePolicy{From: kubestash.NamespacesFromAll}, "demo", nil, ""},
-		{kubestash.UsagePolicy{From: kubestash.NamespacesFromSame}, "kubestash", nil, ""},
-		{kubestash.UsagePolicy{From: kubestash.NamespacesFromSame}, "demo", nil, "its usagePolicy.allowedNamespaces.from is Same: only BackupConfigurations in namespace kubestash may use it"},
-		{sel, "demo", map[string]string{"env": "prod"}, ""},
-		{sel, "demo", nil, "its usagePolicy.allowedNamespaces.from is Selector and the labels of namespace demo do not match the selector"},
-		{kubestash.UsagePolicy{}, "kubestash", nil, "its usagePolicy.allowedNamespaces.from is not set: no namespace may use it"},
-	} {
-		if got := Denial(c.p, "kubestash", c.ns, c.l); got != c.want {
-			t.Errorf("Denial(%+v, %s) = %q, want %q", c.p, c.ns, got, c.want)
-		}
-	}
-}
-
 type fakeSource struct {
 	*fake
 	keys []string

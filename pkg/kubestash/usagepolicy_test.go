@@ -1,6 +1,10 @@
 package kubestash
 
-import "testing"
+import (
+	"testing"
+
+	"k8s.io/apimachinery/pkg/labels"
+)
 
 // The usagePolicy rule as KubeStash applies it (docs/design.md, "Form options"): no
 // usagePolicy is Same; a usagePolicy without from, or a Selector that is absent or invalid,
@@ -37,5 +41,27 @@ func TestUsagePolicy(t *testing.T) {
 				t.Errorf("RetentionPolicy: Allows = %v, want %v", got, c.want)
 			}
 		})
+	}
+}
+
+// TestDenial: the wording of each usagePolicy refusal, shared by the options and the preview.
+func TestDenial(t *testing.T) {
+	sel := UsagePolicy{From: NamespacesFromSelector, Selector: labels.SelectorFromSet(labels.Set{"env": "prod"})}
+	for _, c := range []struct {
+		p    UsagePolicy
+		ns   string
+		l    map[string]string
+		want string
+	}{
+		{UsagePolicy{From: NamespacesFromAll}, "demo", nil, ""},
+		{UsagePolicy{From: NamespacesFromSame}, "kubestash", nil, ""},
+		{UsagePolicy{From: NamespacesFromSame}, "demo", nil, "its usagePolicy.allowedNamespaces.from is Same: only BackupConfigurations in namespace kubestash may use it"},
+		{sel, "demo", map[string]string{"env": "prod"}, ""},
+		{sel, "demo", nil, "its usagePolicy.allowedNamespaces.from is Selector and the labels of namespace demo do not match the selector"},
+		{UsagePolicy{}, "kubestash", nil, "its usagePolicy.allowedNamespaces.from is not set: no namespace may use it"},
+	} {
+		if got := c.p.Denial("kubestash", c.ns, c.l); got != c.want {
+			t.Errorf("Denial(%+v, %s) = %q, want %q", c.p, c.ns, got, c.want)
+		}
 	}
 }

@@ -23,6 +23,9 @@ type Facts interface {
 	// new kinds): existence is known only for the kinds watched for fromNS.
 	Target(apiGroup, kind, ns, name, fromNS string) TargetState
 	BackupConfigurationExists(ns, name string) bool
+	// Secret reports whether the Secret exists; checked is false when the server does not
+	// watch Secrets (--check-encryption-secrets off, or not synced).
+	Secret(ns, name string) (exists, checked bool)
 }
 
 // TargetState is what Facts.Target knows of a target.
@@ -171,6 +174,27 @@ func Warnings(p *ui.BackupConfigurationPreview, c Cluster) []string {
 			default:
 				add("session %s: task %s is not a backup task of Addon %s; its backup tasks are: %s",
 					s.Name, task.Name, s.Addon, list(backup))
+			}
+		}
+	}
+
+	// Encryption Secrets, when the server checks them at all, in any namespace (the
+	// preview's own included) are named found or not only to a caller who may get Secrets
+	// there; to anyone else, one neutral warning each, the same whether the Secret exists.
+	for _, s := range p.Spec.Sessions {
+		for _, t := range s.Tasks {
+			e := t.EncryptionSecret
+			if e == nil || e.Name == "" || e.Namespace == "" {
+				continue
+			}
+			exists, checked := c.Secret(e.Namespace, e.Name)
+			if !checked {
+				continue
+			}
+			if ok, why := c.MayGet("", "secrets", e.Namespace); !ok {
+				add("cannot check encryption Secret %s/%s: %s", e.Namespace, e.Name, why)
+			} else if !exists {
+				add("encryption Secret %s/%s not found", e.Namespace, e.Name)
 			}
 		}
 	}

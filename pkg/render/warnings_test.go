@@ -20,6 +20,7 @@ type fakeCluster struct {
 	denyAll                 bool
 	deny                    map[string]bool   // "group/resource/ns"
 	usage                   map[string]string // "Kind fromNS ns/name": why its usagePolicy does not admit fromNS
+	secrets                 map[string]bool   // "ns/name"; nil: Secrets are not watched
 }
 
 func newFakeCluster() *fakeCluster {
@@ -44,6 +45,9 @@ func (c *fakeCluster) RetentionPolicy(ns, name, fromNS string) (bool, string) {
 }
 func (c *fakeCluster) BackupConfigurationExists(ns, name string) bool {
 	return c.bcs[ns+"/"+name]
+}
+func (c *fakeCluster) Secret(ns, name string) (bool, bool) {
+	return c.secrets[ns+"/"+name], c.secrets != nil
 }
 func (c *fakeCluster) Addon(name string) ([]string, []string, bool) {
 	a, ok := c.addons[name]
@@ -78,6 +82,11 @@ func TestNoWarningsWhenEverythingExists(t *testing.T) {
 	twoTasks(p)
 	if w := Warnings(p, newFakeCluster()); len(w) != 0 {
 		t.Errorf("unexpected warnings: %q", w)
+	}
+	c := newFakeCluster()
+	c.secrets = map[string]bool{"demo/encrypt-secret": true}
+	if w := Warnings(validForm(), c); len(w) != 0 {
+		t.Errorf("unexpected warnings with the Secret watched and there: %q", w)
 	}
 	if Warnings(nil, newFakeCluster()) != nil || Warnings(p, nil) != nil {
 		t.Error("nil form or cluster: no warnings")
@@ -117,6 +126,12 @@ func TestWarnings(t *testing.T) {
 			delete(c.backedUp, "demo/kubedb.com/MongoDB")
 			delete(c.targets, "kubedb.com/MongoDB/demo/mongodb") // not "not found": unknown
 		}, "existence of target MongoDB.kubedb.com demo/mongodb not checked: backupview watches only the kinds that BackupConfigurations in namespace demo back up"},
+		{"encryption Secret missing, Secrets watched", func(_ *ui.BackupConfigurationPreview, c *fakeCluster) { c.secrets = map[string]bool{} },
+			"encryption Secret demo/encrypt-secret not found"},
+		{"encryption Secret not to be checked by this caller", func(_ *ui.BackupConfigurationPreview, c *fakeCluster) {
+			c.secrets = map[string]bool{"demo/encrypt-secret": true}
+			c.deny = map[string]bool{"/secrets/demo": true}
+		}, "cannot check encryption Secret demo/encrypt-secret: you cannot get secrets in namespace demo"},
 		{"target elsewhere", func(p *ui.BackupConfigurationPreview, c *fakeCluster) {
 			p.Spec.Target.Namespace = "prod"
 			c.targets["kubedb.com/MongoDB/prod/mongodb"] = true

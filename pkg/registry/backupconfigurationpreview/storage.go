@@ -38,16 +38,10 @@ import (
 	"github.com/kubestash/backupview/pkg/render"
 )
 
-// SecretChecker is the opt-in check that encryption Secrets exist (metadata only).
-type SecretChecker interface {
-	SecretExists(ns, name string) (exists, checked bool)
-}
-
 // REST is the top-level resource: create, and create-on-update by PUT and PATCH.
 type REST struct {
-	facts   render.Facts
-	access  *access.Checker
-	secrets SecretChecker // nil: Secrets are not checked (the default)
+	facts  render.Facts
+	access *access.Checker
 }
 
 // maxAccessChecks bounds the authorization questions one preview may cause (each distinct
@@ -74,9 +68,6 @@ func NewREST(facts render.Facts, checker *access.Checker) *REST {
 	}
 	return &REST{facts: facts, access: checker}
 }
-
-// CheckSecrets enables warnings for encryption Secrets that do not exist.
-func (r *REST) CheckSecrets(c SecretChecker) { r.secrets = c }
 
 func (r *REST) New() runtime.Object     { return &ui.BackupConfigurationPreview{} }
 func (r *REST) Destroy()                {}
@@ -159,9 +150,6 @@ func (r *REST) render(ctx context.Context, p *ui.BackupConfigurationPreview, cre
 			warning.AddWarning(ctx, "", w)
 		}
 	}
-	for _, w := range r.secretWarnings(p, caller) {
-		warning.AddWarning(ctx, "", w)
-	}
 	// The write handlers add managedFields; a preview is not an object anyone manages.
 	p.ManagedFields = nil
 	p.Status = ui.PreviewStatus{Manifest: &runtime.RawExtension{Raw: m.JSON}, YAML: m.YAML, JSON: m.IndentedJSON}
@@ -210,32 +198,4 @@ func (r *PreviewREST) Create(ctx context.Context, name string, obj runtime.Objec
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("the name of the form (%q) does not match the name in the URL (%q)", p.Name, name))
 	}
 	return r.rest.render(ctx, p, createValidation)
-}
-
-// secretWarnings names the encryption Secrets that do not exist, in any namespace (the
-// preview's own included) only to a caller who may get Secrets there: to anyone else, one
-// neutral warning each, the same whether the Secret exists or not.
-func (r *REST) secretWarnings(p *ui.BackupConfigurationPreview, caller render.Access) []string {
-	if r.secrets == nil {
-		return nil
-	}
-	var out []string
-	seen := map[string]bool{}
-	for _, s := range p.Spec.Sessions {
-		for _, t := range s.Tasks {
-			e := t.EncryptionSecret
-			if e == nil || e.Name == "" || e.Namespace == "" || seen[e.Namespace+"/"+e.Name] {
-				continue
-			}
-			seen[e.Namespace+"/"+e.Name] = true
-			if ok, why := caller.MayGet("", "secrets", e.Namespace); !ok {
-				out = append(out, fmt.Sprintf("cannot check encryption Secret %s/%s: %s", e.Namespace, e.Name, why))
-				continue
-			}
-			if exists, checked := r.secrets.SecretExists(e.Namespace, e.Name); checked && !exists {
-				out = append(out, fmt.Sprintf("encryption Secret %s/%s not found", e.Namespace, e.Name))
-			}
-		}
-	}
-	return out
 }

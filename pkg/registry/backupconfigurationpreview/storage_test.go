@@ -28,21 +28,22 @@ type warnings struct {
 
 func (r *warnings) AddWarning(_, text string) { r.mu.Lock(); r.w = append(r.w, text); r.mu.Unlock() }
 
-// cluster knows one storage and policy, nothing else.
-type cluster struct{}
+// facts knows one storage and policy, nothing else; with checkSecrets, it watches Secrets
+// and finds none.
+type facts struct{ checkSecrets bool }
 
-func (cluster) BackupStorage(ns, name, _ string) (bool, string) {
+func (facts) BackupStorage(ns, name, _ string) (bool, string) {
 	return ns == "stash" && name == "default", ""
 }
-func (cluster) RetentionPolicy(ns, name, _ string) (bool, string) {
+func (facts) RetentionPolicy(ns, name, _ string) (bool, string) {
 	return ns == "stash" && name == "default", ""
 }
-func (cluster) Addon(name string) ([]string, []string, bool) {
+func (facts) Addon(name string) ([]string, []string, bool) {
 	return []string{"logical-backup"}, []string{"logical-backup-restore"}, name == "mongodb-addon"
 }
-func (cluster) Target(_, _, _, _, _ string) render.TargetState { return render.TargetFound }
-func (cluster) BackupConfigurationExists(_, _ string) bool     { return false }
-func (secretsNone) SecretExists(_, _ string) (bool, bool)      { return false, true }
+func (facts) Target(_, _, _, _, _ string) render.TargetState { return render.TargetFound }
+func (facts) BackupConfigurationExists(_, _ string) bool     { return false }
+func (f facts) Secret(_, _ string) (bool, bool)              { return false, f.checkSecrets }
 
 // authz allows the user "admin" everything, anyone else nothing, and counts the questions.
 type authz struct{ calls *int }
@@ -58,8 +59,6 @@ func (a authz) checker() *access.Checker {
 }
 
 func allowAll() *access.Checker { return authz{calls: new(int)}.checker() }
-
-type secretsNone struct{}
 
 func form() *ui.BackupConfigurationPreview {
 	zero := int64(0)
@@ -83,7 +82,7 @@ func ctxFor(ns string) (context.Context, *warnings) {
 }
 
 func TestCreateRenders(t *testing.T) {
-	r := NewREST(cluster{}, allowAll())
+	r := NewREST(facts{}, allowAll())
 	ctx, w := ctxFor("demo")
 	out, err := r.Create(ctx, form(), nil, &metav1.CreateOptions{})
 	if err != nil {
@@ -108,7 +107,7 @@ func TestCreateRenders(t *testing.T) {
 }
 
 func TestCreateErrors(t *testing.T) {
-	r := NewREST(cluster{}, allowAll())
+	r := NewREST(facts{}, allowAll())
 	ctx, _ := ctxFor("prod")
 	if _, err := r.Create(ctx, form(), nil, nil); !apierrors.IsBadRequest(err) {
 		t.Errorf("namespace mismatch: %v", err)
@@ -129,7 +128,7 @@ func TestCreateErrors(t *testing.T) {
 }
 
 func TestSubresourceName(t *testing.T) {
-	sub := NewPreviewREST(NewREST(cluster{}, allowAll()))
+	sub := NewPreviewREST(NewREST(facts{}, allowAll()))
 	ctx, _ := ctxFor("demo")
 	if _, err := sub.Create(ctx, "other", form(), nil, nil); !apierrors.IsBadRequest(err) {
 		t.Errorf("name mismatch: %v", err)
@@ -143,8 +142,7 @@ func TestSubresourceName(t *testing.T) {
 }
 
 func TestWarnings(t *testing.T) {
-	r := NewREST(cluster{}, allowAll())
-	r.CheckSecrets(secretsNone{})
+	r := NewREST(facts{checkSecrets: true}, allowAll())
 	f := form()
 	f.Spec.StorageRef.Name = "missing"
 	f.Spec.Sessions[0].Tasks[0].Name = "logical-backup-restore"
@@ -165,8 +163,7 @@ func TestWarnings(t *testing.T) {
 // admin is told. A form naming many namespaces asks the authorizer a bounded number of times.
 func TestWarningsFollowTheCaller(t *testing.T) {
 	calls := 0
-	r := NewREST(cluster{}, authz{calls: &calls}.checker())
-	r.CheckSecrets(secretsNone{})
+	r := NewREST(facts{checkSecrets: true}, authz{calls: &calls}.checker())
 	run := func(u string, storage string) []string {
 		f := form()
 		f.Spec.StorageRef.Name = storage
@@ -217,7 +214,7 @@ func TestWarningsFollowTheCaller(t *testing.T) {
 }
 
 func TestGetFindsNothing(t *testing.T) {
-	r := NewREST(cluster{}, allowAll())
+	r := NewREST(facts{}, allowAll())
 	ctx, _ := ctxFor("demo")
 	obj, err := r.Get(ctx, "mongodb-backup", &metav1.GetOptions{})
 	if !apierrors.IsNotFound(err) || obj != nil || !strings.Contains(err.Error(), `backupconfigurationpreviews.ui.kubestash.com "mongodb-backup" not found`) {
@@ -228,8 +225,7 @@ func TestGetFindsNothing(t *testing.T) {
 // TestUpdateRendersAsCreate: a PUT or PATCH renders from an empty current object, exactly as
 // a POST, and always creates.
 func TestUpdateRendersAsCreate(t *testing.T) {
-	r := NewREST(cluster{}, allowAll())
-	r.CheckSecrets(secretsNone{})
+	r := NewREST(facts{checkSecrets: true}, allowAll())
 	ctx, cw := ctxFor("demo")
 	created, err := r.Create(ctx, form(), nil, &metav1.CreateOptions{})
 	if err != nil {
@@ -266,7 +262,7 @@ func TestUpdateRendersAsCreate(t *testing.T) {
 }
 
 func TestUpdateErrors(t *testing.T) {
-	r := NewREST(cluster{}, allowAll())
+	r := NewREST(facts{}, allowAll())
 	ctx, _ := ctxFor("demo")
 	update := func(info rest.UpdatedObjectInfo, v rest.ValidateObjectFunc) error {
 		out, isNew, err := r.Update(ctx, "mongodb-backup", info, v, nil, false, &metav1.UpdateOptions{})

@@ -1,19 +1,19 @@
-package apiserver
+package backupconfigurationpreview
 
 import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/kubestash/backupview/pkg/formoptions"
 	"github.com/kubestash/backupview/pkg/kubestash"
 	"github.com/kubestash/backupview/pkg/render"
 	"github.com/kubestash/backupview/pkg/sources"
 )
 
-// cluster answers the preview's warnings from the informers' caches. It never starts an
-// informer nor asks discovery: what a user types must not change what backupview watches.
-type cluster struct{ src *sources.Sources }
+// Cluster answers the preview's warnings (render.Facts) from the informers' caches. It never
+// starts an informer nor asks discovery: what a user types must not change what backupview
+// watches.
+func Cluster(src *sources.Sources) render.Facts { return cluster{src} }
 
-var _ render.Facts = cluster{}
+type cluster struct{ src *sources.Sources }
 
 func (c cluster) BackupStorage(ns, name, fromNS string) (exists bool, denied string) {
 	s := c.src.BackupStorage(ns, name)
@@ -38,8 +38,9 @@ func (c cluster) denial(p kubestash.UsagePolicy, own, fromNS string) string {
 	if n := c.src.Namespace(fromNS); n != nil {
 		labels = n.Labels
 	}
-	return formoptions.Denial(p, own, fromNS, labels)
+	return p.Denial(own, fromNS, labels)
 }
+
 func (c cluster) BackupConfigurationExists(ns, name string) bool {
 	return c.src.BackupConfiguration(ns+"/"+name) != nil
 }
@@ -74,3 +75,6 @@ func (c cluster) Target(apiGroup, kind, ns, name, fromNS string) render.TargetSt
 	}
 	return render.TargetFound
 }
+
+// Secret answers only while --check-encryption-secrets has the Secrets' metadata watched.
+func (c cluster) Secret(ns, name string) (exists, checked bool) { return c.src.SecretExists(ns, name) }
