@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -85,19 +84,29 @@ type completedConfig struct {
 // CompletedConfig can only be made by Complete.
 type CompletedConfig struct{ *completedConfig }
 
-// Server is a running backupview.
+// Server is a running backupview: the generic server and the parts it serves from.
 type Server struct {
 	GenericAPIServer *genericapiserver.GenericAPIServer
-	// startSources starts the informers and the views' first build.
-	startSources func(ctx context.Context)
+	// Sources are the informers over KubeStash's objects, the targets and the namespaces, and
+	// the lookups the views and the previews read.
+	Sources *sources.Sources
+	// Views and FormOptions are the versioned caches the read-only storages serve.
+	Views       *viewcache.Cache[*ui.BackupConfigurationView]
+	FormOptions *viewcache.Cache[*ui.BackupConfigurationOptions]
+	// Previews renders the create form; nothing is stored.
+	Previews *backupconfigurationpreview.REST
+	// Health exports every BackupConfiguration's health on /metrics.
+	Health *healthmetrics.Collector
+
+	formTargetKinds []schema.GroupKind
 }
 
-// Run starts the sources, then serves until ctx ends. The informers start before the generic
-// server prepares (OpenAPI, handlers) and listens, so that listing the sources, the longest
-// part of a start, overlaps with it (docs/benchmarks.md, "Start to ready"); readiness still
-// waits for the views.
+// Run starts the sources, then serves until ctx ends; the rest of the start sequence is the
+// post-start hooks New adds. The informers start before the generic server prepares
+// (OpenAPI, handlers) and listens, so that listing the sources, the longest part of a start,
+// overlaps with it (docs/benchmarks.md, "Start to ready"); readiness still waits for the views.
 func (s *Server) Run(ctx context.Context) error {
-	s.startSources(ctx)
+	s.Sources.Start(ctx)
 	return s.GenericAPIServer.PrepareRun().RunWithContext(ctx)
 }
 
@@ -109,9 +118,39 @@ func (c *Config) Complete() CompletedConfig {
 	return CompletedConfig{&completedConfig{c.GenericConfig.Complete(), &c.ExtraConfig}}
 }
 
-// New builds the server: clients from the generic config's loopback-free ClientConfig (the
-// --kubeconfig or in-cluster config), sources, cache and storages.
+// New wires the server: clients from the generic config's loopback-free ClientConfig (the
+// --kubeconfig or in-cluster config), the sources, the caches, the storages, the readiness
+// checks and the start sequence as named post-start hooks. It starts nothing.
 func (c completedConfig) New() (*Server, error) {
+	s := &Server{formTargetKinds: c.ExtraConfig.FormTargetKinds}
+	var err error
+	if s.Sources, err = c.newSources(s); err != nil {
+		return nil, err
+	}
+	s.Views = viewcache.New(backupconfigurationview.Resource.Resource, join.Views(s.Sources), c.ExtraConfig.Cache)
+	s.Views.SetBatchObserver(metrics.ObserveBatch)
+	s.FormOptions = viewcache.New(backupconfigurationoptions.Resource.Resource, formoptions.Builder(s.Sources), c.ExtraConfig.Cache)
+	s.Health = healthmetrics.New(s.Views, healthmetrics.Options{PerObject: c.ExtraConfig.BackupConfigurationMetrics})
+	metrics.Register(s.Sources, s.Views)
+	legacyregistry.CustomMustRegister(s.Health)
+
+	c.GenericConfig.AddReadyzChecks(viewsBuilt(s))
+	if rh := c.GenericConfig.Authentication.RequestHeaderConfig; rh != nil {
+		c.GenericConfig.AddReadyzChecks(requestHeaderLoaded(rh))
+	}
+	if s.GenericAPIServer, err = c.GenericConfig.New("backupview-apiserver", genericapiserver.NewEmptyDelegate()); err != nil {
+		return nil, err
+	}
+	if err := s.installAPIGroup(access.New(c.GenericConfig.Authorization.Authorizer, access.Options{Resource: s.Sources.ResourceOf})); err != nil {
+		return nil, err
+	}
+	s.GenericAPIServer.AddPostStartHookOrDie("backupview-build-views", s.buildViews)
+	s.GenericAPIServer.AddPostStartHookOrDie("backupview-build-form-options", s.buildFormOptions)
+	return s, nil
+}
+
+// newSources makes the informers' clients and the sources, whose changes go to s's caches.
+func (c completedConfig) newSources(s *Server) (*sources.Sources, error) {
 	kc := c.ExtraConfig.ClientConfig
 	if kc == nil {
 		return nil, fmt.Errorf("no client configuration for the cluster: set --kubeconfig or run in a cluster")
@@ -128,140 +167,104 @@ func (c completedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-
-	var cache *viewcache.Cache[*ui.BackupConfigurationView]
-	var formCache *viewcache.Cache[*ui.BackupConfigurationOptions]
-	src := sources.New(lister, md, disco, func(keys []string, rv uint64, deleted bool) { cache.Notify(keys, rv, deleted) })
-	src.SetOptionsSink(func(keys []string, rv uint64, deleted bool) { formCache.Notify(keys, rv, deleted) })
+	src := sources.New(lister, md, disco, func(keys []string, rv uint64, deleted bool) { s.Views.Notify(keys, rv, deleted) })
+	src.SetOptionsSink(func(keys []string, rv uint64, deleted bool) { s.FormOptions.Notify(keys, rv, deleted) })
 	src.SetPollInterval(c.ExtraConfig.SourcePollInterval)
 	if c.ExtraConfig.CheckEncryptionSecrets {
 		src.WatchSecretNames()
 	}
-	cache = viewcache.New(backupconfigurationview.Resource.Resource, join.Views(src), c.ExtraConfig.Cache)
-	formCache = viewcache.New(backupconfigurationoptions.Resource.Resource, formoptions.Builder(src), c.ExtraConfig.Cache)
-	cache.SetBatchObserver(metrics.ObserveBatch)
-	metrics.Register()
-	legacyregistry.CustomMustRegister(healthmetrics.New(cache, healthmetrics.Options{PerObject: c.ExtraConfig.BackupConfigurationMetrics}))
+	return src, nil
+}
 
-	// Ready only when every source has synced, the target kinds in use are watched and
-	// synced, and the views are built: never a short list.
-	// Once built, the views stay ready: target informers started later (a new target kind)
-	// only refine found flags, and a KubeStash CRD installed later that cannot be listed is
-	// reported by src.NotSynced (Warning, metric, log); neither may flip readiness (a
-	// Deployment's readinessProbe would take the whole aggregated API down).
-	c.GenericConfig.AddReadyzChecks(healthz.NamedCheck("backupview-views", func(*http.Request) error {
-		if cache.Ready() {
-			return nil
-		}
-		if !src.HasSynced() {
-			return fmt.Errorf("source informers not synced")
-		}
-		if !src.TargetsSynced() {
-			return fmt.Errorf("target informers not synced")
-		}
-		return fmt.Errorf("views not built")
-	}))
-
-	if rh := c.GenericConfig.Authentication.RequestHeaderConfig; rh != nil {
-		c.GenericConfig.AddReadyzChecks(requestHeaderLoaded(rh))
-	}
-
-	gs, err := c.GenericConfig.New("backupview-apiserver", genericapiserver.NewEmptyDelegate())
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{GenericAPIServer: gs}
-
-	// What each caller may see of other namespaces, from the delegated authorizer.
-	authz := access.New(c.GenericConfig.Authorization.Authorizer, access.Options{Resource: src.ResourceOf})
-	views := backupconfigurationview.NewREST(cache, backupconfigurationview.Hooks{
+// installAPIGroup serves the three kinds; authz says what each caller may see of other
+// namespaces, from the delegated authorizer.
+func (s *Server) installAPIGroup(authz *access.Checker) error {
+	views := backupconfigurationview.NewREST(s.Views, backupconfigurationview.Hooks{
 		Redact:         authz.Redact,
-		Missing:        src.MissingKinds,
-		NotSynced:      src.NotSynced,
+		Missing:        s.Sources.MissingKinds,
+		NotSynced:      s.Sources.NotSynced,
 		Served:         func(n int) { metrics.ViewsServed.Add(float64(n)) },
 		WatcherDropped: metrics.WatchersDropped.Inc,
 	})
-	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(ui.GroupName, Scheme, metav1.ParameterCodec, Codecs)
-	previews := backupconfigurationpreview.NewREST(backupconfigurationpreview.Cluster(src), authz)
-	options := backupconfigurationoptions.NewREST(formCache, backupconfigurationoptions.Hooks{
+	options := backupconfigurationoptions.NewREST(s.FormOptions, backupconfigurationoptions.Hooks{
 		Redact:         authz.RedactOptions,
-		Missing:        src.MissingKinds,
-		NotSynced:      src.NotSynced,
+		Missing:        s.Sources.MissingKinds,
+		NotSynced:      s.Sources.NotSynced,
 		WatcherDropped: metrics.WatchersDropped.Inc,
 	})
+	s.Previews = backupconfigurationpreview.NewREST(backupconfigurationpreview.Cluster(s.Sources), authz)
+	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(ui.GroupName, Scheme, metav1.ParameterCodec, Codecs)
 	apiGroupInfo.VersionedResourcesStorageMap[ui.SchemeGroupVersion.Version] = map[string]rest.Storage{
 		ui.ViewsResource.Resource:                               views,
 		ui.OptionsResource.Resource:                             options,
-		ui.ViewsResource.Resource + "/" + ui.PreviewSubresource: backupconfigurationpreview.NewPreviewREST(previews),
-		ui.PreviewsResource.Resource:                            previews,
+		ui.ViewsResource.Resource + "/" + ui.PreviewSubresource: backupconfigurationpreview.NewPreviewREST(s.Previews),
+		ui.PreviewsResource.Resource:                            s.Previews,
 	}
-	if err := gs.InstallAPIGroup(&apiGroupInfo); err != nil {
-		return nil, err
-	}
-
-	s.startSources = func(ctx context.Context) {
-		src.Start(ctx)
-		go func() {
-			// Target kinds referenced at start are watched before the first build, so the
-			// first views already know which targets exist.
-			if err := src.WaitForSync(ctx); err != nil {
-				return
-			}
-			src.StartTargets(src.TargetKinds())
-			// A target kind that cannot be listed (a conversion webhook down, ...) must not
-			// keep the server from ever starting: wait for targets a bounded time, then build
-			// with found=false for them; they are revisited once their informer syncs.
-			tctx, cancel := context.WithTimeout(ctx, targetSyncWait)
-			_ = src.WaitForTargets(tctx)
-			cancel()
-			cache.Run(ctx)
-		}()
-		go runFormOptions(ctx, src, cache, formCache, c.ExtraConfig.FormTargetKinds)
-		go reportSources(ctx, src, cache)
-	}
-	return s, nil
+	return s.GenericAPIServer.InstallAPIGroup(&apiGroupInfo)
 }
 
-// runFormOptions builds the form options once the views are (so that the form target kinds,
-// started here, never delay readiness), then keeps them current until ctx ends.
-func runFormOptions(ctx context.Context, src *sources.Sources, views *viewcache.Cache[*ui.BackupConfigurationView], forms *viewcache.Cache[*ui.BackupConfigurationOptions], kinds []schema.GroupKind) {
-	if views.WaitReady(ctx) != nil {
-		return
-	}
-	src.WatchFormTargetKinds(kinds)
-	if src.WaitForNamespaces(ctx) != nil {
-		return
-	}
-	tctx, cancel := context.WithTimeout(ctx, targetSyncWait)
-	_ = src.WaitForTargets(tctx)
-	cancel()
-	forms.Run(ctx)
+// buildViews, a post-start hook, builds the views once the sources have synced and keeps them
+// current. Target kinds referenced at start are watched before the first build, so the first
+// views already know which targets exist. A target kind that cannot be listed (a conversion
+// webhook down, ...) must not keep the server from ever starting: the build waits for
+// targets a bounded time, then goes on with found=false for them; they are revisited once
+// their informer syncs.
+func (s *Server) buildViews(hc genericapiserver.PostStartHookContext) error {
+	ctx := hc.Context
+	go func() {
+		if err := s.Sources.WaitForSync(ctx); err != nil {
+			return
+		}
+		s.Sources.StartTargets(s.Sources.TargetKinds())
+		tctx, cancel := context.WithTimeout(ctx, targetSyncWait)
+		_ = s.Sources.WaitForTargets(tctx)
+		cancel()
+		s.Views.Run(ctx)
+	}()
+	return nil
 }
 
-// targetSyncWait bounds how long the first build waits for the target informers.
+// buildFormOptions, a post-start hook, builds the form options once the views are built (so
+// that the form target kinds, started here, never delay readiness), then keeps them current.
+func (s *Server) buildFormOptions(hc genericapiserver.PostStartHookContext) error {
+	ctx := hc.Context
+	go func() {
+		if s.Views.WaitReady(ctx) != nil {
+			return
+		}
+		s.Sources.WatchFormTargetKinds(s.formTargetKinds)
+		if s.Sources.WaitForNamespaces(ctx) != nil {
+			return
+		}
+		tctx, cancel := context.WithTimeout(ctx, targetSyncWait)
+		_ = s.Sources.WaitForTargets(tctx)
+		cancel()
+		s.FormOptions.Run(ctx)
+	}()
+	return nil
+}
+
+// targetSyncWait bounds how long a first build waits for the target informers.
 const targetSyncWait = 20 * time.Second
 
-// reportSources refreshes the source and watcher gauges.
-func reportSources(ctx context.Context, src *sources.Sources, cache *viewcache.Cache[*ui.BackupConfigurationView]) {
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for {
-		metrics.SourceSynced.Reset() // a kind's "installed" label changes when its CRD appears
-		for _, st := range src.Statuses() {
-			v := 0.0
-			if st.Synced {
-				v = 1
-			}
-			metrics.SourceSynced.WithLabelValues(st.Resource, strconv.FormatBool(st.Installed)).Set(v)
-			metrics.SourceObjects.WithLabelValues(st.Resource).Set(float64(st.Objects))
+// viewsBuilt is ready only when every source has synced, the target kinds in use are watched
+// and synced, and the views are built: never a short list. Once built, the views stay ready:
+// target informers started later (a new target kind) only refine found flags, and a KubeStash
+// CRD installed later that cannot be listed is reported by Sources.NotSynced (Warning, metric,
+// log); neither may flip readiness (a Deployment's readinessProbe would take the whole
+// aggregated API down).
+func viewsBuilt(s *Server) healthz.HealthChecker {
+	return healthz.NamedCheck("backupview-views", func(*http.Request) error {
+		switch {
+		case s.Views.Ready():
+			return nil
+		case !s.Sources.HasSynced():
+			return fmt.Errorf("source informers not synced")
+		case !s.Sources.TargetsSynced():
+			return fmt.Errorf("target informers not synced")
 		}
-		metrics.Watchers.Set(float64(cache.Watchers()))
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+		return fmt.Errorf("views not built")
+	})
 }
 
 // requestHeaderLoaded is ready only once the front proxy's CA and headers (kube-system/

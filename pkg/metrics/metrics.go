@@ -13,17 +13,6 @@ import (
 )
 
 var (
-	// SourceSynced is 1 when a source informer has synced, 0 otherwise. installed="true" with
-	// 0 is a served kind backupview cannot list (yet): its objects are missing from the views,
-	// while /readyz stays ready once the views were built.
-	SourceSynced = metrics.NewGaugeVec(&metrics.GaugeOpts{
-		Namespace: "backupview", Name: "source_synced", Help: "Whether the informer of a source resource has synced (1) or not (0). installed=false: the CRD is not served; installed=true with 0: served but not listed (yet), so views lack its objects.",
-		StabilityLevel: metrics.ALPHA,
-	}, []string{"resource", "installed"})
-	// SourceObjects is the number of cached objects per source.
-	SourceObjects = metrics.NewGaugeVec(&metrics.GaugeOpts{
-		Namespace: "backupview", Name: "source_objects", Help: "Objects held in the informer cache of a source resource.", StabilityLevel: metrics.ALPHA,
-	}, []string{"resource"})
 	// ViewsServed counts views returned by GET and LIST.
 	ViewsServed = metrics.NewCounter(&metrics.CounterOpts{
 		Namespace: "backupview", Name: "views_served_total", Help: "BackupConfigurationViews returned by GET and LIST.", StabilityLevel: metrics.ALPHA,
@@ -36,10 +25,6 @@ var (
 	// JoinedViews counts views rebuilt.
 	JoinedViews = metrics.NewCounter(&metrics.CounterOpts{
 		Namespace: "backupview", Name: "views_joined_total", Help: "Views rebuilt after source changes.", StabilityLevel: metrics.ALPHA,
-	})
-	// Watchers is the number of open watches.
-	Watchers = metrics.NewGauge(&metrics.GaugeOpts{
-		Namespace: "backupview", Name: "watchers", Help: "Open watches on backupconfigurationviews.", StabilityLevel: metrics.ALPHA,
 	})
 	// WatchersDropped counts watchers closed because they fell behind.
 	WatchersDropped = metrics.NewCounter(&metrics.CounterOpts{
@@ -54,10 +39,12 @@ var BuildInfo = metrics.NewGaugeVec(&metrics.GaugeOpts{
 
 var once sync.Once
 
-// Register registers the metrics once.
-func Register() {
+// Register registers the metrics once; the sources' and the watchers' series are read from
+// src and views at scrape time.
+func Register(src Sources, views Watched) {
 	once.Do(func() {
-		legacyregistry.MustRegister(SourceSynced, SourceObjects, ViewsServed, JoinDuration, JoinedViews, Watchers, WatchersDropped, BuildInfo)
+		legacyregistry.MustRegister(ViewsServed, JoinDuration, JoinedViews, WatchersDropped, BuildInfo)
+		legacyregistry.CustomMustRegister(newStateCollector(src, views))
 		BuildInfo.WithLabelValues(version.Version).Set(1)
 	})
 }
