@@ -110,7 +110,7 @@ func TestRulesWithPromtool(t *testing.T) {
 	t.Log(run(t, promtool, "test", "rules", chartFiles+"/rules_test.yaml"))
 }
 
-// Every alert the issue asks for is there, with a summary and a description that name the
+// Every alert docs/design.md ("Metrics") lists is there, with a summary and a description that name the
 // BackupConfiguration and what to run next; and rules_test.yaml tests each alert both firing
 // and not firing.
 func TestEveryAlertIsDescribedAndTested(t *testing.T) {

@@ -200,7 +200,7 @@ func TestVersionsNeverLie(t *testing.T) {
 	}
 
 	t.Run("no ghosts after a restart", func(t *testing.T) {
-		// The repro: a deletion, and nothing else, while backupview is down.
+		// The reproduction: a deletion, and nothing else, while backupview is down.
 		l, _ := decodeList(kas.get(viewsPath).body)
 		R := l.Metadata.ResourceVersion
 		ns, name := victim(l)

@@ -29,7 +29,7 @@ func nsViewsPath(ns string) string {
 const ClusterWatchers = 10
 
 // WatcherCount is the number of namespace watches the watchers part opens at a scale (n > 0:
-// n): 2,000 (issue 12's goal), scaled down to 200 at the small scale so that CI's smoke run
+// n): 2,000 (docs/benchmarks.md, "Watchers"), scaled down to 200 at the small scale so that CI's smoke run
 // stays quick.
 func WatcherCount(sc scale.Scale, n int) int {
 	switch {
