@@ -33,6 +33,7 @@ import (
 	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/healthmetrics"
 	"github.com/kubestash/backupview/pkg/metrics"
+	"github.com/kubestash/backupview/pkg/sources"
 	"github.com/kubestash/backupview/pkg/viewcache"
 	"github.com/kubestash/backupview/test/harness"
 )
@@ -209,7 +210,7 @@ func exported(t *testing.T) map[string]bool {
 				OverdueAfter: &metav1.Time{Time: at.Add(8 * time.Hour)}, LastSessionPhase: "Succeeded"},
 		}
 		snap := &viewcache.Snapshot[*ui.BackupConfigurationView]{Entries: []*viewcache.Entry[*ui.BackupConfigurationView]{{Key: "demo/mongodb-backup", Object: v}}}
-		metrics.Register()
+		metrics.Register(oneSource{}, oneSource{})
 		legacyregistry.CustomMustRegister(healthmetrics.New(fixed{snap}, healthmetrics.Options{PerObject: true}))
 	})
 	mfs, err := legacyregistry.DefaultGatherer.Gather()
@@ -224,6 +225,14 @@ func exported(t *testing.T) map[string]bool {
 }
 
 var exportOnce sync.Once
+
+// oneSource is one synced source kind and one open watch, so that every series exists.
+type oneSource struct{}
+
+func (oneSource) Statuses() []sources.Status {
+	return []sources.Status{{Resource: "backupconfigurations.core.kubestash.com", Installed: true, Synced: true, Objects: 1}}
+}
+func (oneSource) Watchers() int { return 1 }
 
 type fixed struct {
 	s *viewcache.Snapshot[*ui.BackupConfigurationView]

@@ -9,6 +9,7 @@ import (
 	"k8s.io/component-base/metrics/legacyregistry"
 
 	"github.com/kubestash/backupview/pkg/metrics"
+	"github.com/kubestash/backupview/pkg/sources"
 )
 
 const text = `# HELP go_goroutines Number of goroutines that currently exist.
@@ -86,13 +87,22 @@ func TestParseRefusesBrokenText(t *testing.T) {
 	}
 }
 
+// twoSources are what the server's state collector reads at scrape time.
+type twoSources struct{}
+
+func (twoSources) Statuses() []sources.Status {
+	return []sources.Status{
+		{Resource: "backupsessions.core.kubestash.com", Installed: true, Synced: true, Objects: 2000},
+		{Resource: "cronjobs.batch", Installed: true, Objects: 300},
+	}
+}
+func (twoSources) Watchers() int { return 7 }
+
 // TestParseReadsBackupviewMetrics: what backupview serves on /metrics (its metrics through
 // component-base's legacy registry, as the server serves them) parses, values and labels
 // intact.
 func TestParseReadsBackupviewMetrics(t *testing.T) {
-	metrics.Register()
-	metrics.SourceObjects.WithLabelValues("backupsessions.core.kubestash.com").Set(2000)
-	metrics.SourceObjects.WithLabelValues("cronjobs.batch").Set(300)
+	metrics.Register(twoSources{}, twoSources{})
 	metrics.WatchersDropped.Add(3)
 	metrics.JoinDuration.Observe(0.01)
 	rec := httptest.NewRecorder()
