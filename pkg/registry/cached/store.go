@@ -303,7 +303,18 @@ func (s *Store[T, P]) Watch(ctx context.Context, options *metainternalversion.Li
 	}
 	o.Filter = match // nil: every object; the namespace is the cache's to scope (o.Namespace)
 	o.Namespace = ns
-	o.Transform = s.redactor(ctx)
+	// Every watcher gets its own copy of each object: the cached objects are shared, and the
+	// codec sets the kind on the object it encodes (docs/design.md, "API types").
+	redact := s.redactor(ctx)
+	o.Transform = func(p P) P {
+		if redact != nil {
+			if r := redact(p); r != p {
+				return r
+			}
+		}
+		c := *p
+		return &c
+	}
 	if u, ok := genericapirequest.UserFrom(ctx); ok {
 		o.User = u.GetName()
 	}
