@@ -36,27 +36,21 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"text/template"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/kubestash/backupview/hack/release/krew"
 )
 
 const (
-	plugin     = "kubectl-backupview"
 	pluginPkg  = "./cmd/kubectl-backupview"
 	versionVar = "github.com/kubestash/backupview/pkg/version.Version"
 	sumsFile   = "SHA256SUMS"
 	chartCmd   = "hack/package-chart.sh"
 )
-
-// AllPlatforms are the platforms of a release, as deploy/krew/backupview.yaml lists them.
-var AllPlatforms = []string{"linux/amd64", "linux/arm64", "darwin/amd64", "darwin/arm64", "windows/amd64", "windows/arm64"}
 
 // Options say what to build.
 type Options struct {
@@ -73,7 +67,7 @@ func main() {
 	var o Options
 	var platforms string
 	flag.StringVar(&o.Tag, "tag", "", "the release's tag (default: $VERSION, else git describe --tags --always --dirty)")
-	flag.StringVar(&platforms, "platforms", strings.Join(AllPlatforms, ","), `comma-separated os/arch list; "host" is this machine's`)
+	flag.StringVar(&platforms, "platforms", strings.Join(krew.AllPlatforms, ","), `comma-separated os/arch list; "host" is this machine's`)
 	flag.StringVar(&o.Out, "out", "_output/release", "output directory (emptied first)")
 	flag.StringVar(&o.Manifest, "manifest", "deploy/krew/backupview.yaml", "the Krew manifest template (krew-release-bot's)")
 	flag.StringVar(&o.Chart, "chart-script", chartCmd, "run this, when it exists, to package the Helm chart into the output directory")
@@ -124,15 +118,6 @@ func git(args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// ArchiveName is the archive of a platform, as the Krew manifest's URLs name it.
-func ArchiveName(tag, goos, arch string) string {
-	ext := ".tar.gz"
-	if goos == "windows" {
-		ext = ".zip"
-	}
-	return fmt.Sprintf("%s_%s_%s_%s%s", plugin, tag, goos, arch, ext)
-}
-
 // Release builds every platform's archive, the chart (when its script exists), the sums and
 // the manifest into o.Out.
 func Release(ctx context.Context, o Options) error {
@@ -146,8 +131,8 @@ func Release(ctx context.Context, o Options) error {
 		return errors.New("no platforms")
 	}
 	for _, p := range o.Platforms {
-		if !slices.Contains(AllPlatforms, p) {
-			return fmt.Errorf("platform %s: not one of %s", p, strings.Join(AllPlatforms, ", "))
+		if !slices.Contains(krew.AllPlatforms, p) {
+			return fmt.Errorf("platform %s: not one of %s", p, strings.Join(krew.AllPlatforms, ", "))
 		}
 	}
 	tmpl, err := os.ReadFile(o.Manifest)
@@ -177,7 +162,7 @@ func Release(ctx context.Context, o Options) error {
 	}
 	for _, p := range o.Platforms {
 		goos, arch, _ := strings.Cut(p, "/")
-		bin := plugin
+		bin := krew.Binary
 		if goos == "windows" {
 			bin += ".exe"
 		}
@@ -193,7 +178,7 @@ func Release(ctx context.Context, o Options) error {
 		if license != nil {
 			files = append(files, file{"LICENSE", 0o644, license})
 		}
-		archive := filepath.Join(o.Out, ArchiveName(o.Tag, goos, arch))
+		archive := filepath.Join(o.Out, krew.ArchiveName(o.Tag, goos, arch))
 		if goos == "windows" {
 			err = os.WriteFile(archive, Zip(files, o.Epoch), 0o644)
 		} else {
@@ -226,7 +211,7 @@ func Release(ctx context.Context, o Options) error {
 	if err := os.WriteFile(filepath.Join(o.Out, sumsFile), list.Bytes(), 0o644); err != nil {
 		return err
 	}
-	manifest, err := RenderManifest(string(tmpl), o.Tag, sums, len(o.Platforms) < len(AllPlatforms))
+	manifest, err := krew.Render(string(tmpl), o.Tag, sums, len(o.Platforms) < len(krew.AllPlatforms))
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.Manifest, err)
 	}
@@ -363,110 +348,4 @@ func Sums(dir string, skip ...string) (map[string]string, error) {
 		sums[e.Name()] = hex.EncodeToString(h.Sum(nil))
 	}
 	return sums, nil
-}
-
-// versionRE is krew-release-bot's .Version: the tag's first dotted number.
-var versionRE = regexp.MustCompile(`\d+(\.\d+)+`)
-
-// missingSHA marks, in partial mode, a platform whose archive was not built.
-const missingSHA = "not-built"
-
-// RenderManifest renders krew-release-bot's template as the bot does (text/template; .TagName
-// is the tag; addURIAndSha renders its URL as a template of its own, with .TagName and
-// .Version, and gives "uri: URL\n    sha256: SUM"), taking each sum from sums by the URL's
-// file name rather than downloading it. With partial, platforms whose archive is not in sums
-// are left out of the manifest; otherwise they are an error.
-func RenderManifest(tmpl, tag string, sums map[string]string, partial bool) ([]byte, error) {
-	version := versionRE.FindString(tag)
-	if version == "" {
-		version = tag
-	}
-	values := struct{ TagName, Version string }{tag, version}
-	funcs := template.FuncMap{
-		"addURIAndSha": func(url, tag string) (string, error) {
-			t, err := template.New("url").Parse(url)
-			if err != nil {
-				return "", err
-			}
-			var b strings.Builder
-			v := versionRE.FindString(tag)
-			if v == "" {
-				v = tag
-			}
-			if err := t.Execute(&b, struct{ TagName, Version string }{tag, v}); err != nil {
-				return "", err
-			}
-			sum, ok := sums[path.Base(b.String())]
-			if !ok {
-				if !partial {
-					return "", fmt.Errorf("no archive %s built for %s", path.Base(b.String()), b.String())
-				}
-				sum = missingSHA
-			}
-			return fmt.Sprintf("uri: %s\n    sha256: %s", b.String(), sum), nil
-		},
-		// krew-release-bot's indent, for templates that use it.
-		"indent": func(spaces int, v string) string {
-			v = strings.ReplaceAll(v, "    sha256:", "sha256:")
-			pad := strings.Repeat(" ", spaces)
-			return strings.TrimSpace(pad + strings.ReplaceAll(v, "\n", "\n"+pad))
-		},
-	}
-	t, err := template.New("manifest").Funcs(funcs).Option("missingkey=error").Parse(tmpl)
-	if err != nil {
-		return nil, err
-	}
-	var out bytes.Buffer
-	if err := t.Execute(&out, values); err != nil {
-		return nil, err
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(out.Bytes(), &doc); err != nil {
-		return nil, fmt.Errorf("the rendered manifest is not YAML: %w\n%s", err, out.Bytes())
-	}
-	if !bytes.Contains(out.Bytes(), []byte(missingSHA)) {
-		return out.Bytes(), nil
-	}
-	// Partial: drop the platforms not built.
-	platforms := lookup(&doc, "spec", "platforms")
-	if platforms == nil || platforms.Kind != yaml.SequenceNode {
-		return nil, errors.New("the manifest has no spec.platforms")
-	}
-	platforms.Content = slices.DeleteFunc(platforms.Content, func(n *yaml.Node) bool {
-		sha := lookup(n, "sha256")
-		return sha != nil && sha.Value == missingSHA
-	})
-	if len(platforms.Content) == 0 {
-		return nil, errors.New("no platform of the manifest was built")
-	}
-	var b bytes.Buffer
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(&doc); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), enc.Close()
-}
-
-// lookup follows mapping keys from n (a document or a mapping).
-func lookup(n *yaml.Node, keys ...string) *yaml.Node {
-	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-		n = n.Content[0]
-	}
-	for _, k := range keys {
-		if n.Kind != yaml.MappingNode {
-			return nil
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == k {
-				next = n.Content[i+1]
-			}
-		}
-		if next == nil {
-			return nil
-		}
-		n = next
-	}
-	return n
 }

@@ -12,25 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"sigs.k8s.io/yaml"
+	"github.com/kubestash/backupview/hack/release/krew"
 )
 
 var mtime = time.Date(2026, 7, 1, 12, 30, 0, 0, time.UTC)
-
-// manifest is the fields of a Krew plugin manifest that the tests read.
-type manifest struct {
-	Spec struct {
-		Version   string `json:"version"`
-		Platforms []struct {
-			Selector struct {
-				MatchLabels map[string]string `json:"matchLabels"`
-			} `json:"selector"`
-			URI    string `json:"uri"`
-			SHA256 string `json:"sha256"`
-			Bin    string `json:"bin"`
-		} `json:"platforms"`
-	} `json:"spec"`
-}
 
 func readTemplate(t *testing.T) string {
 	t.Helper()
@@ -44,9 +29,9 @@ func readTemplate(t *testing.T) string {
 // fakeSums are made-up sums of every platform's archive for the tag.
 func fakeSums(tag string) map[string]string {
 	sums := map[string]string{}
-	for i, p := range AllPlatforms {
+	for i, p := range krew.AllPlatforms {
 		goos, arch, _ := strings.Cut(p, "/")
-		sums[ArchiveName(tag, goos, arch)] = strings.Repeat(string(rune('a'+i)), 64)
+		sums[krew.ArchiveName(tag, goos, arch)] = strings.Repeat(string(rune('a'+i)), 64)
 	}
 	return sums
 }
@@ -55,23 +40,23 @@ func fakeSums(tag string) map[string]string {
 // (windows/arm64 too) has its archive's release URL and that archive's sum.
 func TestRenderManifest(t *testing.T) {
 	sums := fakeSums("v1.2.3")
-	out, err := RenderManifest(readTemplate(t), "v1.2.3", sums, false)
+	out, err := krew.Render(readTemplate(t), "v1.2.3", sums, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m manifest
-	if err := yaml.Unmarshal(out, &m); err != nil {
+	m, err := krew.Parse(out)
+	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if m.Spec.Version != "v1.2.3" || len(m.Spec.Platforms) != len(AllPlatforms) {
+	if m.Spec.Version != "v1.2.3" || len(m.Spec.Platforms) != len(krew.AllPlatforms) {
 		t.Fatalf("version %q, %d platforms:\n%s", m.Spec.Version, len(m.Spec.Platforms), out)
 	}
 	for i, p := range m.Spec.Platforms {
 		goos, arch := p.Selector.MatchLabels["os"], p.Selector.MatchLabels["arch"]
-		if goos+"/"+arch != AllPlatforms[i] {
-			t.Errorf("platform %d: %s/%s, want %s", i, goos, arch, AllPlatforms[i])
+		if goos+"/"+arch != krew.AllPlatforms[i] {
+			t.Errorf("platform %d: %s/%s, want %s", i, goos, arch, krew.AllPlatforms[i])
 		}
-		archive := ArchiveName("v1.2.3", goos, arch)
+		archive := krew.ArchiveName("v1.2.3", goos, arch)
 		if p.URI != "https://github.com/kubestash/backupview/releases/download/v1.2.3/"+archive || p.SHA256 != sums[archive] {
 			t.Errorf("%s/%s: uri %s sha256 %s", goos, arch, p.URI, p.SHA256)
 		}
@@ -81,22 +66,22 @@ func TestRenderManifest(t *testing.T) {
 	}
 
 	// An archive not built is an error...
-	delete(sums, ArchiveName("v1.2.3", "windows", "arm64"))
-	if _, err := RenderManifest(readTemplate(t), "v1.2.3", sums, false); err == nil || !strings.Contains(err.Error(), "windows_arm64.zip") {
+	delete(sums, krew.ArchiveName("v1.2.3", "windows", "arm64"))
+	if _, err := krew.Render(readTemplate(t), "v1.2.3", sums, false); err == nil || !strings.Contains(err.Error(), "windows_arm64.zip") {
 		t.Errorf("missing archive: %v", err)
 	}
 	// ...unless only some platforms were asked for: then the manifest lists those.
-	only := map[string]string{ArchiveName("v1.2.3", "linux", "arm64"): strings.Repeat("f", 64)}
-	out, err = RenderManifest(readTemplate(t), "v1.2.3", only, true)
+	only := map[string]string{krew.ArchiveName("v1.2.3", "linux", "arm64"): strings.Repeat("f", 64)}
+	out, err = krew.Render(readTemplate(t), "v1.2.3", only, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m = manifest{}
-	if err := yaml.Unmarshal(out, &m); err != nil || len(m.Spec.Platforms) != 1 || m.Spec.Platforms[0].SHA256 != strings.Repeat("f", 64) ||
+	m, err = krew.Parse(out)
+	if err != nil || len(m.Spec.Platforms) != 1 || m.Spec.Platforms[0].SHA256 != strings.Repeat("f", 64) ||
 		m.Spec.Platforms[0].Selector.MatchLabels["arch"] != "arm64" || m.Spec.Version != "v1.2.3" {
 		t.Errorf("partial: %v %+v\n%s", err, m, out)
 	}
-	if _, err := RenderManifest(readTemplate(t), "v1.2.3", nil, true); err == nil {
+	if _, err := krew.Render(readTemplate(t), "v1.2.3", nil, true); err == nil {
 		t.Error("no archive at all: no error")
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,8 +17,7 @@ import (
 	"strings"
 	"testing"
 
-	"sigs.k8s.io/yaml"
-
+	"github.com/kubestash/backupview/hack/release/krew"
 	"github.com/kubestash/backupview/test/harness"
 )
 
@@ -27,32 +25,14 @@ import (
 // answers `version` is the one Krew installed.
 const tag = "v0.0.0-krewtest"
 
-// manifest is the fields of a Krew plugin manifest the test reads.
-type manifest struct {
-	Metadata struct {
-		Name string `json:"name"`
-	} `json:"metadata"`
-	Spec struct {
-		Version   string `json:"version"`
-		Platforms []struct {
-			Selector struct {
-				MatchLabels map[string]string `json:"matchLabels"`
-			} `json:"selector"`
-			URI    string `json:"uri"`
-			SHA256 string `json:"sha256"`
-			Bin    string `json:"bin"`
-		} `json:"platforms"`
-	} `json:"spec"`
-}
-
-func readManifest(t *testing.T, file string) manifest {
+func readManifest(t *testing.T, file string) *krew.Manifest {
 	t.Helper()
 	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m manifest
-	if err := yaml.Unmarshal(b, &m); err != nil {
+	m, err := krew.Parse(b)
+	if err != nil {
 		t.Fatalf("%s: %v\n%s", file, err, b)
 	}
 	return m
@@ -93,8 +73,7 @@ func checkSums(t *testing.T, dir string) map[string]string {
 	for _, p := range m.Spec.Platforms {
 		goos, arch := p.Selector.MatchLabels["os"], p.Selector.MatchLabels["arch"]
 		name := filepath.Base(p.URI)
-		want := fmt.Sprintf("kubectl-backupview_%s_%s_%s.", m.Spec.Version, goos, arch)
-		if !strings.HasPrefix(name, want) || !strings.HasPrefix(p.URI, "https://github.com/kubestash/backupview/releases/download/"+m.Spec.Version+"/") {
+		if name != krew.ArchiveName(m.Spec.Version, goos, arch) || !strings.HasPrefix(p.URI, "https://github.com/kubestash/backupview/releases/download/"+m.Spec.Version+"/") {
 			t.Errorf("%s/%s: uri %s", goos, arch, p.URI)
 		}
 		archive := filepath.Join(dir, name)
@@ -145,7 +124,7 @@ func TestKrewInstall(t *testing.T) {
 
 	krewRoot := t.TempDir()
 	run := func(path string, args ...string) (string, error) {
-		return krew(bin, krewRoot, path, args...)
+		return kubectlKrew(bin, krewRoot, path, args...)
 	}
 	// Krew checks the archive against the manifest's sha256: a manifest with another sum is
 	// refused, so the install below vouches for the rendered sum.
@@ -158,7 +137,7 @@ func TestKrewInstall(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(rel, "bad.yaml"), bad, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := krew(bin, t.TempDir(), bin+string(os.PathListSeparator)+os.Getenv("PATH"), "krew", "install", "--manifest="+filepath.Join(rel, "bad.yaml"), "--archive="+archive); err == nil || !strings.Contains(out, "checksum does not match, want: "+badSum) {
+	if out, err := kubectlKrew(bin, t.TempDir(), bin+string(os.PathListSeparator)+os.Getenv("PATH"), "krew", "install", "--manifest="+filepath.Join(rel, "bad.yaml"), "--archive="+archive); err == nil || !strings.Contains(out, "checksum does not match, want: "+badSum) {
 		t.Errorf("kubectl krew install of a manifest with another sum: %v\n%s", err, out)
 	}
 
@@ -242,9 +221,9 @@ func TestKrewInstall(t *testing.T) {
 	}
 }
 
-// krew runs bin's `kubectl ARGS` with Krew's root in krewRoot and PATH path (where kubectl
+// kubectlKrew runs bin's `kubectl ARGS` with Krew's root in krewRoot and PATH path (where kubectl
 // finds kubectl-krew).
-func krew(bin, krewRoot, path string, args ...string) (string, error) {
+func kubectlKrew(bin, krewRoot, path string, args ...string) (string, error) {
 	cmd := exec.Command(filepath.Join(bin, "kubectl"), args...)
 	cmd.Env = append(os.Environ(), "KREW_ROOT="+krewRoot, "KREW_NO_UPGRADE_CHECK=1", "PATH="+path)
 	var out bytes.Buffer
