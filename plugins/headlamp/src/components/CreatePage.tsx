@@ -82,15 +82,11 @@ function Field(props: {
   );
 }
 
-function PanelTitle({ title, panel, errors }: { title: string; panel: Panel; errors: FieldErrors }) {
-  return (
-    <span>
-      {title}{' '}
-      {errors.panels.includes(panel) && (
-        <Chip size="small" color="error" label="Error in fields" data-testid={`bv-error-${panel}`} />
-      )}
-    </span>
-  );
+/** The panel header's "Error in fields" marker, as the console shows it. */
+function errorChip(panel: Panel, errors: FieldErrors) {
+  return errors.panels.includes(panel)
+    ? [<Chip key="err" size="small" color="error" label="Error in fields" data-testid={`bv-error-${panel}`} />]
+    : [];
 }
 
 function PanelErrors({ panel, errors }: { panel: Panel; errors: FieldErrors }) {
@@ -309,7 +305,7 @@ export function CreatePage() {
   const e = errors;
   return (
     <>
-      <SectionBox title={<PanelTitle title="Create BackupConfiguration" panel="basic" errors={e} />} backLink>
+      <SectionBox title="Create BackupConfiguration" headerProps={{ titleSideActions: errorChip("basic", e) }} backLink>
         {optionsProblem && <Alert severity="warning">{optionsProblem}</Alert>}
         {e.general.map(m => (
           <Alert key={m} severity="error" data-testid="bv-general-error">
@@ -343,7 +339,7 @@ export function CreatePage() {
           errors={e}
         />
       </SectionBox>
-      <SectionBox title={<PanelTitle title="Labels & Annotations" panel="labels" errors={e} />}>
+      <SectionBox title="Labels & Annotations" headerProps={{ titleSideActions: errorChip("labels", e) }}>
         <PanelErrors panel="labels" errors={e} />
         {[...(e.byField['spec.labels'] ?? []), ...(e.byField['spec.annotations'] ?? [])].map(m => (
           <Alert key={m} severity="error">
@@ -353,7 +349,7 @@ export function CreatePage() {
         <KVRows title="Labels" rows={form.labels} onChange={r => set(s => void (s.labels = r))} />
         <KVRows title="Annotations" rows={form.annotations} onChange={r => set(s => void (s.annotations = r))} />
       </SectionBox>
-      <SectionBox title={<PanelTitle title="Sessions" panel="sessions" errors={e} />}>
+      <SectionBox title="Sessions" headerProps={{ titleSideActions: errorChip("sessions", e) }}>
         <PanelErrors panel="sessions" errors={e} />
         {form.sessions.map((ss, i) => {
           const sp = `spec.sessions[${i}]`;
@@ -450,7 +446,7 @@ export function CreatePage() {
           + Add new session
         </Button>
       </SectionBox>
-      <SectionBox title={<PanelTitle title="Target" panel="target" errors={e} />}>
+      <SectionBox title="Target" headerProps={{ titleSideActions: errorChip("target", e) }}>
         <PanelErrors panel="target" errors={e} />
         <Field
           path="bv.targetChoice"

@@ -1,11 +1,9 @@
 import {
-  DateLabel,
   Link,
   Loader,
   NameValueTable,
   SectionBox,
   SimpleTable,
-  StatusLabel,
 } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import { Box, Button, ButtonGroup } from '@mui/material';
 import yaml from 'js-yaml';
@@ -13,12 +11,13 @@ import React from 'react';
 import { useParams } from 'react-router-dom';
 import { accessProblem } from '../lib/access';
 import { builtinRoute } from '../lib/columns';
-import { healthAt, healthStatus, reasonLines } from '../lib/health';
+import { healthAt, reasonLines, relTime } from '../lib/health';
 import { BackupConfigurationViewClass, ROUTES } from '../lib/resource';
 import { BackupConfigurationView } from '../lib/types';
-import { Pairs, Problem, useNow } from './common';
+import { HealthLabel, Pairs, Problem, useNow } from './common';
 
-const when = (t?: string) => (t ? <DateLabel date={t} format="mini" /> : '-');
+let clock = new Date();
+const when = (t?: string) => relTime(t, clock);
 
 function TargetLink({ v }: { v: BackupConfigurationView }) {
   const t = v.target;
@@ -36,6 +35,7 @@ function TargetLink({ v }: { v: BackupConfigurationView }) {
 
 export function DetailView({ v }: { v: BackupConfigurationView }) {
   const now = useNow();
+  clock = now;
   const verdict = healthAt(v.health, now);
   const [fmt, setFmt] = React.useState<'yaml' | 'json'>('yaml');
   const md = v.metadata;
@@ -64,9 +64,7 @@ export function DetailView({ v }: { v: BackupConfigurationView }) {
             {
               name: 'Health',
               value: (
-                <span data-testid="bv-health-verdict">
-                  <StatusLabel status={healthStatus(verdict)}>{verdict}</StatusLabel>
-                </span>
+                <HealthLabel verdict={verdict} />
               ),
             },
             { name: 'Last successful backup', value: when(v.health.lastSuccessfulBackupTime) },
@@ -81,7 +79,7 @@ export function DetailView({ v }: { v: BackupConfigurationView }) {
             { label: 'Object', getter: (r: any) => r.object },
             { label: 'Field', getter: (r: any) => <code>{r.field}</code> },
             { label: 'Message', getter: (r: any) => r.message },
-            { label: 'From', getter: (r: any) => (r.after ? (r.holds ? when(r.after) : `from ${r.after}`) : '-') },
+            { label: 'From', getter: (r: any) => (r.after ? `${r.holds ? 'since' : 'from'} ${when(r.after)}` : '-') },
           ]}
           data={reasonLines(v.health, now)}
           emptyMessage="Nothing wrong: no reasons."

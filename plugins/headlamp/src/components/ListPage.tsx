@@ -1,14 +1,13 @@
-import { Link, ResourceListView, StatusLabel } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
+import { Link, ResourceListView } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import { Button } from '@mui/material';
 import React from 'react';
 import { useHistory } from 'react-router-dom';
 import { Router } from '@kinvolk/headlamp-plugin/lib';
 import { accessProblem } from '../lib/access';
 import { LIST_COLUMNS } from '../lib/columns';
-import { healthStatus } from '../lib/health';
 import { BackupConfigurationViewClass, ROUTES } from '../lib/resource';
 import { BackupConfigurationView } from '../lib/types';
-import { Problem, useFilterNamespaces, useNow } from './common';
+import { HealthLabel, Problem, useFilterNamespaces, useNow } from './common';
 
 const view = (item: any): BackupConfigurationView => item.jsonData;
 
@@ -47,7 +46,7 @@ export function ListPage() {
         getValue: (it: any) => c.value(view(it), now),
         render: (it: any) => {
           const v = c.value(view(it), now);
-          return <StatusLabel status={healthStatus(v)}>{v}</StatusLabel>;
+          return <HealthLabel verdict={v} />;
         },
       };
     return { id: c.id, label: c.label, getValue: (it: any) => c.value(view(it), now) };

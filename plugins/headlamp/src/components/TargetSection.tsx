@@ -1,11 +1,11 @@
-import { Link, SectionBox, SimpleTable, StatusLabel } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
+import { Link, SectionBox, SimpleTable } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import React from 'react';
 import { accessProblem } from '../lib/access';
 import { viewsTargeting } from '../lib/columns';
-import { healthAt, healthStatus } from '../lib/health';
+import { healthAt } from '../lib/health';
 import { BackupConfigurationViewClass, ROUTES } from '../lib/resource';
 import { BackupConfigurationView } from '../lib/types';
-import { useNow } from './common';
+import { HealthLabel, useNow } from './common';
 
 // On the detail page of an object Headlamp shows (StatefulSet, Deployment, ...): the
 // BackupConfigurations in its namespace whose target it is, with their HEALTH.
@@ -41,7 +41,7 @@ export function BackupsOfTarget({ resource }: { resource: any }) {
             label: 'Health',
             getter: (v: BackupConfigurationView) => {
               const h = healthAt(v.health, now);
-              return <StatusLabel status={healthStatus(h)}>{h}</StatusLabel>;
+              return <HealthLabel verdict={h} />;
             },
           },
         ]}

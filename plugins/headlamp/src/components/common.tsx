@@ -1,7 +1,9 @@
 import { Alert, AlertTitle } from '@mui/material';
 import React from 'react';
 import { useSelector } from 'react-redux';
+import { StatusLabel } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import { AccessProblem } from '../lib/access';
+import { healthStatus } from '../lib/health';
 
 export function Problem({ problem, testId }: { problem: AccessProblem; testId?: string }) {
   return (
@@ -38,6 +40,15 @@ export function Pairs({ map }: { map?: Record<string, string> }) {
           {k}={v}
         </div>
       ))}
+    </span>
+  );
+}
+
+/** HEALTH as a Headlamp StatusLabel: green Healthy, orange Paused/Pending/Overdue, red the rest. */
+export function HealthLabel({ verdict }: { verdict: string }) {
+  return (
+    <span data-testid="bv-health" data-verdict={verdict}>
+      <StatusLabel status={healthStatus(verdict)}>{verdict}</StatusLabel>
     </span>
   );
 }

@@ -52,3 +52,16 @@ export function reasonLines(h: Health | undefined, now: Date) {
     return { type: r.type, object: obj, field: r.field, message: r.message, after: r.after, holds };
   });
 }
+
+/** A time as people read it on the detail page: the instant and how far from now ("7m ago", "in 3h"). */
+export function relTime(t: string | undefined, now: Date): string {
+  if (!t) return '-';
+  const ms = Date.parse(t);
+  if (Number.isNaN(ms)) return t;
+  const d = ms - now.getTime();
+  const a = Math.abs(d) / 1000;
+  const span =
+    a < 60 ? `${Math.round(a)}s` : a < 3600 ? `${Math.round(a / 60)}m` : a < 172800 ? `${Math.round(a / 3600)}h` : `${Math.round(a / 86400)}d`;
+  const iso = new Date(ms).toISOString().replace('T', ' ').replace('.000Z', 'Z');
+  return `${iso} (${d >= 0 ? 'in ' + span : span + ' ago'})`;
+}
