@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.1
 LDFLAGS := -X github.com/kubestash/backupview/pkg/version.Version=$(VERSION)
 GOFILES := $(shell find cmd pkg hack test -name '*.go' 2>/dev/null)
 
-.PHONY: node test-node cert-manager all build control-plane promtool helm chart krew image pause-image release update-deploy verify-deploy test test-race lint test-unit test-integration test-faults demo demo-down codegen verify fmt vet fuzz bench bench-scale clean
+.PHONY: node test-node cert-manager all build control-plane promtool helm chart krew image pause-image release update-deploy verify-deploy test test-race lint test-unit test-integration test-faults demo demo-down codegen verify fmt vet fuzz bench bench-scale clean headlamp-plugin test-headlamp
 
 all: build
 
@@ -166,3 +166,11 @@ bench-scale: build control-plane
 
 clean:
 	rm -rf _output
+
+# The Headlamp plugin (plugins/headlamp): its tarball and Artifact Hub checksum check, and its
+# unit and browser tests (hack/test-headlamp.sh: Debian's chromium, npm ci from the lockfile).
+headlamp-plugin:
+	hack/headlamp-plugin.sh
+
+test-headlamp: build control-plane
+	hack/test-headlamp.sh

@@ -5,6 +5,7 @@
 // kubeconfig's credentials, websocket watches included. Run: node e2e/server.mjs KUBECONFIG PORT
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -35,7 +36,7 @@ const TYPES = { '.js': 'text/javascript', '.css': 'text/css', '.html': 'text/htm
 
 export function startServer({ kubeconfig, port = 0, staticDir, pluginDir, log = () => {} }) {
   const kc = loadKubeconfig(kubeconfig);
-  const tlsOpts = { ca: kc.ca, cert: kc.cert, key: kc.key, servername: kc.server.hostname };
+  const tlsOpts = { ca: kc.ca, cert: kc.cert, key: kc.key, ...(net.isIP(kc.server.hostname) ? {} : { servername: kc.server.hostname }) };
   const authHeaders = kc.token ? { Authorization: `Bearer ${kc.token}` } : {};
 
   function sendFile(res, file, fallback) {
@@ -103,8 +104,8 @@ export function startServer({ kubeconfig, port = 0, staticDir, pluginDir, log = 
     const m = url.pathname.match(/^\/clusters\/([^/]+)(\/.*)$/);
     if (!m) return sock.destroy();
     const up = tls.connect({ ...tlsOpts, host: kc.server.hostname, port: Number(kc.server.port) }, () => {
-      const headers = { ...req.headers, ...authHeaders, host: kc.server.host };
-      delete headers.origin;
+      // The websocket handshake of kube-apiserver (golang.org/x/net/websocket) needs an Origin.
+      const headers = { ...req.headers, ...authHeaders, host: kc.server.host, origin: req.headers.origin ?? kc.server.origin };
       delete headers.cookie;
       // Headlamp's own subprotocol names a kubeconfig user; kube-apiserver needs only its own.
       if (headers['sec-websocket-protocol'])
@@ -115,6 +116,7 @@ export function startServer({ kubeconfig, port = 0, staticDir, pluginDir, log = 
           .join(', ');
       let head0 = `${req.method} ${m[2]}${url.search} HTTP/1.1\r\n`;
       for (const [k, v] of Object.entries(headers)) head0 += `${k}: ${v}\r\n`;
+      if (process.env.E2E_DEBUG_WS) console.log(head0);
       up.write(head0 + '\r\n');
       if (head && head.length) up.write(head);
       log(`WS ${m[2]}${url.search}`);

@@ -5,7 +5,7 @@
 // AuthRoute), Sidebar, theme, i18n, API client and plugin loader (Plugins ->
 // fetchAndExecutePlugins, which fetches /plugins, then the plugin's main.js and package.json,
 // and runs it against window.pluginLib exactly as Headlamp does). The harness adds only the
-// page layout and the /config fetch that Layout.tsx does.
+// page layout and the /config fetch that Layout.tsx does (lib/ ships no TopBar and no DetailsDrawer).
 import '@kinvolk/headlamp-plugin/lib/i18n/config';
 import '@kinvolk/headlamp-plugin/lib/plugin'; // sets window.pluginLib, as Headlamp's bundle does
 import CssBaseline from '@mui/material/CssBaseline';
@@ -29,9 +29,13 @@ import { createMuiTheme } from '@kinvolk/headlamp-plugin/lib/lib/themes';
 import Plugins from '@kinvolk/headlamp-plugin/lib/plugin/Plugins';
 import { setConfig } from '@kinvolk/headlamp-plugin/lib/redux/configSlice';
 import store from '@kinvolk/headlamp-plugin/lib/redux/stores/store';
+import { setDetailDrawerEnabled } from '@kinvolk/headlamp-plugin/lib/redux/drawerModeSlice';
 import { useTypedSelector } from '@kinvolk/headlamp-plugin/lib/redux/hooks';
 
 setStore(store);
+// lib/ does not ship Layout's DetailsDrawer: links open full pages, as with Headlamp's setting
+// "details in a drawer" off.
+store.dispatch(setDetailDrawerEnabled(false));
 
 function Layout() {
   const dispatch = useDispatch();

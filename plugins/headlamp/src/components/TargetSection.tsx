@@ -23,7 +23,7 @@ export function BackupsOfTarget({ resource }: { resource: any }) {
   const err = errors?.[0];
   const problem = err ? accessProblem(err.status, 'list', 'backupconfigurationviews', ns) : null;
   return (
-    <SectionBox title="Backup Configurations">
+    <SectionBox title="Backup Configurations" data-testid="bv-target-section">
       <SimpleTable
         columns={[
           {
