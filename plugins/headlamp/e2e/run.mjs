@@ -226,7 +226,9 @@ test('create: dropdowns from the options, 422 at its fields, preview, JSON, edit
   await page.locator('[data-testid="spec.storageRef"][role="combobox"]').filter({ hasText: defStorage }).waitFor();
   const otherPolicy = options.retentionPolicies[options.retentionPolicies.length - 1].ref;
   await choose(page, 'spec.retentionPolicy', new RegExp(`^${otherPolicy}`));
-  await input(page, 'metadata.name').fill(NEW);
+  // First the name of a BackupConfiguration that exists: the server warns, and does not refuse.
+  const existing = 'mongodb-backup';
+  await input(page, 'metadata.name').fill(existing);
   await input(page, 'spec.sessions[0].name').fill('nightly');
   await input(page, 'spec.sessions[0].schedule').fill('every night'); // wrong on purpose
   const addon = options.addons.find(a => a.name === 'mongodb-addon');
@@ -249,19 +251,35 @@ test('create: dropdowns from the options, 422 at its fields, preview, JSON, edit
   await shot(page, '05-form-422');
 
   await input(page, 'spec.sessions[0].schedule').fill('0 1 * * *');
-  const previewResp = page.waitForResponse(r => r.url().includes('/backupconfigurationpreviews') && r.request().method() === 'POST');
-  await page.getByRole('button', { name: 'Preview' }).click();
-  const resp = await previewResp;
-  assert.equal(resp.status(), 201);
-  await page.getByTestId('bv-manifest').waitFor();
+  const preview = async () => {
+    const r = page.waitForResponse(r => r.url().includes('/backupconfigurationpreviews') && r.request().method() === 'POST');
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const resp = await r;
+    assert.equal(resp.status(), 201);
+    await page.getByTestId('bv-manifest').waitFor();
+    return resp;
+  };
+  let resp = await preview();
+  // The server's warnings (Warning headers), each shown.
+  let warnHeader = (await resp.headerValue('warning')) ?? '';
+  let shown = await page.getByTestId('bv-warning').allInnerTexts();
+  assert.ok(shown.length >= 1, `a warning for the existing ${existing}: ${warnHeader}`);
+  assert.equal(shown.length, (warnHeader.match(/\d{3} - "/g) ?? []).length, `warnings ${warnHeader} shown as ${shown}`);
+  assert.ok(shown.some(w => w.includes(existing)), shown.join(' | '));
+  await shot(page, '06-preview-warning');
+  // Previous keeps the form: rename, preview again.
+  await page.getByRole('button', { name: 'Previous' }).click();
+  assert.equal(await input(page, 'spec.sessions[0].schedule').inputValue(), '0 1 * * *');
+  await input(page, 'metadata.name').fill(NEW);
+  resp = await preview();
+  warnHeader = (await resp.headerValue('warning')) ?? '';
+  shown = await page.getByTestId('bv-warning').allInnerTexts();
+  assert.equal(shown.length, (warnHeader.match(/\d{3} - "/g) ?? []).length, `warnings ${warnHeader} shown as ${shown}`);
   const yamlText = await input(page, 'bv-manifest').inputValue();
   assert.match(yamlText, /^apiVersion: core\.kubestash\.com\/v1alpha1\nkind: BackupConfiguration\n/m);
   assert.match(yamlText, new RegExp(`name: ${NEW}`));
-  // The server's warnings, each shown.
-  const warnHeader = (await resp.headerValue('warning')) ?? '';
-  const shown = await page.getByTestId('bv-warning').allInnerTexts();
-  assert.equal(shown.length, (warnHeader.match(/\d{3} - "/g) ?? []).length, `warnings ${warnHeader} shown as ${shown}`);
-  await shot(page, '06-preview-yaml');
+  assert.match(yamlText, /schedule: 0 1 \* \* \*/);
+  await shot(page, '07-preview-yaml');
 
   // JSON, Copy, edit.
   await page.getByTestId('bv-fmt-json').click();
@@ -272,19 +290,12 @@ test('create: dropdowns from the options, 422 at its fields, preview, JSON, edit
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), jsonText);
   manifest.metadata.labels = { ...(manifest.metadata.labels ?? {}), 'e2e-edited': 'yes' };
   await input(page, 'bv-manifest').fill(JSON.stringify(manifest, null, 2));
-  await shot(page, '07-preview-json-edited');
-
-  // Previous keeps the form.
-  await page.getByRole('button', { name: 'Previous' }).click();
-  assert.equal(await input(page, 'metadata.name').inputValue(), NEW);
-  await page.getByRole('button', { name: 'Preview' }).click();
-  await page.getByTestId('bv-fmt-json').click();
-  await input(page, 'bv-manifest').fill(JSON.stringify(manifest, null, 2));
+  await shot(page, '08-preview-json-edited');
 
   await page.getByRole('button', { name: 'Submit' }).click();
   await page.getByTestId('bv-submit-result').waitFor();
   assert.match(await page.getByTestId('bv-submit-result').innerText(), new RegExp(`Created BackupConfiguration ${NEW_NS}/${NEW}`));
-  await shot(page, '08-submitted');
+  await shot(page, '09-submitted');
   // What was created is the edited manifest, created with the user's rights.
   const created = JSON.parse(kubectl('get', 'backupconfigurations.core.kubestash.com', '-n', NEW_NS, NEW, '-o', 'json'));
   assert.equal(created.metadata.labels['e2e-edited'], 'yes');
@@ -293,7 +304,7 @@ test('create: dropdowns from the options, 422 at its fields, preview, JSON, edit
   // The other tab, never reloaded, shows the new view.
   await listPage.getByRole('link', { name: NEW }).waitFor({ timeout: 20000 });
   assert.equal((await uiTable(listPage)).length, before + 1);
-  await shot(listPage, '09-list-live');
+  await shot(listPage, '10-list-live');
   assert.deepEqual(page.errors, []);
   assert.deepEqual(listPage.errors, []);
 });
@@ -307,7 +318,7 @@ test('a namespace-bound user sees only her namespace, and is told which role gra
   const rows = await uiTable(page);
   assert.deepEqual(rows.map(r => `${r.Namespace}/${r.Name}`).sort(), Object.keys(want).sort());
   assert.equal(await page.getByTestId('bv-problem').count(), 0, 'no error shown');
-  await shot(page, '10-alice-namespace');
+  await shot(page, '11-alice-namespace');
   assert.deepEqual(page.errors, []);
   // All namespaces (a fresh browser: Headlamp remembers the namespace filter).
   const all = await newPage(aliceBase + LIST);
@@ -315,7 +326,7 @@ test('a namespace-bound user sees only her namespace, and is told which role gra
   const msg = await all.getByTestId('bv-problem').innerText();
   assert.match(msg, /Access denied/);
   assert.match(msg, /"view"/);
-  await shot(all, '11-alice-all-namespaces');
+  await shot(all, '12-alice-all-namespaces');
 });
 
 test('without backupview: the list says it is not installed', async () => {
@@ -327,7 +338,7 @@ test('without backupview: the list says it is not installed', async () => {
     const page = await newPage(base + LIST);
     await page.getByTestId('bv-problem').waitFor();
     assert.match(await page.getByTestId('bv-problem').innerText(), /backupview is not installed/);
-    await shot(page, '12-not-installed');
+    await shot(page, '13-not-installed');
   } finally {
     const o = JSON.parse(saved);
     delete o.metadata.resourceVersion;

@@ -19,7 +19,7 @@ import {
   parametersOf,
   paramsTemplate,
   previewURL,
-  submitURL,
+  applyURL,
   tasksOf,
   toDropdowns,
   toPreviewRequest,
@@ -229,17 +229,25 @@ export function CreatePage() {
       return;
     }
     setBusy(true);
-    const r = await kubeFetch<any>(cluster, submitURL(obj), { method: 'POST', body: JSON.stringify(obj) });
+    // Server-side apply with the user's own credentials: creates the BackupConfiguration, or
+    // updates the one of that name (the preview warns when it exists).
+    const r = await kubeFetch<any>(cluster, applyURL(obj), {
+      method: 'PATCH',
+      body: JSON.stringify(obj),
+      headers: { 'Content-Type': 'application/apply-patch+yaml' },
+    });
     setBusy(false);
     if (r.ok) {
+      const what = r.status === 201 ? 'Created' : 'Applied (updated)';
       setResult({
         ok: true,
-        message: `Created BackupConfiguration ${r.body?.metadata?.namespace}/${r.body?.metadata?.name}.`,
+        message: `${what} BackupConfiguration ${r.body?.metadata?.namespace}/${r.body?.metadata?.name}.`,
         ns: r.body?.metadata?.namespace,
         name: r.body?.metadata?.name,
       });
     } else {
-      const p = r.status === 403 ? accessProblem(403, 'create', 'backupconfigurations', obj?.metadata?.namespace) : null;
+      const p =
+        r.status === 403 ? accessProblem(403, 'create', 'backupconfigurations.core.kubestash.com', obj?.metadata?.namespace) : null;
       setResult({ ok: false, message: p ? `${p.title}: ${p.message}` : `${r.status}: ${r.error?.message ?? ''}` });
     }
   }

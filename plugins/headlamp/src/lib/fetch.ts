@@ -29,7 +29,7 @@ export async function kubeFetch<T>(cluster: string, path: string, init: RequestI
     ...(getHeadlampAPIHeaders?.() ?? {}),
     ...((init.headers as Record<string, string>) ?? {}),
   };
-  if (init.body) headers['Content-Type'] = 'application/json';
+  if (init.body && !headers['Content-Type']) headers['Content-Type'] = 'application/json';
   let resp: Response;
   try {
     resp = await fetch(url, { credentials: 'include', ...init, headers });

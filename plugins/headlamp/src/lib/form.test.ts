@@ -11,7 +11,7 @@ import {
   paramsTemplate,
   parametersOf,
   parseWarnings,
-  submitURL,
+  applyURL,
   tasksOf,
   toDropdowns,
   toPreviewRequest,
@@ -85,10 +85,10 @@ describe('form state to preview request', () => {
     expect('runAsUser' in toPreviewRequest(f).spec.sessions[0]).toBe(false);
   });
 
-  it('submits the rendered manifest to its own collection', () => {
+  it('applies the rendered manifest at its own URL', () => {
     expect(
-      submitURL({ apiVersion: 'core.kubestash.com/v1alpha1', kind: 'BackupConfiguration', metadata: { namespace: 'demo' } })
-    ).toBe('/apis/core.kubestash.com/v1alpha1/namespaces/demo/backupconfigurations');
+      applyURL({ apiVersion: 'core.kubestash.com/v1alpha1', kind: 'BackupConfiguration', metadata: { namespace: 'demo', name: 'x' } })
+    ).toBe('/apis/core.kubestash.com/v1alpha1/namespaces/demo/backupconfigurations/x?fieldManager=backupview-headlamp&fieldValidation=Strict');
   });
 });
 

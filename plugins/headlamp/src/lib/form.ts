@@ -280,11 +280,17 @@ export function parseWarnings(header: string | null | undefined): string[] {
   return out;
 }
 
-/** Where Submit sends the rendered manifest: its own kind's collection in its namespace. */
-export function submitURL(manifest: any): string {
+/**
+ * Where Submit applies the rendered manifest: the object's own URL, for a server-side apply
+ * (PATCH, application/apply-patch+yaml) that creates it or updates it under this field manager.
+ */
+export const FIELD_MANAGER = 'backupview-headlamp';
+
+export function applyURL(manifest: any): string {
   const [group, version] = String(manifest?.apiVersion ?? '').split('/');
   const ns = manifest?.metadata?.namespace ?? '';
+  const name = manifest?.metadata?.name ?? '';
   const plural = String(manifest?.kind ?? '').toLowerCase() + 's';
   const base = version ? `/apis/${group}/${version}` : `/api/${group}`;
-  return `${base}/namespaces/${encodeURIComponent(ns)}/${plural}`;
+  return `${base}/namespaces/${encodeURIComponent(ns)}/${plural}/${encodeURIComponent(name)}?fieldManager=${FIELD_MANAGER}&fieldValidation=Strict`;
 }
