@@ -325,7 +325,7 @@ test('a namespace-bound user sees only her namespace, and is told which role gra
   await all.getByTestId('bv-problem').waitFor();
   const msg = await all.getByTestId('bv-problem').innerText();
   assert.match(msg, /Access denied/);
-  assert.match(msg, /"view"/);
+  assert.match(msg, /RoleBinding to "view" in the namespace/);
   await shot(all, '12-alice-all-namespaces');
 });
 
