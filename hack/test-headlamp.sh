@@ -25,8 +25,8 @@ if [[ ! -d $P/node_modules || $P/package-lock.json -nt $P/node_modules/.package-
   (cd $P && npm ci --no-audit --no-fund)
 fi
 
-t "type check and unit tests"
-(cd $P && npx headlamp-plugin tsc && CI=true npx headlamp-plugin test)
+t "type check, lint and unit tests"
+(cd $P && npx headlamp-plugin tsc && npx headlamp-plugin lint && CI=true npx headlamp-plugin test)
 
 t "plugin tarball"
 hack/headlamp-plugin.sh

@@ -1,4 +1,8 @@
-import { registerDetailsViewSection, registerRoute, registerSidebarEntry } from '@kinvolk/headlamp-plugin/lib';
+import {
+  registerDetailsViewSection,
+  registerRoute,
+  registerSidebarEntry,
+} from '@kinvolk/headlamp-plugin/lib';
 import React from 'react';
 import { CreatePage } from './components/CreatePage';
 import { DetailPage } from './components/DetailPage';

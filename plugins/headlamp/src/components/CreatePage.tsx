@@ -1,5 +1,5 @@
-import { Link, SectionBox } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import { K8s } from '@kinvolk/headlamp-plugin/lib';
+import { Link, SectionBox } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import { getCluster } from '@kinvolk/headlamp-plugin/lib/Utils';
 import { Alert, Box, Button, ButtonGroup, Chip, MenuItem, TextField } from '@mui/material';
 import yaml from 'js-yaml';
@@ -7,6 +7,7 @@ import React from 'react';
 import { accessProblem } from '../lib/access';
 import { kubeFetch } from '../lib/fetch';
 import {
+  applyURL,
   Choice,
   emptyForm,
   emptySession,
@@ -19,14 +20,13 @@ import {
   parametersOf,
   paramsTemplate,
   previewURL,
-  applyURL,
   tasksOf,
   toDropdowns,
   toPreviewRequest,
 } from '../lib/form';
 import { ROUTES } from '../lib/resource';
 import { BackupConfigurationOptions, BackupConfigurationPreview } from '../lib/types';
-import { Problem, useFilterNamespaces } from './common';
+import { useFilterNamespaces } from './common';
 
 const NO_ERRORS: FieldErrors = {
   byField: {},
@@ -71,13 +71,16 @@ function Field(props: {
       InputProps={props.multiline ? { sx: { fontFamily: 'monospace' } } : undefined}
     >
       {select &&
-        [...(props.value && !props.choices!.some(c => c.value === props.value) ? [{ value: props.value, label: props.value }] : []), ...props.choices!].map(
-          c => (
-            <MenuItem key={c.value} value={c.value}>
-              {c.label}
-            </MenuItem>
-          )
-        )}
+        [
+          ...(props.value && !props.choices!.some(c => c.value === props.value)
+            ? [{ value: props.value, label: props.value }]
+            : []),
+          ...props.choices!,
+        ].map(c => (
+          <MenuItem key={c.value} value={c.value}>
+            {c.label}
+          </MenuItem>
+        ))}
     </TextField>
   );
 }
@@ -85,7 +88,15 @@ function Field(props: {
 /** The panel header's "Error in fields" marker, as the console shows it. */
 function errorChip(panel: Panel, errors: FieldErrors) {
   return errors.panels.includes(panel)
-    ? [<Chip key="err" size="small" color="error" label="Error in fields" data-testid={`bv-error-${panel}`} />]
+    ? [
+        <Chip
+          key="err"
+          size="small"
+          color="error"
+          label="Error in fields"
+          data-testid={`bv-error-${panel}`}
+        />,
+      ]
     : [];
 }
 
@@ -101,15 +112,41 @@ function PanelErrors({ panel, errors }: { panel: Panel; errors: FieldErrors }) {
   );
 }
 
-function KVRows({ title, rows, onChange }: { title: string; rows: FormState['labels']; onChange: (r: FormState['labels']) => void }) {
+function KVRows({
+  title,
+  rows,
+  onChange,
+}: {
+  title: string;
+  rows: FormState['labels'];
+  onChange: (r: FormState['labels']) => void;
+}) {
   return (
     <Box sx={{ mb: 1 }}>
       <b>{title}</b>
       {rows.map((r, i) => (
         <Box key={i} sx={{ display: 'flex', gap: 1, alignItems: 'center' }}>
-          <TextField size="small" label="Key" value={r.key} onChange={e => onChange(rows.map((x, j) => (j === i ? { ...x, key: e.target.value } : x)))} />
-          <TextField size="small" label="Value" value={r.value} onChange={e => onChange(rows.map((x, j) => (j === i ? { ...x, value: e.target.value } : x)))} />
-          <Button size="small" color="error" onClick={() => onChange(rows.filter((_, j) => j !== i))}>
+          <TextField
+            size="small"
+            label="Key"
+            value={r.key}
+            onChange={e =>
+              onChange(rows.map((x, j) => (j === i ? { ...x, key: e.target.value } : x)))
+            }
+          />
+          <TextField
+            size="small"
+            label="Value"
+            value={r.value}
+            onChange={e =>
+              onChange(rows.map((x, j) => (j === i ? { ...x, value: e.target.value } : x)))
+            }
+          />
+          <Button
+            size="small"
+            color="error"
+            onClick={() => onChange(rows.filter((_, j) => j !== i))}
+          >
             Delete
           </Button>
         </Box>
@@ -140,7 +177,12 @@ export function CreatePage() {
   const [fmt, setFmt] = React.useState<'yaml' | 'json'>('yaml');
   const [text, setText] = React.useState('');
   const [textError, setTextError] = React.useState('');
-  const [result, setResult] = React.useState<{ ok: boolean; message: string; ns?: string; name?: string } | null>(null);
+  const [result, setResult] = React.useState<{
+    ok: boolean;
+    message: string;
+    ns?: string;
+    name?: string;
+  } | null>(null);
 
   const set: Setter = f =>
     setForm(prev => {
@@ -165,7 +207,8 @@ export function CreatePage() {
       setOptions(r.body);
       const d = toDropdowns(r.body);
       set(s => {
-        if (!s.storageRef || !d.storages.some(c => c.value === s.storageRef)) s.storageRef = d.defaultStorage;
+        if (!s.storageRef || !d.storages.some(c => c.value === s.storageRef))
+          s.storageRef = d.defaultStorage;
         if (!s.retentionPolicy || !d.retentionPolicies.some(c => c.value === s.retentionPolicy))
           s.retentionPolicy = d.defaultRetentionPolicy;
       });
@@ -181,10 +224,14 @@ export function CreatePage() {
     setBusy(true);
     setWarnings([]);
     const body = toPreviewRequest(form);
-    const r = await kubeFetch<BackupConfigurationPreview>(cluster, previewURL(form.namespace || 'default'), {
-      method: 'POST',
-      body: JSON.stringify(body),
-    });
+    const r = await kubeFetch<BackupConfigurationPreview>(
+      cluster,
+      previewURL(form.namespace || 'default'),
+      {
+        method: 'POST',
+        body: JSON.stringify(body),
+      }
+    );
     setBusy(false);
     setWarnings(r.warnings);
     if (!r.ok) {
@@ -192,7 +239,10 @@ export function CreatePage() {
         setErrors(mapStatusToFields(r.error, form));
       } else {
         const p = accessProblem(r.status, 'create', 'backupconfigurationpreviews', form.namespace);
-        setErrors({ ...NO_ERRORS, general: [p ? `${p.title}: ${p.message}` : r.error?.message ?? `HTTP ${r.status}`] });
+        setErrors({
+          ...NO_ERRORS,
+          general: [p ? `${p.title}: ${p.message}` : r.error?.message ?? `HTTP ${r.status}`],
+        });
       }
       return;
     }
@@ -247,8 +297,18 @@ export function CreatePage() {
       });
     } else {
       const p =
-        r.status === 403 ? accessProblem(403, 'create', 'backupconfigurations.core.kubestash.com', obj?.metadata?.namespace) : null;
-      setResult({ ok: false, message: p ? `${p.title}: ${p.message}` : `${r.status}: ${r.error?.message ?? ''}` });
+        r.status === 403
+          ? accessProblem(
+              403,
+              'create',
+              'backupconfigurations.core.kubestash.com',
+              obj?.metadata?.namespace
+            )
+          : null;
+      setResult({
+        ok: false,
+        message: p ? `${p.title}: ${p.message}` : `${r.status}: ${r.error?.message ?? ''}`,
+      });
     }
   }
 
@@ -259,10 +319,18 @@ export function CreatePage() {
         headerProps={{
           actions: [
             <ButtonGroup key="fmt" size="small">
-              <Button data-testid="bv-fmt-yaml" variant={fmt === 'yaml' ? 'contained' : 'outlined'} onClick={() => toggle('yaml')}>
+              <Button
+                data-testid="bv-fmt-yaml"
+                variant={fmt === 'yaml' ? 'contained' : 'outlined'}
+                onClick={() => toggle('yaml')}
+              >
                 YAML
               </Button>
-              <Button data-testid="bv-fmt-json" variant={fmt === 'json' ? 'contained' : 'outlined'} onClick={() => toggle('json')}>
+              <Button
+                data-testid="bv-fmt-json"
+                variant={fmt === 'json' ? 'contained' : 'outlined'}
+                onClick={() => toggle('json')}
+              >
                 JSON
               </Button>
             </ButtonGroup>,
@@ -289,7 +357,11 @@ export function CreatePage() {
         />
         {textError && <Alert severity="error">{textError}</Alert>}
         {result && (
-          <Alert severity={result.ok ? 'success' : 'error'} data-testid="bv-submit-result" sx={{ my: 1 }}>
+          <Alert
+            severity={result.ok ? 'success' : 'error'}
+            data-testid="bv-submit-result"
+            sx={{ my: 1 }}
+          >
             {result.message}{' '}
             {result.ok && (
               <Link routeName={ROUTES.detail} params={{ namespace: result.ns, name: result.name }}>
@@ -313,7 +385,11 @@ export function CreatePage() {
   const e = errors;
   return (
     <>
-      <SectionBox title="Create BackupConfiguration" headerProps={{ titleSideActions: errorChip("basic", e) }} backLink>
+      <SectionBox
+        title="Create BackupConfiguration"
+        headerProps={{ titleSideActions: errorChip('basic', e) }}
+        backLink
+      >
         {optionsProblem && <Alert severity="warning">{optionsProblem}</Alert>}
         {e.general.map(m => (
           <Alert key={m} severity="error" data-testid="bv-general-error">
@@ -335,8 +411,23 @@ export function CreatePage() {
           }
           errors={e}
         />
-        <Field path="metadata.name" label="Name" required value={form.name} onChange={v => set(s => void (s.name = v))} errors={e} />
-        <Field path="spec.storageRef" label="Storage Ref" required value={form.storageRef} choices={dd.storages} onChange={v => set(s => void (s.storageRef = v))} errors={e} />
+        <Field
+          path="metadata.name"
+          label="Name"
+          required
+          value={form.name}
+          onChange={v => set(s => void (s.name = v))}
+          errors={e}
+        />
+        <Field
+          path="spec.storageRef"
+          label="Storage Ref"
+          required
+          value={form.storageRef}
+          choices={dd.storages}
+          onChange={v => set(s => void (s.storageRef = v))}
+          errors={e}
+        />
         <Field
           path="spec.retentionPolicy"
           label="Retention Policy"
@@ -347,7 +438,10 @@ export function CreatePage() {
           errors={e}
         />
       </SectionBox>
-      <SectionBox title="Labels & Annotations" headerProps={{ titleSideActions: errorChip("labels", e) }}>
+      <SectionBox
+        title="Labels & Annotations"
+        headerProps={{ titleSideActions: errorChip('labels', e) }}
+      >
         <PanelErrors panel="labels" errors={e} />
         {[...(e.byField['spec.labels'] ?? []), ...(e.byField['spec.annotations'] ?? [])].map(m => (
           <Alert key={m} severity="error">
@@ -355,15 +449,26 @@ export function CreatePage() {
           </Alert>
         ))}
         <KVRows title="Labels" rows={form.labels} onChange={r => set(s => void (s.labels = r))} />
-        <KVRows title="Annotations" rows={form.annotations} onChange={r => set(s => void (s.annotations = r))} />
+        <KVRows
+          title="Annotations"
+          rows={form.annotations}
+          onChange={r => set(s => void (s.annotations = r))}
+        />
       </SectionBox>
-      <SectionBox title="Sessions" headerProps={{ titleSideActions: errorChip("sessions", e) }}>
+      <SectionBox title="Sessions" headerProps={{ titleSideActions: errorChip('sessions', e) }}>
         <PanelErrors panel="sessions" errors={e} />
         {form.sessions.map((ss, i) => {
           const sp = `spec.sessions[${i}]`;
           return (
             <Box key={i} sx={{ border: 1, borderColor: 'divider', borderRadius: 1, p: 1, mb: 1 }}>
-              <Field path={`${sp}.name`} label="Session Name" required value={ss.name} onChange={v => set(s => void (s.sessions[i].name = v))} errors={e} />
+              <Field
+                path={`${sp}.name`}
+                label="Session Name"
+                required
+                value={ss.name}
+                onChange={v => set(s => void (s.sessions[i].name = v))}
+                errors={e}
+              />
               <Field
                 path={`${sp}.schedule`}
                 label="Schedule"
@@ -373,7 +478,13 @@ export function CreatePage() {
                 onChange={v => set(s => void (s.sessions[i].schedule = v))}
                 errors={e}
               />
-              <Field path={`${sp}.runAsUser`} label="Security Context (runAsUser)" value={ss.runAsUser} onChange={v => set(s => void (s.sessions[i].runAsUser = v))} errors={e} />
+              <Field
+                path={`${sp}.runAsUser`}
+                label="Security Context (runAsUser)"
+                value={ss.runAsUser}
+                onChange={v => set(s => void (s.sessions[i].runAsUser = v))}
+                errors={e}
+              />
               <Field
                 path={`${sp}.addon`}
                 label="Addon Name"
@@ -406,7 +517,8 @@ export function CreatePage() {
                         set(s => {
                           const task = s.sessions[i].tasks[j];
                           task.name = v;
-                          if (!task.paramsText.trim()) task.paramsText = paramsTemplate(parametersOf(options, ss.addon, v));
+                          if (!task.paramsText.trim())
+                            task.paramsText = paramsTemplate(parametersOf(options, ss.addon, v));
                         })
                       }
                       errors={e}
@@ -415,7 +527,9 @@ export function CreatePage() {
                       path={`${tp}.encryptionSecret.namespace`}
                       label="Encryption Secret Namespace"
                       value={t.encryptionSecretNamespace}
-                      onChange={v => set(s => void (s.sessions[i].tasks[j].encryptionSecretNamespace = v))}
+                      onChange={v =>
+                        set(s => void (s.sessions[i].tasks[j].encryptionSecretNamespace = v))
+                      }
                       errors={e}
                     />
                     <Field
@@ -423,28 +537,51 @@ export function CreatePage() {
                       label="Encryption Secret Name"
                       value={t.encryptionSecretName}
                       choices={dd.encryptionSecrets.length ? dd.encryptionSecrets : undefined}
-                      onChange={v => set(s => void (s.sessions[i].tasks[j].encryptionSecretName = v))}
+                      onChange={v =>
+                        set(s => void (s.sessions[i].tasks[j].encryptionSecretName = v))
+                      }
                       errors={e}
                     />
-                    <Field path={`${tp}.repoName`} label="Repo Name" value={t.repoName} onChange={v => set(s => void (s.sessions[i].tasks[j].repoName = v))} errors={e} />
+                    <Field
+                      path={`${tp}.repoName`}
+                      label="Repo Name"
+                      value={t.repoName}
+                      onChange={v => set(s => void (s.sessions[i].tasks[j].repoName = v))}
+                      errors={e}
+                    />
                     <Field
                       path={`${tp}.paramsText`}
-                      label={`Params (YAML)${params.length ? ': ' + params.map(p => p.name + (p.required ? '*' : '')).join(', ') : ''}`}
+                      label={`Params (YAML)${
+                        params.length
+                          ? ': ' + params.map(p => p.name + (p.required ? '*' : '')).join(', ')
+                          : ''
+                      }`}
                       multiline
                       value={t.paramsText}
                       onChange={v => set(s => void (s.sessions[i].tasks[j].paramsText = v))}
                       errors={e}
                     />
-                    <Button size="small" color="error" onClick={() => set(s => void s.sessions[i].tasks.splice(j, 1))}>
+                    <Button
+                      size="small"
+                      color="error"
+                      onClick={() => set(s => void s.sessions[i].tasks.splice(j, 1))}
+                    >
                       Delete task
                     </Button>
                   </Box>
                 );
               })}
-              <Button size="small" onClick={() => set(s => void s.sessions[i].tasks.push(emptyTask()))}>
+              <Button
+                size="small"
+                onClick={() => set(s => void s.sessions[i].tasks.push(emptyTask()))}
+              >
                 Add new task
               </Button>
-              <Button size="small" color="error" onClick={() => set(s => void s.sessions.splice(i, 1))}>
+              <Button
+                size="small"
+                color="error"
+                onClick={() => set(s => void s.sessions.splice(i, 1))}
+              >
                 Delete session
               </Button>
             </Box>
@@ -454,25 +591,66 @@ export function CreatePage() {
           + Add new session
         </Button>
       </SectionBox>
-      <SectionBox title="Target" headerProps={{ titleSideActions: errorChip("target", e) }}>
+      <SectionBox title="Target" headerProps={{ titleSideActions: errorChip('target', e) }}>
         <PanelErrors panel="target" errors={e} />
         <Field
           path="bv.targetChoice"
           label="Choose a target in the namespace"
-          value={dd.targets.find(t => t.apiGroup === form.target.apiGroup && t.kind === form.target.kind && t.name === form.target.name)?.value ?? ''}
+          value={
+            dd.targets.find(
+              t =>
+                t.apiGroup === form.target.apiGroup &&
+                t.kind === form.target.kind &&
+                t.name === form.target.name
+            )?.value ?? ''
+          }
           choices={dd.targets}
           onChange={v =>
             set(s => {
               const t = dd.targets.find(x => x.value === v);
-              if (t) s.target = { apiGroup: t.apiGroup, kind: t.kind, namespace: s.namespace, name: t.name };
+              if (t)
+                s.target = {
+                  apiGroup: t.apiGroup,
+                  kind: t.kind,
+                  namespace: s.namespace,
+                  name: t.name,
+                };
             })
           }
           errors={e}
         />
-        <Field path="spec.target.apiGroup" label="Api Group" required value={form.target.apiGroup} onChange={v => set(s => void (s.target.apiGroup = v))} errors={e} />
-        <Field path="spec.target.kind" label="Kind" required value={form.target.kind} onChange={v => set(s => void (s.target.kind = v))} errors={e} />
-        <Field path="spec.target.namespace" label="Namespace" required value={form.target.namespace} onChange={v => set(s => void (s.target.namespace = v))} errors={e} />
-        <Field path="spec.target.name" label="Name" required value={form.target.name} onChange={v => set(s => void (s.target.name = v))} errors={e} />
+        <Field
+          path="spec.target.apiGroup"
+          label="Api Group"
+          required
+          value={form.target.apiGroup}
+          onChange={v => set(s => void (s.target.apiGroup = v))}
+          errors={e}
+        />
+        <Field
+          path="spec.target.kind"
+          label="Kind"
+          required
+          value={form.target.kind}
+          onChange={v => set(s => void (s.target.kind = v))}
+          errors={e}
+        />
+        <Field
+          path="spec.target.namespace"
+          label="Namespace"
+          required
+          value={form.target.namespace}
+          onChange={v => set(s => void (s.target.namespace = v))}
+          errors={e}
+        />
+        <Field
+          path="spec.target.name"
+          label="Name"
+          required
+          value={form.target.name}
+          onChange={v => set(s => void (s.target.name = v))}
+          errors={e}
+        />
       </SectionBox>
       <Box sx={{ display: 'flex', gap: 1, m: 2 }}>
         <Button variant="contained" disabled={busy} onClick={preview}>

@@ -53,7 +53,8 @@ export function DetailView({ v }: { v: BackupConfigurationView }) {
             { name: 'Paused', value: String(!!v.basic.paused) },
             {
               name: 'Sessions',
-              value: (v.sessions ?? []).map(s => `${s.name} (${s.schedule ?? ''})`).join(', ') || '-',
+              value:
+                (v.sessions ?? []).map(s => `${s.name} (${s.schedule ?? ''})`).join(', ') || '-',
             },
           ]}
         />
@@ -63,9 +64,7 @@ export function DetailView({ v }: { v: BackupConfigurationView }) {
           rows={[
             {
               name: 'Health',
-              value: (
-                <HealthLabel verdict={verdict} />
-              ),
+              value: <HealthLabel verdict={verdict} />,
             },
             { name: 'Last successful backup', value: when(v.health.lastSuccessfulBackupTime) },
             { name: 'Last session phase', value: v.health.lastSessionPhase || '-' },
@@ -79,7 +78,11 @@ export function DetailView({ v }: { v: BackupConfigurationView }) {
             { label: 'Object', getter: (r: any) => r.object },
             { label: 'Field', getter: (r: any) => <code>{r.field}</code> },
             { label: 'Message', getter: (r: any) => r.message },
-            { label: 'From', getter: (r: any) => (r.after ? `${r.holds ? 'since' : 'from'} ${when(r.after)}` : '-') },
+            {
+              label: 'From',
+              getter: (r: any) =>
+                r.after ? `${r.holds ? 'since' : 'from'} ${when(r.after)}` : '-',
+            },
           ]}
           data={reasonLines(v.health, now)}
           emptyMessage="Nothing wrong: no reasons."
@@ -110,7 +113,8 @@ export function DetailView({ v }: { v: BackupConfigurationView }) {
             { label: 'Age', getter: (p: any) => when(p.creationTimestamp) },
             {
               label: 'Max Retention Period',
-              getter: (p: any) => p.restricted || (p.found ? p.maxRetentionPeriod ?? '' : 'not found'),
+              getter: (p: any) =>
+                p.restricted || (p.found ? p.maxRetentionPeriod ?? '' : 'not found'),
             },
             { label: 'Default', getter: (p: any) => (p.found ? String(!!p.default) : '') },
           ]}
@@ -146,10 +150,16 @@ export function DetailView({ v }: { v: BackupConfigurationView }) {
             { label: 'Size', getter: (r: any) => (r.found ? r.size ?? '' : 'not found') },
             { label: 'Snapshot Count', getter: (r: any) => r.snapshotCount ?? '' },
             { label: 'Target', getter: (r: any) => r.target ?? '' },
-            { label: 'Last-Successful-Backup', getter: (r: any) => when(r.lastSuccessfulBackupTime) },
+            {
+              label: 'Last-Successful-Backup',
+              getter: (r: any) => when(r.lastSuccessfulBackupTime),
+            },
             {
               label: 'Integrity',
-              getter: (r: any) => (r.integrity === undefined || r.integrity === null ? '' : String(r.integrity).toUpperCase()),
+              getter: (r: any) =>
+                r.integrity === undefined || r.integrity === null
+                  ? ''
+                  : String(r.integrity).toUpperCase(),
             },
             { label: 'Age', getter: (r: any) => when(r.creationTimestamp) },
           ]}
@@ -162,9 +172,15 @@ export function DetailView({ v }: { v: BackupConfigurationView }) {
           columns={[
             { label: 'Name', getter: (s: any) => s.name },
             { label: 'Namespace', getter: (s: any) => s.namespace },
-            { label: 'Provider', getter: (s: any) => s.restricted || (s.found ? s.provider ?? '' : 'not found') },
+            {
+              label: 'Provider',
+              getter: (s: any) => s.restricted || (s.found ? s.provider ?? '' : 'not found'),
+            },
             { label: 'Size', getter: (s: any) => s.size ?? '' },
-            { label: 'No. of Connected Repositories', getter: (s: any) => (s.found ? s.connectedRepositories : '') },
+            {
+              label: 'No. of Connected Repositories',
+              getter: (s: any) => (s.found ? s.connectedRepositories : ''),
+            },
             { label: 'Status', getter: (s: any) => s.phase ?? '' },
             { label: 'Age', getter: (s: any) => when(s.creationTimestamp) },
           ]}
@@ -200,10 +216,16 @@ export function DetailView({ v }: { v: BackupConfigurationView }) {
         headerProps={{
           actions: [
             <ButtonGroup key="fmt" size="small">
-              <Button variant={fmt === 'yaml' ? 'contained' : 'outlined'} onClick={() => setFmt('yaml')}>
+              <Button
+                variant={fmt === 'yaml' ? 'contained' : 'outlined'}
+                onClick={() => setFmt('yaml')}
+              >
                 YAML
               </Button>
-              <Button variant={fmt === 'json' ? 'contained' : 'outlined'} onClick={() => setFmt('json')}>
+              <Button
+                variant={fmt === 'json' ? 'contained' : 'outlined'}
+                onClick={() => setFmt('json')}
+              >
                 JSON
               </Button>
             </ButtonGroup>,
@@ -213,9 +235,17 @@ export function DetailView({ v }: { v: BackupConfigurationView }) {
         <Box
           component="pre"
           data-testid="bv-view-manifest"
-          sx={{ maxHeight: 400, overflow: 'auto', fontSize: '0.8em', p: 1, bgcolor: 'action.hover' }}
+          sx={{
+            maxHeight: 400,
+            overflow: 'auto',
+            fontSize: '0.8em',
+            p: 1,
+            bgcolor: 'action.hover',
+          }}
         >
-          {fmt === 'yaml' ? yaml.dump(v, { noRefs: true, lineWidth: 120 }) : JSON.stringify(v, null, 2)}
+          {fmt === 'yaml'
+            ? yaml.dump(v, { noRefs: true, lineWidth: 120 })
+            : JSON.stringify(v, null, 2)}
         </Box>
       </SectionBox>
     </>
@@ -226,7 +256,12 @@ export function DetailPage() {
   const { namespace, name } = useParams<{ namespace: string; name: string }>();
   const [item, error] = BackupConfigurationViewClass.useGet(name, namespace);
   if (error) {
-    const problem = accessProblem((error as any).status, 'get', 'backupconfigurationviews', namespace);
+    const problem = accessProblem(
+      (error as any).status,
+      'get',
+      'backupconfigurationviews',
+      namespace
+    );
     if ((error as any).status === 404 && item === null) {
       // 404 on one object: the view is gone (or the API is absent); say both.
       return (

@@ -1,8 +1,8 @@
+import { Router } from '@kinvolk/headlamp-plugin/lib';
 import { Link, ResourceListView } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import { Button } from '@mui/material';
 import React from 'react';
 import { useHistory } from 'react-router-dom';
-import { Router } from '@kinvolk/headlamp-plugin/lib';
 import { accessProblem } from '../lib/access';
 import { LIST_COLUMNS } from '../lib/columns';
 import { BackupConfigurationViewClass, ROUTES } from '../lib/resource';
@@ -20,7 +20,12 @@ export function ListPage() {
   });
   const err = errors?.[0];
   const problem = err
-    ? accessProblem(err.status, 'list', 'backupconfigurationviews', namespaces.join(', ') || undefined)
+    ? accessProblem(
+        err.status,
+        'list',
+        'backupconfigurationviews',
+        namespaces.join(', ') || undefined
+      )
     : null;
 
   const columns: any[] = LIST_COLUMNS.map(c => {
@@ -78,4 +83,3 @@ export function ListPage() {
     </>
   );
 }
-

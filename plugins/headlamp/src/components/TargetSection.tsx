@@ -15,7 +15,10 @@ export function BackupsOfTarget({ resource }: { resource: any }) {
   const now = useNow();
   const ns = resource?.metadata?.namespace;
   const { items, errors } = BackupConfigurationViewClass.useList({ namespace: ns });
-  const [group] = String(resource?.jsonData?.apiVersion ?? '').split('/').reverse().slice(1);
+  const [group] = String(resource?.jsonData?.apiVersion ?? '')
+    .split('/')
+    .reverse()
+    .slice(1);
   const mine = viewsTargeting(
     (items ?? []).map((i: any) => i.jsonData as BackupConfigurationView),
     { apiGroup: group ?? '', kind: resource.kind, namespace: ns, name: resource.metadata.name }
@@ -29,13 +32,19 @@ export function BackupsOfTarget({ resource }: { resource: any }) {
           {
             label: 'Name',
             getter: (v: BackupConfigurationView) => (
-              <Link routeName={ROUTES.detail} params={{ namespace: v.metadata.namespace, name: v.metadata.name }}>
+              <Link
+                routeName={ROUTES.detail}
+                params={{ namespace: v.metadata.namespace, name: v.metadata.name }}
+              >
                 {v.metadata.name}
               </Link>
             ),
           },
           { label: 'Schedule', getter: (v: BackupConfigurationView) => v.summary?.schedule ?? '' },
-          { label: 'Repository', getter: (v: BackupConfigurationView) => v.summary?.repository ?? '' },
+          {
+            label: 'Repository',
+            getter: (v: BackupConfigurationView) => v.summary?.repository ?? '',
+          },
           { label: 'Phase', getter: (v: BackupConfigurationView) => v.basic?.phase ?? '' },
           {
             label: 'Health',

@@ -1,7 +1,7 @@
+import { StatusLabel } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import { Alert, AlertTitle } from '@mui/material';
 import React from 'react';
 import { useSelector } from 'react-redux';
-import { StatusLabel } from '@kinvolk/headlamp-plugin/lib/CommonComponents';
 import { AccessProblem } from '../lib/access';
 import { healthStatus } from '../lib/health';
 

@@ -37,7 +37,8 @@ export function accessProblem(
     case 503:
       return {
         title: 'backupview is unavailable',
-        message: 'The API ui.kubestash.com/v1alpha1 is registered but backupview does not answer (503).',
+        message:
+          'The API ui.kubestash.com/v1alpha1 is registered but backupview does not answer (503).',
       };
   }
   return null;

@@ -51,10 +51,29 @@ describe('list columns', () => {
 
 describe('the target section', () => {
   it('finds the BackupConfigurations whose target an object is', () => {
-    const got = viewsTargeting(items, { apiGroup: 'apps', kind: 'StatefulSet', namespace: 'demo', name: 'app-data' });
+    const got = viewsTargeting(items, {
+      apiGroup: 'apps',
+      kind: 'StatefulSet',
+      namespace: 'demo',
+      name: 'app-data',
+    });
     expect(got.map(v => v.metadata.name)).toEqual(['app-data-backup']);
-    expect(viewsTargeting(items, { apiGroup: 'apps', kind: 'Deployment', namespace: 'demo', name: 'app-data' })).toEqual([]);
-    expect(viewsTargeting(items, { apiGroup: 'apps', kind: 'StatefulSet', namespace: 'prod', name: 'app-data' })).toEqual([]);
+    expect(
+      viewsTargeting(items, {
+        apiGroup: 'apps',
+        kind: 'Deployment',
+        namespace: 'demo',
+        name: 'app-data',
+      })
+    ).toEqual([]);
+    expect(
+      viewsTargeting(items, {
+        apiGroup: 'apps',
+        kind: 'StatefulSet',
+        namespace: 'prod',
+        name: 'app-data',
+      })
+    ).toEqual([]);
   });
 
   it('links targets and CronJobs to the Headlamp routes of their kinds', () => {

@@ -52,6 +52,9 @@ const BUILTIN_ROUTES: Record<string, string> = {
   'batch/Job': 'Job',
 };
 
-export function builtinRoute(apiGroup: string | undefined, kind: string | undefined): string | undefined {
+export function builtinRoute(
+  apiGroup: string | undefined,
+  kind: string | undefined
+): string | undefined {
   return BUILTIN_ROUTES[`${apiGroup === 'core' ? '' : apiGroup ?? ''}/${kind ?? ''}`];
 }

@@ -9,8 +9,10 @@ import { Status } from './types';
 
 function appUrl(): string {
   const w = window as any;
-  if (w.desktopApi || w.process?.type === 'renderer') return `http://localhost:${w.headlampBackendPort ?? 4466}/`;
-  const base = typeof w.headlampBaseUrl === 'string' && w.headlampBaseUrl !== '/' ? w.headlampBaseUrl : '';
+  if (w.desktopApi || w.process?.type === 'renderer')
+    return `http://localhost:${w.headlampBackendPort ?? 4466}/`;
+  const base =
+    typeof w.headlampBaseUrl === 'string' && w.headlampBaseUrl !== '/' ? w.headlampBaseUrl : '';
   return `${window.location.origin}${base.replace(/\/$/, '')}/`;
 }
 
@@ -22,7 +24,11 @@ export interface KubeResponse<T> {
   warnings: string[];
 }
 
-export async function kubeFetch<T>(cluster: string, path: string, init: RequestInit = {}): Promise<KubeResponse<T>> {
+export async function kubeFetch<T>(
+  cluster: string,
+  path: string,
+  init: RequestInit = {}
+): Promise<KubeResponse<T>> {
   const url = `${appUrl()}clusters/${encodeURIComponent(cluster)}${path}`;
   const headers: Record<string, string> = {
     Accept: 'application/json',
@@ -52,6 +58,8 @@ export async function kubeFetch<T>(cluster: string, path: string, init: RequestI
   const warnings = parseWarnings(resp.headers.get('Warning'));
   if (resp.ok) return { status: resp.status, ok: true, body: json as T, error: null, warnings };
   const error: Status =
-    json && json.kind === 'Status' ? json : { kind: 'Status', code: resp.status, message: text || resp.statusText };
+    json && json.kind === 'Status'
+      ? json
+      : { kind: 'Status', code: resp.status, message: text || resp.statusText };
   return { status: resp.status, ok: false, body: null, error, warnings };
 }

@@ -2,16 +2,16 @@ import yaml from 'js-yaml';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  applyURL,
   emptyForm,
   emptySession,
   emptyTask,
   FormState,
   mapStatusToFields,
   panelOf,
-  paramsTemplate,
   parametersOf,
+  paramsTemplate,
   parseWarnings,
-  applyURL,
   tasksOf,
   toDropdowns,
   toPreviewRequest,
@@ -60,7 +60,10 @@ describe('form state to preview request', () => {
     const req = toPreviewRequest(mongodbForm());
     expect(req.apiVersion).toBe(example.apiVersion);
     expect(req.kind).toBe(example.kind);
-    expect(req.metadata).toEqual({ name: example.metadata.name, namespace: example.metadata.namespace });
+    expect(req.metadata).toEqual({
+      name: example.metadata.name,
+      namespace: example.metadata.namespace,
+    });
     expect(req.spec.storageRef).toEqual(example.spec.storageRef);
     expect(req.spec.retentionPolicy).toEqual(example.spec.retentionPolicy);
     expect(req.spec.labels).toEqual(example.spec.labels);
@@ -68,14 +71,23 @@ describe('form state to preview request', () => {
     // The form's Params editor holds text: the example's params object, as YAML.
     const want = {
       ...example.spec.sessions[0],
-      tasks: example.spec.sessions[0].tasks.map(({ params, ...t }: any) => ({ ...t, paramsText: yaml.dump(params) })),
+      tasks: example.spec.sessions[0].tasks.map(({ params, ...t }: any) => ({
+        ...t,
+        paramsText: yaml.dump(params),
+      })),
     };
     expect(req.spec.sessions[0]).toEqual(want);
   });
 
   it('keeps runAsUser 0, leaves out empty optional fields, sends both-or-neither secrets as typed', () => {
     const f = emptyForm('demo');
-    f.sessions[0] = { ...emptySession(), name: 'a', schedule: '@daily', runAsUser: '0', addon: 'mongodb-addon' };
+    f.sessions[0] = {
+      ...emptySession(),
+      name: 'a',
+      schedule: '@daily',
+      runAsUser: '0',
+      addon: 'mongodb-addon',
+    };
     f.sessions[0].tasks = [{ ...emptyTask(), name: 'logical-backup', encryptionSecretName: 'enc' }];
     const s = toPreviewRequest(f).spec.sessions[0];
     expect(s.runAsUser).toBe(0);
@@ -87,8 +99,14 @@ describe('form state to preview request', () => {
 
   it('applies the rendered manifest at its own URL', () => {
     expect(
-      applyURL({ apiVersion: 'core.kubestash.com/v1alpha1', kind: 'BackupConfiguration', metadata: { namespace: 'demo', name: 'x' } })
-    ).toBe('/apis/core.kubestash.com/v1alpha1/namespaces/demo/backupconfigurations/x?fieldManager=backupview-headlamp&fieldValidation=Strict');
+      applyURL({
+        apiVersion: 'core.kubestash.com/v1alpha1',
+        kind: 'BackupConfiguration',
+        metadata: { namespace: 'demo', name: 'x' },
+      })
+    ).toBe(
+      '/apis/core.kubestash.com/v1alpha1/namespaces/demo/backupconfigurations/x?fieldManager=backupview-headlamp&fieldValidation=Strict'
+    );
   });
 });
 
@@ -140,10 +158,9 @@ describe('422 to fields', () => {
   });
 
   it('reads the server warnings', () => {
-    expect(parseWarnings('299 - "BackupConfiguration demo/x already exists", 299 - "a \\"quoted\\" one"')).toEqual([
-      'BackupConfiguration demo/x already exists',
-      'a "quoted" one',
-    ]);
+    expect(
+      parseWarnings('299 - "BackupConfiguration demo/x already exists", 299 - "a \\"quoted\\" one"')
+    ).toEqual(['BackupConfiguration demo/x already exists', 'a "quoted" one']);
     expect(parseWarnings(null)).toEqual([]);
   });
 });
@@ -163,10 +180,18 @@ describe('options to dropdowns', () => {
     expect(d.addons.map(a => a.value)).toEqual(o.addons!.map(a => a.name));
     expect(tasksOf(o, 'mongodb-addon').map(t => t.value)).toContain('logical-backup');
     expect(tasksOf(o, 'no-such-addon')).toEqual([]);
-    expect(parametersOf(o, 'mongodb-addon', 'logical-backup').map(p => p.name)).toEqual(['args', 'enableCache', 'scratchDir']);
-    expect(d.targets.map(t => `${t.kind} ${t.name}`)).toEqual(o.targets!.map(t => `${t.kind} ${t.name}`));
+    expect(parametersOf(o, 'mongodb-addon', 'logical-backup').map(p => p.name)).toEqual([
+      'args',
+      'enableCache',
+      'scratchDir',
+    ]);
+    expect(d.targets.map(t => `${t.kind} ${t.name}`)).toEqual(
+      o.targets!.map(t => `${t.kind} ${t.name}`)
+    );
   });
   it('starts the Params editor with the required parameters and their defaults', () => {
-    expect(paramsTemplate([{ name: 'a', required: true, default: 'x' }, { name: 'b' }])).toBe('a: "x"');
+    expect(paramsTemplate([{ name: 'a', required: true, default: 'x' }, { name: 'b' }])).toBe(
+      'a: "x"'
+    );
   });
 });

@@ -41,7 +41,13 @@ export interface FormState {
 }
 
 export function emptyTask(): TaskState {
-  return { name: '', encryptionSecretNamespace: '', encryptionSecretName: '', repoName: '', paramsText: '' };
+  return {
+    name: '',
+    encryptionSecretNamespace: '',
+    encryptionSecretName: '',
+    repoName: '',
+    paramsText: '',
+  };
 }
 export function emptySession(): SessionState {
   return { name: '', schedule: '', runAsUser: '', addon: '', tasks: [emptyTask()] };
@@ -77,14 +83,20 @@ function taskOf(t: TaskState): PreviewTask {
   if (t.encryptionSecretNamespace.trim() || t.encryptionSecretName.trim()) {
     // Both or neither: the server says which one is missing.
     out.encryptionSecret = { name: t.encryptionSecretName.trim() };
-    if (t.encryptionSecretNamespace.trim()) out.encryptionSecret.namespace = t.encryptionSecretNamespace.trim();
+    if (t.encryptionSecretNamespace.trim())
+      out.encryptionSecret.namespace = t.encryptionSecretNamespace.trim();
   }
   if (t.paramsText.trim()) out.paramsText = t.paramsText;
   return out;
 }
 
 function sessionOf(s: SessionState): PreviewSession {
-  const out: PreviewSession = { name: s.name.trim(), schedule: s.schedule.trim(), addon: s.addon, tasks: s.tasks.map(taskOf) };
+  const out: PreviewSession = {
+    name: s.name.trim(),
+    schedule: s.schedule.trim(),
+    addon: s.addon,
+    tasks: s.tasks.map(taskOf),
+  };
   if (s.runAsUser.trim() !== '') {
     const n = Number(s.runAsUser.trim());
     // A non-number is sent as is (NaN is not JSON): the server's 422 names the field.
@@ -182,7 +194,10 @@ export function parametersOf(
   addon: string,
   task: string
 ): TaskParameter[] {
-  return o?.addons?.find(x => x.name === addon)?.backupTasks?.find(t => t.name === task)?.parameters ?? [];
+  return (
+    o?.addons?.find(x => x.name === addon)?.backupTasks?.find(t => t.name === task)?.parameters ??
+    []
+  );
 }
 
 /** The Params editor's starting text for a task: its required parameters, with their defaults. */
@@ -214,7 +229,13 @@ export function formFieldPaths(f: FormState): string[] {
     paths.push(`${sp}.name`, `${sp}.schedule`, `${sp}.runAsUser`, `${sp}.addon`);
     s.tasks.forEach((_, j) => {
       const tp = `${sp}.tasks[${j}]`;
-      paths.push(`${tp}.name`, `${tp}.encryptionSecret.namespace`, `${tp}.encryptionSecret.name`, `${tp}.repoName`, `${tp}.paramsText`);
+      paths.push(
+        `${tp}.name`,
+        `${tp}.encryptionSecret.namespace`,
+        `${tp}.encryptionSecret.name`,
+        `${tp}.repoName`,
+        `${tp}.paramsText`
+      );
     });
   });
   return paths;
@@ -249,7 +270,12 @@ export interface FieldErrors {
  * field (spec.storageRef.name lands on Storage Ref), else to its panel.
  */
 export function mapStatusToFields(status: Status | null | undefined, f: FormState): FieldErrors {
-  const out: FieldErrors = { byField: {}, byPanel: { basic: [], labels: [], sessions: [], target: [] }, panels: [], general: [] };
+  const out: FieldErrors = {
+    byField: {},
+    byPanel: { basic: [], labels: [], sessions: [], target: [] },
+    panels: [],
+    general: [],
+  };
   const inputs = formFieldPaths(f);
   const causes = status?.details?.causes ?? [];
   for (const c of causes) {
@@ -292,5 +318,7 @@ export function applyURL(manifest: any): string {
   const name = manifest?.metadata?.name ?? '';
   const plural = String(manifest?.kind ?? '').toLowerCase() + 's';
   const base = version ? `/apis/${group}/${version}` : `/api/${group}`;
-  return `${base}/namespaces/${encodeURIComponent(ns)}/${plural}/${encodeURIComponent(name)}?fieldManager=${FIELD_MANAGER}&fieldValidation=Strict`;
+  return `${base}/namespaces/${encodeURIComponent(ns)}/${plural}/${encodeURIComponent(
+    name
+  )}?fieldManager=${FIELD_MANAGER}&fieldValidation=Strict`;
 }

@@ -47,7 +47,9 @@ export function healthStatus(verdict: string): 'success' | 'warning' | 'error' |
 /** One line per reason: "Type: Kind ns/name field: message" (each names its object and field). */
 export function reasonLines(h: Health | undefined, now: Date) {
   return (h?.reasons ?? []).map(r => {
-    const obj = `${r.object.kind} ${r.object.namespace ? r.object.namespace + '/' : ''}${r.object.name}`;
+    const obj = `${r.object.kind} ${r.object.namespace ? r.object.namespace + '/' : ''}${
+      r.object.name
+    }`;
     const holds = !r.after || now.getTime() >= Date.parse(r.after);
     return { type: r.type, object: obj, field: r.field, message: r.message, after: r.after, holds };
   });
@@ -61,7 +63,13 @@ export function relTime(t: string | undefined, now: Date): string {
   const d = ms - now.getTime();
   const a = Math.abs(d) / 1000;
   const span =
-    a < 60 ? `${Math.round(a)}s` : a < 3600 ? `${Math.round(a / 60)}m` : a < 172800 ? `${Math.round(a / 3600)}h` : `${Math.round(a / 86400)}d`;
+    a < 60
+      ? `${Math.round(a)}s`
+      : a < 3600
+      ? `${Math.round(a / 60)}m`
+      : a < 172800
+      ? `${Math.round(a / 3600)}h`
+      : `${Math.round(a / 86400)}d`;
   const iso = new Date(ms).toISOString().replace('T', ' ').replace('.000Z', 'Z');
   return `${iso} (${d >= 0 ? 'in ' + span : span + ' ago'})`;
 }
