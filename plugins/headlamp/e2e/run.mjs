@@ -179,6 +179,8 @@ test('detail: every panel of the console, read from the view', async () => {
   assert.equal(await page.getByRole('link', { name: cj.name }).getAttribute('href'), `/c/main/cronjobs/${cj.namespace}/${cj.name}`);
   // The YAML of the view, and its JSON.
   assert.match(await page.getByTestId('bv-view-manifest').innerText(), /kind: BackupConfigurationView/);
+  await page.getByRole('button', { name: 'JSON', exact: true }).click();
+  assert.equal(JSON.parse(await page.getByTestId('bv-view-manifest').innerText()).basic.uid, view.basic.uid);
   await shot(page, '02-detail');
   // A view whose target is missing says "No data available".
   const all = (await kube(ADMIN, `${API}/backupconfigurationviews`)).body.items;
@@ -235,20 +237,23 @@ test('create: dropdowns from the options, 422 at its fields, preview, JSON, edit
   await choose(page, 'spec.sessions[0].addon', addon.name);
   await choose(page, 'spec.sessions[0].tasks[0].name', addon.backupTasks[0].name);
   await input(page, 'spec.sessions[0].tasks[0].repoName').fill(`${NEW}-repo`);
+  await shot(page, '04-form');
+
+  // Preview with no target and a bad schedule: the server's 422 lands at those fields, and the
+  // Sessions and Target panels (only they) say "Error in fields".
+  await page.getByRole('button', { name: 'Preview' }).click();
+  await page.getByTestId('bv-error-sessions').waitFor();
+  await page.getByTestId('bv-error-target').waitFor();
+  assert.equal(await page.getByTestId('bv-error-basic').count(), 0);
+  assert.equal(await page.getByTestId('bv-error-labels').count(), 0);
+  const helper = id => page.locator(`[id="${id}-helper-text"]`);
+  assert.match(await helper('spec.sessions[0].schedule').innerText(), /every night/);
+  for (const f of ['kind', 'name']) assert.match(await helper(`spec.target.${f}`).innerText(), /Required/);
+  await shot(page, '05-form-422');
   const target = options.targets.find(t => t.kind === 'MongoDB');
   await choose(page, 'bv.targetChoice', new RegExp(`^${target.kind} ${target.name}`));
   assert.equal(await input(page, 'spec.target.name').inputValue(), target.name);
   assert.equal(await input(page, 'spec.target.apiGroup').inputValue(), target.apiGroup);
-  await shot(page, '04-form');
-
-  // Preview: the server's 422 lands at the schedule, and the Sessions panel says "Error in fields".
-  await page.getByRole('button', { name: 'Preview' }).click();
-  await page.getByTestId('bv-error-sessions').waitFor();
-  assert.equal(await page.getByTestId('bv-error-target').count(), 0);
-  assert.equal(await page.getByTestId('bv-error-basic').count(), 0);
-  const helper = page.locator('[id="spec.sessions[0].schedule-helper-text"]');
-  assert.match(await helper.innerText(), /every night/);
-  await shot(page, '05-form-422');
 
   await input(page, 'spec.sessions[0].schedule').fill('0 1 * * *');
   const preview = async () => {
