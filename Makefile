@@ -9,7 +9,7 @@ GOFILES := $(shell find cmd pkg plugins hack test -name '*.go' 2>/dev/null)
 # commands, and the tooling's own logic (scale shapes, loader, report, scrape, fixtures).
 UNIT_PKGS := ./pkg/... ./plugins/... ./cmd/... ./test/controlplane/... ./test/scale/... ./test/scrape/... ./test/fixtures/...
 
-.PHONY: node test-node cert-manager all build control-plane promtool helm chart krew image pause-image release update-deploy verify-deploy test test-race lint test-unit test-integration test-faults demo demo-down codegen verify fmt vet fuzz bench bench-scale clean
+.PHONY: node test-node cert-manager all build control-plane promtool helm chart krew image pause-image release update-deploy verify-deploy test test-race lint test-unit test-integration test-faults demo demo-down codegen verify fmt vet fuzz bench bench-scale clean headlamp-plugin test-headlamp
 
 all: build
 
@@ -169,3 +169,11 @@ bench-scale: build control-plane
 
 clean:
 	rm -rf _output
+
+# The Headlamp plugin (plugins/headlamp): its tarball and Artifact Hub checksum check, and its
+# unit and browser tests (hack/test-headlamp.sh: Debian's chromium, npm ci from the lockfile).
+headlamp-plugin:
+	hack/headlamp-plugin.sh
+
+test-headlamp: build control-plane
+	hack/test-headlamp.sh
