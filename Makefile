@@ -4,7 +4,7 @@ GO ?= go
 BIN := _output/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.1.0-dev)
 LDFLAGS := -X github.com/kubestash/backupview/pkg/version.Version=$(VERSION)
-GOFILES := $(shell find cmd pkg plugins hack test -name '*.go' 2>/dev/null)
+GOFILES := $(shell find cmd pkg plugins hack test -name node_modules -prune -o -name '*.go' -print 2>/dev/null)
 # The packages whose tests need no control plane: the server, the kubectl plugin, the
 # commands, and the tooling's own logic (scale shapes, loader, report, scrape, fixtures).
 UNIT_PKGS := ./pkg/... ./plugins/... ./cmd/... ./test/controlplane/... ./test/scale/... ./test/scrape/... ./test/fixtures/...
@@ -142,7 +142,7 @@ test-race:
 	$(GO) test -race -count=1 $(UNIT_PKGS)
 
 fmt:
-	@out=$$(gofmt -l cmd pkg plugins hack test 2>/dev/null); if [[ -n "$$out" ]]; then echo "gofmt needed: $$out"; exit 1; fi
+	@out=$$(gofmt -l $(GOFILES)); if [[ -n "$$out" ]]; then echo "gofmt needed: $$out"; exit 1; fi
 
 vet:
 	$(GO) vet ./...

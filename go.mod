@@ -2,6 +2,9 @@ module github.com/kubestash/backupview
 
 go 1.26.0
 
+// The Headlamp plugin's npm packages ship Go files of their own (examples, ports): not ours.
+ignore ./plugins/headlamp/node_modules
+
 require (
 	github.com/google/go-containerregistry v0.22.1
 	github.com/prometheus/client_golang v1.24.0
