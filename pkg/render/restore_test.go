@@ -111,11 +111,17 @@ func ptime(s string) *metav1.Time {
 func TestRestoreManifestMatchesCRD(t *testing.T) {
 	schema := restoreCRDSchema(t)
 	variants := map[string]func(*ui.RestoreSessionPreview){
-		"latest":   func(*ui.RestoreSessionPreview) {},
-		"by name":  func(p *ui.RestoreSessionPreview) { p.Spec.Snapshot = "mongodb-repo-full-backup-1733565600" },
-		"pitr":     func(p *ui.RestoreSessionPreview) { p.Spec.Snapshot, p.Spec.PITR = "", &ui.PointInTime{TargetTime: ptime("2026-12-07T10:00:00Z")} },
-		"minimal":  func(p *ui.RestoreSessionPreview) { p.Spec.Target, p.Spec.Components, p.Spec.EncryptionSecret, p.Spec.RestoreTimeout = ui.TypedObjectReference{}, nil, nil, nil },
-		"labelled": func(p *ui.RestoreSessionPreview) { p.Spec.Labels, p.Spec.Annotations = map[string]string{"a": "b"}, map[string]string{"c": "d"} },
+		"latest":  func(*ui.RestoreSessionPreview) {},
+		"by name": func(p *ui.RestoreSessionPreview) { p.Spec.Snapshot = "mongodb-repo-full-backup-1733565600" },
+		"pitr": func(p *ui.RestoreSessionPreview) {
+			p.Spec.Snapshot, p.Spec.PITR = "", &ui.PointInTime{TargetTime: ptime("2026-12-07T10:00:00Z")}
+		},
+		"minimal": func(p *ui.RestoreSessionPreview) {
+			p.Spec.Target, p.Spec.Components, p.Spec.EncryptionSecret, p.Spec.RestoreTimeout = ui.TypedObjectReference{}, nil, nil, nil
+		},
+		"labelled": func(p *ui.RestoreSessionPreview) {
+			p.Spec.Labels, p.Spec.Annotations = map[string]string{"a": "b"}, map[string]string{"c": "d"}
+		},
 		"params text": func(p *ui.RestoreSessionPreview) {
 			p.Spec.Addon.Tasks = append(p.Spec.Addon.Tasks, ui.RestoreTask{Name: "manifest-restore", ParamsText: "n: 5\nlist: [1, 2.5]\n"})
 		},
