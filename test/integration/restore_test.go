@@ -120,16 +120,13 @@ func TestRestorePreviewAsNamespaceUser(t *testing.T) {
 }
 
 // TestRestorePreviewSubresource: a UI posts the form to the view's restore-preview; the
-// repository and the target come from the view.
+// repository, the target, the Addon and its restore task come from the view.
 func TestRestorePreviewSubresource(t *testing.T) {
 	need(t)
 	p := &v1alpha1.RestoreSessionPreview{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "ui.kubestash.com/v1alpha1", Kind: "RestoreSessionPreview"},
 		ObjectMeta: metav1.ObjectMeta{Name: "from-the-view"},
-		Spec: v1alpha1.RestorePreviewSpec{
-			Snapshot: "latest",
-			Addon:    v1alpha1.RestoreAddon{Name: "mongodb-addon", Tasks: []v1alpha1.RestoreTask{{Name: "logical-backup-restore"}}},
-		},
+		Spec:       v1alpha1.RestorePreviewSpec{Snapshot: "latest"},
 	}
 	body, _ := json.Marshal(p)
 	f := filepath.Join(t.TempDir(), "form.json")
@@ -145,7 +142,7 @@ func TestRestorePreviewSubresource(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err, out)
 	}
-	for _, line := range []string{"name: from-the-view\n", "repository: mongodb-repo\n", "kind: MongoDB\n", "    name: mongodb\n"} {
+	for _, line := range []string{"name: from-the-view\n", "repository: mongodb-repo\n", "kind: MongoDB\n", "    name: mongodb\n", "name: mongodb-addon\n", "- name: logical-backup-restore\n"} {
 		if !strings.Contains(got.Status.YAML, line) {
 			t.Errorf("the subresource's manifest lacks %q:\n%s", line, got.Status.YAML)
 		}

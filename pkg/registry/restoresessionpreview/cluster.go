@@ -1,8 +1,6 @@
 package restoresessionpreview
 
 import (
-	"sort"
-
 	"github.com/kubestash/backupview/pkg/kubestash"
 	"github.com/kubestash/backupview/pkg/registry/backupconfigurationpreview"
 	"github.com/kubestash/backupview/pkg/render"
@@ -43,22 +41,16 @@ func (cluster) Snapshot(_, _ string) (render.SnapshotFact, bool, bool) {
 	return render.SnapshotFact{}, false, false
 }
 
-// View returns what the restore-preview subresource takes from the view ns/name: its
-// Repositories (every session's, each once, by name) and its target.
-func (c cluster) View(ns, name string) (repositories []string, target *kubestash.TypedRef, found bool) {
+// View returns what the restore-preview subresource takes from the view ns/name: the
+// BackupConfiguration's sessions and target.
+func (c cluster) View(ns, name string) (View, bool) {
 	bc := c.src.BackupConfiguration(ns + "/" + name)
 	if bc == nil {
-		return nil, nil, false
+		return View{}, false
 	}
-	seen := map[string]bool{}
+	v := View{Target: bc.Target}
 	for _, s := range bc.Sessions {
-		for _, r := range s.Repositories {
-			if r != "" && !seen[r] {
-				seen[r] = true
-				repositories = append(repositories, r)
-			}
-		}
+		v.Sessions = append(v.Sessions, ViewSession{Addon: s.Addon, Tasks: s.Tasks, Repositories: s.Repositories})
 	}
-	sort.Strings(repositories)
-	return repositories, bc.Target, true
+	return v, true
 }

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -38,9 +39,35 @@ const maxAccessChecks = 16
 
 // Views tells the subresource what a view restores from and into.
 type Views interface {
-	// View returns the view's repositories (by name, in its namespace) and its target;
-	// found is false when there is no such view.
-	View(ns, name string) (repositories []string, target *kubestash.TypedRef, found bool)
+	// View returns the view's sessions and target; found is false when there is no such view.
+	View(ns, name string) (v View, found bool)
+}
+
+// View is what the subresource reads of a view: the BackupConfiguration's sessions and target.
+type View struct {
+	Sessions []ViewSession
+	Target   *kubestash.TypedRef
+}
+
+// ViewSession is one session of the view's BackupConfiguration.
+type ViewSession struct {
+	Addon        string
+	Tasks        []string // backup tasks
+	Repositories []string // in the view's namespace
+}
+
+// Repositories lists the view's repositories, each once, by name.
+func (v View) Repositories() []string {
+	var out []string
+	for _, s := range v.Sessions {
+		for _, r := range s.Repositories {
+			if r != "" && !slices.Contains(out, r) {
+				out = append(out, r)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // REST is the top-level resource: create, and create-on-update by PUT and PATCH.
@@ -199,22 +226,23 @@ func (r *PreviewREST) PreserveRequestObjectMetaSystemFieldsOnSubresourceCreate()
 
 // Create renders a restore from the view named in the URL. The form's metadata.name is the
 // RestoreSession's, not the view's. The repository must be one of the view's (the only one
-// when the form names none); an empty target is the view's.
+// when the form names none); an empty target is the view's, an empty addon and tasks are
+// defaulted by defaultAddon.
 func (r *PreviewREST) Create(ctx context.Context, name string, obj runtime.Object, createValidation rest.ValidateObjectFunc, _ *metav1.CreateOptions) (runtime.Object, error) {
 	p, ok := obj.(*ui.RestoreSessionPreview)
 	if !ok {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("not a %s: %T", Kind, obj))
 	}
 	ns, _ := genericapirequest.NamespaceFrom(ctx)
-	var repos []string
-	var target *kubestash.TypedRef
+	var view View
 	found := false
 	if r.views != nil {
-		repos, target, found = r.views.View(ns, name)
+		view, found = r.views.View(ns, name)
 	}
 	if !found {
 		return nil, apierrors.NewNotFound(ui.ViewsResource, name)
 	}
+	repos := view.Repositories()
 	var errs field.ErrorList
 	rp := field.NewPath("spec", "repository")
 	repo := &p.Spec.Repository
@@ -229,17 +257,56 @@ func (r *PreviewREST) Create(ctx context.Context, name string, obj runtime.Objec
 		errs = append(errs, field.Required(rp.Child("name"), fmt.Sprintf("BackupConfiguration %s/%s names no repository", ns, name)))
 	case repo.Name == "":
 		errs = append(errs, field.Required(rp.Child("name"), "the view has several repositories: one of "+strings.Join(repos, ", ")))
-	default:
-		known := false
-		for _, n := range repos {
-			known = known || n == repo.Name
-		}
-		if !known {
-			errs = append(errs, field.NotSupported(rp.Child("name"), repo.Name, repos))
-		}
+	case !slices.Contains(repos, repo.Name):
+		errs = append(errs, field.NotSupported(rp.Child("name"), repo.Name, repos))
 	}
-	if p.Spec.Target == (ui.TypedObjectReference{}) && target != nil {
-		p.Spec.Target = ui.TypedObjectReference{APIGroup: target.APIGroup, Kind: target.Kind, Namespace: target.Namespace, Name: target.Name}
+	if t := view.Target; p.Spec.Target == (ui.TypedObjectReference{}) && t != nil {
+		p.Spec.Target = ui.TypedObjectReference{APIGroup: t.APIGroup, Kind: t.Kind, Namespace: t.Namespace, Name: t.Name}
+	}
+	if len(errs) == 0 {
+		r.defaultAddon(ctx, p, view)
 	}
 	return r.rest.render(ctx, p, createValidation, errs)
+}
+
+// defaultAddon fills an empty addon from the sessions that write to the form's repository,
+// when they share one Addon; and empty tasks with the restore task of each of their backup
+// tasks, when the caller may get Addons (the same rule as the warnings) and the Addon has one:
+// <task>-restore, or X-restore for X-backup (logical-backup-restore, manifest-restore). What
+// cannot be told is left empty, and the 422 asks for it.
+func (r *PreviewREST) defaultAddon(ctx context.Context, p *ui.RestoreSessionPreview, view View) {
+	a := &p.Spec.Addon
+	var addon string
+	var backupTasks []string
+	for _, s := range view.Sessions {
+		if !slices.Contains(s.Repositories, p.Spec.Repository.Name) {
+			continue
+		}
+		if addon != "" && s.Addon != addon {
+			return // sessions with different Addons write to it: the form must say
+		}
+		addon = s.Addon
+		backupTasks = append(backupTasks, s.Tasks...)
+	}
+	if a.Name == "" {
+		a.Name = addon
+	}
+	if len(a.Tasks) > 0 || a.Name == "" || a.Name != addon || r.rest.facts == nil {
+		return
+	}
+	if ok, _ := r.rest.access.For(ctx).MayGet(kubestash.AddonsGroup, kubestash.Addons.Resource, ""); !ok {
+		return
+	}
+	_, restoreTasks, found := r.rest.facts.Addon(a.Name)
+	if !found {
+		return
+	}
+	for _, t := range backupTasks {
+		for _, cand := range []string{t + "-restore", strings.TrimSuffix(t, "-backup") + "-restore"} {
+			if slices.Contains(restoreTasks, cand) && !slices.ContainsFunc(a.Tasks, func(x ui.RestoreTask) bool { return x.Name == cand }) {
+				a.Tasks = append(a.Tasks, ui.RestoreTask{Name: cand})
+				break
+			}
+		}
+	}
 }

@@ -54,20 +54,22 @@ func (facts) Snapshot(ns, name string) (render.SnapshotFact, bool, bool) {
 	return render.SnapshotFact{}, false, true
 }
 func (facts) Addon(name string) ([]string, []string, bool) {
-	return []string{"logical-backup"}, []string{"logical-backup-restore"}, name == "mongodb-addon"
+	return []string{"logical-backup", "manifest-backup"}, []string{"logical-backup-restore", "manifest-restore"}, name == "mongodb-addon"
 }
 func (facts) Target(_, _, _, _, _ string) render.TargetState { return render.TargetFound }
 func (facts) Secret(_, _ string) (bool, bool)                { return false, true }
-func (facts) View(ns, name string) ([]string, *kubestash.TypedRef, bool) {
+func (facts) View(ns, name string) (View, bool) {
+	backup := ViewSession{Addon: "mongodb-addon", Tasks: []string{"logical-backup"}, Repositories: []string{"mongodb-repo"}}
 	switch ns + "/" + name {
 	case "demo/mongodb-backup":
-		return []string{"manifest-repo", "mongodb-repo"}, mongo, true
+		manifests := ViewSession{Addon: "mongodb-addon", Tasks: []string{"manifest-backup"}, Repositories: []string{"manifest-repo"}}
+		return View{Sessions: []ViewSession{backup, manifests}, Target: mongo}, true
 	case "demo/single":
-		return []string{"mongodb-repo"}, mongo, true
+		return View{Sessions: []ViewSession{backup}, Target: mongo}, true
 	case "demo/none":
-		return nil, nil, true
+		return View{}, true
 	}
-	return nil, nil, false
+	return View{}, false
 }
 
 // authz allows the user "admin" everything, anyone else nothing, and counts the questions.
@@ -247,6 +249,34 @@ func TestSubresource(t *testing.T) {
 	}
 	if _, err := create("missing", nil); !apierrors.IsNotFound(err) || !strings.Contains(err.Error(), `backupconfigurationviews.ui.kubestash.com "missing" not found`) {
 		t.Errorf("no such view: %v", err)
+	}
+}
+
+// TestSubresourceDefaultsTheAddon: an empty addon is the Addon of the sessions that write to
+// the repository, and empty tasks their backup tasks' restore tasks, for a caller who may get
+// Addons; anyone else is asked for the tasks.
+func TestSubresourceDefaultsTheAddon(t *testing.T) {
+	calls := 0
+	sub := NewPreviewREST(NewREST(facts{}, checker(&calls)), facts{})
+	create := func(user, repo string) (string, error) {
+		f := form()
+		f.Spec.Repository, f.Spec.Addon = ui.ObjectReference{Name: repo}, ui.RestoreAddon{}
+		ctx, _ := ctxAs("demo", user)
+		out, err := sub.Create(ctx, "mongodb-backup", f, nil, nil)
+		if err != nil {
+			return "", err
+		}
+		return out.(*ui.RestoreSessionPreview).Status.YAML, nil
+	}
+	for repo, task := range map[string]string{"mongodb-repo": "logical-backup-restore", "manifest-repo": "manifest-restore"} {
+		y, err := create("admin", repo)
+		if err != nil || !strings.Contains(y, "name: mongodb-addon\n") || !strings.Contains(y, "- name: "+task+"\n") {
+			t.Errorf("%s: %v\n%s", repo, err, y)
+		}
+	}
+	_, err := create("alice", "mongodb-repo")
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.addon.tasks: Required value") || strings.Contains(err.Error(), "spec.addon.name") {
+		t.Errorf("a caller who may not get Addons: %v", err)
 	}
 }
 
