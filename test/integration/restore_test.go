@@ -14,6 +14,8 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
@@ -253,5 +255,67 @@ func TestRestorePreviewRevealsNothingAcrossNamespaces(t *testing.T) {
 	}
 	if a, b := preview(true, "postgres-s3-repo", "postgres", "prod-encryption"), preview(true, "no-such-repo", "no-such-db", "no-such-secret"); a == b {
 		t.Errorf("the admin gets the same answer for existing and missing objects (the comparison above proves nothing):\n%s", a)
+	}
+}
+
+// TestPluginRestore: kubectl backupview restore on the demo: the preview of the view's
+// restore (repository, target, Addon and restore task from the view), the 422 with flags,
+// and --dry-run=server and --submit against the upstream RestoreSession CRD.
+func TestPluginRestore(t *testing.T) {
+	need(t)
+	ctx := context.Background()
+	out, errOut, err := admin(t, "restore", "-n", "demo", "mongodb-backup", "--snapshot", "latest", "--name", "plugin-restore")
+	if err != nil {
+		t.Fatalf("restore: %v %s", err, errOut)
+	}
+	for _, line := range []string{"kind: RestoreSession\n", "  name: plugin-restore\n", "repository: mongodb-repo\n", "snapshot: latest\n", "- name: logical-backup-restore\n", "kind: MongoDB\n"} {
+		if !strings.Contains(out, line) {
+			t.Errorf("the manifest lacks %q:\n%s", line, out)
+		}
+	}
+	if !strings.Contains(errOut, "Warning: target MongoDB.kubedb.com demo/mongodb exists: the restore overwrites its data") {
+		t.Errorf("stderr lacks the server's warning:\n%s", errOut)
+	}
+	// A namespace user, who may not get Addons, names the restore task (the default needs the
+	// Addon's restore tasks, docs/design.md "Restore preview") and gets the same manifest.
+	kc := restoreEditor(t, "ruth")
+	_, errOut, err = plugin(t, kc, nil, "restore", "-n", "demo", "mongodb-backup", "--snapshot", "latest", "--name", "plugin-restore")
+	if err == nil || !strings.Contains(errOut, "* spec.addon.tasks: Required value") || !strings.Contains(errOut, "(--task)") {
+		t.Errorf("as a namespace user without --task: %v\n%s", err, errOut)
+	}
+	userOut, errOut, err := plugin(t, kc, nil, "restore", "-n", "demo", "mongodb-backup", "--snapshot", "latest", "--name", "plugin-restore", "--task", "name=logical-backup-restore")
+	if err != nil || userOut != out {
+		t.Errorf("as a namespace user: %v %s\n%s", err, errOut, userOut)
+	}
+
+	_, errOut, err = admin(t, "restore", "-n", "demo", "mongodb-backup", "--task", "name=logical-backup-restore,params-file=/dev/null", "--restore-timeout", "-5m")
+	if err == nil || !strings.Contains(errOut, "* spec.snapshot: Required value") || !strings.Contains(errOut, "(--snapshot or --at)") || !strings.Contains(errOut, "(--restore-timeout)") {
+		t.Errorf("a 422 names the flags: %v\n%s", err, errOut)
+	}
+
+	needRestoreCRD(t)
+	restores := schema.GroupVersionResource{Group: "core.kubestash.com", Version: "v1alpha1", Resource: "restoresessions"}
+	args := []string{"restore", "-n", "demo", "mongodb-backup", "--at", "2026-12-07T10:00:00Z", "--exclusive", "--target", "MongoDB.kubedb.com/mongodb-copy", "--name", "plugin-restore"}
+	out, errOut, err = admin(t, append(args, "--dry-run=server")...)
+	if err != nil || out != "restoresession.core.kubestash.com/plugin-restore serverside-applied (server dry run)\n" {
+		t.Fatalf("--dry-run=server: %v %s\n%s", err, errOut, out)
+	}
+	if _, err := dyn.Resource(restores).Namespace("demo").Get(ctx, "plugin-restore", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("a dry run persisted the RestoreSession: %v", err)
+	}
+	t.Cleanup(func() { _ = dyn.Resource(restores).Namespace("demo").Delete(context.Background(), "plugin-restore", metav1.DeleteOptions{}) })
+	out, errOut, err = admin(t, append(args, "--submit")...)
+	if err != nil || out != "restoresession.core.kubestash.com/plugin-restore serverside-applied\n" {
+		t.Fatalf("--submit: %v %s\n%s", err, errOut, out)
+	}
+	rs, err := dyn.Resource(restores).Namespace("demo").Get(ctx, "plugin-restore", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at, _, _ := unstructured.NestedString(rs.Object, "spec", "dataSource", "pitr", "targetTime"); at != "2026-12-07T10:00:00Z" {
+		t.Errorf("the RestoreSession's pitr.targetTime: %q", at)
+	}
+	if m := rs.GetManagedFields(); len(m) != 1 || m[0].Manager != "kubectl-backupview" {
+		t.Errorf("managed fields %v", m)
 	}
 }

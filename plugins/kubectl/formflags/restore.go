@@ -63,7 +63,7 @@ func (f *RestoreFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.Components, Component, nil, "a component to restore, e.g. dump (repeatable; default: all of the snapshot's)")
 	fs.StringVar(&f.Target, Target, "", "the object to restore into, as KIND[.GROUP]/[NAMESPACE/]NAME (default: the view's target)")
 	fs.StringVar(&f.Addon, Addon, "", "the Addon whose restore tasks run (default: the Addon of the sessions that write to the repository)")
-	fs.StringArrayVar(&f.Tasks, Task, nil, "a restore task (repeatable): comma-separated name=TASK, param.KEY=VALUE (repeatable), params-file=FILE (default: the restore tasks of the sessions' backup tasks)")
+	fs.StringArrayVar(&f.Tasks, Task, nil, "a restore task (repeatable): comma-separated name=TASK, param.KEY=VALUE (repeatable), params-file=FILE (default, for a caller who may get Addons: the restore tasks of the sessions' backup tasks)")
 	fs.StringVar(&f.EncryptionSecret, EncryptionSecret, "", "the Secret with the repository's encryption key, as [NAMESPACE/]NAME")
 	fs.StringVar(&f.RestoreTimeout, RestoreTimeout, "", "how long the restore may take, e.g. 30m")
 	fs.StringArrayVar(&f.Labels, Label, nil, "a label of the RestoreSession, KEY=VALUE (repeatable)")
