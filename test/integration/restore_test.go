@@ -303,7 +303,9 @@ func TestPluginRestore(t *testing.T) {
 	if _, err := dyn.Resource(restores).Namespace("demo").Get(ctx, "plugin-restore", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("a dry run persisted the RestoreSession: %v", err)
 	}
-	t.Cleanup(func() { _ = dyn.Resource(restores).Namespace("demo").Delete(context.Background(), "plugin-restore", metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = dyn.Resource(restores).Namespace("demo").Delete(context.Background(), "plugin-restore", metav1.DeleteOptions{})
+	})
 	out, errOut, err = admin(t, append(args, "--submit")...)
 	if err != nil || out != "restoresession.core.kubestash.com/plugin-restore serverside-applied\n" {
 		t.Fatalf("--submit: %v %s\n%s", err, errOut, out)
