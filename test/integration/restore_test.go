@@ -321,3 +321,40 @@ func TestPluginRestore(t *testing.T) {
 		t.Errorf("managed fields %v", m)
 	}
 }
+
+// TestFormOptionsRestoreTasks: the form options offer each Addon's restore tasks (the restore
+// form's dropdown), to a caller who may get Addons, as they do its backup tasks.
+func TestFormOptionsRestoreTasks(t *testing.T) {
+	need(t)
+	ctx := context.Background()
+	var opts *v1alpha1.BackupConfigurationOptions
+	if err := harness.Eventually(30*time.Second, func() error {
+		var err error
+		opts, err = bv.UiV1alpha1().BackupConfigurationOptionses("demo").Get(ctx, v1alpha1.OptionsName, metav1.GetOptions{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var mongo *v1alpha1.AddonOption
+	for i := range opts.Addons {
+		if opts.Addons[i].Name == "mongodb-addon" {
+			mongo = &opts.Addons[i]
+		}
+	}
+	if mongo == nil || strings.Join(mongo.RestoreTasks, ",") != "logical-backup-restore,manifest-restore" {
+		t.Errorf("mongodb-addon's restore tasks: %+v", mongo)
+	}
+	kc := restoreEditor(t, "rhea")
+	userCfg, err := clientcmd.BuildConfigFromFlags("", kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err := clientset.NewForConfig(userCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := user.UiV1alpha1().BackupConfigurationOptionses("demo").Get(ctx, v1alpha1.OptionsName, metav1.GetOptions{})
+	if err != nil || len(mine.Addons) != 0 {
+		t.Errorf("a user who may not get Addons is offered them: %v %+v", err, mine)
+	}
+}

@@ -160,6 +160,25 @@ func schema_pkg_apis_ui_v1alpha1_AddonOption(ref common.ReferenceCallback) commo
 							},
 						},
 					},
+					"restoreTasks": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "RestoreTasks are the names of spec.restoreTasks, in the Addon's order: the restore form's task dropdown (docs/design.md, \"Restore preview\"). Their parameters are not read.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
 				},
 				Required: []string{"name"},
 			},

@@ -67,7 +67,9 @@ error. A form it refuses is an error naming every field and the flag that set it
 	fs.StringVar(&o.fieldManager, "field-manager", FieldManager, "the field manager of the server-side apply")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{outputYAML, outputJSON, outputName}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{dryRunNone, dryRunServer}, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc(formflags.Snapshot, cobra.FixedCompletions([]string{"latest"}, cobra.ShellCompDirectiveNoFileComp))
+	for _, name := range []string{formflags.Repository, formflags.Snapshot, formflags.Target, formflags.Addon, formflags.Task, formflags.EncryptionSecret} {
+		_ = cmd.RegisterFlagCompletionFunc(name, r.completeRestoreFlag(&o.form, name))
+	}
 	return cmd
 }
 

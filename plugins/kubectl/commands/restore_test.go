@@ -205,3 +205,32 @@ fi
 		t.Errorf("applied %d times: %q", len(s.applied), s.applied)
 	}
 }
+
+func TestRestoreCompletion(t *testing.T) {
+	view := demoView()
+	view.Repositories = []v1alpha1.RepositoryRef{{Name: "mongodb-repo", Size: "12 MiB", Phase: "Ready"}}
+	s := &apiServer{t: t, view: view, options: v1alpha1.BackupConfigurationOptions{
+		Addons: []v1alpha1.AddonOption{
+			{Name: "mongodb-addon", BackupTasks: []v1alpha1.TaskOption{{Name: "logical-backup"}}, RestoreTasks: []string{"logical-backup-restore", "manifest-restore"}},
+			{Name: "backup-only-addon", BackupTasks: []v1alpha1.TaskOption{{Name: "x"}}},
+		},
+		Targets: []v1alpha1.TargetOption{{APIGroup: "kubedb.com", Kind: "MongoDB", Name: "mongodb"}},
+	}}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"__complete", "restore", "-n", "demo", ""}, "mongodb-backup\n:4\n"},
+		{[]string{"__complete", "restore", "-n", "demo", "mongodb-backup", "--repository", ""}, "mongodb-repo\t12 MiB, Ready\n:4\n"},
+		{[]string{"__complete", "restore", "-n", "demo", "mongodb-backup", "--snapshot", "l"}, "latest\tthe repository's newest snapshot when the restore runs\n:4\n"},
+		{[]string{"__complete", "restore", "-n", "demo", "mongodb-backup", "--addon", ""}, "mongodb-addon\n:4\n"},
+		{[]string{"__complete", "restore", "-n", "demo", "mongodb-backup", "--target", ""}, "MongoDB.kubedb.com/mongodb\n:4\n"},
+		{[]string{"__complete", "restore", "-n", "demo", "mongodb-backup", "--addon", "mongodb-addon", "--task", "name=m"}, "name=manifest-restore\tmongodb-addon\n:6\n"},
+		{[]string{"__complete", "restore", "-n", "demo", "mongodb-backup", "--task", "name=x,"}, "name=x,param.\nname=x,params-file=\n:6\n"},
+	} {
+		out, _, code := run(t, s, nil, "", c.args...)
+		if code != 0 || out != c.want && !strings.HasPrefix(out, c.want) {
+			t.Errorf("%v: exit %d: %q, want %q", c.args, code, out, c.want)
+		}
+	}
+}

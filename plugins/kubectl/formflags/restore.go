@@ -225,3 +225,58 @@ func (f *RestoreFlags) restoreTask(v string) (v1alpha1.RestoreTask, error) {
 	}
 	return t, nil
 }
+
+// CompleteRestore offers the values of a restore form flag that start with toComplete: the
+// view's repositories (view may be nil), and from the namespace's form options the targets,
+// the Addons, their restore tasks (of --addon when given) and the encryption Secrets. more
+// is true for --task, which takes several KEY=VALUE fields.
+func CompleteRestore(opts *v1alpha1.BackupConfigurationOptions, view *v1alpha1.BackupConfigurationView, given *RestoreFlags, flag, toComplete string) (candidates []string, more bool) {
+	if opts == nil {
+		opts = &v1alpha1.BackupConfigurationOptions{}
+	}
+	if given == nil {
+		given = &RestoreFlags{}
+	}
+	var out []string
+	switch flag {
+	case Repository:
+		if view != nil {
+			for _, r := range view.Repositories {
+				out = append(out, described(r.Name, r.Size, r.Phase))
+			}
+		}
+	case Snapshot:
+		out = []string{"latest\tthe repository's newest snapshot when the restore runs"}
+	case Target:
+		for _, t := range opts.Targets {
+			out = append(out, TargetValue(t))
+		}
+	case Addon:
+		for _, a := range opts.Addons {
+			if len(a.RestoreTasks) > 0 {
+				out = append(out, a.Name)
+			}
+		}
+	case EncryptionSecret:
+		out = append(out, opts.EncryptionSecrets...)
+	case Task:
+		head, done, key, hasValue := split(toComplete)
+		if !hasValue {
+			return keysLeft(head, done, []string{taskName, paramPrefix, taskParamsFile}), true
+		}
+		if key == taskName {
+			for _, a := range opts.Addons {
+				if given.Addon != "" && a.Name != given.Addon {
+					continue
+				}
+				for _, t := range a.RestoreTasks {
+					out = append(out, described(head+taskName+"="+t, a.Name))
+				}
+			}
+		}
+		return matching(out, toComplete), true
+	default:
+		return nil, false
+	}
+	return matching(out, toComplete), false
+}

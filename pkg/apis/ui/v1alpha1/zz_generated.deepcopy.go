@@ -36,6 +36,11 @@ func (in *AddonOption) DeepCopyInto(out *AddonOption) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	if in.RestoreTasks != nil {
+		in, out := &in.RestoreTasks, &out.RestoreTasks
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	return
 }
 
