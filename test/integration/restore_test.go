@@ -358,3 +358,62 @@ func TestFormOptionsRestoreTasks(t *testing.T) {
 		t.Errorf("a user who may not get Addons is offered them: %v %+v", err, mine)
 	}
 }
+
+// TestRestorePreviewBadInput: bad bodies get a 4xx each, on both write paths; PUT and
+// server-side apply render as POST does; GET finds nothing.
+func TestRestorePreviewBadInput(t *testing.T) {
+	need(t)
+	ctx := context.Background()
+	huge := strings.Repeat("x", 2<<20)
+	deep := strings.Repeat(`{"a":`, 40) + "1" + strings.Repeat("}", 40)
+	for _, tc := range []struct {
+		name, body string
+		want       int
+	}{
+		{"malformed JSON", `{"apiVersion":`, 400},
+		{"wrong kind", `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"}}`, 400},
+		{"unknown field", `{"apiVersion":"ui.kubestash.com/v1alpha1","kind":"RestoreSessionPreview","metadata":{"name":"x"},"spec":{"snapshto":"latest"}}`, 400},
+		{"body over 1 MiB", `{"apiVersion":"ui.kubestash.com/v1alpha1","kind":"RestoreSessionPreview","metadata":{"name":"x","annotations":{"a":"` + huge + `"}}}`, 413},
+		{"params too deep", `{"apiVersion":"ui.kubestash.com/v1alpha1","kind":"RestoreSessionPreview","metadata":{"name":"x"},"spec":{"repository":{"name":"mongodb-repo"},"snapshot":"latest","addon":{"name":"mongodb-addon","tasks":[{"name":"logical-backup-restore","params":` + deep + `}]}}}`, 422},
+	} {
+		for _, post := range []func() (int, string){
+			func() (int, string) {
+				res := bv.UiV1alpha1().RESTClient().Post().Namespace("demo").Resource("restoresessionpreviews").Param("fieldValidation", "Strict").
+					SetHeader("Content-Type", "application/json").Body([]byte(tc.body)).Do(ctx)
+				var code int
+				res.StatusCode(&code)
+				raw, _ := res.Raw()
+				return code, "restoresessionpreviews: " + string(raw)
+			},
+			func() (int, string) {
+				res := bv.UiV1alpha1().RESTClient().Post().Namespace("demo").Resource("backupconfigurationviews").Name("mongodb-backup").SubResource("restore-preview").
+					Param("fieldValidation", "Strict").SetHeader("Content-Type", "application/json").Body([]byte(tc.body)).Do(ctx)
+				var code int
+				res.StatusCode(&code)
+				raw, _ := res.Raw()
+				return code, "restore-preview: " + string(raw)
+			},
+		} {
+			if code, body := post(); code != tc.want {
+				t.Errorf("%s: got %d, want %d: %.300s", tc.name, code, tc.want, body)
+			}
+		}
+	}
+	form := filepath.Join(root, "examples/restore-preview-mongodb.yaml")
+	want, err := kubectlStdout("create", "-f", form, "-o", "jsonpath={.status.yaml}")
+	if err != nil {
+		t.Fatal(err, want)
+	}
+	for _, args := range [][]string{{"apply", "--server-side"}, {"replace"}} {
+		out, err := kubectlStdout(append(args, "-f", form, "-o", "jsonpath={.status.yaml}")...)
+		if err != nil || out != want {
+			t.Errorf("kubectl %v: %v\n%s", args, err, out)
+		}
+	}
+	if _, err := bv.UiV1alpha1().RESTClient().Get().Namespace("demo").Resource("restoresessionpreviews").Name("mongodb-restore").Do(ctx).Raw(); !apierrors.IsNotFound(err) {
+		t.Errorf("GET of a restore preview: %v, want 404", err)
+	}
+	if out, err := kubectl("get", "bcv", "-n", "demo"); err != nil {
+		t.Errorf("server unhealthy after bad input: %v %s", err, out)
+	}
+}
