@@ -1,6 +1,7 @@
 package render
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -141,6 +142,15 @@ func TestRestoreManifestMatchesCRD(t *testing.T) {
 
 func restoreCRDSchema(t *testing.T) map[string]interface{} {
 	t.Helper()
+	s, skip := loadRestoreCRD()
+	if s == nil {
+		t.Skip(skip)
+	}
+	return s
+}
+
+// loadRestoreCRD returns the upstream RestoreSession v1alpha1 schema, or nil and why not.
+func loadRestoreCRD() (map[string]interface{}, string) {
 	dir := os.Getenv("BACKUPVIEW_SHARED")
 	if dir == "" {
 		dir = filepath.Join("..", "..", "..", "shared")
@@ -148,7 +158,7 @@ func restoreCRDSchema(t *testing.T) map[string]interface{} {
 	file := filepath.Join(dir, "kubestash-crds", "core.kubestash.com_restoresessions.yaml")
 	data, err := os.ReadFile(file)
 	if err != nil {
-		t.Skipf("skipping the CRD schema check: %v (set BACKUPVIEW_SHARED to the shared folder)", err)
+		return nil, fmt.Sprintf("skipping the CRD schema check: %v (set BACKUPVIEW_SHARED to the shared folder)", err)
 	}
 	var obj struct {
 		Spec struct {
@@ -161,15 +171,14 @@ func restoreCRDSchema(t *testing.T) map[string]interface{} {
 		}
 	}
 	if err := yaml.Unmarshal(data, &obj); err != nil {
-		t.Fatal(err)
+		return nil, fmt.Sprintf("cannot parse %s: %v", file, err)
 	}
 	for _, v := range obj.Spec.Versions {
 		if v.Name == "v1alpha1" {
-			return v.Schema.OpenAPIV3Schema
+			return v.Schema.OpenAPIV3Schema, ""
 		}
 	}
-	t.Fatalf("no v1alpha1 schema in %s", file)
-	return nil
+	return nil, "no v1alpha1 schema in " + file
 }
 
 // TestRestoreValidation: each rule reports its own path and nothing else.
@@ -450,4 +459,55 @@ func TestRestoreWarningsFollowTheCaller(t *testing.T) {
 			t.Errorf("pair %d: an allowed caller gets the same answer for existing and missing objects", i)
 		}
 	}
+}
+
+// FuzzRestorePreview feeds arbitrary JSON restore forms through ValidateRestore, RenderRestore
+// and RestoreWarnings. Nothing may panic; RenderRestore succeeds exactly when ValidateRestore
+// finds nothing; a rendered manifest matches the RestoreSession CRD schema (when the shared
+// folder is there) and renders again to the same bytes.
+//
+//	go test ./pkg/render -run '^$' -fuzz FuzzRestorePreview -fuzztime 60s -fuzzminimizetime 5s
+func FuzzRestorePreview(f *testing.F) {
+	for _, mut := range []func(*ui.RestoreSessionPreview){
+		func(*ui.RestoreSessionPreview) {},
+		func(p *ui.RestoreSessionPreview) {
+			p.Spec.Snapshot, p.Spec.PITR = "", &ui.PointInTime{TargetTime: ptime("2026-12-07T10:00:00Z"), Exclusive: true}
+		},
+		func(p *ui.RestoreSessionPreview) {
+			p.Spec.Addon.Tasks[0].Params, p.Spec.Addon.Tasks[0].ParamsText = nil, "a: [1, 2.5e3, true, null]\n"
+		},
+	} {
+		p := validRestore()
+		mut(p)
+		b, err := json.Marshal(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	schema, _ := loadRestoreCRD() // nil without the shared folder: the schema check is skipped
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var p ui.RestoreSessionPreview
+		if json.Unmarshal(data, &p) != nil {
+			return
+		}
+		errs := ValidateRestore(&p)
+		m, rerrs := RenderRestore(&p)
+		if (len(errs) == 0) != (m != nil) || len(rerrs) != len(errs) {
+			t.Fatalf("Validate %v, Render %v %v", errs, m != nil, rerrs)
+		}
+		RestoreWarnings(&p, newFakeRestore())
+		if m == nil {
+			return
+		}
+		if schema != nil {
+			if e := schemaErrors("", m.Object, schema); len(e) > 0 {
+				t.Fatalf("%s\n%s", strings.Join(e, "\n"), m.YAML)
+			}
+		}
+		again, _ := RenderRestore(&p)
+		if string(again.JSON) != string(m.JSON) {
+			t.Fatal("two renderings differ")
+		}
+	})
 }
