@@ -293,6 +293,20 @@ func TestPluginRestore(t *testing.T) {
 		t.Errorf("a 422 names the flags: %v\n%s", err, errOut)
 	}
 
+	// Completion: the view's repositories, and the restore tasks from the form options.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"__complete", "restore", "-n", "demo", "mongodb-backup", "--repository", ""}, "mongodb-repo\t"},
+		{[]string{"__complete", "restore", "-n", "demo", "mongodb-backup", "--task", "name=log"}, "name=logical-backup-restore\tmongodb-addon\n"},
+	} {
+		out, errOut, err := admin(t, tc.args...)
+		if err != nil || !strings.HasPrefix(out, tc.want) {
+			t.Errorf("%v: %v %s\n%s", tc.args, err, errOut, out)
+		}
+	}
+
 	needRestoreCRD(t)
 	restores := schema.GroupVersionResource{Group: "core.kubestash.com", Version: "v1alpha1", Resource: "restoresessions"}
 	args := []string{"restore", "-n", "demo", "mongodb-backup", "--at", "2026-12-07T10:00:00Z", "--exclusive", "--target", "MongoDB.kubedb.com/mongodb-copy", "--name", "plugin-restore"}
