@@ -156,6 +156,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pkg/cron
 	$(GO) test -run '^$$' -fuzz '^FuzzMaxInterval$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pkg/cron
 	$(GO) test -run '^$$' -fuzz '^FuzzScanAgreesWithDecoder$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pkg/render
+	$(GO) test -run '^$$' -fuzz '^FuzzRestorePreview$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pkg/render
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSize$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pkg/healthmetrics
 
 bench:

@@ -31,6 +31,7 @@ import (
 	"github.com/kubestash/backupview/pkg/registry/backupconfigurationoptions"
 	"github.com/kubestash/backupview/pkg/registry/backupconfigurationpreview"
 	"github.com/kubestash/backupview/pkg/registry/backupconfigurationview"
+	"github.com/kubestash/backupview/pkg/registry/restoresessionpreview"
 	"github.com/kubestash/backupview/pkg/sources"
 	"github.com/kubestash/backupview/pkg/viewcache"
 )
@@ -176,7 +177,7 @@ func (c completedConfig) newSources(s *Server) (*sources.Sources, error) {
 	return src, nil
 }
 
-// installAPIGroup serves the three kinds; authz says what each caller may see of other
+// installAPIGroup serves the four kinds; authz says what each caller may see of other
 // namespaces, from the delegated authorizer.
 func (s *Server) installAPIGroup(authz *access.Checker) error {
 	views := backupconfigurationview.NewREST(s.Views, backupconfigurationview.Hooks{
@@ -193,12 +194,16 @@ func (s *Server) installAPIGroup(authz *access.Checker) error {
 		WatcherDropped: metrics.WatchersDropped.Inc,
 	})
 	s.Previews = backupconfigurationpreview.NewREST(backupconfigurationpreview.Cluster(s.Sources), authz)
+	restoreCluster := restoresessionpreview.Cluster(s.Sources)
+	restores := restoresessionpreview.NewREST(restoreCluster, authz)
 	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(ui.GroupName, Scheme, metav1.ParameterCodec, Codecs)
 	apiGroupInfo.VersionedResourcesStorageMap[ui.SchemeGroupVersion.Version] = map[string]rest.Storage{
-		ui.ViewsResource.Resource:                               views,
-		ui.OptionsResource.Resource:                             options,
-		ui.ViewsResource.Resource + "/" + ui.PreviewSubresource: backupconfigurationpreview.NewPreviewREST(s.Previews),
-		ui.PreviewsResource.Resource:                            s.Previews,
+		ui.ViewsResource.Resource:                                      views,
+		ui.OptionsResource.Resource:                                    options,
+		ui.ViewsResource.Resource + "/" + ui.PreviewSubresource:        backupconfigurationpreview.NewPreviewREST(s.Previews),
+		ui.PreviewsResource.Resource:                                   s.Previews,
+		ui.ViewsResource.Resource + "/" + ui.RestorePreviewSubresource: restoresessionpreview.NewPreviewREST(restores, restoreCluster),
+		ui.RestorePreviewsResource.Resource:                            restores,
 	}
 	return s.GenericAPIServer.InstallAPIGroup(&apiGroupInfo)
 }

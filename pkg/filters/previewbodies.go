@@ -118,9 +118,10 @@ func previewBodies(h http.Handler, s runtime.NegotiatedSerializer, gate *bodyGat
 	})
 }
 
-// isPreviewWrite: a request with a form body for either preview path. The subresource serves
-// only POST; a PUT or PATCH there is matched anyway (and refused by the router), so that the
-// budget never depends on which methods a path serves.
+// isPreviewWrite: a request with a form body for a preview path: the BackupConfiguration and
+// the restore previews, each a top-level resource and a view subresource. The subresources
+// serve only POST; a PUT or PATCH there is matched anyway (and refused by the router), so that
+// the budget never depends on which methods a path serves.
 func isPreviewWrite(r *http.Request) bool {
 	info, ok := genericapirequest.RequestInfoFrom(r.Context())
 	if !ok || !info.IsResourceRequest || info.APIGroup != ui.GroupName {
@@ -131,6 +132,11 @@ func isPreviewWrite(r *http.Request) bool {
 	default:
 		return false
 	}
-	return (info.Resource == ui.PreviewsResource.Resource && info.Subresource == "") ||
-		(info.Resource == ui.ViewsResource.Resource && info.Subresource == ui.PreviewSubresource)
+	switch {
+	case info.Resource == ui.PreviewsResource.Resource, info.Resource == ui.RestorePreviewsResource.Resource:
+		return info.Subresource == ""
+	case info.Resource == ui.ViewsResource.Resource:
+		return info.Subresource == ui.PreviewSubresource || info.Subresource == ui.RestorePreviewSubresource
+	}
+	return false
 }

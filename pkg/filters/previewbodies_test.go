@@ -54,17 +54,26 @@ func TestPreviewBodies(t *testing.T) {
 	if rec := req(other, -1); rec.Code != 200 {
 		t.Errorf("not a preview: %d", rec.Code)
 	}
-	// Every write of a form takes its turn: PUT and PATCH render as POST does.
+	// Every write of a form takes its turn: PUT and PATCH render as POST does, for both
+	// previews, and the restore preview's subresource too.
 	for _, verb := range []string{"create", "update", "patch"} {
-		top := &genericapirequest.RequestInfo{IsResourceRequest: true, Verb: verb, APIGroup: ui.GroupName, Resource: "backupconfigurationpreviews", Name: "x"}
-		if rec := req(top, 300<<10); rec.Code != 429 {
-			t.Errorf("%s of a preview with the budget used: %d", verb, rec.Code)
+		for _, resource := range []string{"backupconfigurationpreviews", "restoresessionpreviews"} {
+			top := &genericapirequest.RequestInfo{IsResourceRequest: true, Verb: verb, APIGroup: ui.GroupName, Resource: resource, Name: "x"}
+			if rec := req(top, 300<<10); rec.Code != 429 {
+				t.Errorf("%s of a %s with the budget used: %d", verb, resource, rec.Code)
+			}
 		}
+	}
+	restoreSub := &genericapirequest.RequestInfo{IsResourceRequest: true, Verb: "create", APIGroup: ui.GroupName, Resource: "backupconfigurationviews", Name: "x", Subresource: "restore-preview"}
+	if rec := req(restoreSub, 300<<10); rec.Code != 429 {
+		t.Errorf("a restore preview of a view with the budget used: %d", rec.Code)
 	}
 	for _, info := range []*genericapirequest.RequestInfo{
 		{IsResourceRequest: true, Verb: "get", APIGroup: ui.GroupName, Resource: "backupconfigurationpreviews", Name: "x"},
 		{IsResourceRequest: true, Verb: "patch", APIGroup: "other.example.com", Resource: "backupconfigurationpreviews", Name: "x"},
 		{IsResourceRequest: true, Verb: "patch", APIGroup: ui.GroupName, Resource: "backupconfigurationviews", Name: "x"},
+		{IsResourceRequest: true, Verb: "get", APIGroup: ui.GroupName, Resource: "restoresessionpreviews", Name: "x"},
+		{IsResourceRequest: true, Verb: "create", APIGroup: ui.GroupName, Resource: "restoresessionpreviews", Name: "x", Subresource: "status"},
 	} {
 		if rec := req(info, -1); rec.Code != 200 {
 			t.Errorf("not a preview write (%s %s/%s): %d", info.Verb, info.APIGroup, info.Resource, rec.Code)

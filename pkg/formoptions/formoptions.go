@@ -86,7 +86,7 @@ func build(ns string, l Lookup, addons []ui.AddonOption, addonsRV uint64) (o *ui
 	return o, rv, true
 }
 
-// buildAddons lists the Addons by name with their backup tasks, and their newest
+// buildAddons lists the Addons by name with their backup and restore tasks, and their newest
 // resourceVersion.
 func buildAddons(l []*kubestash.Addon) (out []ui.AddonOption, rv uint64) {
 	for _, a := range l {
@@ -101,6 +101,7 @@ func buildAddons(l []*kubestash.Addon) (out []ui.AddonOption, rv uint64) {
 			}
 			ao.BackupTasks = append(ao.BackupTasks, to)
 		}
+		ao.RestoreTasks = slices.Clone(a.RestoreTasks)
 		out = append(out, ao)
 	}
 	slices.SortFunc(out, func(a, b ui.AddonOption) int { return cmp.Compare(a.Name, b.Name) })

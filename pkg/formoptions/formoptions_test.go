@@ -103,8 +103,9 @@ func TestBuild(t *testing.T) {
 		},
 		Addons: []ui.AddonOption{
 			{Name: "mongodb-addon", BackupTasks: []ui.TaskOption{{Name: "logical-backup", Parameters: []ui.TaskParameter{
-				{Name: "args", Usage: "Arguments", Default: "--all"}, {Name: "scratchDir", Required: true}}}}},
-			{Name: "pvc-addon", BackupTasks: []ui.TaskOption{{Name: "logical-backup"}}},
+				{Name: "args", Usage: "Arguments", Default: "--all"}, {Name: "scratchDir", Required: true}}}},
+				RestoreTasks: []string{"logical-backup-restore"}},
+			{Name: "pvc-addon", BackupTasks: []ui.TaskOption{{Name: "logical-backup"}}, RestoreTasks: []string{"logical-backup-restore"}},
 		},
 		Targets: []ui.TargetOption{{Kind: "PersistentVolumeClaim", Name: "data"}, {APIGroup: "kubedb.com", Kind: "MongoDB", Name: "mongo"}},
 	}

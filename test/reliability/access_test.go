@@ -426,6 +426,8 @@ var (
 	previewCreates = [][3]string{
 		{"ui.kubestash.com", "backupconfigurationpreviews", "create"},
 		{"ui.kubestash.com", "backupconfigurationviews/preview", "create"},
+		{"ui.kubestash.com", "restoresessionpreviews", "create"},
+		{"ui.kubestash.com", "backupconfigurationviews/restore-preview", "create"},
 	}
 )
 

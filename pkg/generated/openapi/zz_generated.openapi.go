@@ -47,11 +47,18 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.Health{}.OpenAPIModelName():                         schema_pkg_apis_ui_v1alpha1_Health(ref),
 		v1alpha1.HealthReason{}.OpenAPIModelName():                   schema_pkg_apis_ui_v1alpha1_HealthReason(ref),
 		v1alpha1.ObjectReference{}.OpenAPIModelName():                schema_pkg_apis_ui_v1alpha1_ObjectReference(ref),
+		v1alpha1.PointInTime{}.OpenAPIModelName():                    schema_pkg_apis_ui_v1alpha1_PointInTime(ref),
 		v1alpha1.PreviewSession{}.OpenAPIModelName():                 schema_pkg_apis_ui_v1alpha1_PreviewSession(ref),
 		v1alpha1.PreviewSpec{}.OpenAPIModelName():                    schema_pkg_apis_ui_v1alpha1_PreviewSpec(ref),
 		v1alpha1.PreviewStatus{}.OpenAPIModelName():                  schema_pkg_apis_ui_v1alpha1_PreviewStatus(ref),
 		v1alpha1.PreviewTask{}.OpenAPIModelName():                    schema_pkg_apis_ui_v1alpha1_PreviewTask(ref),
 		v1alpha1.RepositoryRef{}.OpenAPIModelName():                  schema_pkg_apis_ui_v1alpha1_RepositoryRef(ref),
+		v1alpha1.ResolvedSnapshot{}.OpenAPIModelName():               schema_pkg_apis_ui_v1alpha1_ResolvedSnapshot(ref),
+		v1alpha1.RestoreAddon{}.OpenAPIModelName():                   schema_pkg_apis_ui_v1alpha1_RestoreAddon(ref),
+		v1alpha1.RestorePreviewSpec{}.OpenAPIModelName():             schema_pkg_apis_ui_v1alpha1_RestorePreviewSpec(ref),
+		v1alpha1.RestorePreviewStatus{}.OpenAPIModelName():           schema_pkg_apis_ui_v1alpha1_RestorePreviewStatus(ref),
+		v1alpha1.RestoreSessionPreview{}.OpenAPIModelName():          schema_pkg_apis_ui_v1alpha1_RestoreSessionPreview(ref),
+		v1alpha1.RestoreTask{}.OpenAPIModelName():                    schema_pkg_apis_ui_v1alpha1_RestoreTask(ref),
 		v1alpha1.RetentionPolicyOption{}.OpenAPIModelName():          schema_pkg_apis_ui_v1alpha1_RetentionPolicyOption(ref),
 		v1alpha1.RetentionPolicyRef{}.OpenAPIModelName():             schema_pkg_apis_ui_v1alpha1_RetentionPolicyRef(ref),
 		v1alpha1.Session{}.OpenAPIModelName():                        schema_pkg_apis_ui_v1alpha1_Session(ref),
@@ -148,6 +155,25 @@ func schema_pkg_apis_ui_v1alpha1_AddonOption(ref common.ReferenceCallback) commo
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
 										Ref: ref(v1alpha1.TaskOption{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"restoreTasks": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "RestoreTasks are the names of spec.restoreTasks, in the Addon's order: the restore form's task dropdown (docs/design.md, \"Restore preview\"). Their parameters are not read.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
 									},
 								},
 							},
@@ -1134,6 +1160,34 @@ func schema_pkg_apis_ui_v1alpha1_ObjectReference(ref common.ReferenceCallback) c
 	}
 }
 
+func schema_pkg_apis_ui_v1alpha1_PointInTime(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PointInTime is a restore to a point in time.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"targetTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "TargetTime is the point in time to restore to (RFC 3339). Required.",
+							Ref:         ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"exclusive": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Exclusive restores the newest snapshot strictly before targetTime.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1.Time{}.OpenAPIModelName()},
+	}
+}
+
 func schema_pkg_apis_ui_v1alpha1_PreviewSession(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -1450,6 +1504,355 @@ func schema_pkg_apis_ui_v1alpha1_RepositoryRef(ref common.ReferenceCallback) com
 		},
 		Dependencies: []string{
 			v1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_ui_v1alpha1_ResolvedSnapshot(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ResolvedSnapshot is a Snapshot as the restore preview reports it.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name of the Snapshot.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"snapshotTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "SnapshotTime is status.snapshotTime.",
+							Ref:         ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"size": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Size is status.size, e.g. \"12.5 MiB\".",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"phase": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Phase is status.phase: Pending, Running, Succeeded or Failed.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"verificationStatus": {
+						SchemaProps: spec.SchemaProps{
+							Description: "VerificationStatus is status.verificationStatus: Verified, NotVerified or VerificationFailed.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"components": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Components are the names of the snapshot's components.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"name"},
+			},
+		},
+		Dependencies: []string{
+			v1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_ui_v1alpha1_RestoreAddon(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RestoreAddon is the Addon and its restore tasks.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name of the cluster-scoped Addon, e.g. mongodb-addon. Required.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"tasks": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Tasks to run: at least one of the Addon's restoreTasks.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.RestoreTask{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.RestoreTask{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_ui_v1alpha1_RestorePreviewSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RestorePreviewSpec is the restore form. Its fields are optional in the schema so that the server, not a client-side check, reports every missing one at once (a 422).",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"repository": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Repository is the Repository to restore from (dataSource.namespace and .repository); an empty namespace is the preview's. Required with snapshot \"latest\" and with pitr. The restore-preview subresource takes it from the view: the view's only repository, or the one of its repositories named here.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.ObjectReference{}.OpenAPIModelName()),
+						},
+					},
+					"snapshot": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Snapshot is a Snapshot name of the repository's namespace, or \"latest\" (the repository's newest snapshot when the restore runs). Set snapshot or pitr, exactly one.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"pitr": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PITR restores to a point in time: the newest snapshot at (or, when exclusive, before) targetTime. Set snapshot or pitr, exactly one.",
+							Ref:         ref(v1alpha1.PointInTime{}.OpenAPIModelName()),
+						},
+					},
+					"components": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Components to restore, e.g. dump or manifest; empty restores all of the snapshot's.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"target": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Target is the object to restore into. Kind and name are required when it is given; an empty namespace is the preview's. The subresource defaults it to the view's target.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.TypedObjectReference{}.OpenAPIModelName()),
+						},
+					},
+					"addon": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Addon is the KubeStash Addon and the restore tasks to run.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.RestoreAddon{}.OpenAPIModelName()),
+						},
+					},
+					"encryptionSecret": {
+						SchemaProps: spec.SchemaProps{
+							Description: "EncryptionSecret is the Secret with the repository's encryption key; an empty namespace is the preview's.",
+							Ref:         ref(v1alpha1.ObjectReference{}.OpenAPIModelName()),
+						},
+					},
+					"restoreTimeout": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RestoreTimeout bounds the restore, e.g. \"30m\"; it must be positive.",
+							Ref:         ref(v1.Duration{}.OpenAPIModelName()),
+						},
+					},
+					"labels": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Labels for the RestoreSession.",
+							Type:        []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"annotations": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Annotations for the RestoreSession.",
+							Type:        []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.ObjectReference{}.OpenAPIModelName(), v1alpha1.PointInTime{}.OpenAPIModelName(), v1alpha1.RestoreAddon{}.OpenAPIModelName(), v1alpha1.TypedObjectReference{}.OpenAPIModelName(), v1.Duration{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_ui_v1alpha1_RestorePreviewStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RestorePreviewStatus is the rendered RestoreSession and what the snapshot choice means now.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"manifest": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Manifest is the rendered RestoreSession object.",
+							Ref:         ref(runtime.RawExtension{}.OpenAPIModelName()),
+						},
+					},
+					"yaml": {
+						SchemaProps: spec.SchemaProps{
+							Description: "YAML is the manifest as YAML text.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"json": {
+						SchemaProps: spec.SchemaProps{
+							Description: "JSON is the manifest as indented JSON text.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"snapshot": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Snapshot is the snapshot the choice resolves to now, when the server knows it and the caller may see the repository's snapshots. For \"latest\" and pitr it is what a restore started now would use, not a promise: KubeStash resolves the choice when it runs.",
+							Ref:         ref(v1alpha1.ResolvedSnapshot{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.ResolvedSnapshot{}.OpenAPIModelName(), runtime.RawExtension{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_ui_v1alpha1_RestoreSessionPreview(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RestoreSessionPreview is a restore form as an API object. POST it (to restoresessionpreviews, or to backupconfigurationviews/{name}/restore-preview, which takes the repository and the target from the view) and the server answers with the rendered KubeStash RestoreSession in status, and the snapshot the choice resolves to now when known. Nothing is persisted.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name and namespace are the RestoreSession's to be rendered (both required).",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Spec is the restore form.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.RestorePreviewSpec{}.OpenAPIModelName()),
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Status is filled by the server with the rendered manifest.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.RestorePreviewStatus{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"spec"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.RestorePreviewSpec{}.OpenAPIModelName(), v1alpha1.RestorePreviewStatus{}.OpenAPIModelName(), v1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_ui_v1alpha1_RestoreTask(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RestoreTask is one restore task with its parameters.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name of the task, one of the Addon's restoreTasks, e.g. logical-backup-restore.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"params": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Params are task parameters as an object. Set params or paramsText, not both.",
+							Ref:         ref(runtime.RawExtension{}.OpenAPIModelName()),
+						},
+					},
+					"paramsText": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ParamsText are task parameters as YAML or JSON text; it must hold an object.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			runtime.RawExtension{}.OpenAPIModelName()},
 	}
 }
 

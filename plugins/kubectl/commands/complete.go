@@ -63,3 +63,38 @@ func (r *root) completeFormFlag(given *formflags.Flags, flag string) cobra.Compl
 		return values, d
 	}
 }
+
+// completeRestoreFlag offers a restore flag's values: the view's repositories (one GET of the
+// view named by the command's argument) and the namespace's form options (one GET).
+func (r *root) completeRestoreFlag(given *formflags.RestoreFlags, flag string) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		c, err := r.clients()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		ns, _, err := r.namespace()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		var view *ui.BackupConfigurationView
+		var opts *ui.BackupConfigurationOptions
+		if flag == formflags.Repository {
+			if len(args) == 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			view, err = c.bv.UiV1alpha1().BackupConfigurationViews(ns).Get(cmd.Context(), args[0], metav1.GetOptions{})
+		} else if flag != formflags.Snapshot {
+			opts, err = c.bv.UiV1alpha1().BackupConfigurationOptionses(ns).Get(cmd.Context(), ui.OptionsName, metav1.GetOptions{})
+		}
+		if err != nil {
+			cobra.CompDebugln(err.Error(), false)
+			return nil, cobra.ShellCompDirectiveError
+		}
+		values, more := formflags.CompleteRestore(opts, view, given, flag, toComplete)
+		d := cobra.ShellCompDirectiveNoFileComp
+		if more {
+			d |= cobra.ShellCompDirectiveNoSpace
+		}
+		return values, d
+	}
+}

@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/printers"
 	"sigs.k8s.io/yaml"
 
@@ -246,23 +247,30 @@ func (o *createOptions) readForm(cmd *cobra.Command, ns string, explicitNS bool,
 // admission). What the user can fix reopens the editor; a caller who may not create
 // BackupConfigurations gets a warning instead, unless the manifest is to be sent anyway.
 func (r *root) checkEdit(ctx context.Context, c *clients, f *form, send bool, fieldManager string) manifestedit.Validate {
+	return r.checkManifest(ctx, c, kubestash.BackupConfigurations, "BackupConfiguration", f.namespace, f.name,
+		"the preview was for that name (run create again for another)", send, fieldManager)
+}
+
+// checkManifest is checkEdit for a manifest of any KubeStash kind: it must stay the kind and
+// the namespace/name it was rendered as (why says so), and pass a server-side dry-run apply.
+func (r *root) checkManifest(ctx context.Context, c *clients, gvr schema.GroupVersionResource, kind, namespace, name, why string, send bool, fieldManager string) manifestedit.Validate {
 	return func(m []byte) ([]string, error) {
 		obj, err := decodeManifest(m)
 		if err != nil {
 			return []string{err.Error()}, nil
 		}
 		var problems []string
-		if gv := kubestash.BackupConfigurations.GroupVersion().String(); obj.GetAPIVersion() != gv || obj.GetKind() != "BackupConfiguration" {
-			problems = append(problems, fmt.Sprintf("apiVersion and kind must stay %s BackupConfiguration, not %s %s", gv, obj.GetAPIVersion(), obj.GetKind()))
+		if gv := gvr.GroupVersion().String(); obj.GetAPIVersion() != gv || obj.GetKind() != kind {
+			problems = append(problems, fmt.Sprintf("apiVersion and kind must stay %s %s, not %s %s", gv, kind, obj.GetAPIVersion(), obj.GetKind()))
 		}
-		if obj.GetName() != f.name || obj.GetNamespace() != f.namespace {
-			problems = append(problems, fmt.Sprintf("metadata.namespace and metadata.name must stay %s/%s, not %s/%s: the preview was for that name (run create again for another)",
-				f.namespace, f.name, obj.GetNamespace(), obj.GetName()))
+		if obj.GetName() != name || obj.GetNamespace() != namespace {
+			problems = append(problems, fmt.Sprintf("metadata.namespace and metadata.name must stay %s/%s, not %s/%s: %s",
+				namespace, name, obj.GetNamespace(), obj.GetName(), why))
 		}
 		if len(problems) > 0 {
 			return problems, nil
 		}
-		_, err = c.dynamic.Resource(kubestash.BackupConfigurations).Namespace(f.namespace).Apply(ctx, f.name, obj,
+		_, err = c.dynamic.Resource(gvr).Namespace(namespace).Apply(ctx, name, obj,
 			metav1.ApplyOptions{FieldManager: fieldManager, DryRun: []string{metav1.DryRunAll}})
 		switch {
 		case err == nil:
@@ -271,9 +279,9 @@ func (r *root) checkEdit(ctx context.Context, c *clients, f *form, send bool, fi
 			fmt.Fprintf(r.Streams.ErrOut, "Warning: the edited manifest was not checked by the server: %s\n", err)
 			return nil, nil
 		case aboutTheManifest(err):
-			return []string{strings.TrimSuffix(message(explain(c.discovery, err, bcResource, nil)), "\n")}, nil
+			return []string{strings.TrimSuffix(message(explain(c.discovery, err, gvr.GroupResource(), nil)), "\n")}, nil
 		}
-		return nil, explain(c.discovery, err, bcResource, nil)
+		return nil, explain(c.discovery, err, gvr.GroupResource(), nil)
 	}
 }
 

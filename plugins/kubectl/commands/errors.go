@@ -35,6 +35,9 @@ var (
 	optionsResource = v1alpha1.OptionsResource
 	previewResource = v1alpha1.PreviewsResource
 	bcResource      = kubestash.BackupConfigurations.GroupResource()
+	// restorePreviewResource is what the restore command posts to: the views' restore-preview.
+	restorePreviewResource = schema.GroupResource{Group: v1alpha1.GroupName, Resource: v1alpha1.ViewsResource.Resource + "/" + v1alpha1.RestorePreviewSubresource}
+	restoreResource        = restoreSessions.GroupResource()
 )
 
 // explain turns an API error of a request for resource into what the user needs to read:
@@ -94,6 +97,10 @@ func rightsHint(resource schema.GroupResource) string {
 		return "A preview takes create on " + resource.String() + ": the ClusterRole backupview:edit grants it, and is aggregated into the edit and admin roles."
 	case bcResource:
 		return "--submit applies the BackupConfiguration with server-side apply: it takes create and patch on " + resource.String() + " (KubeStash's RBAC)."
+	case restorePreviewResource:
+		return "A restore preview takes create on " + resource.String() + ": the ClusterRole backupview:edit grants it, and is aggregated into the edit and admin roles."
+	case restoreResource:
+		return "--submit applies the RestoreSession with server-side apply: it takes create and patch on " + resource.String() + " (KubeStash's RBAC)."
 	}
 	return ""
 }

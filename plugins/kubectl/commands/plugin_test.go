@@ -40,6 +40,7 @@ type apiServer struct {
 	mu       sync.Mutex
 	requests []string // "VERB path?query", discovery left out
 	previews []v1alpha1.BackupConfigurationPreview
+	restores []v1alpha1.RestoreSessionPreview
 	applied  [][]byte
 }
 
@@ -132,7 +133,9 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.Status = v1alpha1.PreviewStatus{YAML: string(ys), JSON: string(js) + "\n"}
 		w.Header().Add("Warning", `299 - "BackupConfiguration demo/`+p.Name+` already exists"`)
 		writeJSON(w, 201, p)
-	case r.Method == "PATCH" && strings.HasPrefix(r.URL.Path, corePrefix+"backupconfigurations/"):
+	case r.Method == "POST" && strings.HasPrefix(r.URL.Path, uiPrefix+"backupconfigurationviews/") && strings.HasSuffix(r.URL.Path, "/restore-preview"):
+		s.restorePreview(w, r, body)
+	case r.Method == "PATCH" && (strings.HasPrefix(r.URL.Path, corePrefix+"backupconfigurations/") || strings.HasPrefix(r.URL.Path, corePrefix+"restoresessions/")):
 		if ct := r.Header.Get("Content-Type"); ct != "application/apply-patch+yaml" {
 			s.t.Errorf("apply with content type %s", ct)
 		}

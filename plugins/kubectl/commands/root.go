@@ -58,7 +58,8 @@ func NewCommand(o Options) *cobra.Command {
 		Long: `kubectl backupview reads backupview's views (ui.kubestash.com) and previews:
 
   describe   the console's detail page of a BackupConfiguration: health first, then every panel
-  create     the console's create form as flags (or -f form.yaml): preview, edit, submit`,
+  create     the console's create form as flags (or -f form.yaml): preview, edit, submit
+  restore    a restore of a BackupConfiguration's backups as flags: preview, edit, submit`,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl backupview"},
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -71,7 +72,7 @@ func NewCommand(o Options) *cobra.Command {
 		return fmt.Errorf("%w\nSee '%s -h' for help and examples", err, c.CommandPath())
 	})
 	r.flags.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(r.describeCommand(), r.createCommand(), r.versionCommand())
+	cmd.AddCommand(r.describeCommand(), r.createCommand(), r.restoreCommand(), r.versionCommand())
 	return cmd
 }
 

@@ -94,6 +94,11 @@ type AddonOption struct {
 	// +optional
 	// +listType=atomic
 	BackupTasks []TaskOption `json:"backupTasks,omitempty"`
+	// RestoreTasks are the names of spec.restoreTasks, in the Addon's order: the restore form's
+	// task dropdown (docs/design.md, "Restore preview"). Their parameters are not read.
+	// +optional
+	// +listType=atomic
+	RestoreTasks []string `json:"restoreTasks,omitempty"`
 }
 
 // TaskOption is one backup task of an Addon.

@@ -34,6 +34,7 @@ func knownTypes() []runtime.Object {
 		&BackupConfigurationPreview{},
 		&BackupConfigurationOptions{},
 		&BackupConfigurationOptionsList{},
+		&RestoreSessionPreview{},
 	}
 }
 
@@ -57,10 +58,15 @@ var (
 	PreviewsResource = Resource("backupconfigurationpreviews")
 	// OptionsResource's singular name is its plural too: one object per namespace.
 	OptionsResource = Resource("backupconfigurationoptions")
+	// RestorePreviewsResource renders RestoreSessions (docs/design.md, "Restore preview").
+	RestorePreviewsResource = Resource("restoresessionpreviews")
 )
 
 // PreviewSubresource is the views' preview subresource.
 const PreviewSubresource = "preview"
+
+// RestorePreviewSubresource is the views' restore preview subresource.
+const RestorePreviewSubresource = "restore-preview"
 
 // Kind takes an unqualified kind and returns a Group qualified GroupKind.
 func Kind(kind string) schema.GroupKind { return SchemeGroupVersion.WithKind(kind).GroupKind() }

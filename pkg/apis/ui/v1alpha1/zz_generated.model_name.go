@@ -92,6 +92,11 @@ func (in ObjectReference) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PointInTime) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.PointInTime"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PreviewSession) OpenAPIModelName() string {
 	return "com.kubestash.ui.v1alpha1.PreviewSession"
 }
@@ -114,6 +119,36 @@ func (in PreviewTask) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in RepositoryRef) OpenAPIModelName() string {
 	return "com.kubestash.ui.v1alpha1.RepositoryRef"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ResolvedSnapshot) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.ResolvedSnapshot"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RestoreAddon) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.RestoreAddon"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RestorePreviewSpec) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.RestorePreviewSpec"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RestorePreviewStatus) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.RestorePreviewStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RestoreSessionPreview) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.RestoreSessionPreview"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RestoreTask) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.RestoreTask"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.

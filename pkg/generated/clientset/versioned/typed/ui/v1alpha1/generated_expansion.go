@@ -23,3 +23,5 @@ type BackupConfigurationOptionsExpansion interface{}
 type BackupConfigurationPreviewExpansion interface{}
 
 type BackupConfigurationViewExpansion interface{}
+
+type RestoreSessionPreviewExpansion interface{}

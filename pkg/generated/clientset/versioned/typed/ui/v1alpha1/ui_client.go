@@ -31,6 +31,7 @@ type UiV1alpha1Interface interface {
 	BackupConfigurationOptionsesGetter
 	BackupConfigurationPreviewsGetter
 	BackupConfigurationViewsGetter
+	RestoreSessionPreviewsGetter
 }
 
 // UiV1alpha1Client is used to interact with features provided by the ui.kubestash.com group.
@@ -48,6 +49,10 @@ func (c *UiV1alpha1Client) BackupConfigurationPreviews(namespace string) BackupC
 
 func (c *UiV1alpha1Client) BackupConfigurationViews(namespace string) BackupConfigurationViewInterface {
 	return newBackupConfigurationViews(c, namespace)
+}
+
+func (c *UiV1alpha1Client) RestoreSessionPreviews(namespace string) RestoreSessionPreviewInterface {
+	return newRestoreSessionPreviews(c, namespace)
 }
 
 // NewForConfig creates a new UiV1alpha1Client for the given config.

@@ -40,6 +40,10 @@ func (c *FakeUiV1alpha1) BackupConfigurationViews(namespace string) v1alpha1.Bac
 	return newFakeBackupConfigurationViews(c, namespace)
 }
 
+func (c *FakeUiV1alpha1) RestoreSessionPreviews(namespace string) v1alpha1.RestoreSessionPreviewInterface {
+	return newFakeRestoreSessionPreviews(c, namespace)
+}
+
 // RESTClient returns a RESTClient that is used to communicate
 // with API server by this client implementation.
 func (c *FakeUiV1alpha1) RESTClient() rest.Interface {
