@@ -92,16 +92,66 @@ func compareRefs(a, b ref) int {
 // only counts within its object's namespace.
 func uidKey(namespace, uid string) key { return key{namespace, uid} }
 
-// bcIndex indexes the BackupConfigurations by every object they reference (byRef) and by
-// namespace and UID (byUID).
+// bcIndex indexes the BackupConfigurations by every object they reference (byRef: a map per
+// kind of reference, each keyed by no more strings than it needs) and by namespace and UID.
 type bcIndex struct {
-	byRef keyIndex[ref]
-	byUID keyIndex[key]
+	objects keyIndex[objectKey] // storages, policies, Repositories
+	targets keyIndex[ref]
+	kinds   keyIndex[kindKey] // target kinds, and target kinds in a namespace
+	byUID   keyIndex[key]
+}
+
+type objectKey struct {
+	what refWhat
+	key
+}
+
+type kindKey struct {
+	what                   refWhat
+	namespace, group, kind string
 }
 
 func newBCIndex() index { x := &bcIndex{}; x.reset(); return x }
 
-func (x *bcIndex) reset() { x.byRef, x.byUID = keyIndex[ref]{}, keyIndex[key]{} }
+func (x *bcIndex) reset() {
+	x.objects, x.targets, x.kinds, x.byUID = keyIndex[objectKey]{}, keyIndex[ref]{}, keyIndex[kindKey]{}, keyIndex[key]{}
+}
+
+// byRef applies f to the map that holds r, with r's value in it.
+func (x *bcIndex) byRef(r ref, objects func(keyIndex[objectKey], objectKey), targets func(keyIndex[ref], ref), kinds func(keyIndex[kindKey], kindKey)) {
+	switch r.what {
+	case refStorage, refPolicy, refRepo:
+		objects(x.objects, objectKey{r.what, key{r.namespace, r.name}})
+	case refTarget:
+		targets(x.targets, r)
+	case refTargetKind, refTargetKindIn:
+		kinds(x.kinds, kindKey{r.what, r.namespace, r.group, r.kind})
+	}
+}
+
+func (x *bcIndex) put(r ref, k key, add bool) {
+	x.byRef(r,
+		func(m keyIndex[objectKey], v objectKey) { put(m, v, k, add) },
+		func(m keyIndex[ref], v ref) { put(m, v, k, add) },
+		func(m keyIndex[kindKey], v kindKey) { put(m, v, k, add) })
+}
+
+func put[V comparable](m keyIndex[V], v V, k key, add bool) {
+	if add {
+		m.add(v, k)
+	} else {
+		m.remove(v, k)
+	}
+}
+
+// lookup returns the keys of the BackupConfigurations that reference r.
+func (x *bcIndex) lookup(r ref) (out []string) {
+	x.byRef(r,
+		func(m keyIndex[objectKey], v objectKey) { out = m.lookup(v) },
+		func(m keyIndex[ref], v ref) { out = m.lookup(v) },
+		func(m keyIndex[kindKey], v kindKey) { out = m.lookup(v) })
+	return out
+}
 
 func (x *bcIndex) move(old, obj metav1.Object) {
 	o, _ := old.(*kubestash.BackupConfiguration)
@@ -120,7 +170,7 @@ func (x *bcIndex) move(old, obj metav1.Object) {
 	if o != nil {
 		k := keyOf(o)
 		for _, r := range oldRefs {
-			x.byRef.remove(r, k)
+			x.put(r, k, false)
 		}
 		if o.UID != "" {
 			x.byUID.remove(uidKey(o.Namespace, string(o.UID)), k)
@@ -129,7 +179,7 @@ func (x *bcIndex) move(old, obj metav1.Object) {
 	if n != nil {
 		k := keyOf(n)
 		for _, r := range newRefs {
-			x.byRef.add(r, k)
+			x.put(r, k, true)
 		}
 		if n.UID != "" {
 			x.byUID.add(uidKey(n.Namespace, string(n.UID)), k)
@@ -247,7 +297,7 @@ func cronJobBC(s *Sources, o interface{}) []string {
 
 // bcsReferencing returns the keys of the BackupConfigurations that reference r.
 func (s *Sources) bcsReferencing(r ref) []string {
-	return bcLookup(s, func(x *bcIndex) []string { return x.byRef.lookup(r) })
+	return bcLookup(s, func(x *bcIndex) []string { return x.lookup(r) })
 }
 
 // bcsByUID returns the key of the BackupConfiguration with this namespace and UID.

@@ -229,51 +229,54 @@ func one[T any](st *store, k key) *T {
 }
 
 // keys is one index value's entry: the keys of the objects that have it. Most values name
-// one or two objects, kept in a slice; one that many share (a storage, a target kind) turns
-// into a set, so that taking one out stays cheap.
+// one object (a Repository, a target, a UID), kept inline; a value several share (a storage,
+// a target kind) keeps the others in a slice. Adding is O(1) (the index never adds a key
+// twice: move takes the old entries out first); taking a key out of a value n objects share
+// is O(n), which only a deletion or a changed reference of such an object costs.
 type keys struct {
-	few  []key
-	many map[key]struct{}
+	one  key // the zero key: none
+	more []key
 }
 
-// fewKeys is how many keys an entry keeps in a slice.
-const fewKeys = 16
-
 func (p *keys) add(k key) {
-	switch {
-	case p.many != nil:
-		p.many[k] = struct{}{}
-	case slices.Contains(p.few, k):
-	case len(p.few) < fewKeys:
-		p.few = append(p.few, k)
-	default:
-		p.many = make(map[key]struct{}, 2*fewKeys)
-		for _, f := range p.few {
-			p.many[f] = struct{}{}
-		}
-		p.many[k], p.few = struct{}{}, nil
+	if p.one == (key{}) {
+		p.one = k
+		return
 	}
+	p.more = append(p.more, k)
 }
 
 func (p *keys) remove(k key) {
-	if p.many != nil {
-		delete(p.many, k)
-		return
+	if p.one == k {
+		p.one = key{}
+		if n := len(p.more); n > 0 {
+			p.one, p.more = p.more[n-1], p.more[:n-1]
+		}
+	} else if i := slices.Index(p.more, k); i >= 0 {
+		n := len(p.more)
+		p.more[i], p.more[n-1] = p.more[n-1], key{}
+		p.more = p.more[:n-1]
 	}
-	if i := slices.Index(p.few, k); i >= 0 {
-		p.few = slices.Delete(p.few, i, i+1)
+	if len(p.more) == 0 {
+		p.more = nil
 	}
 }
 
-func (p *keys) len() int { return len(p.few) + len(p.many) }
+func (p *keys) len() int {
+	if p.one == (key{}) {
+		return 0
+	}
+	return 1 + len(p.more)
+}
 
 // strings returns the keys as "namespace/name" strings, sorted.
 func (p *keys) strings() []string {
-	out := make([]string, 0, p.len())
-	for _, k := range p.few {
-		out = append(out, k.String())
+	if p.len() == 0 {
+		return nil
 	}
-	for k := range p.many {
+	out := make([]string, 0, p.len())
+	out = append(out, p.one.String())
+	for _, k := range p.more {
 		out = append(out, k.String())
 	}
 	slices.Sort(out)

@@ -12,7 +12,7 @@ import (
 
 func session(ns, name, bc, rv string) *kubestash.BackupSession {
 	return &kubestash.BackupSession{Meta: kubestash.Meta{Namespace: ns, Name: name, ResourceVersion: rv},
-		InvokerAPIGroup: kubestash.CoreGroup, InvokerKind: "BackupConfiguration", InvokerName: bc}
+		Invoker: kubestash.InvokerOf(kubestash.CoreGroup, "BackupConfiguration"), InvokerName: bc}
 }
 
 func names(l []*kubestash.BackupSession) []string {
@@ -91,21 +91,21 @@ func bcWithStorage(ns, name, uid, storage string) *kubestash.BackupConfiguration
 func TestBCIndexSharedValues(t *testing.T) {
 	st := newStore(newBCIndex(), func(change) {})
 	_ = st.Replace(nil, "1")
-	n := 3 * fewKeys
+	n := 40
 	for i := range n {
 		_ = st.Add(bcWithStorage("ns", fmt.Sprint("bc", i), fmt.Sprint("uid", i), "s3"))
 	}
 	x := st.index.(*bcIndex)
-	if l := x.byRef.lookup(objectRef(refStorage, "storage", "s3")); len(l) != n {
+	if l := x.lookup(objectRef(refStorage, "storage", "s3")); len(l) != n {
 		t.Fatalf("%d referrers, want %d", len(l), n)
 	}
 	for i := range n - 1 {
 		_ = st.Update(bcWithStorage("ns", fmt.Sprint("bc", i), fmt.Sprint("uid", i), "gcs"))
 	}
-	if l := x.byRef.lookup(objectRef(refStorage, "storage", "s3")); !slices.Equal(l, []string{fmt.Sprint("ns/bc", n-1)}) {
+	if l := x.lookup(objectRef(refStorage, "storage", "s3")); !slices.Equal(l, []string{fmt.Sprint("ns/bc", n-1)}) {
 		t.Errorf("s3 referrers: %v", l)
 	}
-	if l := x.byRef.lookup(objectRef(refStorage, "storage", "gcs")); len(l) != n-1 {
+	if l := x.lookup(objectRef(refStorage, "storage", "gcs")); len(l) != n-1 {
 		t.Errorf("%d gcs referrers, want %d", len(l), n-1)
 	}
 	if l := x.byUID.lookup(uidKey("ns", "uid7")); !slices.Equal(l, []string{"ns/bc7"}) {
@@ -114,7 +114,7 @@ func TestBCIndexSharedValues(t *testing.T) {
 	for i := range n {
 		_ = st.Delete(bcWithStorage("ns", fmt.Sprint("bc", i), fmt.Sprint("uid", i), "gcs"))
 	}
-	if len(x.byRef) != 0 || len(x.byUID) != 0 {
-		t.Errorf("left: %v %v", x.byRef, x.byUID)
+	if len(x.objects)+len(x.targets)+len(x.kinds)+len(x.byUID) != 0 {
+		t.Errorf("left: %v %v %v %v", x.objects, x.targets, x.kinds, x.byUID)
 	}
 }
