@@ -187,7 +187,7 @@ func (b *builder) sessions() ([]ui.BackupSessionRef, []*kubestash.BackupSession)
 	for _, s := range src {
 		b.see(s.ResourceVersion)
 		ks = append(ks, keyed{created: s.CreationTimestamp.Time, nameTime: nameTime(s.Name), src: s, ref: ui.BackupSessionRef{
-			Name: s.Name, Namespace: s.Namespace, InvokerKind: s.InvokerKind, InvokerName: s.InvokerName,
+			Name: s.Name, Namespace: s.Namespace, InvokerKind: s.InvokerKind(), InvokerName: s.InvokerName,
 			Session: s.Session, TotalSnapshots: s.TotalSnapshots, Phase: s.Phase, Duration: s.Duration,
 			CreationTimestamp: ts(&s.CreationTimestamp),
 		}})

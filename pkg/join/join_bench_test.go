@@ -42,8 +42,8 @@ func benchView(sessions int) (*kubestash.BackupConfiguration, Lookup) {
 		trigger := t0.Add(-time.Duration(sessions-1-k) * 4 * time.Hour)
 		s := bc.Sessions[k%2].Name
 		f.sessions["team-0001/db-00011-backup"] = append(f.sessions["team-0001/db-00011-backup"], &kubestash.BackupSession{
-			Meta:        meta("team-0001", fmt.Sprintf("db-00011-backup-%s-%d", s, trigger.Unix()), fmt.Sprint(2000+k), trigger),
-			InvokerKind: "BackupConfiguration", InvokerName: "db-00011-backup", Session: s, Phase: "Succeeded", Duration: "2m11s", TotalSnapshots: &i32,
+			Meta:    meta("team-0001", fmt.Sprintf("db-00011-backup-%s-%d", s, trigger.Unix()), fmt.Sprint(2000+k), trigger),
+			Invoker: kubestash.InvokerOf("", "BackupConfiguration"), InvokerName: "db-00011-backup", Session: s, Phase: "Succeeded", Duration: "2m11s", TotalSnapshots: &i32,
 		})
 	}
 	for _, s := range bc.Sessions {

@@ -58,9 +58,9 @@ func lookup() *fake {
 	i32 := func(i int32) *int32 { return &i }
 	return &fake{
 		sessions: map[string][]*kubestash.BackupSession{"prod/pg": {
-			{Meta: meta("prod", "pg-full-1", "20", t0.Add(-2*time.Hour)), InvokerKind: "BackupConfiguration", InvokerName: "pg", Session: "full-backup", Phase: "Succeeded", Duration: "1m30s", TotalSnapshots: i32(2)},
-			{Meta: meta("prod", "pg-full-2", "25", t0.Add(-10*time.Minute)), InvokerKind: "BackupConfiguration", InvokerName: "pg", Session: "full-backup", Phase: "Running"},
-			{Meta: meta("prod", "pg-manifest-1", "15", t0.Add(-5*time.Hour)), InvokerKind: "BackupConfiguration", InvokerName: "pg", Session: "manifest-backup", Phase: "Failed", Duration: "3s"},
+			{Meta: meta("prod", "pg-full-1", "20", t0.Add(-2*time.Hour)), Invoker: kubestash.InvokerOf("", "BackupConfiguration"), InvokerName: "pg", Session: "full-backup", Phase: "Succeeded", Duration: "1m30s", TotalSnapshots: i32(2)},
+			{Meta: meta("prod", "pg-full-2", "25", t0.Add(-10*time.Minute)), Invoker: kubestash.InvokerOf("", "BackupConfiguration"), InvokerName: "pg", Session: "full-backup", Phase: "Running"},
+			{Meta: meta("prod", "pg-manifest-1", "15", t0.Add(-5*time.Hour)), Invoker: kubestash.InvokerOf("", "BackupConfiguration"), InvokerName: "pg", Session: "manifest-backup", Phase: "Failed", Duration: "3s"},
 		}},
 		crons: map[string][]*kubestash.CronJob{"prod/bc-uid": {
 			{Meta: meta("prod", "trigger-pg-manifest-backup", "30", t0), Schedule: "@daily"},

@@ -44,7 +44,7 @@ func orderFixture() (*kubestash.BackupConfiguration, *fake) {
 		kubestash.Backend{Name: "y", StorageRef: &kubestash.Ref{Namespace: "a", Name: "x"}, RetentionPolicy: &kubestash.Ref{Namespace: "a-b", Name: "x"}})
 	l := lookup()
 	s := func(name string, created time.Time, phase string) *kubestash.BackupSession {
-		return &kubestash.BackupSession{Meta: meta("prod", name, "60", created), InvokerKind: "BackupConfiguration", InvokerName: "pg", Phase: phase, Duration: "1s"}
+		return &kubestash.BackupSession{Meta: meta("prod", name, "60", created), Invoker: kubestash.InvokerOf("", "BackupConfiguration"), InvokerName: "pg", Phase: phase, Duration: "1s"}
 	}
 	l.sessions["prod/pg"] = append(l.sessions["prod/pg"],
 		s("pg-full-backup-1795759200", t0, "Succeeded"),
@@ -232,8 +232,8 @@ func manySessions(n int) (*kubestash.BackupConfiguration, *fake) {
 		created := t0.Add(-time.Duration(i%100) * time.Minute)
 		l.repos["prod/"+repo] = &kubestash.Repository{Meta: meta("prod", repo, "70", t0), LastBackupTime: &metav1.Time{Time: created}}
 		l.sessions["prod/pg"] = append(l.sessions["prod/pg"], &kubestash.BackupSession{
-			Meta:        meta("prod", fmt.Sprintf("pg-%s-%d", name, created.Unix()), fmt.Sprint(100+i), created),
-			InvokerKind: "BackupConfiguration", InvokerName: "pg", Session: name, Phase: "Succeeded", Duration: "1m"})
+			Meta:    meta("prod", fmt.Sprintf("pg-%s-%d", name, created.Unix()), fmt.Sprint(100+i), created),
+			Invoker: kubestash.InvokerOf("", "BackupConfiguration"), InvokerName: "pg", Session: name, Phase: "Succeeded", Duration: "1m"})
 		l.crons["prod/bc-uid"] = append(l.crons["prod/bc-uid"], &kubestash.CronJob{Meta: meta("prod", "trigger-pg-"+name, "90", t0), Schedule: spec})
 	}
 	return b, l

@@ -123,6 +123,32 @@ func intern(s string) string {
 	return s
 }
 
+// invokers holds one copy of each invoker apiGroup and kind pair, bounded like interned.
+var invokers = struct {
+	sync.Mutex
+	m map[Invoker]*Invoker
+}{m: map[Invoker]*Invoker{}}
+
+// InvokerOf returns the shared copy of an invoker's apiGroup and kind; nil when both are
+// empty. The copies are never changed.
+func InvokerOf(apiGroup, kind string) *Invoker {
+	if apiGroup == "" && kind == "" {
+		return nil
+	}
+	k := Invoker{APIGroup: apiGroup, Kind: kind}
+	invokers.Lock()
+	defer invokers.Unlock()
+	if c, ok := invokers.m[k]; ok {
+		return c
+	}
+	if len(invokers.m) >= maxInterned/16 {
+		invokers.m = map[Invoker]*Invoker{}
+	}
+	c := &Invoker{APIGroup: strings.Clone(apiGroup), Kind: strings.Clone(kind)}
+	invokers.m[*c] = c
+	return c
+}
+
 // controller is the shared Controller value of the kept owner references (never mutated).
 var controller = true
 
@@ -350,15 +376,14 @@ func DecodeBackupSession(data []byte) *BackupSession {
 	}
 	unmarshal(data, &w)
 	s := &BackupSession{
-		Meta:            w.Metadata.meta(),
-		InvokerAPIGroup: intern(w.Spec.Invoker.APIGroup),
-		InvokerKind:     intern(w.Spec.Invoker.Kind),
-		InvokerName:     intern(w.Spec.Invoker.Name),
-		Session:         intern(w.Spec.Session),
-		Phase:           intern(w.Status.Phase),
-		Duration:        intern(w.Status.Duration),
-		TotalSnapshots:  w.Status.TotalSnapshots.ptr(),
-		BackupDeadline:  w.Status.BackupDeadline.t,
+		Meta:           w.Metadata.meta(),
+		Invoker:        InvokerOf(w.Spec.Invoker.APIGroup, w.Spec.Invoker.Kind),
+		InvokerName:    intern(w.Spec.Invoker.Name),
+		Session:        intern(w.Spec.Session),
+		Phase:          intern(w.Status.Phase),
+		Duration:       intern(w.Status.Duration),
+		TotalSnapshots: w.Status.TotalSnapshots.ptr(),
+		BackupDeadline: w.Status.BackupDeadline.t,
 	}
 	// A metav1.Duration is written as Go's duration string ("2h0m0s").
 	if d, err := time.ParseDuration(w.Spec.BackupTimeout); err == nil && d > 0 {
@@ -532,7 +557,7 @@ func DecodeAddon(data []byte) *Addon {
 // IsBackupConfigurationInvoker reports whether a BackupSession names a BackupConfiguration as
 // its invoker; apiGroup may be omitted by older clients.
 func (s *BackupSession) IsBackupConfigurationInvoker() bool {
-	return s.InvokerKind == "BackupConfiguration" && (s.InvokerAPIGroup == CoreGroup || s.InvokerAPIGroup == "")
+	return s.Invoker != nil && s.Invoker.Kind == "BackupConfiguration" && (s.Invoker.APIGroup == CoreGroup || s.Invoker.APIGroup == "")
 }
 
 // IsBackupConfigurationOwner reports whether an owner reference points at a BackupConfiguration.

@@ -118,18 +118,42 @@ type BackupSession struct {
 	Meta
 	// Controller is the controller owner reference, kept only when the invoker does not name
 	// the BackupConfiguration (the index prefers the invoker).
-	Controller      *metav1.OwnerReference
-	InvokerAPIGroup string
-	InvokerKind     string
-	InvokerName     string
-	Session         string
-	Phase           string
-	Duration        string
-	TotalSnapshots  *int32
+	Controller *metav1.OwnerReference
+	// Invoker is spec.invoker's apiGroup and kind: one shared copy per pair (InvokerOf), a
+	// pointer instead of two strings in each of the 100,000 BackupSessions of the default
+	// scale (docs/benchmarks.md, "Memory: in-process heap per source object"). nil: none.
+	Invoker        *Invoker
+	InvokerName    string
+	Session        string
+	Phase          string
+	Duration       string
+	TotalSnapshots *int32
 	// BackupTimeout is spec.backupTimeout (0 when absent or not a duration).
 	BackupTimeout time.Duration
 	// BackupDeadline is status.backupDeadline.
 	BackupDeadline *metav1.Time
+}
+
+// Invoker is a BackupSession's spec.invoker apiGroup and kind.
+type Invoker struct {
+	APIGroup string
+	Kind     string
+}
+
+// InvokerKind is spec.invoker.kind ("" for none).
+func (s *BackupSession) InvokerKind() string {
+	if s.Invoker == nil {
+		return ""
+	}
+	return s.Invoker.Kind
+}
+
+// InvokerAPIGroup is spec.invoker.apiGroup ("" for none).
+func (s *BackupSession) InvokerAPIGroup() string {
+	if s.Invoker == nil {
+		return ""
+	}
+	return s.Invoker.APIGroup
 }
 
 // Repository is a storage.kubestash.com Repository.

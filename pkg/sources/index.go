@@ -2,25 +2,52 @@ package sources
 
 import (
 	"cmp"
+	"slices"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
-// Index keys for BackupConfigurations by what they reference.
-func refKey(kind, ns, name string) string { return kind + ":" + ns + "/" + name }
+// The indexes the joins and the change routing read, and nothing else (docs/design.md, "The
+// sources' store"): BackupConfigurations by what they reference and by UID, BackupSessions by
+// their BackupConfiguration, CronJobs by their controller. Their values are made of the
+// objects' own (interned) strings: an index entry allocates no key.
 
-// TargetKey is the byRef key of a target; apiGroup "core" is the core group.
-func targetKey(t *kubestash.TypedRef) string {
-	return "target:" + kubestash.NormalizeGroup(t.APIGroup) + "/" + t.Kind + ":" + t.Namespace + "/" + t.Name
+// refWhat is what kind of object a BackupConfiguration references.
+type refWhat uint8
+
+const (
+	refStorage refWhat = iota + 1
+	refPolicy
+	refRepo
+	refTarget       // a target object: group, kind, namespace, name
+	refTargetKind   // "backs up this kind": group, kind
+	refTargetKindIn // "a BackupConfiguration in namespace ns backs up this kind": ns, group, kind
+)
+
+// ref is an index value of the BackupConfigurations' byRef index; the group is normalized
+// (kubestash.NormalizeGroup).
+type ref struct {
+	what            refWhat
+	group, kind     string
+	namespace, name string
 }
 
-func targetKindKey(group, kind string) string {
-	return "targetkind:" + kubestash.NormalizeGroup(group) + "/" + kind
+func objectRef(what refWhat, ns, name string) ref { return ref{what: what, namespace: ns, name: name} }
+
+// targetRef is the byRef value of a target; apiGroup "core" is the core group.
+func targetRef(t *kubestash.TypedRef) ref {
+	return ref{what: refTarget, group: kubestash.NormalizeGroup(t.APIGroup), kind: t.Kind, namespace: t.Namespace, name: t.Name}
 }
 
-// targetKindInKey is the byRef key of "a BackupConfiguration in namespace ns backs up kind".
-func targetKindInKey(ns, group, kind string) string {
-	return "targetkindin:" + ns + ":" + kubestash.NormalizeGroup(group) + "/" + kind
+func targetKindRef(group, kind string) ref {
+	return ref{what: refTargetKind, group: kubestash.NormalizeGroup(group), kind: kind}
+}
+
+// targetKindInRef is the byRef value of "a BackupConfiguration in namespace ns backs up kind".
+func targetKindInRef(ns, group, kind string) ref {
+	return ref{what: refTargetKindIn, group: kubestash.NormalizeGroup(group), kind: kind, namespace: ns}
 }
 
 // TargetNamespace is the namespace a target lives in: its own, or the BackupConfiguration's.
@@ -31,71 +58,202 @@ func TargetNamespace(bc *kubestash.BackupConfiguration) string {
 	return bc.Namespace
 }
 
-func bcRefs(o interface{}) ([]string, error) {
-	bc, ok := o.(*kubestash.BackupConfiguration)
-	if !ok {
-		return nil, nil
-	}
-	var keys []string
+// bcRefs are the byRef values of a BackupConfiguration, sorted and distinct.
+func bcRefs(bc *kubestash.BackupConfiguration) []ref {
+	var out []ref
 	for _, b := range bc.Backends {
 		if b.StorageRef != nil {
-			keys = append(keys, refKey("storage", cmp.Or(b.StorageRef.Namespace, bc.Namespace), b.StorageRef.Name))
+			out = append(out, objectRef(refStorage, cmp.Or(b.StorageRef.Namespace, bc.Namespace), b.StorageRef.Name))
 		}
 		if b.RetentionPolicy != nil {
-			keys = append(keys, refKey("policy", cmp.Or(b.RetentionPolicy.Namespace, bc.Namespace), b.RetentionPolicy.Name))
+			out = append(out, objectRef(refPolicy, cmp.Or(b.RetentionPolicy.Namespace, bc.Namespace), b.RetentionPolicy.Name))
 		}
 	}
 	for _, s := range bc.Sessions {
 		for _, r := range s.Repositories {
-			keys = append(keys, refKey("repo", bc.Namespace, r))
+			out = append(out, objectRef(refRepo, bc.Namespace, r))
 		}
 	}
 	if bc.Target != nil && bc.Target.Kind != "" {
 		t := *bc.Target
 		t.Namespace = TargetNamespace(bc)
-		keys = append(keys, targetKey(&t), targetKindKey(t.APIGroup, t.Kind), targetKindInKey(bc.Namespace, t.APIGroup, t.Kind))
+		out = append(out, targetRef(&t), targetKindRef(t.APIGroup, t.Kind), targetKindInRef(bc.Namespace, t.APIGroup, t.Kind))
 	}
-	return dedup(keys), nil
+	slices.SortFunc(out, compareRefs)
+	return slices.Compact(out)
+}
+
+func compareRefs(a, b ref) int {
+	return cmp.Or(cmp.Compare(a.what, b.what), cmp.Compare(a.group, b.group), cmp.Compare(a.kind, b.kind),
+		cmp.Compare(a.namespace, b.namespace), cmp.Compare(a.name, b.name))
 }
 
 // uidKey is the byUID and byOwner key: a UID within a namespace, since an owner reference
 // only counts within its object's namespace.
-func uidKey(namespace, uid string) string { return namespace + "/" + uid }
+func uidKey(namespace, uid string) key { return key{namespace, uid} }
 
-func bcUID(o interface{}) ([]string, error) {
-	if bc, ok := o.(*kubestash.BackupConfiguration); ok && bc.UID != "" {
-		return []string{uidKey(bc.Namespace, string(bc.UID))}, nil
-	}
-	return nil, nil
+// bcIndex indexes the BackupConfigurations by every object they reference (byRef: a map per
+// kind of reference, each keyed by no more strings than it needs) and by namespace and UID.
+type bcIndex struct {
+	objects keyIndex[objectKey] // storages, policies, Repositories
+	targets keyIndex[ref]
+	kinds   keyIndex[kindKey] // target kinds, and target kinds in a namespace
+	byUID   keyIndex[key]
 }
 
-// sessionBC indexes a BackupSession under the BackupConfiguration it belongs to: its
-// spec.invoker, or else its controller owner (sessions triggered without an invoker label).
-func sessionBC(o interface{}) ([]string, error) {
-	s, ok := o.(*kubestash.BackupSession)
-	if !ok {
-		return nil, nil
+type objectKey struct {
+	what refWhat
+	key
+}
+
+type kindKey struct {
+	what                   refWhat
+	namespace, group, kind string
+}
+
+func newBCIndex() index { x := &bcIndex{}; x.reset(); return x }
+
+func (x *bcIndex) reset() {
+	x.objects, x.targets, x.kinds, x.byUID = keyIndex[objectKey]{}, keyIndex[ref]{}, keyIndex[kindKey]{}, keyIndex[key]{}
+}
+
+// byRef applies f to the map that holds r, with r's value in it.
+func (x *bcIndex) byRef(r ref, objects func(keyIndex[objectKey], objectKey), targets func(keyIndex[ref], ref), kinds func(keyIndex[kindKey], kindKey)) {
+	switch r.what {
+	case refStorage, refPolicy, refRepo:
+		objects(x.objects, objectKey{r.what, key{r.namespace, r.name}})
+	case refTarget:
+		targets(x.targets, r)
+	case refTargetKind, refTargetKindIn:
+		kinds(x.kinds, kindKey{r.what, r.namespace, r.group, r.kind})
 	}
+}
+
+func (x *bcIndex) put(r ref, k key, add bool) {
+	x.byRef(r,
+		func(m keyIndex[objectKey], v objectKey) { put(m, v, k, add) },
+		func(m keyIndex[ref], v ref) { put(m, v, k, add) },
+		func(m keyIndex[kindKey], v kindKey) { put(m, v, k, add) })
+}
+
+func put[V comparable](m keyIndex[V], v V, k key, add bool) {
+	if add {
+		m.add(v, k)
+	} else {
+		m.remove(v, k)
+	}
+}
+
+// lookup returns the keys of the BackupConfigurations that reference r.
+func (x *bcIndex) lookup(r ref) (out []string) {
+	x.byRef(r,
+		func(m keyIndex[objectKey], v objectKey) { out = m.lookup(v) },
+		func(m keyIndex[ref], v ref) { out = m.lookup(v) },
+		func(m keyIndex[kindKey], v kindKey) { out = m.lookup(v) })
+	return out
+}
+
+func (x *bcIndex) move(old, obj metav1.Object) {
+	o, _ := old.(*kubestash.BackupConfiguration)
+	n, _ := obj.(*kubestash.BackupConfiguration)
+	var oldRefs, newRefs []ref
+	if o != nil {
+		oldRefs = bcRefs(o)
+	}
+	if n != nil {
+		newRefs = bcRefs(n)
+	}
+	// Most updates (status) change no reference: nothing to do.
+	if o != nil && n != nil && slices.Equal(oldRefs, newRefs) && o.UID == n.UID {
+		return
+	}
+	if o != nil {
+		k := keyOf(o)
+		for _, r := range oldRefs {
+			x.put(r, k, false)
+		}
+		if o.UID != "" {
+			x.byUID.remove(uidKey(o.Namespace, string(o.UID)), k)
+		}
+	}
+	if n != nil {
+		k := keyOf(n)
+		for _, r := range newRefs {
+			x.put(r, k, true)
+		}
+		if n.UID != "" {
+			x.byUID.add(uidKey(n.Namespace, string(n.UID)), k)
+		}
+	}
+}
+
+// sessionBC is the BackupConfiguration a BackupSession belongs to: its spec.invoker, or else
+// its controller owner (sessions triggered without an invoker label).
+func sessionBC(s *kubestash.BackupSession) (key, bool) {
 	if s.IsBackupConfigurationInvoker() && s.InvokerName != "" {
-		return []string{s.Namespace + "/" + s.InvokerName}, nil
+		return key{s.Namespace, s.InvokerName}, true
 	}
 	if r := s.Controller; kubestash.IsBackupConfigurationOwner(r) {
-		return []string{s.Namespace + "/" + r.Name}, nil
+		return key{s.Namespace, r.Name}, true
 	}
-	return nil, nil
+	return key{}, false
 }
 
-func cronOwner(o interface{}) ([]string, error) {
-	c, ok := o.(*kubestash.CronJob)
-	if !ok {
-		return nil, nil
-	}
+// sessionIndex holds the BackupSessions by their BackupConfiguration (byBC).
+type sessionIndex struct {
+	byBC groupIndex[kubestash.BackupSession]
+}
+
+func newSessionIndex() index { x := &sessionIndex{}; x.reset(); return x }
+
+func (x *sessionIndex) reset() { x.byBC = groupIndex[kubestash.BackupSession]{} }
+
+func (x *sessionIndex) move(old, obj metav1.Object) {
+	moveGroup(x.byBC, old, obj, sessionBC)
+}
+
+// cronOwner is the BackupConfiguration (namespace and UID) that controls a CronJob.
+func cronOwner(c *kubestash.CronJob) (key, bool) {
 	if r := c.Controller; kubestash.IsBackupConfigurationOwner(r) && r.UID != "" {
-		return []string{uidKey(c.Namespace, string(r.UID))}, nil
+		return uidKey(c.Namespace, string(r.UID)), true
 	}
-	return nil, nil
+	return key{}, false
 }
 
+// cronIndex holds the CronJobs by namespace and controller owner UID (byOwner).
+type cronIndex struct{ byOwner groupIndex[kubestash.CronJob] }
+
+func newCronIndex() index { x := &cronIndex{}; x.reset(); return x }
+
+func (x *cronIndex) reset() { x.byOwner = groupIndex[kubestash.CronJob]{} }
+
+func (x *cronIndex) move(old, obj metav1.Object) { moveGroup(x.byOwner, old, obj, cronOwner) }
+
+// moveGroup moves an object of a groupIndex from old's group to obj's.
+func moveGroup[T any](x groupIndex[T], old, obj metav1.Object, group func(*T) (key, bool)) {
+	o, _ := any(old).(*T)
+	n, _ := any(obj).(*T)
+	var og, ng key
+	var oOK, nOK bool
+	if o != nil {
+		og, oOK = group(o)
+	}
+	if n != nil {
+		ng, nOK = group(n)
+	}
+	if oOK && nOK && og == ng {
+		x.replace(og, o, n)
+		return
+	}
+	if oOK {
+		x.remove(og, o)
+	}
+	if nOK {
+		x.add(ng, n)
+	}
+}
+
+// self routes a BackupConfiguration's change to its own view.
 func self(_ *Sources, o interface{}) []string {
 	if bc, ok := o.(*kubestash.BackupConfiguration); ok {
 		return []string{bc.Namespace + "/" + bc.Name}
@@ -103,35 +261,56 @@ func self(_ *Sources, o interface{}) []string {
 	return nil
 }
 
-// referrers finds the BackupConfigurations that reference an object of the given ref kind.
-func referrers(refKind string) func(*Sources, interface{}) []string {
-	return func(s *Sources, o interface{}) []string {
-		type meta interface {
-			GetNamespace() string
-			GetName() string
+// sessionAffects routes a BackupSession's change to its BackupConfiguration's view.
+func sessionAffects(_ *Sources, o interface{}) []string {
+	if s, ok := o.(*kubestash.BackupSession); ok {
+		if k, ok := sessionBC(s); ok {
+			return []string{k.String()}
 		}
-		m, ok := o.(meta)
+	}
+	return nil
+}
+
+// referrers finds the BackupConfigurations that reference an object of the given ref kind.
+func referrers(what refWhat) func(*Sources, interface{}) []string {
+	return func(s *Sources, o interface{}) []string {
+		m, ok := o.(metav1.Object)
 		if !ok {
 			return nil
 		}
-		return s.bcKeysByIndex(byRef, refKey(refKind, m.GetNamespace(), m.GetName()))
+		return s.bcsReferencing(objectRef(what, m.GetNamespace(), m.GetName()))
 	}
 }
 
 // cronJobBC routes a CronJob to the BackupConfiguration of its namespace that controls it.
 func cronJobBC(s *Sources, o interface{}) []string {
-	keys, _ := cronOwner(o)
-	if len(keys) == 0 {
+	c, ok := o.(*kubestash.CronJob)
+	if !ok {
 		return nil
 	}
-	return s.bcKeysByIndex(byUID, keys[0])
+	k, ok := cronOwner(c)
+	if !ok {
+		return nil
+	}
+	return s.bcsByUID(k)
 }
 
-func (s *Sources) bcKeysByIndex(index, key string) []string {
-	idx := s.store(kubestash.BackupConfigurations)
-	if idx == nil {
+// bcsReferencing returns the keys of the BackupConfigurations that reference r.
+func (s *Sources) bcsReferencing(r ref) []string {
+	return bcLookup(s, func(x *bcIndex) []string { return x.lookup(r) })
+}
+
+// bcsByUID returns the key of the BackupConfiguration with this namespace and UID.
+func (s *Sources) bcsByUID(k key) []string {
+	return bcLookup(s, func(x *bcIndex) []string { return x.byUID.lookup(k) })
+}
+
+func bcLookup(s *Sources, read func(*bcIndex) []string) []string {
+	st := s.store(kubestash.BackupConfigurations)
+	if st == nil {
 		return nil
 	}
-	keys, _ := idx.IndexKeys(index, key)
-	return keys
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	return read(st.index.(*bcIndex))
 }

@@ -17,47 +17,35 @@ import (
 )
 
 func (s *Sources) startKind(k *kind) {
-	// No namespace index: nothing looks objects up by namespace, and it cost a set entry per
-	// object (about 16 MB at 140,000 objects).
-	inf := cache.NewSharedIndexInformer(s.lister.ListerWatcher(k.gvr, k.decode), &wireObject{}, 0, cache.Indexers{})
-	if len(k.indexers) > 0 {
-		if err := inf.AddIndexers(k.indexers); err != nil {
-			panic(err) // programming error: duplicate index names
-		}
+	var idx index
+	if k.newIndex != nil {
+		idx = k.newIndex()
 	}
-	_ = inf.SetTransform(unwrap)
-	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o interface{}) { s.changed(k, nil, o, false) },
-		UpdateFunc: func(old, o interface{}) { s.changed(k, old, o, false) },
-		DeleteFunc: func(o interface{}) {
-			if t, ok := o.(cache.DeletedFinalStateUnknown); ok {
-				o = t.Obj
-			}
-			s.changed(k, nil, o, true)
-		},
+	st := newStore(idx, func(c change) {
+		if c.deleted {
+			s.changed(k, nil, c.obj, true)
+		} else if c.old != nil {
+			s.changed(k, c.old, c.obj, false)
+		} else {
+			s.changed(k, nil, c.obj, false)
+		}
 	})
-	_ = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
+	lw := observedLW(s.lister.ListerWatcher(k.gvr, k.decode), func(err error) {
 		s.mu.Lock()
 		k.lastError = err.Error()
 		s.mu.Unlock()
-		cache.DefaultWatchErrorHandler(ctx, r, err)
+	})
+	r := cache.NewReflectorWithOptions(lw, &wireObject{}, st, cache.ReflectorOptions{
+		Name: k.gvr.GroupResource().String(), TypeDescription: k.gvr.GroupResource().String(),
 	})
 	s.mu.Lock()
-	k.informer, k.running = inf, true
+	k.store, k.reflector, k.running = st, r, true
 	s.bump()
 	ctx := s.ctx
 	s.mu.Unlock()
 	klog.InfoS("watching", "resource", k.gvr.String())
-	go inf.RunWithContext(ctx)
-	go s.logSync(ctx, k, inf)
-}
-
-// unwrap is a source informer's transform: its cache keeps only the decoded struct.
-func unwrap(o interface{}) (interface{}, error) {
-	if w, ok := o.(*wireObject); ok {
-		return w.Object, nil
-	}
-	return o, nil
+	go r.RunWithContext(ctx)
+	go s.logSync(ctx, k, st.synced)
 }
 
 // notSyncedAfter is how long a source informer may take to list before that is logged.
@@ -67,8 +55,7 @@ const notSyncedAfter = 10 * time.Second
 // after start that cannot be listed (RBAC, a broken conversion webhook, a list that hangs)
 // does not make a ready server unready; it is reported here, by NotSynced (a Warning on view
 // requests) and by backupview_source_synced.
-func (s *Sources) logSync(ctx context.Context, k *kind, inf cache.SharedIndexInformer) {
-	synced := inf.HasSyncedChecker().Done()
+func (s *Sources) logSync(ctx context.Context, k *kind, synced <-chan struct{}) {
 	select {
 	case <-synced:
 		return
@@ -145,7 +132,7 @@ func (s *Sources) resolveTarget(gk schema.GroupKind) {
 		if !ok {
 			return
 		}
-		keys := s.bcKeysByIndex(byRef, targetKey(&kubestash.TypedRef{APIGroup: gk.Group, Kind: gk.Kind, Namespace: m.GetNamespace(), Name: m.GetName()}))
+		keys := s.bcsReferencing(targetRef(&kubestash.TypedRef{APIGroup: gk.Group, Kind: gk.Kind, Namespace: m.GetNamespace(), Name: m.GetName()}))
 		if len(keys) > 0 {
 			s.sink(keys, rvOf(o), deleted)
 		}
@@ -188,7 +175,7 @@ func (s *Sources) resolveTarget(gk schema.GroupKind) {
 	// Views of this kind showed found=false while it was unresolved: revisit them once synced.
 	go func() {
 		if cache.WaitFor(ctx, "", inf.HasSyncedChecker()) {
-			if keys := s.bcKeysByIndex(byRef, targetKindKey(gk.Group, gk.Kind)); len(keys) > 0 {
+			if keys := s.bcsReferencing(targetKindRef(gk.Group, gk.Kind)); len(keys) > 0 {
 				s.sink(keys, 0, false)
 			}
 		}
@@ -236,7 +223,7 @@ func (s *Sources) HasSynced() bool {
 		return false
 	}
 	for _, k := range s.kinds {
-		if k.running && !k.informer.HasSynced() {
+		if k.running && !k.store.hasSynced() {
 			return false
 		}
 	}
@@ -252,7 +239,7 @@ func (s *Sources) WaitForSync(ctx context.Context) error {
 		var synced []<-chan struct{}
 		for _, k := range s.kinds {
 			if k.running {
-				synced = append(synced, k.informer.HasSyncedChecker().Done())
+				synced = append(synced, k.store.synced)
 			}
 		}
 		return true, synced
@@ -323,7 +310,7 @@ func (s *Sources) NotSynced() []string {
 	defer s.mu.RUnlock()
 	var out []string
 	for _, k := range s.kinds {
-		if k.running && !k.informer.HasSynced() {
+		if k.running && !k.store.hasSynced() {
 			out = append(out, k.gvr.GroupResource().String())
 		}
 	}
@@ -360,8 +347,8 @@ func (s *Sources) Statuses() []Status {
 	for _, k := range s.kinds {
 		st := Status{Resource: k.gvr.GroupResource().String(), Installed: k.running, LastError: k.lastError}
 		if k.running {
-			st.Synced = k.informer.HasSynced()
-			st.Objects = len(k.informer.GetStore().ListKeys())
+			st.Synced = k.store.hasSynced()
+			st.Objects = k.store.len()
 		}
 		out = append(out, st)
 	}
@@ -391,7 +378,8 @@ func (s *Sources) MissingKinds() []string {
 	return out
 }
 
-func (s *Sources) store(gvr schema.GroupVersionResource) cache.Indexer {
+// store is the store of a source kind, or nil when the kind is not served (yet).
+func (s *Sources) store(gvr schema.GroupVersionResource) *store {
 	for _, k := range s.kinds {
 		if k.gvr == gvr {
 			s.mu.RLock()
@@ -399,7 +387,7 @@ func (s *Sources) store(gvr schema.GroupVersionResource) cache.Indexer {
 			if !k.running {
 				return nil
 			}
-			return k.informer.GetIndexer()
+			return k.store
 		}
 	}
 	return nil

@@ -2,8 +2,8 @@ package sources
 
 import "strconv"
 
-// ListedResourceVersion is the highest resourceVersion any source informer has listed or
-// watched up to: the view cache's first build vouches for nothing older (docs/design.md,
+// ListedResourceVersion is the highest resourceVersion any source (its reflector) or target
+// informer has listed or watched up to: the view cache's first build vouches for nothing older (docs/design.md,
 // "resourceVersions").
 func (s *Sources) ListedResourceVersion() uint64 {
 	s.mu.RLock()
@@ -16,7 +16,7 @@ func (s *Sources) ListedResourceVersion() uint64 {
 	}
 	for _, k := range s.kinds {
 		if k.running {
-			see(k.informer.LastSyncResourceVersion())
+			see(k.reflector.LastSyncResourceVersion())
 		}
 	}
 	for _, t := range s.targets {

@@ -1,6 +1,7 @@
 package sources
 
 import (
+	"slices"
 	"sort"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -9,7 +10,7 @@ import (
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
-// The lookups read only the informers' caches: no API calls.
+// The lookups read only the stores and the target informers' caches: no API calls.
 
 func get[T any](idx cache.Indexer, key string) *T {
 	if idx == nil {
@@ -35,59 +36,57 @@ func typed[T any](l []interface{}) []*T {
 }
 
 // BackupConfiguration returns the BackupConfiguration namespace/name, or nil.
-func (s *Sources) BackupConfiguration(key string) *kubestash.BackupConfiguration {
-	return get[kubestash.BackupConfiguration](s.store(kubestash.BackupConfigurations), key)
+func (s *Sources) BackupConfiguration(k string) *kubestash.BackupConfiguration {
+	return one[kubestash.BackupConfiguration](s.store(kubestash.BackupConfigurations), splitKey(k))
 }
 
 // BackupConfigurations returns every BackupConfiguration (unordered).
 func (s *Sources) BackupConfigurations() []*kubestash.BackupConfiguration {
-	idx := s.store(kubestash.BackupConfigurations)
-	if idx == nil {
-		return nil
-	}
-	return typed[kubestash.BackupConfiguration](idx.List())
+	return all[kubestash.BackupConfiguration](s.store(kubestash.BackupConfigurations))
 }
 
 // BackupSessions returns the sessions that belong to the BackupConfiguration namespace/name.
-func (s *Sources) BackupSessions(key string) []*kubestash.BackupSession {
-	idx := s.store(kubestash.BackupSessions)
-	if idx == nil {
+func (s *Sources) BackupSessions(bcKey string) []*kubestash.BackupSession {
+	st := s.store(kubestash.BackupSessions)
+	if st == nil {
 		return nil
 	}
-	l, _ := idx.ByIndex(byBC, key)
-	return typed[kubestash.BackupSession](l)
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	return slices.Clone(st.index.(*sessionIndex).byBC[splitKey(bcKey)])
 }
 
 // CronJobs returns the CronJobs in namespace whose controller is the BackupConfiguration with
 // this UID (an owner reference across namespaces is not one: CronJobs of a BackupConfiguration
 // live in its namespace).
 func (s *Sources) CronJobs(namespace, bcUID string) []*kubestash.CronJob {
-	idx := s.store(kubestash.CronJobs)
-	if idx == nil || bcUID == "" {
+	st := s.store(kubestash.CronJobs)
+	if st == nil || bcUID == "" {
 		return nil
 	}
-	l, _ := idx.ByIndex(byOwner, uidKey(namespace, bcUID))
-	return typed[kubestash.CronJob](l)
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	return slices.Clone(st.index.(*cronIndex).byOwner[uidKey(namespace, bcUID)])
 }
 
 // Repository returns the Repository namespace/name, or nil.
 func (s *Sources) Repository(ns, name string) *kubestash.Repository {
-	return get[kubestash.Repository](s.store(kubestash.Repositories), ns+"/"+name)
+	return one[kubestash.Repository](s.store(kubestash.Repositories), key{ns, name})
 }
 
 // BackupStorage returns the BackupStorage namespace/name, or nil.
 func (s *Sources) BackupStorage(ns, name string) *kubestash.BackupStorage {
-	return get[kubestash.BackupStorage](s.store(kubestash.BackupStorages), ns+"/"+name)
+	return one[kubestash.BackupStorage](s.store(kubestash.BackupStorages), key{ns, name})
 }
 
 // RetentionPolicy returns the RetentionPolicy namespace/name, or nil.
 func (s *Sources) RetentionPolicy(ns, name string) *kubestash.RetentionPolicy {
-	return get[kubestash.RetentionPolicy](s.store(kubestash.RetentionPolicies), ns+"/"+name)
+	return one[kubestash.RetentionPolicy](s.store(kubestash.RetentionPolicies), key{ns, name})
 }
 
 // Addon returns the cluster-scoped Addon, or nil.
 func (s *Sources) Addon(name string) *kubestash.Addon {
-	return get[kubestash.Addon](s.store(kubestash.Addons), name)
+	return one[kubestash.Addon](s.store(kubestash.Addons), key{name: name})
 }
 
 // Target looks a target up in its kind's metadata informer. installed is false when the kind
@@ -136,7 +135,7 @@ func (s *Sources) TargetKinds() []schema.GroupKind {
 // last discovery answer, or at a later poll.
 func (s *Sources) StartTargets(kinds []schema.GroupKind) {
 	for _, gk := range kinds {
-		if len(s.bcKeysByIndex(byRef, targetKindKey(gk.Group, gk.Kind))) > 0 {
+		if len(s.bcsReferencing(targetKindRef(gk.Group, gk.Kind))) > 0 {
 			s.watchTarget(gk)
 		}
 	}

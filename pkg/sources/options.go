@@ -152,13 +152,6 @@ func (s *Sources) Addons() []*kubestash.Addon {
 	return all[kubestash.Addon](s.store(kubestash.Addons))
 }
 
-func all[T any](idx cache.Indexer) []*T {
-	if idx == nil {
-		return nil
-	}
-	return typed[T](idx.List())
-}
-
 // TargetObject is one object of a watched target kind.
 type TargetObject struct {
 	GroupKind       schema.GroupKind
@@ -250,5 +243,5 @@ func (s *Sources) WatchedFor(ns string, gk schema.GroupKind) bool {
 	s.mu.RLock()
 	form := s.formKinds[gk]
 	s.mu.RUnlock()
-	return form || len(s.bcKeysByIndex(byRef, targetKindInKey(ns, gk.Group, gk.Kind))) > 0
+	return form || len(s.bcsReferencing(targetKindInRef(ns, gk.Group, gk.Kind))) > 0
 }

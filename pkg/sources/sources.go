@@ -32,14 +32,6 @@ import (
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
-// Index names.
-const (
-	byRef   = "byRef"   // BackupConfigurations by every object they reference
-	byUID   = "byUID"   // BackupConfigurations by namespace/UID
-	byBC    = "byBC"    // BackupSessions by the BackupConfiguration ns/name they belong to
-	byOwner = "byOwner" // CronJobs by namespace/controller owner UID
-)
-
 // Sink receives the keys (namespace/name) of the BackupConfigurations whose views a change
 // may affect, the change's resourceVersion, and whether it was a deletion.
 type Sink func(keys []string, rv uint64, deleted bool)
@@ -87,17 +79,19 @@ func (s *Sources) bump() {
 	s.stateChanged = make(chan struct{})
 }
 
-// kind is one watched source resource; its informer starts once discovery shows it.
+// kind is one watched source resource; its reflector and store start once discovery shows it.
 type kind struct {
-	gvr      schema.GroupVersionResource
-	decode   Decoder
-	indexers cache.Indexers
+	gvr    schema.GroupVersionResource
+	decode Decoder
+	// newIndex makes the store's index (index.go); nil: none.
+	newIndex func() index
 	affected func(s *Sources, obj interface{}) []string
 	// observe, when set, sees every added or updated object before its views are notified.
 	observe func(s *Sources, obj interface{})
 	// options, when set, routes a change to the form options it affects (options.go).
 	options   func(s *Sources, obj interface{})
-	informer  cache.SharedIndexInformer
+	store     *store
+	reflector *cache.Reflector
 	running   bool
 	lastError string
 }
@@ -119,19 +113,19 @@ func New(lister Lister, meta metadata.Interface, disco discovery.DiscoveryInterf
 		targets: map[schema.GroupKind]*target{}, formKinds: map[schema.GroupKind]bool{}, stateChanged: make(chan struct{})}
 	s.kinds = []*kind{
 		{gvr: kubestash.BackupConfigurations, decode: func(d []byte) metav1.Object { return kubestash.DecodeBackupConfiguration(d) },
-			indexers: cache.Indexers{byRef: bcRefs, byUID: bcUID}, affected: self, observe: watchTargetKind},
+			newIndex: newBCIndex, affected: self, observe: watchTargetKind},
 		{gvr: kubestash.BackupSessions, decode: func(d []byte) metav1.Object { return kubestash.DecodeBackupSession(d) },
-			indexers: cache.Indexers{byBC: sessionBC}, affected: func(_ *Sources, o interface{}) []string { k, _ := sessionBC(o); return k }},
+			newIndex: newSessionIndex, affected: sessionAffects},
 		{gvr: kubestash.Repositories, decode: func(d []byte) metav1.Object { return kubestash.DecodeRepository(d) },
-			affected: referrers("repo")},
+			affected: referrers(refRepo)},
 		{gvr: kubestash.BackupStorages, decode: func(d []byte) metav1.Object { return kubestash.DecodeBackupStorage(d) },
-			affected: referrers("storage"), options: everyNamespaceOptions},
+			affected: referrers(refStorage), options: everyNamespaceOptions},
 		{gvr: kubestash.RetentionPolicies, decode: func(d []byte) metav1.Object { return kubestash.DecodeRetentionPolicy(d) },
-			affected: referrers("policy"), options: everyNamespaceOptions},
+			affected: referrers(refPolicy), options: everyNamespaceOptions},
 		{gvr: kubestash.Addons, decode: func(d []byte) metav1.Object { return kubestash.DecodeAddon(d) },
 			affected: func(*Sources, interface{}) []string { return nil }, options: everyNamespaceOptions},
 		{gvr: kubestash.CronJobs, decode: func(d []byte) metav1.Object { return kubestash.DecodeCronJob(d) },
-			indexers: cache.Indexers{byOwner: cronOwner}, affected: cronJobBC},
+			newIndex: newCronIndex, affected: cronJobBC},
 	}
 	return s
 }

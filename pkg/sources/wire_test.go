@@ -33,11 +33,11 @@ func TestWireListPage(t *testing.T) {
 	if err != nil || len(items) != 2 {
 		t.Fatalf("items: %v %v", items, err)
 	}
-	s, _ := unwrap(items[0])
+	s, _ := object(items[0])
 	if bs, ok := s.(*kubestash.BackupSession); !ok || bs.Name != "a" || bs.Phase != "Succeeded" || bs.ResourceVersion != "40" {
 		t.Errorf("first item: %#v", s)
 	}
-	if s, _ := unwrap(items[1]); s.(*kubestash.BackupSession).Phase != "" {
+	if s, _ := object(items[1]); s.(*kubestash.BackupSession).Phase != "" {
 		t.Errorf("a mistyped phase reads as empty: %#v", s)
 	}
 }
@@ -68,7 +68,7 @@ func TestWireWatchObjects(t *testing.T) {
 	if w.GetResourceVersion() != "99" || w.GetAnnotations()[metav1.InitialEventsAnnotationKey] != "true" {
 		t.Fatalf("bookmark: rv %q annotations %v", w.GetResourceVersion(), w.GetAnnotations())
 	}
-	if s, _ := unwrap(w); s.(metav1.Object).GetAnnotations() != nil {
+	if s, _ := object(w); s.GetAnnotations() != nil {
 		t.Errorf("the stored session keeps no annotations")
 	}
 }

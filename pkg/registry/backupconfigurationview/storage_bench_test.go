@@ -87,7 +87,7 @@ func benchSnapshot(n int) *viewcache.Snapshot[*v1alpha1.BackupConfigurationView]
 			trigger := t0.Add(-time.Duration(9-k) * 4 * time.Hour)
 			s := bc.Sessions[k%len(bc.Sessions)].Name
 			l.sessions[key] = append(l.sessions[key], &kubestash.BackupSession{Meta: om(ns, fmt.Sprintf("%s-%s-%d", name, s, trigger.Unix()), fmt.Sprint(5000+k), trigger),
-				InvokerKind: "BackupConfiguration", InvokerName: name, Session: s, Phase: "Succeeded", Duration: "2m11s", TotalSnapshots: &i32})
+				Invoker: kubestash.InvokerOf("", "BackupConfiguration"), InvokerName: name, Session: s, Phase: "Succeeded", Duration: "2m11s", TotalSnapshots: &i32})
 		}
 		for _, s := range bc.Sessions {
 			l.crons[string(uid)] = append(l.crons[string(uid)], &kubestash.CronJob{Meta: om(ns, "trigger-"+name+"-"+s.Name, "9", t0), Schedule: s.Schedule,
