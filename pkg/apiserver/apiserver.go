@@ -169,7 +169,7 @@ func (c completedConfig) newSources(s *Server) (*sources.Sources, error) {
 		return nil, err
 	}
 	src := sources.New(lister, md, disco, func(keys []string, rv uint64, deleted bool) { s.Views.Notify(keys, rv, deleted) })
-	src.SetOptionsSink(func(keys []string, rv uint64, deleted bool) { s.FormOptions.Notify(keys, rv, deleted) })
+	src.SetFormSink(formoptions.Changes(src, func(keys []string, rv uint64, deleted bool) { s.FormOptions.Notify(keys, rv, deleted) }))
 	src.SetPollInterval(c.ExtraConfig.SourcePollInterval)
 	if c.ExtraConfig.CheckEncryptionSecrets {
 		src.WatchSecretNames()

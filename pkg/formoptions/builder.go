@@ -15,12 +15,38 @@ import (
 // Source is what the options' cache builds from; *sources.Sources implements it.
 type Source interface {
 	Lookup
-	OptionsKeys() []string
+	Namespaces() []*kubestash.Namespace
 	ListedResourceVersion() uint64
 }
 
-// Builder adapts Build to the versioned store: one object per namespace, keyed
-// "<namespace>/default".
+// Key is the cache key of a namespace's options: "<namespace>/default".
+func Key(ns string) string { return ns + "/" + ui.OptionsName }
+
+// keys are the options' keys of namespaces, of every namespace for nil.
+func keys(src Source, namespaces []string) []string {
+	if namespaces == nil {
+		for _, n := range src.Namespaces() {
+			namespaces = append(namespaces, n.Name)
+		}
+	}
+	out := make([]string, len(namespaces))
+	for i, ns := range namespaces {
+		out[i] = Key(ns)
+	}
+	return out
+}
+
+// Changes turns the sources' report of the namespaces a change may affect into the options
+// it affects, for notify (the options' cache).
+func Changes(src Source, notify func(keys []string, rv uint64, deleted bool)) sources.FormSink {
+	return func(namespaces []string, rv uint64, deleted bool) {
+		if k := keys(src, namespaces); len(k) > 0 {
+			notify(k, rv, deleted)
+		}
+	}
+}
+
+// Builder adapts Build to the versioned store: one object per namespace, keyed by Key.
 func Builder(src Source) viewcache.Builder[*ui.BackupConfigurationOptions] {
 	return &builder{src: src}
 }
@@ -34,7 +60,7 @@ type builder struct {
 	addonsRV uint64
 }
 
-func (b *builder) Keys() []string { return b.src.OptionsKeys() }
+func (b *builder) Keys() []string { return keys(b.src, nil) }
 
 func (b *builder) Build(key string) (*ui.BackupConfigurationOptions, uint64, bool) {
 	ns, name, _ := strings.Cut(key, "/")

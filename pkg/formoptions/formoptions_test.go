@@ -2,6 +2,7 @@ package formoptions
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -137,19 +138,40 @@ func TestBuild(t *testing.T) {
 	}
 }
 
-type fakeSource struct {
-	*fake
-	keys []string
-}
+type fakeSource struct{ *fake }
 
-func (f fakeSource) OptionsKeys() []string         { return f.keys }
+func (f fakeSource) Namespaces() []*kubestash.Namespace {
+	var out []*kubestash.Namespace
+	for name := range f.namespaces {
+		out = append(out, f.Namespace(name))
+	}
+	return out
+}
 func (f fakeSource) ListedResourceVersion() uint64 { return 1 }
+
+// Changes: a namespace's change reaches its options; a change every namespace may be offered
+// (nil) reaches every namespace's.
+func TestChanges(t *testing.T) {
+	src := fakeSource{fixture(t)}
+	var got []string
+	sink := Changes(src, func(keys []string, _ uint64, _ bool) { got = append(got, keys...) })
+	sink([]string{"dev"}, 1, false)
+	if !reflect.DeepEqual(got, []string{"dev/default"}) {
+		t.Errorf("one namespace: %v", got)
+	}
+	got = nil
+	sink(nil, 2, false)
+	slices.Sort(got)
+	if !reflect.DeepEqual(got, []string{"demo/default", "dev/default"}) {
+		t.Errorf("every namespace: %v", got)
+	}
+}
 
 // The cache's builder shares one Addons list between namespaces, and rebuilds it when an
 // Addon changes.
 func TestBuilderSharesAddons(t *testing.T) {
 	f := fixture(t)
-	b := Builder(fakeSource{fake: f, keys: []string{"demo/default", "dev/default"}})
+	b := Builder(fakeSource{f})
 	demo, _, ok1 := b.Build("demo/default")
 	dev, _, ok2 := b.Build("dev/default")
 	if !ok1 || !ok2 || len(demo.Addons) != 2 || &demo.Addons[0] != &dev.Addons[0] {

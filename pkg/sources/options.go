@@ -9,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
 
-	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
@@ -20,10 +19,13 @@ import (
 
 var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
 
-// SetOptionsSink makes the sources report which BackupConfigurationOptions ("<namespace>/default"
-// keys) a change may affect, and starts the namespace informer with the others. Call before
-// Start.
-func (s *Sources) SetOptionsSink(sink Sink) {
+// FormSink receives the namespaces whose form options a change may affect (nil: every
+// namespace), the change's resourceVersion, and whether it was a deletion.
+type FormSink func(namespaces []string, rv uint64, deleted bool)
+
+// SetFormSink makes the sources report which namespaces' form options a change may affect,
+// and starts the namespace informer with the others. Call before Start.
+func (s *Sources) SetFormSink(sink FormSink) {
 	inf := s.metadataInformer(namespacesGVR, cache.Indexers{}, func(m *metav1.PartialObjectMetadata) interface{} {
 		return &kubestash.Namespace{Meta: kubestash.Meta{Name: m.Name, ResourceVersion: m.ResourceVersion,
 			CreationTimestamp: m.CreationTimestamp}, UID: m.UID, Labels: m.Labels}
@@ -42,7 +44,7 @@ func (s *Sources) SetOptionsSink(sink Sink) {
 		DeleteFunc: func(o interface{}) { s.optionsChanged(o, true) },
 	})
 	s.mu.Lock()
-	s.optionsSink, s.namespaces = sink, inf
+	s.formSink, s.namespaces = sink, inf
 	s.mu.Unlock()
 }
 
@@ -84,35 +86,22 @@ func (s *Sources) optionsChanged(o interface{}, deleted bool) {
 	if _, isNS := o.(*kubestash.Namespace); isNS {
 		ns = m.GetName()
 	}
-	s.notifyOptions([]string{OptionsKey(ns)}, rvOf(o), deleted)
+	s.notifyForm([]string{ns}, rvOf(o), deleted)
 }
 
 // everyNamespaceOptions is the options routing of kinds every namespace may be offered
 // (BackupStorages and RetentionPolicies by usagePolicy, Addons): all options.
 func everyNamespaceOptions(s *Sources, o interface{}) {
-	s.notifyOptions(s.OptionsKeys(), rvOf(o), false)
+	s.notifyForm(nil, rvOf(o), false)
 }
 
-func (s *Sources) notifyOptions(keys []string, rv uint64, deleted bool) {
+func (s *Sources) notifyForm(namespaces []string, rv uint64, deleted bool) {
 	s.mu.RLock()
-	sink := s.optionsSink
+	sink := s.formSink
 	s.mu.RUnlock()
-	if sink != nil && len(keys) > 0 {
-		sink(keys, rv, deleted)
+	if sink != nil {
+		sink(namespaces, rv, deleted)
 	}
-}
-
-// OptionsKey is the cache key of a namespace's options.
-func OptionsKey(ns string) string { return ns + "/" + ui.OptionsName }
-
-// OptionsKeys lists the keys of every namespace's options.
-func (s *Sources) OptionsKeys() []string {
-	l := s.Namespaces()
-	out := make([]string, len(l))
-	for i, n := range l {
-		out[i] = OptionsKey(n.Name)
-	}
-	return out
 }
 
 // Namespaces returns every namespace (unordered).

@@ -56,9 +56,9 @@ type Sources struct {
 	// with its informer once the kind is served.
 	targets map[schema.GroupKind]*target
 	secrets cache.SharedIndexInformer // opt-in, metadata only
-	// namespaces and optionsSink: the form options' sources (options.go), set by SetOptionsSink.
-	namespaces  cache.SharedIndexInformer
-	optionsSink Sink
+	// namespaces and formSink: the form options' sources (options.go), set by SetFormSink.
+	namespaces cache.SharedIndexInformer
+	formSink   FormSink
 	// formKinds are the target kinds watched by configuration (WatchFormTargetKinds).
 	formKinds map[schema.GroupKind]bool
 	started   bool
