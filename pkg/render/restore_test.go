@@ -345,7 +345,7 @@ func TestRestoreWarnings(t *testing.T) {
 		{name: "no snapshots", cluster: func(f *fakeRestore) { f.snapshots["demo/mongodb-repo"] = nil },
 			want: []string{"Repository demo/mongodb-repo has no snapshots: there is nothing to restore"}},
 		{name: "snapshots not read", cluster: func(f *fakeRestore) { f.snapshots = nil },
-			want: []string{"which snapshot of Repository demo/mongodb-repo is the latest not checked: this server does not read Snapshot objects"}},
+			want: []string{"which snapshot of Repository demo/mongodb-repo is the latest not checked: this server has not listed the Snapshots (their CRD is not installed, or not synced yet)"}},
 		{name: "repository not found", cluster: func(f *fakeRestore) { delete(f.repos, "demo/mongodb-repo") }, resolved: "snap-3",
 			want: []string{"Repository demo/mongodb-repo not found"}},
 		{name: "target kind differs", mutate: func(p *ui.RestoreSessionPreview) {

@@ -203,7 +203,7 @@ const snapshotsResource = "snapshots"
 func resolveSnapshot(p *ui.RestoreSessionPreview, ns string, c RestoreFacts, add func(string, ...interface{})) *SnapshotFact {
 	s := p.Spec
 	repo := s.Repository.Name
-	notRead := "this server does not read Snapshot objects"
+	notRead := "this server has not listed the Snapshots (their CRD is not installed, or not synced yet)"
 	switch {
 	case s.Snapshot != "" && s.Snapshot != SnapshotLatest:
 		snap, found, checked := c.Snapshot(ns, s.Snapshot)

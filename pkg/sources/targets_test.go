@@ -22,7 +22,8 @@ var sourceKinds = []struct {
 	gvr  schema.GroupVersionResource
 	kind string
 }{{kubestash.BackupConfigurations, "BackupConfiguration"}, {kubestash.BackupSessions, "BackupSession"}, {kubestash.Repositories, "Repository"},
-	{kubestash.BackupStorages, "BackupStorage"}, {kubestash.RetentionPolicies, "RetentionPolicy"}, {kubestash.Addons, "Addon"}, {kubestash.CronJobs, "CronJob"}}
+	{kubestash.BackupStorages, "BackupStorage"}, {kubestash.RetentionPolicies, "RetentionPolicy"}, {kubestash.Addons, "Addon"}, {kubestash.CronJobs, "CronJob"},
+	{kubestash.Snapshots, "Snapshot"}}
 
 // fakeCluster serves every source kind plus extra resources, through a discovery that records
 // its requests.

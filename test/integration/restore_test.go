@@ -106,12 +106,36 @@ func TestRestorePreviewAsNamespaceUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err, all)
 	}
-	for _, want := range []string{
-		"Warning: target MongoDB.kubedb.com demo/mongodb exists: the restore overwrites its data",
-		"Warning: which snapshot of Repository demo/mongodb-repo is the latest not checked: this server does not read Snapshot objects",
+	if want := "Warning: target MongoDB.kubedb.com demo/mongodb exists: the restore overwrites its data"; !strings.Contains(all, want) || strings.Contains(all, "Snapshot") {
+		t.Errorf("kubectl create: want %q and no warning about the (verified, Succeeded) snapshot:\n%s", want, all)
+	}
+	// The demo's mongodb-repo holds two Snapshots: "latest" is the newest (verified); a point
+	// in time between them is the older one, which failed verification; before both, none.
+	for _, tc := range []struct{ at, want, warning string }{
+		{"", "mongodb-repo-mongodb-backup-full-backup-1795752000 Verified", ""},
+		{"2026-11-26T00:00:00Z", "mongodb-repo-mongodb-backup-full-backup-1795579200 VerificationFailed",
+			"Warning: Snapshot demo/mongodb-repo-mongodb-backup-full-backup-1795579200 failed verification"},
+		{"2026-11-01T00:00:00Z", "", "Warning: Repository demo/mongodb-repo has no snapshot at or before 2026-11-01T00:00:00Z"},
 	} {
-		if !strings.Contains(all, want) {
-			t.Errorf("kubectl create lacks %q:\n%s", want, all)
+		form := filepath.Join(root, "examples/restore-preview-mongodb.yaml")
+		if tc.at != "" {
+			data, err := os.ReadFile(form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			form = filepath.Join(t.TempDir(), "pitr.yaml")
+			pitr := strings.Replace(string(data), "snapshot: latest", "pitr:\n    targetTime: \""+tc.at+"\"", 1)
+			if err := os.WriteFile(form, []byte(pitr), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, err := kubectlAs(kc, "--cache-dir", cache, "create", "-f", form, "-o", "jsonpath={.status.snapshot.name} {.status.snapshot.verificationStatus}")
+		resolved := strings.Contains(out, tc.want)
+		if tc.want == "" {
+			resolved = !strings.Contains(out, "mongodb-repo-mongodb-backup")
+		}
+		if err != nil || !resolved || !strings.Contains(out, tc.warning) {
+			t.Errorf("at %q: %v\n%s\nwant the snapshot %q and the warning %q", tc.at, err, out, tc.want, tc.warning)
 		}
 	}
 	// kubectl explain reads the kind's OpenAPI.

@@ -1,6 +1,9 @@
 package restoresessionpreview
 
 import (
+	"cmp"
+	"slices"
+
 	"github.com/kubestash/backupview/pkg/kubestash"
 	"github.com/kubestash/backupview/pkg/registry/backupconfigurationpreview"
 	"github.com/kubestash/backupview/pkg/render"
@@ -31,14 +34,53 @@ func (c cluster) Repository(ns, name string) (*kubestash.TypedRef, bool) {
 	return r.AppRef, true
 }
 
-// Snapshots and Snapshot answer "not checked": the server reads no Snapshot objects, and the
-// Repository's recent snapshots are not among the fields it decodes. The restore preview
-// then says so in a warning (docs/design.md, "Restore preview": snapshots come from the
-// Snapshot informer).
-func (cluster) Snapshots(_, _ string) ([]render.SnapshotFact, bool) { return nil, false }
+// Snapshots answers from the Snapshot informer, newest first by snapshot time (a Snapshot
+// without one, not finished, last); "not checked" while Snapshots are not listed.
+func (c cluster) Snapshots(ns, repository string) ([]render.SnapshotFact, bool) {
+	l, synced := c.src.Snapshots(ns, repository)
+	if !synced {
+		return nil, false
+	}
+	out := make([]render.SnapshotFact, len(l))
+	for i, sn := range l {
+		out[i] = snapshotFact(sn)
+	}
+	slices.SortStableFunc(out, func(a, b render.SnapshotFact) int {
+		switch {
+		case a.Time == nil || b.Time == nil:
+			return cmp.Compare(timeRank(b), timeRank(a))
+		case !a.Time.Equal(b.Time):
+			return b.Time.Compare(a.Time.Time)
+		}
+		return cmp.Compare(a.Name, b.Name)
+	})
+	return out, true
+}
 
-func (cluster) Snapshot(_, _ string) (render.SnapshotFact, bool, bool) {
-	return render.SnapshotFact{}, false, false
+// timeRank sorts a Snapshot without a snapshot time after those with one.
+func timeRank(f render.SnapshotFact) int {
+	if f.Time == nil {
+		return 0
+	}
+	return 1
+}
+
+func (c cluster) Snapshot(ns, name string) (render.SnapshotFact, bool, bool) {
+	sn, synced := c.src.Snapshot(ns, name)
+	if !synced || sn == nil {
+		return render.SnapshotFact{}, false, synced
+	}
+	return snapshotFact(sn), true, true
+}
+
+func snapshotFact(sn *kubestash.Snapshot) render.SnapshotFact {
+	f := render.SnapshotFact{Name: sn.Name, Repository: sn.Repository, Time: sn.SnapshotTime, Phase: sn.Phase,
+		Size: sn.Size, VerificationStatus: sn.VerificationStatus}
+	// A Snapshot that lists no components (not finished) says nothing of which it will hold.
+	for _, comp := range sn.Components {
+		f.Components = append(f.Components, comp.Name)
+	}
+	return f
 }
 
 // View returns what the restore-preview subresource takes from the view ns/name: the
