@@ -58,6 +58,8 @@ type ExtraConfig struct {
 	SourcePollInterval time.Duration
 	// Cache tunes the view cache (history, watcher buffer, snapshots).
 	Cache viewcache.Options
+	// View shapes the views (how many Snapshots per Repository).
+	View join.Options
 	// CheckEncryptionSecrets watches Secret metadata to warn about missing encryption Secrets
 	// in previews; it needs list/watch on Secrets, so it is off by default.
 	CheckEncryptionSecrets bool
@@ -128,7 +130,7 @@ func (c completedConfig) New() (*Server, error) {
 	if s.Sources, err = c.newSources(s); err != nil {
 		return nil, err
 	}
-	s.Views = viewcache.New(backupconfigurationview.Resource.Resource, join.Views(s.Sources), c.ExtraConfig.Cache)
+	s.Views = viewcache.New(backupconfigurationview.Resource.Resource, join.Views(s.Sources, c.ExtraConfig.View), c.ExtraConfig.Cache)
 	s.Views.SetBatchObserver(metrics.ObserveBatch)
 	s.FormOptions = viewcache.New(backupconfigurationoptions.Resource.Resource, formoptions.Builder(s.Sources), c.ExtraConfig.Cache)
 	s.Health = healthmetrics.New(s.Views, healthmetrics.Options{PerObject: c.ExtraConfig.BackupConfigurationMetrics})

@@ -40,6 +40,7 @@ func Build(bc *kubestash.BackupConfiguration, sessions []*kubestash.BackupSessio
 		b.add(ui.VerdictPaused, b.bcRef(), "spec.paused", "the BackupConfiguration is paused: no session runs until it is resumed", nil)
 	}
 	b.runsOfSessions()
+	b.snapshots()
 	b.stuck()
 	if !bc.Paused {
 		if last.IsZero() {
@@ -204,6 +205,28 @@ func (b *builder) invalid() {
 			}
 		}
 		b.add(ui.VerdictInvalid, b.bcRef(), f, fmt.Sprintf("Repository %s/%s not found", r.Namespace, r.Name), nil)
+	}
+}
+
+// snapshots: per Repository, its newest Snapshot when it failed or failed its integrity check:
+// the data a restore would start from is not good, whatever the sessions say.
+func (b *builder) snapshots() {
+	for _, r := range b.v.Repositories {
+		if len(r.Snapshots) == 0 {
+			continue
+		}
+		s := &r.Snapshots[0]
+		obj := ui.TypedObjectReference{APIGroup: kubestash.StorageGroup, Kind: "Snapshot", Namespace: r.Namespace, Name: s.Name}
+		switch {
+		case s.Phase == kubestash.SnapshotFailed:
+			msg := fmt.Sprintf("the newest Snapshot of Repository %s/%s failed", r.Namespace, r.Name)
+			for _, c := range s.FailedComponents {
+				msg += fmt.Sprintf("; component %s: %s", c.Name, cmp.Or(c.Error, "failed"))
+			}
+			b.add(ui.VerdictFailing, obj, "status.phase", msg, nil)
+		case s.Integrity != nil && !*s.Integrity:
+			b.add(ui.VerdictFailing, obj, "status.integrity", fmt.Sprintf("the newest Snapshot of Repository %s/%s failed its integrity check", r.Namespace, r.Name), nil)
+		}
 	}
 }
 

@@ -32,7 +32,19 @@ type Lookup interface {
 	BackupStorage(ns, name string) *kubestash.BackupStorage
 	RetentionPolicy(ns, name string) *kubestash.RetentionPolicy
 	Target(t kubestash.TypedRef) (obj *kubestash.Object, installed bool)
+	// Snapshots are the Snapshots of the Repository ns/repository (unordered).
+	Snapshots(ns, repository string) (snapshots []*kubestash.Snapshot, synced bool)
 }
+
+// Options shape the views.
+type Options struct {
+	// SnapshotsPerRepository is how many of a Repository's newest Snapshots a view shows
+	// (0: DefaultSnapshotsPerRepository).
+	SnapshotsPerRepository int
+}
+
+// DefaultSnapshotsPerRepository is SnapshotsPerRepository's default.
+const DefaultSnapshotsPerRepository = 10
 
 // ViewUID derives the view's UID from the BackupConfiguration's: stable, and distinct from it
 // so that clients keying caches by UID never confuse the two objects.
@@ -52,8 +64,8 @@ func DerivedUID(kind string, uid types.UID) types.UID {
 
 // Build joins bc with its related objects. It returns the view (without resourceVersion) and
 // the highest resourceVersion among the source objects it read.
-func Build(bc *kubestash.BackupConfiguration, l Lookup) (*ui.BackupConfigurationView, uint64) {
-	b := builder{l: l, bc: bc}
+func Build(bc *kubestash.BackupConfiguration, l Lookup, o Options) (*ui.BackupConfigurationView, uint64) {
+	b := builder{l: l, bc: bc, snapshots: cmp.Or(o.SnapshotsPerRepository, DefaultSnapshotsPerRepository)}
 	b.see(bc.ResourceVersion)
 	v := &ui.BackupConfigurationView{
 		ObjectMeta: metav1.ObjectMeta{
@@ -80,9 +92,10 @@ func Build(bc *kubestash.BackupConfiguration, l Lookup) (*ui.BackupConfiguration
 }
 
 type builder struct {
-	l  Lookup
-	bc *kubestash.BackupConfiguration
-	rv uint64
+	l         Lookup
+	bc        *kubestash.BackupConfiguration
+	rv        uint64
+	snapshots int // per repository
 }
 
 func (b *builder) see(rv string) {
@@ -282,9 +295,35 @@ func (b *builder) repositories() []ui.RepositoryRef {
 			r.Found, r.Size, r.SnapshotCount, r.Integrity, r.Phase = true, repo.Size, repo.SnapshotCount, repo.Integrity, repo.Phase
 			r.Target, r.LastSuccessfulBackupTime, r.CreationTimestamp = PrintTarget(repo.AppRef, repo.Namespace), repo.LastBackupTime, ts(&repo.CreationTimestamp)
 		}
+		r.Snapshots, r.SnapshotsTotal = b.snapshotsOf(b.bc.Namespace, n)
 		out = append(out, r)
 	}
 	return out
+}
+
+// snapshotsOf is the Repository's newest Snapshots, newest first by snapshot time (one without
+// a time last, then by name), at most b.snapshots, and how many there are.
+func (b *builder) snapshotsOf(ns, repo string) ([]ui.SnapshotRef, int32) {
+	l, _ := b.l.Snapshots(ns, repo)
+	if len(l) == 0 {
+		return nil, 0
+	}
+	l = slices.Clone(l)
+	slices.SortFunc(l, kubestash.NewestSnapshotFirst)
+	total := int32(len(l))
+	out := make([]ui.SnapshotRef, 0, min(len(l), b.snapshots))
+	for _, s := range l[:min(len(l), b.snapshots)] {
+		b.see(s.ResourceVersion)
+		r := ui.SnapshotRef{Name: s.Name, SnapshotTime: s.SnapshotTime, Phase: s.Phase, Size: s.Size, Integrity: s.Integrity,
+			Type: s.Type, VerificationStatus: s.VerificationStatus, BackupSession: s.BackupSession}
+		for _, c := range s.Components {
+			if c.Phase == kubestash.SnapshotFailed {
+				r.FailedComponents = append(r.FailedComponents, ui.SnapshotComponentError{Name: c.Name, Error: c.Error})
+			}
+		}
+		out = append(out, r)
+	}
+	return out, total
 }
 
 func (b *builder) target() ui.TargetRef {

@@ -57,7 +57,7 @@ func BenchmarkBuild(b *testing.B) {
 	bc, l := benchView(10)
 	b.ReportAllocs()
 	for b.Loop() {
-		Build(bc, l)
+		Build(bc, l, Options{})
 	}
 }
 
@@ -72,7 +72,7 @@ func BenchmarkBuildDistinctTimes(b *testing.B) {
 	for b.Loop() {
 		i++
 		sessions[len(sessions)-1].CreationTimestamp = metav1.NewTime(t0.Add(time.Duration(i) * time.Second))
-		Build(bc, l)
+		Build(bc, l, Options{})
 	}
 }
 
@@ -91,6 +91,6 @@ func BenchmarkBuild5000Sessions(b *testing.B) {
 	bc, l := manySessions(5000)
 	b.ReportAllocs()
 	for b.Loop() {
-		Build(bc, l)
+		Build(bc, l, Options{})
 	}
 }

@@ -1,11 +1,13 @@
 package join
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
@@ -17,6 +19,11 @@ type fake struct {
 	storages map[string]*kubestash.BackupStorage
 	policies map[string]*kubestash.RetentionPolicy
 	targets  map[string]*kubestash.Object
+	snaps    map[string][]*kubestash.Snapshot // by "<namespace>/<repository>"
+}
+
+func (f *fake) Snapshots(ns, repo string) ([]*kubestash.Snapshot, bool) {
+	return f.snaps[ns+"/"+repo], true
 }
 
 func (f *fake) BackupSessions(k string) []*kubestash.BackupSession { return f.sessions[k] }
@@ -80,7 +87,7 @@ func lookup() *fake {
 }
 
 func TestBuild(t *testing.T) {
-	v, rv := Build(bc(), lookup())
+	v, rv := Build(bc(), lookup(), Options{})
 	if rv != 50 {
 		t.Errorf("rv = %d, want the highest source version 50", rv)
 	}
@@ -167,7 +174,7 @@ func TestSessionsWithEqualCreationTimeOrderByTriggerTime(t *testing.T) {
 		{Meta: meta("prod", "pg-full-backup-1795759200", "2", t0)},
 		{Meta: meta("prod", "pg-full-backup-1795752729", "3", t0)},
 	}}}
-	v, _ := Build(bc(), l)
+	v, _ := Build(bc(), l, Options{})
 	var names []string
 	for _, s := range v.BackupSessions {
 		names = append(names, s.Name)
@@ -178,8 +185,8 @@ func TestSessionsWithEqualCreationTimeOrderByTriggerTime(t *testing.T) {
 }
 
 func TestBuildIsDeterministic(t *testing.T) {
-	a, _ := Build(bc(), lookup())
-	b, _ := Build(bc(), lookup())
+	a, _ := Build(bc(), lookup(), Options{})
+	b, _ := Build(bc(), lookup(), Options{})
 	if a.Summary != b.Summary || len(a.BackupSessions) != len(b.BackupSessions) || a.Health.OverdueAfter.String() != b.Health.OverdueAfter.String() {
 		t.Error("two builds of the same sources differ")
 	}
@@ -189,12 +196,12 @@ func TestHealthEdgeCases(t *testing.T) {
 	// Paused: no overdue threshold.
 	p := bc()
 	p.Paused = true
-	if v, _ := Build(p, lookup()); v.Health.OverdueAfter != nil {
+	if v, _ := Build(p, lookup(), Options{}); v.Health.OverdueAfter != nil {
 		t.Errorf("paused BC has overdueAfter %v", v.Health.OverdueAfter)
 	}
 	// No success at all: the threshold counts from creation.
 	empty := &fake{}
-	v, _ := Build(bc(), empty)
+	v, _ := Build(bc(), empty, Options{})
 	if v.Health.LastSuccessfulBackupTime != nil || v.Health.OverdueAfter == nil || !v.Health.OverdueAfter.Time.Equal(t0.Add(-72*time.Hour+12*time.Hour)) {
 		t.Errorf("no-success health = %+v", v.Health)
 	}
@@ -203,16 +210,16 @@ func TestHealthEdgeCases(t *testing.T) {
 	for i := range b.Sessions {
 		b.Sessions[i].Schedule = "not a cron"
 	}
-	if v, _ := Build(b, empty); v.Health.OverdueAfter != nil {
+	if v, _ := Build(b, empty, Options{}); v.Health.OverdueAfter != nil {
 		t.Errorf("unparsable schedule gives overdueAfter %v", v.Health.OverdueAfter)
 	}
 	// Missing target, empty target, and a BC with nothing at all never panic.
 	b = bc()
 	b.Target.Name = "gone"
-	if v, _ := Build(b, lookup()); v.Target.Found {
+	if v, _ := Build(b, lookup(), Options{}); v.Target.Found {
 		t.Error("deleted target found")
 	}
-	if v, _ := Build(&kubestash.BackupConfiguration{Meta: meta("x", "y", "", time.Time{})}, empty); v.Target.Found || v.Health.OverdueAfter != nil {
+	if v, _ := Build(&kubestash.BackupConfiguration{Meta: meta("x", "y", "", time.Time{})}, empty, Options{}); v.Target.Found || v.Health.OverdueAfter != nil {
 		t.Errorf("empty BC view = %+v", v)
 	}
 }
@@ -231,3 +238,67 @@ func TestCronJobSession(t *testing.T) {
 		}
 	}
 }
+
+// A view's repository shows its newest Snapshots, newest first and at most
+// SnapshotsPerRepository of them, with the total and the failed components; the newest one
+// failed, or failed its integrity check, makes the view Failing and names it.
+func TestSnapshots(t *testing.T) {
+	l := lookup()
+	no := false
+	snap := func(name, phase string, at time.Duration) *kubestash.Snapshot {
+		return &kubestash.Snapshot{Meta: meta("prod", name, "90", t0), Repository: "s3-repo", Phase: phase, Type: "FullBackup",
+			SnapshotTime: &metav1.Time{Time: t0.Add(at)}, VerificationStatus: "Verified", BackupSession: "pg-" + name}
+	}
+	newest := snap("s3", "Failed", -time.Hour)
+	newest.Components = []kubestash.SnapshotComponent{{Name: "dump", Phase: "Failed", Error: "exit status 1"}, {Name: "manifest", Phase: "Succeeded"}}
+	l.snaps = map[string][]*kubestash.Snapshot{"prod/s3-repo": {snap("s1", "Succeeded", -3*time.Hour), newest, snap("s2", "Succeeded", -2*time.Hour)}}
+	v, rv := Build(bc(), l, Options{SnapshotsPerRepository: 2})
+	repo := func(v *ui.BackupConfigurationView) ui.RepositoryRef {
+		for _, r := range v.Repositories {
+			if r.Name == "s3-repo" {
+				return r
+			}
+		}
+		t.Fatalf("no s3-repo in %+v", v.Repositories)
+		return ui.RepositoryRef{}
+	}
+	r := repo(v)
+	var names []string
+	for _, s := range r.Snapshots {
+		names = append(names, s.Name)
+	}
+	if strings.Join(names, ",") != "s3,s2" || r.SnapshotsTotal != 3 || rv < 90 {
+		t.Fatalf("snapshots %v of %d (rv %d), want s3,s2 of 3 (rv >= 90)", names, r.SnapshotsTotal, rv)
+	}
+	if f := r.Snapshots[0].FailedComponents; len(f) != 1 || f[0] != (ui.SnapshotComponentError{Name: "dump", Error: "exit status 1"}) || r.Snapshots[0].BackupSession != "pg-s3" {
+		t.Errorf("newest: %+v", r.Snapshots[0])
+	}
+	reason := func(v *ui.BackupConfigurationView) *ui.HealthReason {
+		for i := range v.Health.Reasons {
+			if v.Health.Reasons[i].Object.Kind == "Snapshot" {
+				return &v.Health.Reasons[i]
+			}
+		}
+		return nil
+	}
+	if got := reason(v); got == nil || got.Type != ui.VerdictFailing || got.Object.Name != "s3" || got.Field != "status.phase" ||
+		!strings.Contains(got.Message, "component dump: exit status 1") {
+		t.Errorf("verdict %s, reason %+v", v.Health.Verdict, got)
+	}
+	// The newest Succeeded but with integrity false.
+	newest.Phase, newest.Components, newest.Integrity = "Succeeded", nil, &no
+	if got := reason(must(Build(bc(), l, Options{}))); got == nil || got.Field != "status.integrity" {
+		t.Errorf("integrity: %+v", got)
+	}
+	// An older Snapshot failing says nothing of the data a restore would start from.
+	newest.Integrity = nil
+	l.snaps["prod/s3-repo"][0].Phase = "Failed"
+	if got := reason(must(Build(bc(), l, Options{}))); got != nil {
+		t.Errorf("an older failed Snapshot gave %+v", got)
+	}
+	if v, _ := Build(bc(), l, Options{}); len(repo(v).Snapshots) != 3 {
+		t.Errorf("default limit: %d snapshots", len(repo(v).Snapshots))
+	}
+}
+
+func must(v *ui.BackupConfigurationView, _ uint64) *ui.BackupConfigurationView { return v }

@@ -28,6 +28,11 @@ func (s shuffled) CronJobs(ns, uid string) []*kubestash.CronJob {
 	return shuffle(s.rng, s.fake.CronJobs(ns, uid))
 }
 
+func (s shuffled) Snapshots(ns, repo string) ([]*kubestash.Snapshot, bool) {
+	l, ok := s.fake.Snapshots(ns, repo)
+	return shuffle(s.rng, l), ok
+}
+
 func shuffle[T any](rng *rand.Rand, in []T) []T {
 	out := append([]T(nil), in...)
 	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
@@ -63,6 +68,14 @@ func orderFixture() (*kubestash.BackupConfiguration, *fake) {
 	}
 	l.storages["a/x"] = &kubestash.BackupStorage{Meta: meta("a", "x", "62", t0), Provider: "s3"}
 	l.policies["a-b/x"] = &kubestash.RetentionPolicy{Meta: meta("a-b", "x", "63", t0)}
+	snap := func(name string, at time.Time) *kubestash.Snapshot {
+		s := &kubestash.Snapshot{Meta: meta("prod", name, "64", t0), Repository: "s3-repo", Phase: "Succeeded"}
+		if !at.IsZero() {
+			s.SnapshotTime = &metav1.Time{Time: at}
+		}
+		return s
+	}
+	l.snaps = map[string][]*kubestash.Snapshot{"prod/s3-repo": {snap("s-b", t0), snap("s-a", t0), snap("s-old", t0.Add(-time.Hour)), snap("s-untimed", time.Time{})}}
 	return b, l
 }
 
@@ -70,12 +83,12 @@ func orderFixture() (*kubestash.BackupConfiguration, *fake) {
 // its lists in.
 func TestViewDoesNotDependOnLookupOrder(t *testing.T) {
 	b, l := orderFixture()
-	want, wantRV := Build(b, l)
+	want, wantRV := Build(b, l, Options{})
 	if len(want.BackupSessions) != 12 || len(want.CronJobs) != 7 {
 		t.Fatalf("fixture: %d sessions, %d cronjobs", len(want.BackupSessions), len(want.CronJobs))
 	}
 	for seed := int64(0); seed < 200; seed++ {
-		got, rv := Build(b, shuffled{l, rand.New(rand.NewSource(seed))})
+		got, rv := Build(b, shuffled{l, rand.New(rand.NewSource(seed))}, Options{})
 		if !reflect.DeepEqual(got, want) || rv != wantRV {
 			t.Fatalf("seed %d: the view depends on the order of Lookup's lists:\n got %s\nwant %s", seed, order(got.BackupSessions), order(want.BackupSessions))
 		}
@@ -112,12 +125,12 @@ func TestViewDoesNotDependOnLookupOrder(t *testing.T) {
 // on the order of spec.backends either.
 func TestRefListsDoNotDependOnBackendOrder(t *testing.T) {
 	b, l := orderFixture()
-	want, _ := Build(b, l)
+	want, _ := Build(b, l, Options{})
 	rng := rand.New(rand.NewSource(1))
 	for i := 0; i < 50; i++ {
 		b2, _ := orderFixture()
 		b2.Backends = shuffle(rng, b2.Backends)
-		got, _ := Build(b2, l)
+		got, _ := Build(b2, l, Options{})
 		if !reflect.DeepEqual(got.BackupStorages, want.BackupStorages) || !reflect.DeepEqual(got.RetentionPolicies, want.RetentionPolicies) {
 			t.Fatalf("storages %+v\npolicies %+v", got.BackupStorages, got.RetentionPolicies)
 		}
@@ -188,7 +201,7 @@ func TestOverdueUsesPeriodWideInterval(t *testing.T) {
 			l := &fake{repos: map[string]*kubestash.Repository{}}
 			b.Sessions[0].Repositories = []string{"r"}
 			l.repos["prod/r"] = &kubestash.Repository{Meta: meta("prod", "r", "1", t0), LastBackupTime: &metav1.Time{Time: last}}
-			v, _ := Build(b, l)
+			v, _ := Build(b, l, Options{})
 			if o := v.Health.OverdueAfter; o == nil || !o.Time.Equal(last.Add(2*interval)) {
 				t.Errorf("%q, last success %v: overdueAfter %v, want %v", spec, last, o, last.Add(2*interval))
 			}
@@ -245,7 +258,7 @@ func manySessions(n int) (*kubestash.BackupConfiguration, *fake) {
 func TestBuild5000SessionsInBoundedTime(t *testing.T) {
 	b, l := manySessions(5000)
 	start := time.Now()
-	v, _ := Build(b, l)
+	v, _ := Build(b, l, Options{})
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("Build took %v", d)
 	}

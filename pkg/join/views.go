@@ -18,10 +18,13 @@ type ViewSource interface {
 
 // Views builds one BackupConfigurationView per BackupConfiguration of src, by the join: the
 // view cache's builder (a viewcache.Builder) for the served views.
-func Views(src ViewSource) ViewBuilder { return ViewBuilder{src} }
+func Views(src ViewSource, o Options) ViewBuilder { return ViewBuilder{src, o} }
 
 // ViewBuilder builds the views of one source.
-type ViewBuilder struct{ src ViewSource }
+type ViewBuilder struct {
+	src ViewSource
+	o   Options
+}
 
 func (v ViewBuilder) Keys() []string {
 	bcs := v.src.BackupConfigurations()
@@ -37,7 +40,7 @@ func (v ViewBuilder) Build(key string) (*ui.BackupConfigurationView, uint64, boo
 	if bc == nil {
 		return nil, 0, false
 	}
-	view, rv := Build(bc, v.src)
+	view, rv := Build(bc, v.src, v.o)
 	return view, rv, true
 }
 

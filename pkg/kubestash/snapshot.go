@@ -12,6 +12,14 @@ import (
 // Repository's namespace (docs/design.md, "Restore preview").
 var Snapshots = schema.GroupVersionResource{Group: StorageGroup, Version: Version, Resource: "snapshots"}
 
+// Snapshot phases (status.phase, and each component's) and verification outcomes.
+const (
+	SnapshotSucceeded          = "Succeeded"
+	SnapshotFailed             = "Failed"
+	SnapshotVerified           = "Verified"
+	SnapshotVerificationFailed = "VerificationFailed"
+)
+
 // Snapshot is a Snapshot's metadata and the fields a restore or a view shows; the components'
 // per-driver statistics, which can be large, are never kept.
 type Snapshot struct {
@@ -82,4 +90,19 @@ func DecodeSnapshot(data []byte) *Snapshot {
 	}
 	slices.SortFunc(s.Components, func(a, b SnapshotComponent) int { return cmp.Compare(a.Name, b.Name) })
 	return s
+}
+
+// NewestSnapshotFirst orders Snapshots newest first by snapshot time; one without a time (not
+// taken yet) after those with one; then by name.
+func NewestSnapshotFirst(a, b *Snapshot) int {
+	switch {
+	case (a.SnapshotTime == nil) != (b.SnapshotTime == nil):
+		if a.SnapshotTime == nil {
+			return 1
+		}
+		return -1
+	case a.SnapshotTime != nil && !a.SnapshotTime.Equal(b.SnapshotTime):
+		return b.SnapshotTime.Compare(a.SnapshotTime.Time)
+	}
+	return cmp.Compare(a.Name, b.Name)
 }

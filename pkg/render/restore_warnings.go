@@ -40,12 +40,6 @@ type SnapshotFact struct {
 	Components []string
 }
 
-// Snapshot phases and verification outcomes the warnings read.
-const (
-	SnapshotSucceeded          = "Succeeded"
-	SnapshotVerificationFailed = "VerificationFailed"
-)
-
 // RestoreCluster is the cluster as one caller of the restore preview may see it.
 type RestoreCluster interface {
 	RestoreFacts
@@ -110,10 +104,10 @@ func RestoreWarnings(p *ui.RestoreSessionPreview, c RestoreCluster) (warnings []
 		snap = resolveSnapshot(p, repoNS, c, add)
 	}
 	if snap != nil {
-		if snap.Phase != SnapshotSucceeded {
+		if snap.Phase != kubestash.SnapshotSucceeded {
 			add("Snapshot %s/%s is %s, not Succeeded: restoring it may fail or restore incomplete data", repoNS, snap.Name, orNS(snap.Phase, "not finished"))
 		}
-		if snap.VerificationStatus == SnapshotVerificationFailed {
+		if snap.VerificationStatus == kubestash.SnapshotVerificationFailed {
 			add("Snapshot %s/%s failed verification", repoNS, snap.Name)
 		}
 		if snap.Components != nil {

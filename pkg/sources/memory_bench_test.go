@@ -105,7 +105,7 @@ func (g *generated) cluster(b *testing.B) (*Sources, *viewcache.Cache[*ui.Backup
 	})
 	var cache *viewcache.Cache[*ui.BackupConfigurationView]
 	s := New(dynamicLister{dyn}, md, disco, func(keys []string, rv uint64, deleted bool) { cache.Notify(keys, rv, deleted) })
-	cache = viewcache.New("backupconfigurationviews", join.Views(s), viewcache.Options{})
+	cache = viewcache.New("backupconfigurationviews", join.Views(s, join.Options{}), viewcache.Options{})
 	return s, cache
 }
 

@@ -9,7 +9,9 @@ import (
 )
 
 // snapshotIndex holds the Snapshots by their Repository (namespace and spec.repository).
-type snapshotIndex struct{ byRepo groupIndex[kubestash.Snapshot] }
+type snapshotIndex struct {
+	byRepo groupIndex[kubestash.Snapshot]
+}
 
 func newSnapshotIndex() index { x := &snapshotIndex{}; x.reset(); return x }
 
@@ -19,6 +21,16 @@ func (x *snapshotIndex) move(old, obj metav1.Object) { moveGroup(x.byRepo, old, 
 
 func snapshotRepo(s *kubestash.Snapshot) (key, bool) {
 	return key{s.Namespace, s.Repository}, s.Repository != ""
+}
+
+// snapshotAffects routes a Snapshot's change to the views of the BackupConfigurations that
+// back up to its Repository.
+func snapshotAffects(s *Sources, o interface{}) []string {
+	sn, ok := o.(*kubestash.Snapshot)
+	if !ok || sn.Repository == "" {
+		return nil
+	}
+	return s.bcsReferencing(objectRef(refRepo, sn.Namespace, sn.Repository))
 }
 
 // Snapshots returns the Snapshots of the Repository ns/repository (unordered); synced is false

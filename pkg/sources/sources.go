@@ -126,9 +126,8 @@ func New(lister Lister, meta metadata.Interface, disco discovery.DiscoveryInterf
 			affected: func(*Sources, interface{}) []string { return nil }, options: everyNamespaceOptions},
 		{gvr: kubestash.CronJobs, decode: func(d []byte) metav1.Object { return kubestash.DecodeCronJob(d) },
 			newIndex: newCronIndex, affected: cronJobBC},
-		// Snapshots are read by the restore preview; no view shows them yet.
 		{gvr: kubestash.Snapshots, decode: func(d []byte) metav1.Object { return kubestash.DecodeSnapshot(d) },
-			newIndex: newSnapshotIndex, affected: func(*Sources, interface{}) []string { return nil }},
+			newIndex: newSnapshotIndex, affected: snapshotAffects},
 	}
 	return s
 }

@@ -146,6 +146,7 @@ func TestChangesNotifyExactlyTheAffectedViews(t *testing.T) {
 			create(kubestash.RetentionPolicies, u(kubestash.RetentionPolicies, "RetentionPolicy", "prod", "keep", nil))
 		}, "prod/a"},
 		{"repository", func() { create(kubestash.Repositories, u(kubestash.Repositories, "Repository", "prod", "r1", nil)) }, "prod/a"},
+		{"snapshot of a repository", func() { create(kubestash.Snapshots, snapshotObj("prod", "r1-snap", "r1")) }, "prod/a"},
 		{"cronjob by owner uid", func() {
 			o := u(kubestash.CronJobs, "CronJob", "demo", "trigger-c-full", nil)
 			tr := true

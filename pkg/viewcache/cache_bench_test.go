@@ -43,7 +43,7 @@ func BenchmarkRebuildAll(b *testing.B) {
 			s := benchSource(n)
 			b.ReportAllocs()
 			for b.Loop() {
-				c := New("backupconfigurationviews", join.Views(s), Options{})
+				c := New("backupconfigurationviews", join.Views(s, join.Options{}), Options{})
 				ctx, cancel := context.WithCancel(context.Background())
 				go c.Run(ctx)
 				_ = c.WaitReady(ctx)
@@ -59,7 +59,7 @@ func BenchmarkPublishOne(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			s := benchSource(n)
-			c := New("backupconfigurationviews", join.Views(s), Options{})
+			c := New("backupconfigurationviews", join.Views(s, join.Options{}), Options{})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			go c.Run(ctx)
@@ -77,7 +77,7 @@ func BenchmarkPublishOne(b *testing.B) {
 				rv++
 				bs.Duration = strconv.FormatUint(rv, 10) + "s"
 				bs.ResourceVersion = strconv.FormatUint(rv, 10)
-				view, jrv := join.Build(bc, s)
+				view, jrv := join.Build(bc, s, join.Options{})
 				c.publish([]built[*ui.BackupConfigurationView]{{key: key, cause: rv, obj: view, ok: true, srcRV: jrv}})
 				<-w.live
 			}
@@ -87,7 +87,7 @@ func BenchmarkPublishOne(b *testing.B) {
 
 // BenchmarkRange is the slice of one namespace, and of everything, from a snapshot.
 func BenchmarkRange(b *testing.B) {
-	c := New("backupconfigurationviews", join.Views(benchSource(10000)), Options{})
+	c := New("backupconfigurationviews", join.Views(benchSource(10000), join.Options{}), Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go c.Run(ctx)
@@ -113,7 +113,7 @@ func BenchmarkRange(b *testing.B) {
 // (docs/benchmarks.md, "Memory per idle watcher").
 func BenchmarkIdleWatcher(b *testing.B) {
 	const n = 2000
-	c := New("backupconfigurationviews", join.Views(benchSource(1000)), Options{})
+	c := New("backupconfigurationviews", join.Views(benchSource(1000), join.Options{}), Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go c.Run(ctx)

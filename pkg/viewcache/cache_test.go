@@ -71,6 +71,7 @@ func (s *src) Repository(string, string) *kubestash.Repository           { retur
 func (s *src) BackupStorage(string, string) *kubestash.BackupStorage     { return nil }
 func (s *src) RetentionPolicy(string, string) *kubestash.RetentionPolicy { return nil }
 func (s *src) Target(kubestash.TypedRef) (*kubestash.Object, bool)       { return nil, false }
+func (s *src) Snapshots(string, string) ([]*kubestash.Snapshot, bool)    { return nil, true }
 
 func (s *src) put(ns, name, rv string, paused bool) {
 	s.mu.Lock()
@@ -107,7 +108,7 @@ func start(t *testing.T, opts Options) (*src, *viewCache, context.Context) {
 }
 
 func run(t *testing.T, s *src, opts Options) *viewCache {
-	c := New("backupconfigurationviews", join.Views(s), opts)
+	c := New("backupconfigurationviews", join.Views(s, join.Options{}), opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go c.Run(ctx)

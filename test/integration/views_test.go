@@ -13,6 +13,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
@@ -449,4 +450,72 @@ func TestDeployManifestsAreValid(t *testing.T) {
 	if out, err := kubectl("apply", "--dry-run=server", "-f", f); err != nil {
 		t.Fatalf("deploy/ does not pass server-side validation: %v\n%s", err, out)
 	}
+}
+
+// TestSnapshotsInTheView: the demo's mongodb-repo shows its Snapshots newest first, with their
+// verification; a newer Snapshot that failed appears live (watch), makes the view Failing with
+// a reason naming it, and goes with its deletion.
+func TestSnapshotsInTheView(t *testing.T) {
+	need(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	repo := func(v *v1alpha1.BackupConfigurationView) v1alpha1.RepositoryRef {
+		for _, r := range v.Repositories {
+			if r.Name == "mongodb-repo" {
+				return r
+			}
+		}
+		return v1alpha1.RepositoryRef{}
+	}
+	v, err := bv.UiV1alpha1().BackupConfigurationViews("demo").Get(ctx, "mongodb-backup", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := repo(v)
+	if len(r.Snapshots) != 2 || r.SnapshotsTotal != 2 || r.Snapshots[0].Name != "mongodb-repo-mongodb-backup-full-backup-1795752000" ||
+		r.Snapshots[0].VerificationStatus != "Verified" || r.Snapshots[1].VerificationStatus != "VerificationFailed" || r.Snapshots[0].Type != "FullBackup" {
+		t.Fatalf("mongodb-repo's snapshots: %+v (total %d)", r.Snapshots, r.SnapshotsTotal)
+	}
+	w, err := bv.UiV1alpha1().BackupConfigurationViews("demo").Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=mongodb-backup", ResourceVersion: v.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	failed := &unstructured.Unstructured{Object: map[string]interface{}{
+		"apiVersion": "storage.kubestash.com/v1alpha1", "kind": "Snapshot",
+		"metadata": map[string]interface{}{"name": "mongodb-repo-failed", "namespace": "demo"},
+		"spec":     map[string]interface{}{"repository": "mongodb-repo", "type": "FullBackup", "backupSession": "mongodb-backup-full-backup-1795760000"},
+	}}
+	created, err := dyn.Resource(kubestash.Snapshots).Namespace("demo").Create(ctx, failed, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = dyn.Resource(kubestash.Snapshots).Namespace("demo").Delete(context.Background(), "mongodb-repo-failed", metav1.DeleteOptions{})
+	})
+	created.Object["status"] = map[string]interface{}{"phase": "Failed", "snapshotTime": "2026-11-28T04:00:00Z",
+		"components": map[string]interface{}{"dump": map[string]interface{}{"phase": "Failed", "error": "mongodump: connection refused"}}}
+	if _, err := dyn.Resource(kubestash.Snapshots).Namespace("demo").UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, w, 5*time.Second, func(v *v1alpha1.BackupConfigurationView) bool {
+		r := repo(v)
+		if len(r.Snapshots) == 0 || r.Snapshots[0].Name != "mongodb-repo-failed" || r.Snapshots[0].Phase != "Failed" || r.SnapshotsTotal != 3 {
+			return false
+		}
+		for _, reason := range v.Health.Reasons {
+			if reason.Object.Kind == "Snapshot" && reason.Object.Name == "mongodb-repo-failed" && reason.Field == "status.phase" &&
+				strings.Contains(reason.Message, "mongodump: connection refused") && v.Health.Verdict == "Failing" {
+				return true
+			}
+		}
+		t.Errorf("the failed Snapshot is in the view without its reason: %+v", v.Health)
+		return true
+	})
+	if err := dyn.Resource(kubestash.Snapshots).Namespace("demo").Delete(ctx, "mongodb-repo-failed", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, w, 5*time.Second, func(v *v1alpha1.BackupConfigurationView) bool {
+		return repo(v).SnapshotsTotal == 2 && repo(v).Snapshots[0].Name == "mongodb-repo-mongodb-backup-full-backup-1795752000"
+	})
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/kubestash/backupview/pkg/apiserver"
 	"github.com/kubestash/backupview/pkg/filters"
 	generatedopenapi "github.com/kubestash/backupview/pkg/generated/openapi"
+	"github.com/kubestash/backupview/pkg/join"
 	"github.com/kubestash/backupview/pkg/sources"
 	"github.com/kubestash/backupview/pkg/version"
 	"github.com/kubestash/backupview/pkg/viewcache"
@@ -48,6 +49,8 @@ type Options struct {
 	FormTargetKinds []string
 	// BackupConfigurationMetrics exports the per-BackupConfiguration health series.
 	BackupConfigurationMetrics bool
+	// ViewSnapshots is how many of a Repository's newest Snapshots a view shows.
+	ViewSnapshots int
 	// MemoryLimit is the container's memory limit (a quantity; "" or 0: none), from which the
 	// Go runtime's soft memory limit is set (softMemoryLimit).
 	MemoryLimit string
@@ -68,6 +71,7 @@ func NewOptions(out, errOut io.Writer) *Options {
 		Cache:                      viewcache.DefaultOptions(),
 		FormTargetKinds:            sources.DefaultFormTargetKinds,
 		BackupConfigurationMetrics: true,
+		ViewSnapshots:              join.DefaultSnapshotsPerRepository,
 		StdOut:                     out,
 		StdErr:                     errOut,
 	}
@@ -89,6 +93,7 @@ func (o *Options) Flags() (fss cliflag.NamedFlagSets) {
 	fs.IntVar(&o.Cache.Workers, "rebuild-workers", o.Cache.Workers, "Views rebuilt in parallel after a source change.")
 	fs.DurationVar(&o.Cache.SliceBudget, "rebuild-slice-budget", o.Cache.SliceBudget, "How long a rebuild waits for its slowest views before publishing the others; the slow ones follow when done.")
 	fs.StringSliceVar(&o.FormTargetKinds, "form-target-kinds", o.FormTargetKinds, "Kinds (Kind.group; Kind for core kinds) whose objects backupconfigurationoptions offer as targets. Each is watched metadata-only; the server needs list and watch on them. Empty: only the kinds BackupConfigurations back up.")
+	fs.IntVar(&o.ViewSnapshots, "view-snapshots", o.ViewSnapshots, "How many of each Repository's newest Snapshots a view shows (repositories[].snapshots; snapshotsTotal counts them all).")
 	fs.BoolVar(&o.BackupConfigurationMetrics, "backupconfiguration-metrics", o.BackupConfigurationMetrics, "Export each BackupConfiguration's health on /metrics (backupview_backupconfiguration_*: verdict, last success, overdue threshold, newest session phase, paused, repository size and snapshots; about 16 series per BackupConfiguration and 2 per Repository). false: only backupview_backupconfigurations, the count per verdict.")
 	fs.StringVar(&o.MemoryLimit, "memory-limit", o.MemoryLimit, "The container's memory limit (bytes or a quantity such as 512Mi; the Deployment passes limits.memory). The Go runtime's soft memory limit is set to 90% of it, unless GOMEMLIMIT is set. Empty: no soft limit.")
 	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay-duration", o.ShutdownDelay, "How long to keep serving after SIGTERM, with /readyz failing, before the listener closes: long enough for the pod's endpoint to leave every kube-proxy and the aggregator (docs/real-node.md, \"Rolling updates\"). 0: close at once.")
@@ -135,6 +140,9 @@ func (o *Options) Validate() error {
 	if _, err := o.memoryLimit(); err != nil {
 		errs = append(errs, err)
 	}
+	if o.ViewSnapshots < 1 {
+		errs = append(errs, fmt.Errorf("--view-snapshots must be at least 1"))
+	}
 	if o.Cache.MaxWatchersPerUser < 0 {
 		errs = append(errs, fmt.Errorf("--max-watches-per-user must not be negative"))
 	}
@@ -178,6 +186,7 @@ func (o *Options) Config() (*apiserver.Config, error) {
 			Cache:                      o.Cache,
 			FormTargetKinds:            formTargetKinds(o.FormTargetKinds),
 			BackupConfigurationMetrics: o.BackupConfigurationMetrics,
+			View:                       join.Options{SnapshotsPerRepository: o.ViewSnapshots},
 		},
 	}, nil
 }

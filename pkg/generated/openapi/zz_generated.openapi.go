@@ -62,6 +62,8 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.RetentionPolicyOption{}.OpenAPIModelName():          schema_pkg_apis_ui_v1alpha1_RetentionPolicyOption(ref),
 		v1alpha1.RetentionPolicyRef{}.OpenAPIModelName():             schema_pkg_apis_ui_v1alpha1_RetentionPolicyRef(ref),
 		v1alpha1.Session{}.OpenAPIModelName():                        schema_pkg_apis_ui_v1alpha1_Session(ref),
+		v1alpha1.SnapshotComponentError{}.OpenAPIModelName():         schema_pkg_apis_ui_v1alpha1_SnapshotComponentError(ref),
+		v1alpha1.SnapshotRef{}.OpenAPIModelName():                    schema_pkg_apis_ui_v1alpha1_SnapshotRef(ref),
 		v1alpha1.StorageOption{}.OpenAPIModelName():                  schema_pkg_apis_ui_v1alpha1_StorageOption(ref),
 		v1alpha1.Summary{}.OpenAPIModelName():                        schema_pkg_apis_ui_v1alpha1_Summary(ref),
 		v1alpha1.TargetOption{}.OpenAPIModelName():                   schema_pkg_apis_ui_v1alpha1_TargetOption(ref),
@@ -1498,12 +1500,37 @@ func schema_pkg_apis_ui_v1alpha1_RepositoryRef(ref common.ReferenceCallback) com
 							Ref:         ref(v1.Time{}.OpenAPIModelName()),
 						},
 					},
+					"snapshots": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Snapshots are the Repository's newest Snapshots, newest first by snapshot time (one without a time last): at most the server's --view-snapshots (10 by default) of snapshotsTotal.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.SnapshotRef{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"snapshotsTotal": {
+						SchemaProps: spec.SchemaProps{
+							Description: "SnapshotsTotal is how many Snapshot objects of the Repository there are.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
 				},
 				Required: []string{"name", "namespace", "found"},
 			},
 		},
 		Dependencies: []string{
-			v1.Time{}.OpenAPIModelName()},
+			v1alpha1.SnapshotRef{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
 	}
 }
 
@@ -2032,6 +2059,125 @@ func schema_pkg_apis_ui_v1alpha1_Session(ref common.ReferenceCallback) common.Op
 		},
 		Dependencies: []string{
 			v1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_ui_v1alpha1_SnapshotComponentError(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "SnapshotComponentError is a component of a Snapshot that failed.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name of the component (a key of status.components).",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"error": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Error is the component's status.components[name].error.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"name"},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_ui_v1alpha1_SnapshotRef(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "SnapshotRef is one Snapshot (storage.kubestash.com) of a Repository.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name of the Snapshot, in the Repository's namespace.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"snapshotTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "SnapshotTime is status.snapshotTime.",
+							Ref:         ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"phase": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Phase is status.phase: Pending, Running, Succeeded or Failed.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"size": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Size is status.size.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"integrity": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Integrity is status.integrity.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"type": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Type is spec.type: FullBackup or IncrementalBackup.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"verificationStatus": {
+						SchemaProps: spec.SchemaProps{
+							Description: "VerificationStatus is status.verificationStatus: Verified, NotVerified or VerificationFailed.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"backupSession": {
+						SchemaProps: spec.SchemaProps{
+							Description: "BackupSession is spec.backupSession, the run that took the Snapshot.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"failedComponents": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "FailedComponents are the components whose phase is Failed, with their error.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.SnapshotComponentError{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"name"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.SnapshotComponentError{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
 	}
 }
 

@@ -51,6 +51,7 @@ func (l *lookup) BackupStorage(ns, n string) *kubestash.BackupStorage {
 func (l *lookup) RetentionPolicy(ns, n string) *kubestash.RetentionPolicy {
 	return &kubestash.RetentionPolicy{Meta: om(ns, n, "4", t0), MaxRetentionPeriod: "2mo"}
 }
+func (l *lookup) Snapshots(string, string) ([]*kubestash.Snapshot, bool) { return nil, true }
 func (l *lookup) Target(t kubestash.TypedRef) (*kubestash.Object, bool) {
 	return &kubestash.Object{Meta: om(t.Namespace, t.Name, "5", t0)}, true
 }
@@ -93,7 +94,7 @@ func benchSnapshot(n int) *viewcache.Snapshot[*v1alpha1.BackupConfigurationView]
 			l.crons[string(uid)] = append(l.crons[string(uid)], &kubestash.CronJob{Meta: om(ns, "trigger-"+name+"-"+s.Name, "9", t0), Schedule: s.Schedule,
 				LastScheduleTime: &metav1.Time{Time: t0}})
 		}
-		v, rv := join.Build(bc, l)
+		v, rv := join.Build(bc, l, join.Options{})
 		e := &viewcache.Entry[*v1alpha1.BackupConfigurationView]{Key: key, Object: v, RV: rv}
 		v.ResourceVersion = fmt.Sprint(rv)
 		snap.Entries = append(snap.Entries, e)

@@ -1,7 +1,6 @@
 package restoresessionpreview
 
 import (
-	"cmp"
 	"slices"
 
 	"github.com/kubestash/backupview/pkg/kubestash"
@@ -34,35 +33,19 @@ func (c cluster) Repository(ns, name string) (*kubestash.TypedRef, bool) {
 	return r.AppRef, true
 }
 
-// Snapshots answers from the Snapshot informer, newest first by snapshot time (a Snapshot
-// without one, not finished, last); "not checked" while Snapshots are not listed.
+// Snapshots answers from the Snapshot store, newest first (kubestash.NewestSnapshotFirst);
+// "not checked" while Snapshots are not listed.
 func (c cluster) Snapshots(ns, repository string) ([]render.SnapshotFact, bool) {
 	l, synced := c.src.Snapshots(ns, repository)
 	if !synced {
 		return nil, false
 	}
+	slices.SortFunc(l, kubestash.NewestSnapshotFirst)
 	out := make([]render.SnapshotFact, len(l))
 	for i, sn := range l {
 		out[i] = snapshotFact(sn)
 	}
-	slices.SortStableFunc(out, func(a, b render.SnapshotFact) int {
-		switch {
-		case a.Time == nil || b.Time == nil:
-			return cmp.Compare(timeRank(b), timeRank(a))
-		case !a.Time.Equal(b.Time):
-			return b.Time.Compare(a.Time.Time)
-		}
-		return cmp.Compare(a.Name, b.Name)
-	})
 	return out, true
-}
-
-// timeRank sorts a Snapshot without a snapshot time after those with one.
-func timeRank(f render.SnapshotFact) int {
-	if f.Time == nil {
-		return 0
-	}
-	return 1
 }
 
 func (c cluster) Snapshot(ns, name string) (render.SnapshotFact, bool, bool) {

@@ -247,6 +247,56 @@ type RepositoryRef struct {
 	// CreationTimestamp of the Repository.
 	// +optional
 	CreationTimestamp *metav1.Time `json:"creationTimestamp,omitempty"`
+	// Snapshots are the Repository's newest Snapshots, newest first by snapshot time (one
+	// without a time last): at most the server's --view-snapshots (10 by default) of
+	// snapshotsTotal.
+	// +optional
+	// +listType=atomic
+	Snapshots []SnapshotRef `json:"snapshots,omitempty"`
+	// SnapshotsTotal is how many Snapshot objects of the Repository there are.
+	// +optional
+	SnapshotsTotal int32 `json:"snapshotsTotal,omitempty"`
+}
+
+// SnapshotRef is one Snapshot (storage.kubestash.com) of a Repository.
+type SnapshotRef struct {
+	// Name of the Snapshot, in the Repository's namespace.
+	Name string `json:"name"`
+	// SnapshotTime is status.snapshotTime.
+	// +optional
+	SnapshotTime *metav1.Time `json:"snapshotTime,omitempty"`
+	// Phase is status.phase: Pending, Running, Succeeded or Failed.
+	// +optional
+	Phase string `json:"phase,omitempty"`
+	// Size is status.size.
+	// +optional
+	Size string `json:"size,omitempty"`
+	// Integrity is status.integrity.
+	// +optional
+	Integrity *bool `json:"integrity,omitempty"`
+	// Type is spec.type: FullBackup or IncrementalBackup.
+	// +optional
+	Type string `json:"type,omitempty"`
+	// VerificationStatus is status.verificationStatus: Verified, NotVerified or
+	// VerificationFailed.
+	// +optional
+	VerificationStatus string `json:"verificationStatus,omitempty"`
+	// BackupSession is spec.backupSession, the run that took the Snapshot.
+	// +optional
+	BackupSession string `json:"backupSession,omitempty"`
+	// FailedComponents are the components whose phase is Failed, with their error.
+	// +optional
+	// +listType=atomic
+	FailedComponents []SnapshotComponentError `json:"failedComponents,omitempty"`
+}
+
+// SnapshotComponentError is a component of a Snapshot that failed.
+type SnapshotComponentError struct {
+	// Name of the component (a key of status.components).
+	Name string `json:"name"`
+	// Error is the component's status.components[name].error.
+	// +optional
+	Error string `json:"error,omitempty"`
 }
 
 // BackupStorageRef is one BackupStorage referenced by a backend.

@@ -167,6 +167,16 @@ func (in Session) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in SnapshotComponentError) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.SnapshotComponentError"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in SnapshotRef) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.SnapshotRef"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in StorageOption) OpenAPIModelName() string {
 	return "com.kubestash.ui.v1alpha1.StorageOption"
 }
