@@ -338,7 +338,7 @@ func TestScrapeNeitherBlocksNorSeesARebuild(t *testing.T) {
 	b.paused["demo/bc-099"], b.rv = true, 2
 	b.mu.Unlock()
 	cache.Notify([]string{"demo/bc-099"}, 2, false)
-	if _, err := cache.WaitFor(ctx, 2*100000); err != nil {
+	if _, err := cache.WaitFor(ctx, 2*viewcache.Stride); err != nil { // the change came from revision 2
 		t.Fatalf("a change was not published while a scrape was stalled: %v", err)
 	}
 	// The stalled scrape goes on with its own snapshot: bc-099 not paused.
