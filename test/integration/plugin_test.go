@@ -65,6 +65,7 @@ func TestPluginDescribe(t *testing.T) {
 		{"\nRetention Policies:\n", "demo-retention"},
 		{"\nTarget:\n", "kubedb.com   MongoDB   demo"},
 		{"\nRepository:\n", "mongodb-repo"},
+		{"\nSnapshots:\n", "mongodb-repo-mongodb-backup-full-backup-1795752000"},
 		{"\nBackupStorage:\n", "s3-shared"},
 		{"\nCronJobs:\n", "trigger-mongodb-backup-full-backup"},
 	} {
@@ -147,6 +148,31 @@ var exampleFlags = []string{
 // TestPluginCreate: create prints what the preview renders; --dry-run=server persists
 // nothing; --submit makes a BackupConfiguration that the KubeStash CRD accepts, applied by
 // the plugin's field manager, and its view appears.
+// TestPluginSnapshots: the view's snapshots as a table, newest first, and as YAML with the
+// total; a view without any says so; a missing view is kubectl's NotFound.
+func TestPluginSnapshots(t *testing.T) {
+	need(t)
+	out, errOut, err := admin(t, "snapshots", "-n", "demo", "mongodb-backup")
+	if err != nil {
+		t.Fatal(err, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "REPOSITORY ") || !strings.Contains(lines[1], "mongodb-repo-mongodb-backup-full-backup-1795752000") ||
+		!strings.Contains(lines[1], "Verified") || !strings.Contains(lines[2], "VerificationFailed") {
+		t.Errorf("table:\n%s", out)
+	}
+	out, errOut, err = admin(t, "snapshots", "-n", "demo", "mongodb-backup", "-o", "yaml")
+	if err != nil || !strings.Contains(out, "  snapshotsTotal: 2\n") || !strings.Contains(out, "repository: mongodb-repo\n") {
+		t.Errorf("-o yaml: %v %s\n%s", err, errOut, out)
+	}
+	if out, errOut, err = admin(t, "snapshots", "-n", "demo", "app-data-backup"); err != nil || out != "" || errOut != "No snapshots found for demo/app-data-backup.\n" {
+		t.Errorf("no snapshots: %v %q %q", err, out, errOut)
+	}
+	if _, errOut, err = admin(t, "snapshots", "-n", "demo", "nope"); err == nil || !strings.Contains(errOut, `Error from server (NotFound): backupconfigurationviews.ui.kubestash.com "nope" not found`) {
+		t.Errorf("missing view: %v %q", err, errOut)
+	}
+}
+
 func TestPluginCreate(t *testing.T) {
 	need(t)
 	ctx := context.Background()

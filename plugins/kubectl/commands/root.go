@@ -72,7 +72,7 @@ func NewCommand(o Options) *cobra.Command {
 		return fmt.Errorf("%w\nSee '%s -h' for help and examples", err, c.CommandPath())
 	})
 	r.flags.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(r.describeCommand(), r.createCommand(), r.restoreCommand(), r.versionCommand())
+	cmd.AddCommand(r.describeCommand(), r.snapshotsCommand(), r.createCommand(), r.restoreCommand(), r.versionCommand())
 	return cmd
 }
 

@@ -52,6 +52,7 @@ func View(w io.Writer, v *v1alpha1.BackupConfigurationView, now time.Time) error
 	p.retentionPolicies(v)
 	p.target(v)
 	p.repositories(v)
+	p.snapshots(v)
 	p.backupStorages(v)
 	p.cronJobs(v)
 	return p.tw.Flush()
@@ -219,6 +220,43 @@ func (p *page) repositories(v *v1alpha1.BackupConfigurationView) {
 			p.ago(r.LastSuccessfulBackupTime), integrity, p.age(r.CreationTimestamp)})
 	}
 	p.table(1, []string{"NAME", "NAMESPACE", "SIZE", "SNAPSHOT COUNT", "TARGET", "LAST-SUCCESSFUL-BACKUP", "INTEGRITY", "AGE"}, rows)
+}
+
+// snapshots is every repository's newest Snapshots, newest first, and how many of all.
+func (p *page) snapshots(v *v1alpha1.BackupConfigurationView) {
+	p.title("Snapshots")
+	var rows [][]string
+	var notes []string
+	for _, r := range v.Repositories {
+		rows = append(rows, SnapshotRows(r, p.now)...)
+		if n := int32(len(r.Snapshots)); n < r.SnapshotsTotal {
+			notes = append(notes, fmt.Sprintf("%s: the newest %d of %d", r.Name, n, r.SnapshotsTotal))
+		}
+		for _, s := range r.Snapshots {
+			for _, c := range s.FailedComponents {
+				notes = append(notes, fmt.Sprintf("%s: component %s failed: %s", s.Name, c.Name, cell(c.Error)))
+			}
+		}
+	}
+	p.table(1, SnapshotHeader, rows)
+	p.notes(notes)
+}
+
+// SnapshotHeader is the header of SnapshotRows.
+var SnapshotHeader = []string{"REPOSITORY", "NAME", "SNAPSHOT-TIME", "PHASE", "SIZE", "INTEGRITY", "VERIFICATION", "BACKUPSESSION"}
+
+// SnapshotRows are a repository's Snapshots as table rows, seen at now.
+func SnapshotRows(r v1alpha1.RepositoryRef, now time.Time) [][]string {
+	p := &page{now: now}
+	rows := make([][]string, 0, len(r.Snapshots))
+	for _, s := range r.Snapshots {
+		integrity := none
+		if s.Integrity != nil {
+			integrity = strings.ToUpper(strconv.FormatBool(*s.Integrity))
+		}
+		rows = append(rows, []string{r.Name, s.Name, p.ago(s.SnapshotTime), cell(s.Phase), cell(s.Size), integrity, cell(s.VerificationStatus), cell(s.BackupSession)})
+	}
+	return rows
 }
 
 func (p *page) backupStorages(v *v1alpha1.BackupConfigurationView) {

@@ -46,7 +46,14 @@ func complete() *v1alpha1.BackupConfigurationView {
 				Annotations: map[string]string{"note": "two months"}},
 		},
 		Target:         v1alpha1.TargetRef{APIGroup: "kubedb.com", Kind: "MongoDB", Namespace: "demo", Name: "mongodb", Found: true, CreationTimestamp: at(-50 * 24 * time.Hour)},
-		Repositories:   []v1alpha1.RepositoryRef{{Name: "mongodb-repo", Namespace: "demo", Found: true, Size: "9.046 KiB", SnapshotCount: ptr.To[int32](4), Target: "MongoDB demo/mongodb", LastSuccessfulBackupTime: at(-4*time.Hour + 49*time.Second), Integrity: ptr.To(true), Phase: "Ready", CreationTimestamp: at(-30 * 24 * time.Hour)}},
+		Repositories:   []v1alpha1.RepositoryRef{{Name: "mongodb-repo", Namespace: "demo", Found: true, Size: "9.046 KiB", SnapshotCount: ptr.To[int32](4), Target: "MongoDB demo/mongodb", LastSuccessfulBackupTime: at(-4*time.Hour + 49*time.Second), Integrity: ptr.To(true), Phase: "Ready", CreationTimestamp: at(-30 * 24 * time.Hour),
+			SnapshotsTotal: 4, Snapshots: []v1alpha1.SnapshotRef{
+				{Name: "mongodb-repo-mongodb-backup-full-backup-1795752000", SnapshotTime: at(-4*time.Hour + 41*time.Second), Phase: "Failed", Size: "2.262 KiB", Integrity: ptr.To(false),
+					Type: "FullBackup", VerificationStatus: "NotVerified", BackupSession: "mongodb-backup-full-backup-1795752000",
+					FailedComponents: []v1alpha1.SnapshotComponentError{{Name: "dump", Error: "mongodump: connection refused"}}},
+				{Name: "mongodb-repo-mongodb-backup-full-backup-1795737600", SnapshotTime: at(-8*time.Hour + 40*time.Second), Phase: "Succeeded", Size: "2.201 KiB", Integrity: ptr.To(true),
+					Type: "FullBackup", VerificationStatus: "Verified", BackupSession: "mongodb-backup-full-backup-1795737600"},
+			}}},
 		BackupStorages: []v1alpha1.BackupStorageRef{{Name: "s3-shared", Namespace: "kubestash", Found: true, Provider: "s3", Size: "1.376 GiB", ConnectedRepositories: 5, Phase: "Ready", CreationTimestamp: at(-90 * 24 * time.Hour)}},
 		CronJobs: []v1alpha1.CronJobRef{
 			{Name: "trigger-mongodb-backup-full-backup", Namespace: "demo", Session: "full-backup", Schedule: "0 */4 * * *", Active: 1, LastScheduleTime: at(-10 * time.Minute), CreationTimestamp: at(-30 * 24 * time.Hour),
