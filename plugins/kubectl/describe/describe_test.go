@@ -45,8 +45,8 @@ func complete() *v1alpha1.BackupConfigurationView {
 			{Name: "demo-retention", Namespace: "demo", Found: true, MaxRetentionPeriod: "2mo", Default: true, CreationTimestamp: at(-40 * 24 * time.Hour),
 				Annotations: map[string]string{"note": "two months"}},
 		},
-		Target:         v1alpha1.TargetRef{APIGroup: "kubedb.com", Kind: "MongoDB", Namespace: "demo", Name: "mongodb", Found: true, CreationTimestamp: at(-50 * 24 * time.Hour)},
-		Repositories:   []v1alpha1.RepositoryRef{{Name: "mongodb-repo", Namespace: "demo", Found: true, Size: "9.046 KiB", SnapshotCount: ptr.To[int32](4), Target: "MongoDB demo/mongodb", LastSuccessfulBackupTime: at(-4*time.Hour + 49*time.Second), Integrity: ptr.To(true), Phase: "Ready", CreationTimestamp: at(-30 * 24 * time.Hour),
+		Target: v1alpha1.TargetRef{APIGroup: "kubedb.com", Kind: "MongoDB", Namespace: "demo", Name: "mongodb", Found: true, CreationTimestamp: at(-50 * 24 * time.Hour)},
+		Repositories: []v1alpha1.RepositoryRef{{Name: "mongodb-repo", Namespace: "demo", Found: true, Size: "9.046 KiB", SnapshotCount: ptr.To[int32](4), Target: "MongoDB demo/mongodb", LastSuccessfulBackupTime: at(-4*time.Hour + 49*time.Second), Integrity: ptr.To(true), Phase: "Ready", CreationTimestamp: at(-30 * 24 * time.Hour),
 			SnapshotsTotal: 4, Snapshots: []v1alpha1.SnapshotRef{
 				{Name: "mongodb-repo-mongodb-backup-full-backup-1795752000", SnapshotTime: at(-4*time.Hour + 41*time.Second), Phase: "Failed", Size: "2.262 KiB", Integrity: ptr.To(false),
 					Type: "FullBackup", VerificationStatus: "NotVerified", BackupSession: "mongodb-backup-full-backup-1795752000",
