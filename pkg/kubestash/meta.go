@@ -6,15 +6,15 @@ import (
 )
 
 // Meta is the metadata every decoded object keeps, in place of metav1.ObjectMeta (232 bytes,
-// 72 here): a source informer holds 140,000 of them at the default scale (docs/benchmarks.md,
+// 72 here): the sources' stores hold 140,000 of them at the default scale (docs/benchmarks.md,
 // "Memory: in-process heap per source object"). The kinds that read more (a UID, labels,
 // annotations, the controller owner) hold those fields themselves.
 //
-// *Meta implements metav1.Object because client-go reaches the objects in its stores through
-// meta.Accessor: the informers' key function (namespace/name), the namespace index and the
-// resync check (resourceVersion). A custom key function would not cover the last two, and
-// SharedIndexInformer takes none. The objects in a store are never changed: the fields Meta
-// does not hold read as empty, and setting them does nothing.
+// *Meta implements metav1.Object because that is how they are reached: client-go's reflector
+// reads each object's resourceVersion through meta.Accessor, the sources' store keys objects by
+// namespace and name, and the target and namespace informers (client-go) key and index them.
+// The objects in a store are never changed: the fields Meta does not hold read as empty, and
+// setting them does nothing.
 type Meta struct {
 	Name              string
 	Namespace         string

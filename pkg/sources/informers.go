@@ -16,20 +16,14 @@ import (
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
+// startKind starts a source kind: a client-go reflector listing and watching into the kind's
+// store (store.go), which reports every change to s.changed as an informer's handlers did.
 func (s *Sources) startKind(k *kind) {
 	var idx index
 	if k.newIndex != nil {
 		idx = k.newIndex()
 	}
-	st := newStore(idx, func(c change) {
-		if c.deleted {
-			s.changed(k, nil, c.obj, true)
-		} else if c.old != nil {
-			s.changed(k, c.old, c.obj, false)
-		} else {
-			s.changed(k, nil, c.obj, false)
-		}
-	})
+	st := newStore(idx, func(c change) { s.changed(k, c.old, c.obj, c.deleted) })
 	lw := observedLW(s.lister.ListerWatcher(k.gvr, k.decode), func(err error) {
 		s.mu.Lock()
 		k.lastError = err.Error()

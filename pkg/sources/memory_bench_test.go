@@ -124,10 +124,10 @@ func liveHeap() uint64 {
 	return m.HeapAlloc
 }
 
-// BenchmarkHeapPerObject is the Go heap the informers' stores, indexes and the views hold per
+// BenchmarkHeapPerObject is the Go heap the sources' stores, indexes and the views hold per
 // source object at a generated scale (-bench-scale; default: the scale benchmark's default),
 // synced the way the server starts (docs/benchmarks.md, "Memory: in-process heap per source
-// object"): every object through the informers' transform into their stores, the target
+// object"): every object through the reflectors into the sources' stores, the target
 // kinds watched, then every view built.
 func BenchmarkHeapPerObject(b *testing.B) {
 	sc, err := scale.Parse(*benchScale)

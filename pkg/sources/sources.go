@@ -1,17 +1,18 @@
-// Package sources runs the informers backupview joins: BackupConfigurations, BackupSessions,
-// Repositories, BackupStorages, RetentionPolicies, Addons and CronJobs, decoded into the small
-// structs of package kubestash, plus metadata-only informers for the target kinds that
+// Package sources lists and watches what backupview joins: BackupConfigurations,
+// BackupSessions, Repositories, BackupStorages, RetentionPolicies, Addons and CronJobs, decoded
+// into the small structs of package kubestash and kept in a store of its own (docs/design.md,
+// "The sources' store"), plus metadata-only informers for the target kinds that
 // BackupConfigurations reference. It indexes them for the joins and reports which views a
 // change affects.
 //
-// What is watched is decided by the cluster's objects only, never by a request: informers
-// start for the KubeStash kinds the cluster serves and for the target kinds BackupConfigurations
-// name. Lookups (this package's exported readers) only read caches.
+// What is watched is decided by the cluster's objects only, never by a request: reflectors
+// start for the KubeStash kinds the cluster serves, informers for the target kinds
+// BackupConfigurations name. Lookups (this package's exported readers) only read caches.
 //
 // Files: sources.go (the Sources type and its poll loop), informers.go (starting and
-// reporting informers), mapping.go (discovery: which kinds the cluster serves), index.go
-// (which views a change affects), lookup.go (the joins' reads), secrets.go (the opt-in Secret
-// names check).
+// reporting the sources and target informers), store.go (the sources' store), mapping.go
+// (discovery: which kinds the cluster serves), index.go (the store's indexes and which views a
+// change affects), lookup.go (the joins' reads), secrets.go (the opt-in Secret names check).
 package sources
 
 import (

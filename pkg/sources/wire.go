@@ -34,7 +34,7 @@ type Lister interface {
 
 // wireObject is a decoded source object on its way through client-go's reflector, which needs
 // a runtime.Object with metadata (resourceVersion, and the WatchList bookmark's annotation).
-// The informers' transform unwraps it, so the stores hold only the compact struct.
+// The sources' store unwraps it, so it holds only the compact struct.
 type wireObject struct {
 	metav1.Object
 	// annotations are the metadata annotations of a WatchList bookmark ("k8s.io/initial-
@@ -214,7 +214,7 @@ func (l *restLister) ListerWatcher(gvr schema.GroupVersionResource, decode Decod
 	}
 }
 
-// errorListerWatcher fails every call: the informer reports it and retries.
+// errorListerWatcher fails every call: the reflector reports it and retries.
 type errorListerWatcher struct{ err error }
 
 func (e errorListerWatcher) List(metav1.ListOptions) (runtime.Object, error)   { return nil, e.err }
