@@ -160,7 +160,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSize$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pkg/healthmetrics
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/... ./test/scale/bench/
 
 # Joined views against kube-apiserver's own list, side by side, on a loaded local control
 # plane (hack/bench-scale.sh; results in docs/benchmarks.md). SCALE=small is the CI smoke test.

@@ -1,4 +1,4 @@
-package sources
+package bench
 
 import (
 	"context"
@@ -14,16 +14,58 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	discoveryfake "k8s.io/client-go/discovery/fake"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 	metadatafake "k8s.io/client-go/metadata/fake"
 	clienttesting "k8s.io/client-go/testing"
 
 	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/join"
+	"github.com/kubestash/backupview/pkg/kubestash"
+	"github.com/kubestash/backupview/pkg/sources"
 	"github.com/kubestash/backupview/pkg/viewcache"
 	"github.com/kubestash/backupview/test/scale"
 )
 
+// The in-process memory benchmarks (docs/benchmarks.md, "Memory: in-process heap per source
+// object"): the server's sources and view cache, run on a generated scale served by
+// client-go's fakes, without a cluster.
+
 var benchScale = flag.String("bench-scale", "default", "the scale BenchmarkHeapPerObject loads ("+scale.Syntax+")")
+
+// sourceKinds are the kinds the sources watch, as discovery serves them, and the scale's
+// target kinds.
+var sourceKinds = []struct {
+	gvr        schema.GroupVersionResource
+	kind       string
+	namespaced bool
+}{
+	{kubestash.BackupConfigurations, "BackupConfiguration", true}, {kubestash.BackupSessions, "BackupSession", true},
+	{kubestash.Repositories, "Repository", true}, {kubestash.BackupStorages, "BackupStorage", true},
+	{kubestash.RetentionPolicies, "RetentionPolicy", true}, {kubestash.Addons, "Addon", false},
+	{kubestash.CronJobs, "CronJob", true}, {kubestash.Snapshots, "Snapshot", true},
+	{scale.MongoDBs, "MongoDB", true}, {scale.Postgreses, "Postgres", true},
+}
+
+// fakeCluster serves every source kind through fake discovery and dynamic clients.
+func fakeCluster() (*discoveryfake.FakeDiscovery, *dynamicfake.FakeDynamicClient) {
+	lists := map[schema.GroupVersionResource]string{}
+	byGV := map[string][]metav1.APIResource{}
+	var order []string
+	for _, k := range sourceKinds {
+		lists[k.gvr] = k.kind + "List"
+		gv := k.gvr.GroupVersion().String()
+		if _, ok := byGV[gv]; !ok {
+			order = append(order, gv)
+		}
+		byGV[gv] = append(byGV[gv], metav1.APIResource{Name: k.gvr.Resource, Kind: k.kind, Namespaced: k.namespaced})
+	}
+	disco := &discoveryfake.FakeDiscovery{Fake: &clienttesting.Fake{}}
+	for _, gv := range order {
+		disco.Resources = append(disco.Resources, &metav1.APIResourceList{GroupVersion: gv, APIResources: byGV[gv]})
+	}
+	return disco, dynamicfake.NewSimpleDynamicClientWithCustomListKinds(k8sruntime.NewScheme(), lists)
+}
 
 // generated is a scale's objects as the API server would send them: JSON per resource, with
 // the server's metadata (uid, resourceVersion, creationTimestamp) and the status written.
@@ -74,11 +116,8 @@ func generate(b *testing.B, sc scale.Scale) *generated {
 // cluster serves the generated objects through fake clients, decoding each list from JSON
 // as client-go does (every string its own allocation, numbers int64), so that what the
 // informers keep is measured apart from the generator's copy.
-func (g *generated) cluster(b *testing.B) (*Sources, *viewcache.Cache[*ui.BackupConfigurationView]) {
-	extra := []*metav1.APIResourceList{{GroupVersion: "kubedb.com/v1", APIResources: []metav1.APIResource{
-		{Name: scale.MongoDBs.Resource, Kind: "MongoDB", Namespaced: true},
-		{Name: scale.Postgreses.Resource, Kind: "Postgres", Namespaced: true}}}}
-	disco, dyn := fakeCluster(b, extra)
+func (g *generated) cluster(b *testing.B) (*sources.Sources, *viewcache.Cache[*ui.BackupConfigurationView]) {
+	disco, dyn := fakeCluster()
 	dyn.PrependReactor("list", "*", func(a clienttesting.Action) (bool, k8sruntime.Object, error) {
 		l := &unstructured.UnstructuredList{Object: map[string]interface{}{"apiVersion": "v1", "kind": "List",
 			"metadata": map[string]interface{}{"resourceVersion": "1"}}}
@@ -104,7 +143,7 @@ func (g *generated) cluster(b *testing.B) (*Sources, *viewcache.Cache[*ui.Backup
 		return true, l, nil
 	})
 	var cache *viewcache.Cache[*ui.BackupConfigurationView]
-	s := New(dynamicLister{dyn}, md, disco, func(keys []string, rv uint64, deleted bool) { cache.Notify(keys, rv, deleted) })
+	s := sources.New(sources.NewDynamicLister(dyn), md, disco, func(keys []string, rv uint64, deleted bool) { cache.Notify(keys, rv, deleted) })
 	cache = viewcache.New("backupconfigurationviews", join.Views(s, join.Options{}), viewcache.Options{})
 	return s, cache
 }
@@ -112,7 +151,7 @@ func (g *generated) cluster(b *testing.B) (*Sources, *viewcache.Cache[*ui.Backup
 // held keeps the last measured sources and views alive after the benchmark, so that the heap
 // profile of -memprofile (written when the benchmarks are done) shows them in use.
 var (
-	held      *Sources
+	held      *sources.Sources
 	heldCache *viewcache.Cache[*ui.BackupConfigurationView]
 )
 
@@ -187,21 +226,29 @@ func BenchmarkHeapPerObject(b *testing.B) {
 	b.ReportMetric(views, "views")
 }
 
-// BenchmarkDecode is the informers' decoding of one object of each kind from its JSON, as
-// the API server sends it: what every listed or watched source object costs.
+// BenchmarkDecode is the sources' decoding of one object of each kind from its JSON, as the
+// API server sends it: what every listed or watched source object costs.
 func BenchmarkDecode(b *testing.B) {
-	sc := scale.Tiny
-	g := generate(b, sc)
-	s := New(nil, nil, nil, nil)
-	for _, k := range s.kinds {
+	g := generate(b, scale.Tiny)
+	for _, k := range []struct {
+		gvr    schema.GroupVersionResource
+		decode func([]byte) metav1.Object
+	}{
+		{kubestash.BackupConfigurations, func(d []byte) metav1.Object { return kubestash.DecodeBackupConfiguration(d) }},
+		{kubestash.BackupSessions, func(d []byte) metav1.Object { return kubestash.DecodeBackupSession(d) }},
+		{kubestash.Repositories, func(d []byte) metav1.Object { return kubestash.DecodeRepository(d) }},
+		{kubestash.BackupStorages, func(d []byte) metav1.Object { return kubestash.DecodeBackupStorage(d) }},
+		{kubestash.RetentionPolicies, func(d []byte) metav1.Object { return kubestash.DecodeRetentionPolicy(d) }},
+		{kubestash.Addons, func(d []byte) metav1.Object { return kubestash.DecodeAddon(d) }},
+		{kubestash.CronJobs, func(d []byte) metav1.Object { return kubestash.DecodeCronJob(d) }},
+	} {
 		b.Run(k.gvr.Resource, func(b *testing.B) {
 			data := g.objects[k.gvr][0]
-			ws := wireSerializer{decode: k.decode}
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if o, _, err := ws.Decode(data, nil, nil); err != nil || o.(*wireObject).GetName() == "" {
-					b.Fatal(o, err)
+				if o := k.decode(data); o.GetName() == "" {
+					b.Fatal(o)
 				}
 			}
 		})

@@ -13,8 +13,11 @@ import (
 	"k8s.io/client-go/tools/cache"
 )
 
-// dynamicLister serves the unit tests' fake dynamic clients through the server's decoders:
-// each object is encoded back to JSON, as the API server would send it.
+// NewDynamicLister lists and watches through a dynamic client, each object encoded back to
+// JSON and decoded as the REST lister decodes the API server's: for clients that only have a
+// dynamic.Interface, such as client-go's fakes in the tests and in-process benchmarks.
+func NewDynamicLister(dyn dynamic.Interface) Lister { return dynamicLister{dyn} }
+
 type dynamicLister struct{ dyn dynamic.Interface }
 
 func (l dynamicLister) ListerWatcher(gvr schema.GroupVersionResource, decode Decoder) cache.ListerWatcher {
