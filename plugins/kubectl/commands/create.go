@@ -91,16 +91,17 @@ every field (and the flag that set it). The form comes from the flags, or whole 
 	return cmd
 }
 
-func (r *root) create(cmd *cobra.Command, o *createOptions, args []string) error {
-	switch o.dryRun {
+// sending reads --dry-run, --submit and --output of a command that previews a kind and may
+// send the manifest (create, restore): whether it goes to the cluster, and what is printed.
+func sending(kind, dryRun string, submit bool, output string) (send bool, out string, err error) {
+	switch dryRun {
 	case dryRunNone, dryRunServer:
 	case "client":
-		return errors.New(`--dry-run=client has nothing to do: without --submit nothing but the preview is sent; use --dry-run=server to check the BackupConfiguration with the server`)
+		return false, "", fmt.Errorf(`--dry-run=client has nothing to do: without --submit nothing but the preview is sent; use --dry-run=server to check the %s with the server`, kind)
 	default:
-		return fmt.Errorf(`invalid argument %q for "--dry-run" flag: must be "none" or "server"`, o.dryRun)
+		return false, "", fmt.Errorf(`invalid argument %q for "--dry-run" flag: must be "none" or "server"`, dryRun)
 	}
-	send := o.submit || o.dryRun == dryRunServer
-	output := o.output
+	send = submit || dryRun == dryRunServer
 	switch output {
 	case "":
 		output = outputYAML
@@ -109,7 +110,15 @@ func (r *root) create(cmd *cobra.Command, o *createOptions, args []string) error
 		}
 	case outputYAML, outputJSON, outputName:
 	default:
-		return fmt.Errorf(`invalid argument %q for "--output" flag: must be yaml, json or name`, output)
+		return false, "", fmt.Errorf(`invalid argument %q for "--output" flag: must be yaml, json or name`, output)
+	}
+	return send, output, nil
+}
+
+func (r *root) create(cmd *cobra.Command, o *createOptions, args []string) error {
+	send, output, err := sending("BackupConfiguration", o.dryRun, o.submit, o.output)
+	if err != nil {
+		return err
 	}
 	ns, explicit, err := r.namespace()
 	if err != nil {

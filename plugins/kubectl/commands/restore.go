@@ -74,24 +74,9 @@ error. A form it refuses is an error naming every field and the flag that set it
 }
 
 func (r *root) restore(cmd *cobra.Command, o *restoreOptions, view string) error {
-	switch o.dryRun {
-	case dryRunNone, dryRunServer:
-	case "client":
-		return errors.New(`--dry-run=client has nothing to do: without --submit nothing but the preview is sent; use --dry-run=server to check the RestoreSession with the server`)
-	default:
-		return fmt.Errorf(`invalid argument %q for "--dry-run" flag: must be "none" or "server"`, o.dryRun)
-	}
-	send := o.submit || o.dryRun == dryRunServer
-	output := o.output
-	switch output {
-	case "":
-		output = outputYAML
-		if send {
-			output = outputName
-		}
-	case outputYAML, outputJSON, outputName:
-	default:
-		return fmt.Errorf(`invalid argument %q for "--output" flag: must be yaml, json or name`, output)
+	send, output, err := sending("RestoreSession", o.dryRun, o.submit, o.output)
+	if err != nil {
+		return err
 	}
 	ns, _, err := r.namespace()
 	if err != nil {
