@@ -190,7 +190,7 @@ func TestWideAndSelectors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err, out)
 	}
-	for _, col := range []string{"HEALTH", "LAST-SESSION", "LAST-SUCCESS", "NEXT-RUN", "CRONJOBS"} {
+	for _, col := range []string{"HEALTH", "LAST-SESSION", "LAST-SUCCESS", "NEXT-RUN", "CRONJOBS", "LAST-SNAPSHOT"} {
 		if !strings.Contains(strings.SplitN(out, "\n", 2)[0], col) {
 			t.Errorf("-o wide lacks %s", col)
 		}
@@ -198,6 +198,16 @@ func TestWideAndSelectors(t *testing.T) {
 	// NEXT-RUN is never an age in the past, though the demo's nextSchedules are stale.
 	if strings.Contains(out, " ago") {
 		t.Errorf("-o wide shows a time in the past:\n%s", out)
+	}
+	// LAST-SNAPSHOT: the newest Snapshot's phase and age, none without one.
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) > 1 && f[1] == "mongodb-backup" && (f[len(f)-2] != "Succeeded" || !strings.HasSuffix(f[len(f)-1], "d")):
+			t.Errorf("mongodb-backup's LAST-SNAPSHOT: %q", line)
+		case len(f) > 1 && f[1] == "app-data-backup" && f[len(f)-1] != "<none>":
+			t.Errorf("app-data-backup has no Snapshot: %q", line)
+		}
 	}
 	out, err = kubectl("get", "bcv", "-A", "--field-selector", "basic.paused=true", "--no-headers")
 	if err != nil || strings.Count(strings.TrimSpace(out), "\n") != 0 || !strings.Contains(out, "app-data-backup") {

@@ -191,11 +191,15 @@ func TestTable(t *testing.T) {
 	v.Health.Verdict = "Healthy"
 	v.Health.Reasons = []ui.HealthReason{{Type: "Overdue", After: &metav1.Time{Time: now.Add(-time.Minute)}}}
 	v.CronJobs = []ui.CronJobRef{{Suspend: true}, {}}
+	v.Repositories = []ui.RepositoryRef{
+		{Name: "a", Snapshots: []ui.SnapshotRef{{Name: "a-1", Phase: "Succeeded", SnapshotTime: &metav1.Time{Time: now.Add(-3 * time.Hour)}}}},
+		{Name: "b", Snapshots: []ui.SnapshotRef{{Name: "b-1", Phase: "Failed", SnapshotTime: &metav1.Time{Time: now.Add(-2 * time.Hour)}}}},
+	}
 	tbl, err := c.ConvertToTable(context.Background(), &ui.BackupConfigurationViewList{Items: []ui.BackupConfigurationView{*v}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tbl.ColumnDefinitions) != 15 || len(tbl.Rows) != 1 || len(tbl.Rows[0].Cells) != 15 {
+	if len(tbl.ColumnDefinitions) != 16 || len(tbl.Rows) != 1 || len(tbl.Rows[0].Cells) != 16 {
 		t.Fatalf("table shape: %d columns, %d rows", len(tbl.ColumnDefinitions), len(tbl.Rows))
 	}
 	var defaults []string
@@ -213,7 +217,7 @@ func TestTable(t *testing.T) {
 	}
 	cells := tbl.Rows[0].Cells
 	// The stored verdict is Healthy; read at now, the Overdue reason holds.
-	if cells[9] != "Overdue" || cells[10] != "60m" || cells[14] != "2 (1 suspended)" || cells[3] != "<none>" || cells[13] != "<none>" {
+	if cells[9] != "Overdue" || cells[10] != "60m" || cells[14] != "2 (1 suspended)" || cells[3] != "<none>" || cells[13] != "<none>" || cells[15] != "Failed 120m" {
 		t.Errorf("cells = %v", cells)
 	}
 	// No headers when asked; headers on an empty list.
@@ -222,7 +226,7 @@ func TestTable(t *testing.T) {
 		t.Error("NoHeaders ignored")
 	}
 	tbl, _ = c.ConvertToTable(context.Background(), &ui.BackupConfigurationViewList{}, nil)
-	if len(tbl.ColumnDefinitions) != 15 || len(tbl.Rows) != 0 {
+	if len(tbl.ColumnDefinitions) != 16 || len(tbl.Rows) != 0 {
 		t.Error("an empty list must still have headers")
 	}
 }

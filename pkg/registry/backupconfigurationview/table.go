@@ -31,6 +31,7 @@ var columns = []metav1.TableColumnDefinition{
 	{Name: "Last-Success", Type: "string", Priority: 1, Description: "Time since the newest successful backup."},
 	{Name: "Next-Run", Type: "string", Priority: 1, Description: "Time until the next run: KubeStash's nextSchedule, or the schedule's next firing when that has passed; none when paused or not scheduled."},
 	{Name: "CronJobs", Type: "string", Priority: 1, Description: "Number of trigger CronJobs, and how many are suspended."},
+	{Name: "Last-Snapshot", Type: "string", Priority: 1, Description: "Phase and age of the newest Snapshot of any of its repositories."},
 }
 
 // tableConvertor renders views; only here does the clock enter (ages, and health read at
@@ -71,7 +72,7 @@ func row(v *ui.BackupConfigurationView, now time.Time) metav1.TableRow {
 		Cells: []interface{}{
 			v.Name, none(s.Schedule), v.Basic.Paused, none(s.Repository), none(s.BackupStorage), none(s.Target),
 			none(s.Task), none(s.RetentionPolicy), none(v.Basic.Phase), v.Health.VerdictAt(now), age(&v.CreationTimestamp, now),
-			none(v.Health.LastSessionPhase), age(v.Health.LastSuccessfulBackupTime, now), nextRun(v, now), cronJobs(v),
+			none(v.Health.LastSessionPhase), age(v.Health.LastSuccessfulBackupTime, now), nextRun(v, now), cronJobs(v), lastSnapshot(v, now),
 		},
 	}
 }
@@ -98,6 +99,21 @@ func nextRun(v *ui.BackupConfigurationView, now time.Time) string {
 		return "<none>"
 	}
 	return "in " + duration.HumanDuration(t.Sub(now))
+}
+
+// lastSnapshot is the newest Snapshot of any repository (each repository's come newest first).
+func lastSnapshot(v *ui.BackupConfigurationView, now time.Time) string {
+	var newest *ui.SnapshotRef
+	for i := range v.Repositories {
+		if l := v.Repositories[i].Snapshots; len(l) > 0 && l[0].SnapshotTime != nil &&
+			(newest == nil || l[0].SnapshotTime.After(newest.SnapshotTime.Time)) {
+			newest = &l[0]
+		}
+	}
+	if newest == nil {
+		return "<none>"
+	}
+	return none(newest.Phase) + " " + age(newest.SnapshotTime, now)
 }
 
 func cronJobs(v *ui.BackupConfigurationView) string {
