@@ -147,14 +147,32 @@ func (r *root) create(cmd *cobra.Command, o *createOptions, args []string) error
 	if strings.TrimSpace(text) == "" {
 		return errors.New("the server answered the preview without a manifest")
 	}
-	if o.edit {
+	return r.sendManifest(ctx, c, manifest{gvr: kubestash.BackupConfigurations, resource: bcResource, kind: "BackupConfiguration",
+		namespace: f.namespace, name: f.name, why: "the preview was for that name (run create again for another)"},
+		text, ext, o.edit, send, output, o.dryRun, o.fieldManager)
+}
+
+// manifest is the object a preview rendered, as create and restore print, edit or apply it.
+type manifest struct {
+	gvr             schema.GroupVersionResource
+	resource        schema.GroupResource
+	kind            string
+	namespace, name string
+	why             string // why the editor may not change the kind, namespace or name
+}
+
+// sendManifest opens text in the editor (edit, checked as checkManifest does), then prints it,
+// or with send applies it server-side (dry run with dryRun server) and prints the result.
+func (r *root) sendManifest(ctx context.Context, c *clients, m manifest, text, ext string, edit, send bool, output, dryRun, fieldManager string) error {
+	if edit {
 		getenv := r.Getenv
 		if getenv == nil {
 			getenv = os.Getenv
 		}
 		ed := manifestedit.Editor{Command: manifestedit.DefaultEditor(getenv), In: r.Streams.In, Out: r.Streams.Out, ErrOut: r.Streams.ErrOut}
-		what := fmt.Sprintf("BackupConfiguration %s/%s", f.namespace, f.name)
-		edited, err := manifestedit.Edit(ed, what, []byte(text), ext, r.checkEdit(ctx, c, f, send, o.fieldManager))
+		what := fmt.Sprintf("%s %s/%s", m.kind, m.namespace, m.name)
+		check := r.checkManifest(ctx, c, m.gvr, m.kind, m.namespace, m.name, m.why, send, fieldManager)
+		edited, err := manifestedit.Edit(ed, what, []byte(text), ext, check)
 		if err != nil {
 			return err
 		}
@@ -171,15 +189,15 @@ func (r *root) create(cmd *cobra.Command, o *createOptions, args []string) error
 		_, err := io.WriteString(r.Streams.Out, withNewline(text))
 		return err
 	}
-	opts := metav1.ApplyOptions{FieldManager: o.fieldManager}
+	opts := metav1.ApplyOptions{FieldManager: fieldManager}
 	operation := "serverside-applied"
-	if o.dryRun == dryRunServer {
+	if dryRun == dryRunServer {
 		opts.DryRun = []string{metav1.DryRunAll}
 		operation += " (server dry run)"
 	}
-	applied, err := c.dynamic.Resource(kubestash.BackupConfigurations).Namespace(f.namespace).Apply(ctx, f.name, obj, opts)
+	applied, err := c.dynamic.Resource(m.gvr).Namespace(m.namespace).Apply(ctx, m.name, obj, opts)
 	if err != nil {
-		return explain(c.discovery, err, bcResource, nil)
+		return explain(c.discovery, err, m.resource, nil)
 	}
 	var printer printers.ResourcePrinter = &printers.NamePrinter{Operation: operation}
 	switch output {
@@ -251,16 +269,7 @@ func (o *createOptions) readForm(cmd *cobra.Command, ns string, explicitNS bool,
 	return &form{namespace: obj.GetNamespace(), name: obj.GetName(), body: body}, err
 }
 
-// checkEdit checks an edited manifest: still the BackupConfiguration the form named, and
-// accepted by the server (a server-side apply with dry run: the CRD's schema and KubeStash's
-// admission). What the user can fix reopens the editor; a caller who may not create
-// BackupConfigurations gets a warning instead, unless the manifest is to be sent anyway.
-func (r *root) checkEdit(ctx context.Context, c *clients, f *form, send bool, fieldManager string) manifestedit.Validate {
-	return r.checkManifest(ctx, c, kubestash.BackupConfigurations, "BackupConfiguration", f.namespace, f.name,
-		"the preview was for that name (run create again for another)", send, fieldManager)
-}
-
-// checkManifest is checkEdit for a manifest of any KubeStash kind: it must stay the kind and
+// checkManifest checks an edited manifest of any KubeStash kind: it must stay the kind and
 // the namespace/name it was rendered as (why says so), and pass a server-side dry-run apply.
 func (r *root) checkManifest(ctx context.Context, c *clients, gvr schema.GroupVersionResource, kind, namespace, name, why string, send bool, fieldManager string) manifestedit.Validate {
 	return func(m []byte) ([]string, error) {

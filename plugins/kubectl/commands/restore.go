@@ -4,19 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/cli-runtime/pkg/printers"
 
 	"github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/kubestash"
 	"github.com/kubestash/backupview/plugins/kubectl/formflags"
-	"github.com/kubestash/backupview/plugins/kubectl/manifestedit"
 )
 
 // restoreSessions is the KubeStash resource the restore command submits.
@@ -117,50 +113,9 @@ func (r *root) restore(cmd *cobra.Command, o *restoreOptions, view string) error
 	if strings.TrimSpace(text) == "" {
 		return errors.New("the server answered the restore preview without a manifest")
 	}
-	if o.edit {
-		getenv := r.Getenv
-		if getenv == nil {
-			getenv = os.Getenv
-		}
-		ed := manifestedit.Editor{Command: manifestedit.DefaultEditor(getenv), In: r.Streams.In, Out: r.Streams.Out, ErrOut: r.Streams.ErrOut}
-		what := fmt.Sprintf("RestoreSession %s/%s", ns, name)
-		check := r.checkManifest(ctx, c, restoreSessions, "RestoreSession", ns, name,
-			"the preview was for that name (use --name for another)", send, o.fieldManager)
-		edited, err := manifestedit.Edit(ed, what, []byte(text), ext, check)
-		if err != nil {
-			return err
-		}
-		text = string(edited)
-	}
-	obj, err := decodeManifest([]byte(text))
-	if err != nil {
-		return err
-	}
-	if !send {
-		if output == outputName {
-			return (&printers.NamePrinter{}).PrintObj(obj, r.Streams.Out)
-		}
-		_, err := io.WriteString(r.Streams.Out, withNewline(text))
-		return err
-	}
-	opts := metav1.ApplyOptions{FieldManager: o.fieldManager}
-	operation := "serverside-applied"
-	if o.dryRun == dryRunServer {
-		opts.DryRun = []string{metav1.DryRunAll}
-		operation += " (server dry run)"
-	}
-	applied, err := c.dynamic.Resource(restoreSessions).Namespace(ns).Apply(ctx, name, obj, opts)
-	if err != nil {
-		return explain(c.discovery, err, restoreResource, nil)
-	}
-	var printer printers.ResourcePrinter = &printers.NamePrinter{Operation: operation}
-	switch output {
-	case outputYAML:
-		printer = &printers.OmitManagedFieldsPrinter{Delegate: &printers.YAMLPrinter{}}
-	case outputJSON:
-		printer = &printers.OmitManagedFieldsPrinter{Delegate: &printers.JSONPrinter{}}
-	}
-	return printer.PrintObj(applied, r.Streams.Out)
+	return r.sendManifest(ctx, c, manifest{gvr: restoreSessions, resource: restoreResource, kind: "RestoreSession",
+		namespace: ns, name: name, why: "the preview was for that name (use --name for another)"},
+		text, ext, o.edit, send, output, o.dryRun, o.fieldManager)
 }
 
 // snapshotLine describes the snapshot a restore would use now, in one line.
