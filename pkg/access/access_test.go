@@ -340,3 +340,34 @@ func TestRedactHealthOfMissingReference(t *testing.T) {
 		t.Errorf("cached view modified: %+v", v.Health)
 	}
 }
+
+// A BackupVerifier in another namespace keeps its details, and the reason its schedule
+// supports, only for a caller who may get BackupVerifiers there; the verification's sessions
+// and Snapshots, in the view's namespace, stay.
+func TestRedactVerifierElsewhere(t *testing.T) {
+	v := view()
+	v.BackupStorages, v.RetentionPolicies = v.BackupStorages[:1], v.RetentionPolicies[:1]
+	last := &ui.VerificationSessionRef{Name: "v-1", Phase: "Failed"}
+	v.Repositories = []ui.RepositoryRef{{Name: "repo", Namespace: "demo", Found: true, Verification: &ui.RepositoryVerification{
+		Verifier: ui.ObjectReference{Namespace: "verify", Name: "mongo"}, Found: true, Type: "RestoreOnly", Schedule: "@daily", LastSession: last}}}
+	v.Health = ui.Health{Verdict: ui.VerdictVerificationFailing, Reasons: []ui.HealthReason{
+		{Type: ui.VerdictVerificationFailing, Object: ui.TypedObjectReference{Kind: "BackupVerificationSession", Namespace: "demo", Name: "v-1"}},
+		{Type: ui.VerdictVerificationFailing, Object: ui.TypedObjectReference{Kind: "BackupVerifier", Namespace: "verify", Name: "mongo"}, Message: "schedule @daily"},
+	}}
+	c := New(newFake("alice get core.kubestash.com/backupverifier verify").authorizer(), Options{})
+	if got := c.Redact(as("alice"))(v); got != v {
+		t.Errorf("alice may get the verifier, but got a copy")
+	}
+	got := c.Redact(as("bob"))(v)
+	want := &ui.RepositoryVerification{Verifier: v.Repositories[0].Verification.Verifier, LastSession: last,
+		Restricted: "you cannot get backupverifier in namespace verify"}
+	if !reflect.DeepEqual(got.Repositories[0].Verification, want) {
+		t.Errorf("bob's verification %+v, want %+v", got.Repositories[0].Verification, want)
+	}
+	if len(got.Health.Reasons) != 1 || got.Health.Reasons[0].Object.Kind != "BackupVerificationSession" || got.Health.Verdict != ui.VerdictVerificationFailing {
+		t.Errorf("bob's health %+v", got.Health)
+	}
+	if !v.Repositories[0].Verification.Found || len(v.Health.Reasons) != 2 {
+		t.Error("the cached view was modified")
+	}
+}

@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"slices"
 
 	ui "github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/health"
@@ -25,8 +26,9 @@ func (c *Checker) Redact(ctx context.Context) func(*ui.BackupConfigurationView) 
 }
 
 var (
-	storages = kubestash.BackupStorages
-	policies = kubestash.RetentionPolicies
+	storages  = kubestash.BackupStorages
+	policies  = kubestash.RetentionPolicies
+	verifiers = kubestash.BackupVerifiers
 )
 
 // Redact is Checker.Redact for this caller.
@@ -65,11 +67,21 @@ func (a *Caller) Redact(v *ui.BackupConfigurationView) *ui.BackupConfigurationVi
 			targetWhy = why
 		}
 	}
+	hideV := false
+	for i := range v.Repositories {
+		if vr := v.Repositories[i].Verification; vr != nil && vr.Verifier.Namespace != ns {
+			lock()
+			if ok, _ := a.mayGet(rkey{verifiers.Group, verifiers.Resource, vr.Verifier.Namespace}); !ok {
+				hideV = true
+				break
+			}
+		}
+	}
 	if !locked {
 		return v // nothing outside the view's namespace: the common case, no lock, no clock
 	}
 	defer a.mu.Unlock()
-	if !hideS && !hideP && targetWhy == "" {
+	if !hideS && !hideP && targetWhy == "" && !hideV {
 		return v
 	}
 
@@ -84,9 +96,20 @@ func (a *Caller) Redact(v *ui.BackupConfigurationView) *ui.BackupConfigurationVi
 		t := v.Target
 		out.Target = ui.TargetRef{APIGroup: t.APIGroup, Kind: t.Kind, Namespace: t.Namespace, Name: t.Name, Restricted: targetWhy}
 	}
+	if hideV {
+		out.Repositories = a.redactVerifiers(v.Repositories, ns)
+		// A verifier's schedule is its own: the reason it supports goes with it.
+		out.Health = health.WithoutReasons(out.Health, func(r ui.HealthReason) bool {
+			if r.Object.Kind != "BackupVerifier" || r.Object.Namespace == ns {
+				return false
+			}
+			ok, _ := a.mayGet(rkey{verifiers.Group, verifiers.Resource, r.Object.Namespace})
+			return !ok
+		})
+	}
 	if hideS || hideP {
 		// The health must not tell what the redacted entries hide: that one is missing.
-		out.Health = health.WithoutMissing(v.Health, func(kind, rns, _ string) bool {
+		out.Health = health.WithoutMissing(out.Health, func(kind, rns, _ string) bool {
 			if rns == ns {
 				return false
 			}
@@ -109,6 +132,24 @@ func (a *Caller) redactStorages(l []ui.BackupStorageRef, ns string) []ui.BackupS
 		func(r ui.BackupStorageRef, why string) ui.BackupStorageRef {
 			return ui.BackupStorageRef{Name: r.Name, Namespace: r.Namespace, Restricted: why}
 		})
+}
+
+// redactVerifiers returns the repositories with the BackupVerifiers the caller may not get
+// reduced to their reference; the verifications' sessions and Snapshots, in the view's
+// namespace, stay. a.mu is held.
+func (a *Caller) redactVerifiers(l []ui.RepositoryRef, ns string) []ui.RepositoryRef {
+	out := slices.Clone(l)
+	for i := range out {
+		vr := out[i].Verification
+		if vr == nil || vr.Verifier.Namespace == ns {
+			continue
+		}
+		if ok, why := a.mayGet(rkey{verifiers.Group, verifiers.Resource, vr.Verifier.Namespace}); !ok {
+			out[i].Verification = &ui.RepositoryVerification{Verifier: vr.Verifier, Restricted: why, LastSession: vr.LastSession,
+				LastSuccessfulVerificationTime: vr.LastSuccessfulVerificationTime, LastVerifiedSnapshot: vr.LastVerifiedSnapshot}
+		}
+	}
+	return out
 }
 
 // redactPolicies is redactStorages for RetentionPolicies.

@@ -41,6 +41,7 @@ func Build(bc *kubestash.BackupConfiguration, sessions []*kubestash.BackupSessio
 	}
 	b.runsOfSessions()
 	b.snapshots()
+	b.verifications()
 	b.stuck()
 	if !bc.Paused {
 		if last.IsZero() {
@@ -81,10 +82,18 @@ func MissingMessage(kind, ns, name string) string {
 // caller's to learn (docs/design.md, "Authorization follows the caller"); KubeStash's own
 // phase, which the BackupConfiguration's readers see anyway, still counts. h is not modified.
 func WithoutMissing(h ui.Health, restricted func(kind, ns, name string) bool) ui.Health {
+	return WithoutReasons(h, func(r ui.HealthReason) bool {
+		return r.Type == ui.VerdictInvalid && r.Object.Kind == "BackupConfiguration" && isMissing(r.Message, restricted)
+	})
+}
+
+// WithoutReasons returns h without the reasons drop selects, and with the clock-free verdict
+// of what remains. h is not modified.
+func WithoutReasons(h ui.Health, drop func(ui.HealthReason) bool) ui.Health {
 	var kept []ui.HealthReason
 	dropped := false
 	for _, r := range h.Reasons {
-		if r.Type == ui.VerdictInvalid && r.Object.Kind == "BackupConfiguration" && isMissing(r.Message, restricted) {
+		if drop(r) {
 			dropped = true
 			continue
 		}
@@ -227,6 +236,50 @@ func (b *builder) snapshots() {
 		case s.Integrity != nil && !*s.Integrity:
 			b.add(ui.VerdictFailing, obj, "status.integrity", fmt.Sprintf("the newest Snapshot of Repository %s/%s failed its integrity check", r.Namespace, r.Name), nil)
 		}
+	}
+}
+
+// verifications: per Repository with a BackupVerifier, its newest verification when it Failed,
+// and, where the verifier has a schedule, from the instant no verification has succeeded for
+// twice its interval: the last success (or, without one, the BackupConfiguration's creation)
+// plus twice the schedule's longest gap between firings, as for Overdue.
+func (b *builder) verifications() {
+	for _, r := range b.v.Repositories {
+		vr := r.Verification
+		if vr == nil {
+			continue
+		}
+		if s := vr.LastSession; s != nil && s.Phase == kubestash.VerificationFailed {
+			obj := ui.TypedObjectReference{APIGroup: kubestash.CoreGroup, Kind: "BackupVerificationSession", Namespace: r.Namespace, Name: s.Name}
+			msg := fmt.Sprintf("the newest verification of Repository %s/%s Failed", r.Namespace, r.Name)
+			if s.Snapshot != "" {
+				msg += fmt.Sprintf(" (Snapshot %s)", s.Snapshot)
+			}
+			if s.Message != "" {
+				msg += ": " + s.Message
+			}
+			b.add(ui.VerdictVerificationFailing, obj, "status.phase", msg, nil)
+		}
+		if !vr.Found || vr.Schedule == "" {
+			continue
+		}
+		sched, err := cron.Parse(vr.Schedule)
+		if err != nil {
+			continue
+		}
+		interval, ok := sched.MaxInterval()
+		base, since := b.bc.CreationTimestamp.Time, "no verification has succeeded since the BackupConfiguration's creation at "
+		if t := vr.LastSuccessfulVerificationTime; t != nil {
+			base, since = t.Time, "the last verification succeeded at "
+		}
+		if !ok || base.IsZero() {
+			continue
+		}
+		after := base.Add(2 * interval)
+		obj := ui.TypedObjectReference{APIGroup: kubestash.CoreGroup, Kind: "BackupVerifier", Namespace: vr.Verifier.Namespace, Name: vr.Verifier.Name}
+		b.add(ui.VerdictVerificationFailing, obj, "spec.scheduler.schedule",
+			fmt.Sprintf("%s%s for Repository %s/%s; its BackupVerifier (schedule %q) fires at least every %s, and a verification is overdue after twice that",
+				since, stamp(base), r.Namespace, r.Name, vr.Schedule, interval), &after)
 	}
 }
 

@@ -32,6 +32,9 @@ const (
 	LastSessionPhaseName = Prefix + "last_session_phase"
 	RepositorySizeName   = Prefix + "repository_size_bytes"
 	RepositorySnapsName  = Prefix + "repository_snapshots"
+	// RepositoryVerifiedName is when the newest successful verification of a Repository's
+	// backups ended (docs/design.md, "Verification").
+	RepositoryVerifiedName = Prefix + "repository_last_verification_timestamp_seconds"
 	// CountName is the number of BackupConfigurations per verdict, exported even when the
 	// per-object series are off.
 	CountName = "backupview_backupconfigurations"
@@ -46,11 +49,12 @@ var Verdicts = ui.Verdicts
 var SessionPhases = []string{kubestash.SessionPending, kubestash.SessionRunning, kubestash.SessionSucceeded, kubestash.SessionFailed, kubestash.SessionSkipped}
 
 // The most series one BackupConfiguration has (docs/design.md, "Metrics"): one per verdict
-// (8) and per session phase (5), paused, the last success and the overdue threshold; and two
-// per Repository (size, snapshots). The counts per verdict (8) are exported once.
+// (9) and per session phase (5), paused, the last success and the overdue threshold; and three
+// per Repository (size, snapshots, last verification). The counts per verdict (9) are exported
+// once.
 const (
-	SeriesPerBackupConfiguration = 16
-	SeriesPerRepository          = 2
+	SeriesPerBackupConfiguration = 17
+	SeriesPerRepository          = 3
 )
 
 // ObjectLabels label every per-BackupConfiguration series: the BackupConfiguration and its
@@ -80,7 +84,7 @@ type Collector struct {
 	opts  Options
 	mu    sync.Mutex // scrapes take turns
 
-	verdict, paused, lastSuccess, overdueAfter, phase, repoSize, repoSnaps, count *metrics.Desc
+	verdict, paused, lastSuccess, overdueAfter, phase, repoSize, repoSnaps, repoVerified, count *metrics.Desc
 }
 
 var _ metrics.StableCollector = &Collector{}
@@ -103,13 +107,14 @@ func New(views Views, o Options) *Collector {
 		phase:        desc(LastSessionPhaseName, "The phase of the newest BackupSession: 1 for its phase, 0 for the others; all 0 without a BackupSession.", with("phase")),
 		repoSize:     desc(RepositorySizeName, "The size of a Repository the BackupConfiguration backs up to (status.size), in bytes, where KubeStash reports it.", with("repository")),
 		repoSnaps:    desc(RepositorySnapsName, "The number of snapshots in a Repository the BackupConfiguration backs up to (status.snapshotCount), where KubeStash reports it.", with("repository")),
+		repoVerified: desc(RepositoryVerifiedName, "When the newest successful verification of a Repository the BackupConfiguration backs up to ended, in Unix seconds: a Succeeded BackupVerificationSession's creation plus its duration. Absent without a BackupVerifier or before one succeeds.", with("repository")),
 		count:        desc(CountName, "The number of BackupConfigurations with each health verdict at scrape time.", []string{"verdict"}),
 	}
 }
 
 // DescribeWithStability sends every descriptor.
 func (c *Collector) DescribeWithStability(ch chan<- *metrics.Desc) {
-	for _, d := range []*metrics.Desc{c.verdict, c.paused, c.lastSuccess, c.overdueAfter, c.phase, c.repoSize, c.repoSnaps, c.count} {
+	for _, d := range []*metrics.Desc{c.verdict, c.paused, c.lastSuccess, c.overdueAfter, c.phase, c.repoSize, c.repoSnaps, c.repoVerified, c.count} {
 		ch <- d
 	}
 }
@@ -158,8 +163,8 @@ func (c *Collector) CollectWithStability(ch chan<- metrics.Metric) {
 // (docs/benchmarks.md, "Metrics"). A scrape's pairs are its own: encoding a protobuf response
 // writes into them.
 type scrape struct {
-	verdict, paused, lastSuccess, overdueAfter, phase, repoSize, repoSnaps *prometheus.Desc
-	verdicts, phases                                                       []*dto.LabelPair
+	verdict, paused, lastSuccess, overdueAfter, phase, repoSize, repoSnaps, repoVerified *prometheus.Desc
+	verdicts, phases                                                                     []*dto.LabelPair
 }
 
 func (c *Collector) newScrape() *scrape {
@@ -167,6 +172,7 @@ func (c *Collector) newScrape() *scrape {
 	s := &scrape{
 		verdict: promDesc(c.verdict, n+1), paused: promDesc(c.paused, n), lastSuccess: promDesc(c.lastSuccess, n),
 		overdueAfter: promDesc(c.overdueAfter, n), phase: promDesc(c.phase, n+1), repoSize: promDesc(c.repoSize, n+1), repoSnaps: promDesc(c.repoSnaps, n+1),
+		repoVerified: promDesc(c.repoVerified, n+1),
 	}
 	pairs := func(name string, values []string) []*dto.LabelPair {
 		out := make([]*dto.LabelPair, len(values))
@@ -267,6 +273,9 @@ func (s *scrape) series(v *ui.BackupConfigurationView, verdict int) []*sample {
 		}
 		if r.SnapshotCount != nil {
 			add(s.repoSnaps, l, float64(*r.SnapshotCount))
+		}
+		if vr := r.Verification; vr != nil && vr.LastSuccessfulVerificationTime != nil {
+			add(s.repoVerified, l, seconds(vr.LastSuccessfulVerificationTime.Time))
 		}
 	}
 	return out

@@ -55,9 +55,10 @@ func healthyView() *ui.BackupConfigurationView {
 		ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "mongodb-backup"},
 		Target:     ui.TargetRef{APIGroup: "kubedb.com", Kind: "MongoDB", Namespace: "demo", Name: "mongodb", Found: true},
 		Repositories: []ui.RepositoryRef{
-			{Name: "mongodb-repo", Namespace: "demo", Found: true, Size: "9.046 KiB", SnapshotCount: i32(4)},
+			{Name: "mongodb-repo", Namespace: "demo", Found: true, Size: "9.046 KiB", SnapshotCount: i32(4),
+				Verification: &ui.RepositoryVerification{LastSuccessfulVerificationTime: mt(t0.Add(-time.Hour))}},
 			{Name: "missing-repo", Namespace: "demo", Found: false},
-			{Name: "new-repo", Namespace: "demo", Found: true, Size: "", SnapshotCount: nil},
+			{Name: "new-repo", Namespace: "demo", Found: true, Size: "", SnapshotCount: nil, Verification: &ui.RepositoryVerification{}},
 			{Name: "odd-repo", Namespace: "demo", Found: true, Size: "a lot", SnapshotCount: i32(0)},
 		},
 		Health: ui.Health{
@@ -124,13 +125,14 @@ func TestSeriesOfOneBackupConfiguration(t *testing.T) {
 	now := t0.Add(time.Hour)
 	got := scrapeOnce(t, New(snapshot(healthyView(), pausedView()), Options{PerObject: true, Now: func() time.Time { return now }}))
 	want := map[string]float64{
-		series(PausedName, mongo):                                       0,
-		series(LastSuccessName, mongo):                                  float64(t0.Unix()) + 0.5,
-		series(OverdueAfterName, mongo):                                 float64(t0.Add(8 * time.Hour).Unix()),
-		series(RepositorySizeName, mongo, `repository="mongodb-repo"`):  9263,
-		series(RepositorySnapsName, mongo, `repository="mongodb-repo"`): 4,
-		series(RepositorySnapsName, mongo, `repository="odd-repo"`):     0,
-		series(PausedName, appData):                                     1,
+		series(PausedName, mongo):                                          0,
+		series(LastSuccessName, mongo):                                     float64(t0.Unix()) + 0.5,
+		series(OverdueAfterName, mongo):                                    float64(t0.Add(8 * time.Hour).Unix()),
+		series(RepositorySizeName, mongo, `repository="mongodb-repo"`):     9263,
+		series(RepositorySnapsName, mongo, `repository="mongodb-repo"`):    4,
+		series(RepositorySnapsName, mongo, `repository="odd-repo"`):        0,
+		series(RepositoryVerifiedName, mongo, `repository="mongodb-repo"`): float64(t0.Add(-time.Hour).Unix()),
+		series(PausedName, appData):                                        1,
 	}
 	for _, v := range Verdicts {
 		want[series(HealthVerdictName, mongo, fmt.Sprintf("verdict=%q", v))] = bit(v == ui.VerdictHealthy)

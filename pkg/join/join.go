@@ -34,6 +34,10 @@ type Lookup interface {
 	Target(t kubestash.TypedRef) (obj *kubestash.Object, installed bool)
 	// Snapshots are the Snapshots of the Repository ns/repository (unordered).
 	Snapshots(ns, repository string) (snapshots []*kubestash.Snapshot, synced bool)
+	BackupVerifier(ns, name string) *kubestash.BackupVerifier
+	// VerificationSessions are the BackupVerificationSessions the BackupConfiguration
+	// namespace/name invoked (unordered).
+	VerificationSessions(bcKey string) (sessions []*kubestash.BackupVerificationSession, synced bool)
 }
 
 // Options shape the views.
@@ -96,6 +100,9 @@ type builder struct {
 	bc        *kubestash.BackupConfiguration
 	rv        uint64
 	snapshots int // per repository
+	// verifications are the BackupConfiguration's BackupVerificationSessions, newest first,
+	// read once a Repository has a verifier.
+	verifications []*kubestash.BackupVerificationSession
 }
 
 func (b *builder) see(rv string) {
@@ -295,22 +302,32 @@ func (b *builder) repositories() []ui.RepositoryRef {
 			r.Found, r.Size, r.SnapshotCount, r.Integrity, r.Phase = true, repo.Size, repo.SnapshotCount, repo.Integrity, repo.Phase
 			r.Target, r.LastSuccessfulBackupTime, r.CreationTimestamp = PrintTarget(repo.AppRef, repo.Namespace), repo.LastBackupTime, ts(&repo.CreationTimestamp)
 		}
-		r.Snapshots, r.SnapshotsTotal = b.snapshotsOf(b.bc.Namespace, n)
+		var verified *ui.VerifiedSnapshotRef
+		r.Snapshots, r.SnapshotsTotal, verified = b.snapshotsOf(b.bc.Namespace, n)
+		if v := b.bc.Verifier(n); v != nil {
+			r.Verification = b.verification(n, *v, verified)
+		}
 		out = append(out, r)
 	}
 	return out
 }
 
 // snapshotsOf is the Repository's newest Snapshots, newest first by snapshot time (one without
-// a time last, then by name), at most b.snapshots, and how many there are.
-func (b *builder) snapshotsOf(ns, repo string) ([]ui.SnapshotRef, int32) {
+// a time last, then by name), at most b.snapshots, how many there are, and the newest Verified
+// one.
+func (b *builder) snapshotsOf(ns, repo string) ([]ui.SnapshotRef, int32, *ui.VerifiedSnapshotRef) {
 	l, _ := b.l.Snapshots(ns, repo)
 	if len(l) == 0 {
-		return nil, 0
+		return nil, 0, nil
 	}
 	l = slices.Clone(l)
 	slices.SortFunc(l, kubestash.NewestSnapshotFirst)
 	total := int32(len(l))
+	var verified *ui.VerifiedSnapshotRef
+	if i := slices.IndexFunc(l, func(s *kubestash.Snapshot) bool { return s.VerificationStatus == kubestash.SnapshotVerified }); i >= 0 {
+		b.see(l[i].ResourceVersion)
+		verified = &ui.VerifiedSnapshotRef{Name: l[i].Name, SnapshotTime: l[i].SnapshotTime}
+	}
 	out := make([]ui.SnapshotRef, 0, min(len(l), b.snapshots))
 	for _, s := range l[:min(len(l), b.snapshots)] {
 		b.see(s.ResourceVersion)
@@ -323,7 +340,49 @@ func (b *builder) snapshotsOf(ns, repo string) ([]ui.SnapshotRef, int32) {
 		}
 		out = append(out, r)
 	}
-	return out, total
+	return out, total, verified
+}
+
+// verification is the Repository's verification by the BackupVerifier v: the verifier, the
+// newest of the BackupConfiguration's BackupVerificationSessions for the Repository (by
+// creation, then name) and the end of the newest Succeeded one.
+func (b *builder) verification(repo string, v kubestash.Ref, verified *ui.VerifiedSnapshotRef) *ui.RepositoryVerification {
+	out := &ui.RepositoryVerification{Verifier: ui.ObjectReference{Namespace: v.Namespace, Name: v.Name}, LastVerifiedSnapshot: verified}
+	if bv := b.l.BackupVerifier(v.Namespace, v.Name); bv != nil {
+		b.see(bv.ResourceVersion)
+		out.Found, out.Type, out.Schedule = true, bv.Type, bv.Schedule
+	}
+	if b.verifications == nil {
+		b.verifications, _ = b.l.VerificationSessions(nsName(b.bc.Namespace, b.bc.Name))
+		b.verifications = slices.Clone(b.verifications)
+		slices.SortFunc(b.verifications, func(x, y *kubestash.BackupVerificationSession) int {
+			return cmp.Or(y.CreationTimestamp.Compare(x.CreationTimestamp.Time), cmp.Compare(x.Name, y.Name))
+		})
+	}
+	var lastSuccess time.Time
+	for _, s := range b.verifications { // newest first
+		if s.Repository != repo {
+			continue
+		}
+		b.see(s.ResourceVersion)
+		if out.LastSession == nil {
+			out.LastSession = &ui.VerificationSessionRef{Name: s.Name, Phase: s.Phase, CreationTimestamp: ts(&s.CreationTimestamp),
+				Duration: s.Duration, Snapshot: s.Snapshot, Message: s.Message}
+		}
+		if s.Phase == kubestash.VerificationSucceeded && !s.CreationTimestamp.IsZero() {
+			end := s.CreationTimestamp.Time
+			if d, err := time.ParseDuration(s.Duration); err == nil && d > 0 {
+				end = end.Add(d)
+			}
+			if end.After(lastSuccess) {
+				lastSuccess = end
+			}
+		}
+	}
+	if !lastSuccess.IsZero() {
+		out.LastSuccessfulVerificationTime = &metav1.Time{Time: lastSuccess}
+	}
+	return out
 }
 
 func (b *builder) target() ui.TargetRef {

@@ -20,6 +20,13 @@ type fake struct {
 	policies map[string]*kubestash.RetentionPolicy
 	targets  map[string]*kubestash.Object
 	snaps    map[string][]*kubestash.Snapshot // by "<namespace>/<repository>"
+	verifier map[string]*kubestash.BackupVerifier
+	verifies map[string][]*kubestash.BackupVerificationSession // by BackupConfiguration key
+}
+
+func (f *fake) BackupVerifier(ns, n string) *kubestash.BackupVerifier { return f.verifier[ns+"/"+n] }
+func (f *fake) VerificationSessions(k string) ([]*kubestash.BackupVerificationSession, bool) {
+	return f.verifies[k], true
 }
 
 func (f *fake) Snapshots(ns, repo string) ([]*kubestash.Snapshot, bool) {
@@ -302,3 +309,82 @@ func TestSnapshots(t *testing.T) {
 }
 
 func must(v *ui.BackupConfigurationView, _ uint64) *ui.BackupConfigurationView { return v }
+
+// A Repository with a BackupVerifier shows the verifier, its newest verification, the end of
+// the newest successful one and the newest Verified Snapshot; the newest verification Failed
+// makes the view VerificationFailing, and so does, from its instant, no success within twice
+// the verifier's schedule.
+func TestVerification(t *testing.T) {
+	b := bc()
+	b.Sessions[0].Verifiers = []kubestash.RepositoryVerifier{{Repository: "s3-repo", Verifier: kubestash.Ref{Name: "pg-verifier"}}}
+	l := lookup()
+	l.snaps = map[string][]*kubestash.Snapshot{"prod/s3-repo": {
+		{Meta: meta("prod", "s-new", "91", t0), Repository: "s3-repo", Phase: "Succeeded", SnapshotTime: &metav1.Time{Time: t0.Add(-time.Hour)}, VerificationStatus: "NotVerified"},
+		{Meta: meta("prod", "s-old", "92", t0), Repository: "s3-repo", Phase: "Succeeded", SnapshotTime: &metav1.Time{Time: t0.Add(-7 * time.Hour)}, VerificationStatus: "Verified"},
+	}}
+	l.verifier = map[string]*kubestash.BackupVerifier{"prod/pg-verifier": {Meta: meta("prod", "pg-verifier", "93", t0), Type: "RestoreOnly", Schedule: "0 */6 * * *"}}
+	vs := func(name, phase string, at time.Duration, repo string) *kubestash.BackupVerificationSession {
+		return &kubestash.BackupVerificationSession{Meta: meta("prod", name, "94", t0.Add(at)), Invoker: "pg", Repository: repo, Snapshot: "s-old", Phase: phase, Duration: "2m"}
+	}
+	failed := vs("v3", "Failed", -time.Hour, "s3-repo")
+	failed.Message = "restore failed: exit status 1"
+	l.verifies = map[string][]*kubestash.BackupVerificationSession{"prod/pg": {
+		vs("v1", "Succeeded", -7*time.Hour, "s3-repo"), failed, vs("v2", "Succeeded", -3*time.Hour, "s3-repo"), vs("g1", "Failed", 0, "gcs-repo"),
+	}}
+	v, rv := Build(b, l, Options{})
+	var got *ui.RepositoryVerification
+	for _, r := range v.Repositories {
+		switch r.Name {
+		case "s3-repo":
+			got = r.Verification
+		default:
+			if r.Verification != nil {
+				t.Errorf("%s has a verification without a verifier: %+v", r.Name, r.Verification)
+			}
+		}
+	}
+	if got == nil || !got.Found || got.Type != "RestoreOnly" || got.Schedule != "0 */6 * * *" || got.Verifier != (ui.ObjectReference{Namespace: "prod", Name: "pg-verifier"}) {
+		t.Fatalf("verification %+v", got)
+	}
+	if s := got.LastSession; s == nil || s.Name != "v3" || s.Phase != "Failed" || s.Snapshot != "s-old" || s.Message != failed.Message {
+		t.Errorf("last session %+v", s)
+	}
+	if tm := got.LastSuccessfulVerificationTime; tm == nil || !tm.Equal(&metav1.Time{Time: t0.Add(-3*time.Hour + 2*time.Minute)}) {
+		t.Errorf("last success %v, want v2's end", tm)
+	}
+	if s := got.LastVerifiedSnapshot; s == nil || s.Name != "s-old" {
+		t.Errorf("last verified snapshot %+v", s)
+	}
+	if rv < 94 {
+		t.Errorf("rv %d does not cover the verifier and sessions", rv)
+	}
+	reasons := func(v *ui.BackupConfigurationView) (out []ui.HealthReason) {
+		for _, r := range v.Health.Reasons {
+			if r.Type == ui.VerdictVerificationFailing {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	rs := reasons(v)
+	if len(rs) != 2 || rs[0].Object.Kind != "BackupVerificationSession" || rs[0].Object.Name != "v3" || rs[0].After != nil ||
+		!strings.Contains(rs[0].Message, "Snapshot s-old") || !strings.Contains(rs[0].Message, failed.Message) {
+		t.Fatalf("reasons %+v", rs)
+	}
+	// Overdue from v2's end plus twice six hours.
+	if r := rs[1]; r.Object.Kind != "BackupVerifier" || r.Field != "spec.scheduler.schedule" || r.After == nil ||
+		!r.After.Equal(&metav1.Time{Time: t0.Add(-3*time.Hour + 2*time.Minute + 12*time.Hour)}) {
+		t.Errorf("overdue reason %+v", r)
+	}
+	// Only a Failed newest verification counts: a success after it clears the reason.
+	l.verifies["prod/pg"] = append(l.verifies["prod/pg"], vs("v4", "Succeeded", -time.Minute, "s3-repo"))
+	if rs := reasons(must(Build(b, l, Options{}))); len(rs) != 1 || rs[0].After == nil {
+		t.Errorf("after a newer success: %+v", rs)
+	}
+	// Without a verifier object there is nothing to be overdue against, and Found says so.
+	delete(l.verifier, "prod/pg-verifier")
+	v = must(Build(b, l, Options{}))
+	if rs := reasons(v); len(rs) != 0 || v.Repositories[1].Verification.Found {
+		t.Errorf("without the verifier: %+v, %+v", rs, v.Repositories[1].Verification)
+	}
+}

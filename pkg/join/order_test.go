@@ -33,6 +33,11 @@ func (s shuffled) Snapshots(ns, repo string) ([]*kubestash.Snapshot, bool) {
 	return shuffle(s.rng, l), ok
 }
 
+func (s shuffled) VerificationSessions(k string) ([]*kubestash.BackupVerificationSession, bool) {
+	l, ok := s.fake.VerificationSessions(k)
+	return shuffle(s.rng, l), ok
+}
+
 func shuffle[T any](rng *rand.Rand, in []T) []T {
 	out := append([]T(nil), in...)
 	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })

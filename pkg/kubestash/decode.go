@@ -312,7 +312,10 @@ func DecodeBackupConfiguration(data []byte) *BackupConfiguration {
 					Name  string   `json:"name"`
 					Tasks []*named `json:"tasks"`
 				} `json:"addon"`
-				Repositories []*named `json:"repositories"`
+				Repositories []*struct {
+					Name           string   `json:"name"`
+					BackupVerifier *wireRef `json:"backupVerifier"`
+				} `json:"repositories"`
 			} `json:"sessions"`
 		} `json:"spec"`
 		Status struct {
@@ -339,10 +342,18 @@ func DecodeBackupConfiguration(data []byte) *BackupConfiguration {
 		bc.Backends = append(bc.Backends, Backend{Name: intern(b.Name), StorageRef: b.StorageRef.ref(), RetentionPolicy: b.RetentionPolicy.ref()})
 	}
 	for _, s := range present(w.Spec.Sessions) {
-		bc.Sessions = append(bc.Sessions, Session{
-			Name: intern(s.Name), Schedule: intern(s.Scheduler.Schedule), Addon: intern(s.Addon.Name),
-			Tasks: names(s.Addon.Tasks, true), Repositories: names(s.Repositories, false),
-		})
+		sess := Session{Name: intern(s.Name), Schedule: intern(s.Scheduler.Schedule), Addon: intern(s.Addon.Name),
+			Tasks: names(s.Addon.Tasks, true)}
+		for _, r := range present(s.Repositories) {
+			if r.Name == "" {
+				continue
+			}
+			sess.Repositories = append(sess.Repositories, r.Name)
+			if v := r.BackupVerifier.ref(); v != nil && v.Name != "" {
+				sess.Verifiers = append(sess.Verifiers, RepositoryVerifier{Repository: r.Name, Verifier: *v})
+			}
+		}
+		bc.Sessions = append(bc.Sessions, sess)
 	}
 	for _, s := range present(w.Status.Sessions) {
 		if s.NextSchedule == "" {

@@ -108,9 +108,19 @@ type Session struct {
 	Addon        string
 	Tasks        []string
 	Repositories []string
+	// Verifiers are the repositories' BackupVerifiers (repositories[].backupVerifier), for
+	// those that name one.
+	Verifiers []RepositoryVerifier
 	// NextSchedule is status.sessions[].nextSchedule of the session of this name ("": none).
 	// Kept here rather than in a map by name: a map costs about 300 bytes.
 	NextSchedule string
+}
+
+// RepositoryVerifier is the BackupVerifier a session names for one of its repositories; an
+// empty namespace is the BackupConfiguration's.
+type RepositoryVerifier struct {
+	Repository string
+	Verifier   Ref
 }
 
 // BackupSession is one run of a BackupConfiguration session.

@@ -21,6 +21,7 @@ const (
 	refStorage refWhat = iota + 1
 	refPolicy
 	refRepo
+	refVerifier     // a BackupVerifier a repository names
 	refTarget       // a target object: group, kind, namespace, name
 	refTargetKind   // "backs up this kind": group, kind
 	refTargetKindIn // "a BackupConfiguration in namespace ns backs up this kind": ns, group, kind
@@ -73,6 +74,9 @@ func bcRefs(bc *kubestash.BackupConfiguration) []ref {
 		for _, r := range s.Repositories {
 			out = append(out, objectRef(refRepo, bc.Namespace, r))
 		}
+		for _, v := range s.Verifiers {
+			out = append(out, objectRef(refVerifier, cmp.Or(v.Verifier.Namespace, bc.Namespace), v.Verifier.Name))
+		}
 	}
 	if bc.Target != nil && bc.Target.Kind != "" {
 		t := *bc.Target
@@ -95,7 +99,7 @@ func uidKey(namespace, uid string) key { return key{namespace, uid} }
 // bcIndex indexes the BackupConfigurations by every object they reference (byRef: a map per
 // kind of reference, each keyed by no more strings than it needs) and by namespace and UID.
 type bcIndex struct {
-	objects keyIndex[objectKey] // storages, policies, Repositories
+	objects keyIndex[objectKey] // storages, policies, Repositories, BackupVerifiers
 	targets keyIndex[ref]
 	kinds   keyIndex[kindKey] // target kinds, and target kinds in a namespace
 	byUID   keyIndex[key]
@@ -120,7 +124,7 @@ func (x *bcIndex) reset() {
 // byRef applies f to the map that holds r, with r's value in it.
 func (x *bcIndex) byRef(r ref, objects func(keyIndex[objectKey], objectKey), targets func(keyIndex[ref], ref), kinds func(keyIndex[kindKey], kindKey)) {
 	switch r.what {
-	case refStorage, refPolicy, refRepo:
+	case refStorage, refPolicy, refRepo, refVerifier:
 		objects(x.objects, objectKey{r.what, key{r.namespace, r.name}})
 	case refTarget:
 		targets(x.targets, r)

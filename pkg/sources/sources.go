@@ -1,5 +1,6 @@
 // Package sources lists and watches what backupview joins: BackupConfigurations,
-// BackupSessions, Repositories, BackupStorages, RetentionPolicies, Addons and CronJobs, decoded
+// BackupSessions, Repositories, BackupStorages, RetentionPolicies, Addons, CronJobs, Snapshots,
+// BackupVerifiers and BackupVerificationSessions, decoded
 // into the small structs of package kubestash and kept in a store of its own (docs/design.md,
 // "The sources' store"), plus metadata-only informers for the target kinds that
 // BackupConfigurations reference. It indexes them for the joins and reports which views a
@@ -129,6 +130,10 @@ func New(lister Lister, meta metadata.Interface, disco discovery.DiscoveryInterf
 			newIndex: newCronIndex, affected: cronJobBC},
 		{gvr: kubestash.Snapshots, decode: func(d []byte) metav1.Object { return kubestash.DecodeSnapshot(d) },
 			newIndex: newSnapshotIndex, affected: snapshotAffects},
+		{gvr: kubestash.BackupVerifiers, decode: func(d []byte) metav1.Object { return kubestash.DecodeBackupVerifier(d) },
+			affected: referrers(refVerifier)},
+		{gvr: kubestash.BackupVerificationSessions, decode: func(d []byte) metav1.Object { return kubestash.DecodeBackupVerificationSession(d) },
+			newIndex: newVerificationIndex, affected: verificationAffects},
 	}
 	return s
 }

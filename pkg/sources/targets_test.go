@@ -23,7 +23,8 @@ var sourceKinds = []struct {
 	kind string
 }{{kubestash.BackupConfigurations, "BackupConfiguration"}, {kubestash.BackupSessions, "BackupSession"}, {kubestash.Repositories, "Repository"},
 	{kubestash.BackupStorages, "BackupStorage"}, {kubestash.RetentionPolicies, "RetentionPolicy"}, {kubestash.Addons, "Addon"}, {kubestash.CronJobs, "CronJob"},
-	{kubestash.Snapshots, "Snapshot"}}
+	{kubestash.Snapshots, "Snapshot"}, {kubestash.BackupVerifiers, "BackupVerifier"},
+	{kubestash.BackupVerificationSessions, "BackupVerificationSession"}}
 
 // fakeCluster serves every source kind plus extra resources, through a discovery that records
 // its requests.

@@ -72,6 +72,10 @@ func (s *src) BackupStorage(string, string) *kubestash.BackupStorage     { retur
 func (s *src) RetentionPolicy(string, string) *kubestash.RetentionPolicy { return nil }
 func (s *src) Target(kubestash.TypedRef) (*kubestash.Object, bool)       { return nil, false }
 func (s *src) Snapshots(string, string) ([]*kubestash.Snapshot, bool)    { return nil, true }
+func (s *src) BackupVerifier(string, string) *kubestash.BackupVerifier   { return nil }
+func (s *src) VerificationSessions(string) ([]*kubestash.BackupVerificationSession, bool) {
+	return nil, true
+}
 
 func (s *src) put(ns, name, rv string, paused bool) {
 	s.mu.Lock()

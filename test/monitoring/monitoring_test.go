@@ -165,7 +165,7 @@ func TestEveryAlertIsDescribedAndTested(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"BackupOverdue", "BackupFailing", "BackupInvalid", "BackupNeverSucceeded", "BackupStuck"} {
+	for _, want := range []string{"BackupOverdue", "BackupFailing", "BackupInvalid", "BackupNeverSucceeded", "BackupStuck", "BackupVerificationFailing"} {
 		if !slices.Contains(alerts, want) {
 			t.Errorf("no alert %s in rules.yaml (has %v)", want, alerts)
 		}

@@ -53,6 +53,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.PreviewStatus{}.OpenAPIModelName():                  schema_pkg_apis_ui_v1alpha1_PreviewStatus(ref),
 		v1alpha1.PreviewTask{}.OpenAPIModelName():                    schema_pkg_apis_ui_v1alpha1_PreviewTask(ref),
 		v1alpha1.RepositoryRef{}.OpenAPIModelName():                  schema_pkg_apis_ui_v1alpha1_RepositoryRef(ref),
+		v1alpha1.RepositoryVerification{}.OpenAPIModelName():         schema_pkg_apis_ui_v1alpha1_RepositoryVerification(ref),
 		v1alpha1.ResolvedSnapshot{}.OpenAPIModelName():               schema_pkg_apis_ui_v1alpha1_ResolvedSnapshot(ref),
 		v1alpha1.RestoreAddon{}.OpenAPIModelName():                   schema_pkg_apis_ui_v1alpha1_RestoreAddon(ref),
 		v1alpha1.RestorePreviewSpec{}.OpenAPIModelName():             schema_pkg_apis_ui_v1alpha1_RestorePreviewSpec(ref),
@@ -71,6 +72,8 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.TaskOption{}.OpenAPIModelName():                     schema_pkg_apis_ui_v1alpha1_TaskOption(ref),
 		v1alpha1.TaskParameter{}.OpenAPIModelName():                  schema_pkg_apis_ui_v1alpha1_TaskParameter(ref),
 		v1alpha1.TypedObjectReference{}.OpenAPIModelName():           schema_pkg_apis_ui_v1alpha1_TypedObjectReference(ref),
+		v1alpha1.VerificationSessionRef{}.OpenAPIModelName():         schema_pkg_apis_ui_v1alpha1_VerificationSessionRef(ref),
+		v1alpha1.VerifiedSnapshotRef{}.OpenAPIModelName():            schema_pkg_apis_ui_v1alpha1_VerifiedSnapshotRef(ref),
 		resource.Quantity{}.OpenAPIModelName():                       schema_apimachinery_pkg_api_resource_Quantity(ref),
 		v1.APIGroup{}.OpenAPIModelName():                             schema_pkg_apis_meta_v1_APIGroup(ref),
 		v1.APIGroupList{}.OpenAPIModelName():                         schema_pkg_apis_meta_v1_APIGroupList(ref),
@@ -1525,12 +1528,88 @@ func schema_pkg_apis_ui_v1alpha1_RepositoryRef(ref common.ReferenceCallback) com
 							Format:      "int32",
 						},
 					},
+					"verification": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Verification is how the Repository's backups are verified, when the BackupConfiguration names a BackupVerifier for it (spec.sessions[].repositories[].backupVerifier).",
+							Ref:         ref(v1alpha1.RepositoryVerification{}.OpenAPIModelName()),
+						},
+					},
 				},
 				Required: []string{"name", "namespace", "found"},
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.SnapshotRef{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
+			v1alpha1.RepositoryVerification{}.OpenAPIModelName(), v1alpha1.SnapshotRef{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_ui_v1alpha1_RepositoryVerification(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RepositoryVerification is a Repository's backup verification: its BackupVerifier, the newest BackupVerificationSession of the BackupConfiguration for the Repository, and the newest verified Snapshot.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"verifier": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Verifier is the BackupVerifier's namespace and name.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.ObjectReference{}.OpenAPIModelName()),
+						},
+					},
+					"found": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Found is false when the BackupVerifier does not exist, or the caller may not get it.",
+							Default:     false,
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"restricted": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Restricted says why the BackupVerifier's details are not shown: the caller may not get BackupVerifiers in its namespace.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"type": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Type is the verifier's spec.type: RestoreOnly, Query or Script.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"schedule": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Schedule is the verifier's spec.scheduler.schedule.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"lastSession": {
+						SchemaProps: spec.SchemaProps{
+							Description: "LastSession is the newest BackupVerificationSession of the Repository (by creation).",
+							Ref:         ref(v1alpha1.VerificationSessionRef{}.OpenAPIModelName()),
+						},
+					},
+					"lastSuccessfulVerificationTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "LastSuccessfulVerificationTime is when the newest Succeeded BackupVerificationSession of the Repository ended: its creation plus status.duration.",
+							Ref:         ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"lastVerifiedSnapshot": {
+						SchemaProps: spec.SchemaProps{
+							Description: "LastVerifiedSnapshot is the Repository's newest Snapshot whose status.verificationStatus is Verified.",
+							Ref:         ref(v1alpha1.VerifiedSnapshotRef{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"verifier", "found"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.ObjectReference{}.OpenAPIModelName(), v1alpha1.VerificationSessionRef{}.OpenAPIModelName(), v1alpha1.VerifiedSnapshotRef{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
 	}
 }
 
@@ -2531,6 +2610,94 @@ func schema_pkg_apis_ui_v1alpha1_TypedObjectReference(ref common.ReferenceCallba
 				},
 			},
 		},
+	}
+}
+
+func schema_pkg_apis_ui_v1alpha1_VerificationSessionRef(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "VerificationSessionRef is one BackupVerificationSession (core.kubestash.com).",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name of the BackupVerificationSession, in the BackupConfiguration's namespace.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"phase": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Phase is status.phase: Running, Succeeded, Failed or Skipped.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"creationTimestamp": {
+						SchemaProps: spec.SchemaProps{
+							Description: "CreationTimestamp is when the verification started.",
+							Ref:         ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"duration": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Duration is status.duration, e.g. \"1m5s\".",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"snapshot": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Snapshot is spec.snapshot: the Snapshot verified.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"message": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Message is the message of the first condition whose status is False (why it failed).",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"name"},
+			},
+		},
+		Dependencies: []string{
+			v1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_ui_v1alpha1_VerifiedSnapshotRef(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "VerifiedSnapshotRef names a verified Snapshot.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name of the Snapshot, in the Repository's namespace.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"snapshotTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "SnapshotTime is status.snapshotTime.",
+							Ref:         ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"name"},
+			},
+		},
+		Dependencies: []string{
+			v1.Time{}.OpenAPIModelName()},
 	}
 }
 

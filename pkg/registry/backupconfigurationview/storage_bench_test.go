@@ -51,7 +51,11 @@ func (l *lookup) BackupStorage(ns, n string) *kubestash.BackupStorage {
 func (l *lookup) RetentionPolicy(ns, n string) *kubestash.RetentionPolicy {
 	return &kubestash.RetentionPolicy{Meta: om(ns, n, "4", t0), MaxRetentionPeriod: "2mo"}
 }
-func (l *lookup) Snapshots(string, string) ([]*kubestash.Snapshot, bool) { return nil, true }
+func (l *lookup) Snapshots(string, string) ([]*kubestash.Snapshot, bool)  { return nil, true }
+func (l *lookup) BackupVerifier(string, string) *kubestash.BackupVerifier { return nil }
+func (l *lookup) VerificationSessions(string) ([]*kubestash.BackupVerificationSession, bool) {
+	return nil, true
+}
 func (l *lookup) Target(t kubestash.TypedRef) (*kubestash.Object, bool) {
 	return &kubestash.Object{Meta: om(t.Namespace, t.Name, "5", t0)}, true
 }

@@ -44,6 +44,7 @@ var sourceKinds = []struct {
 	{kubestash.Repositories, "Repository", true}, {kubestash.BackupStorages, "BackupStorage", true},
 	{kubestash.RetentionPolicies, "RetentionPolicy", true}, {kubestash.Addons, "Addon", false},
 	{kubestash.CronJobs, "CronJob", true}, {kubestash.Snapshots, "Snapshot", true},
+	{kubestash.BackupVerifiers, "BackupVerifier", true}, {kubestash.BackupVerificationSessions, "BackupVerificationSession", true},
 	{scale.MongoDBs, "MongoDB", true}, {scale.Postgreses, "Postgres", true},
 }
 

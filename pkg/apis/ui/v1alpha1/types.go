@@ -256,6 +256,71 @@ type RepositoryRef struct {
 	// SnapshotsTotal is how many Snapshot objects of the Repository there are.
 	// +optional
 	SnapshotsTotal int32 `json:"snapshotsTotal,omitempty"`
+	// Verification is how the Repository's backups are verified, when the BackupConfiguration
+	// names a BackupVerifier for it (spec.sessions[].repositories[].backupVerifier).
+	// +optional
+	Verification *RepositoryVerification `json:"verification,omitempty"`
+}
+
+// RepositoryVerification is a Repository's backup verification: its BackupVerifier, the newest
+// BackupVerificationSession of the BackupConfiguration for the Repository, and the newest
+// verified Snapshot.
+type RepositoryVerification struct {
+	// Verifier is the BackupVerifier's namespace and name.
+	Verifier ObjectReference `json:"verifier"`
+	// Found is false when the BackupVerifier does not exist, or the caller may not get it.
+	Found bool `json:"found"`
+	// Restricted says why the BackupVerifier's details are not shown: the caller may not get
+	// BackupVerifiers in its namespace.
+	// +optional
+	Restricted string `json:"restricted,omitempty"`
+	// Type is the verifier's spec.type: RestoreOnly, Query or Script.
+	// +optional
+	Type string `json:"type,omitempty"`
+	// Schedule is the verifier's spec.scheduler.schedule.
+	// +optional
+	Schedule string `json:"schedule,omitempty"`
+	// LastSession is the newest BackupVerificationSession of the Repository (by creation).
+	// +optional
+	LastSession *VerificationSessionRef `json:"lastSession,omitempty"`
+	// LastSuccessfulVerificationTime is when the newest Succeeded BackupVerificationSession
+	// of the Repository ended: its creation plus status.duration.
+	// +optional
+	LastSuccessfulVerificationTime *metav1.Time `json:"lastSuccessfulVerificationTime,omitempty"`
+	// LastVerifiedSnapshot is the Repository's newest Snapshot whose
+	// status.verificationStatus is Verified.
+	// +optional
+	LastVerifiedSnapshot *VerifiedSnapshotRef `json:"lastVerifiedSnapshot,omitempty"`
+}
+
+// VerificationSessionRef is one BackupVerificationSession (core.kubestash.com).
+type VerificationSessionRef struct {
+	// Name of the BackupVerificationSession, in the BackupConfiguration's namespace.
+	Name string `json:"name"`
+	// Phase is status.phase: Running, Succeeded, Failed or Skipped.
+	// +optional
+	Phase string `json:"phase,omitempty"`
+	// CreationTimestamp is when the verification started.
+	// +optional
+	CreationTimestamp *metav1.Time `json:"creationTimestamp,omitempty"`
+	// Duration is status.duration, e.g. "1m5s".
+	// +optional
+	Duration string `json:"duration,omitempty"`
+	// Snapshot is spec.snapshot: the Snapshot verified.
+	// +optional
+	Snapshot string `json:"snapshot,omitempty"`
+	// Message is the message of the first condition whose status is False (why it failed).
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// VerifiedSnapshotRef names a verified Snapshot.
+type VerifiedSnapshotRef struct {
+	// Name of the Snapshot, in the Repository's namespace.
+	Name string `json:"name"`
+	// SnapshotTime is status.snapshotTime.
+	// +optional
+	SnapshotTime *metav1.Time `json:"snapshotTime,omitempty"`
 }
 
 // SnapshotRef is one Snapshot (storage.kubestash.com) of a Repository.

@@ -15,19 +15,23 @@ const (
 	VerdictStuck          = "Stuck"
 	VerdictNeverSucceeded = "NeverSucceeded"
 	VerdictOverdue        = "Overdue"
-	VerdictPending        = "Pending"
-	VerdictHealthy        = "Healthy"
+	// VerdictVerificationFailing: the backups are taken, but their verification failed or is
+	// overdue (docs/design.md, "Verification").
+	VerdictVerificationFailing = "VerificationFailing"
+	VerdictPending             = "Pending"
+	VerdictHealthy             = "Healthy"
 	// ReasonSkipped is a reason type only: a skipped newest run is reported, never a verdict.
 	ReasonSkipped = "Skipped"
 )
 
 // Verdicts are every verdict in precedence order, the first that applies wins. The reasons'
-// types are the first six; Pending and Healthy follow them (Pending from a NeverSucceeded
+// types are the first seven; Pending and Healthy follow them (Pending from a NeverSucceeded
 // reason whose instant has not come).
-var Verdicts = []string{VerdictInvalid, VerdictPaused, VerdictFailing, VerdictStuck, VerdictNeverSucceeded, VerdictOverdue, VerdictPending, VerdictHealthy}
+var Verdicts = []string{VerdictInvalid, VerdictPaused, VerdictFailing, VerdictStuck, VerdictNeverSucceeded, VerdictOverdue,
+	VerdictVerificationFailing, VerdictPending, VerdictHealthy}
 
 // ReasonVerdicts is how many of Verdicts, the first, a reason can support.
-const ReasonVerdicts = 6
+const ReasonVerdicts = 7
 
 // VerdictRank orders reason types by precedence; Skipped and unknown types sort last.
 func VerdictRank(t string) int {

@@ -122,6 +122,11 @@ func (in RepositoryRef) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RepositoryVerification) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.RepositoryVerification"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ResolvedSnapshot) OpenAPIModelName() string {
 	return "com.kubestash.ui.v1alpha1.ResolvedSnapshot"
 }
@@ -209,4 +214,14 @@ func (in TaskParameter) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in TypedObjectReference) OpenAPIModelName() string {
 	return "com.kubestash.ui.v1alpha1.TypedObjectReference"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in VerificationSessionRef) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.VerificationSessionRef"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in VerifiedSnapshotRef) OpenAPIModelName() string {
+	return "com.kubestash.ui.v1alpha1.VerifiedSnapshotRef"
 }
