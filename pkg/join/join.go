@@ -345,7 +345,7 @@ func (b *builder) snapshotsOf(ns, repo string) ([]ui.SnapshotRef, int32, *ui.Ver
 
 // verification is the Repository's verification by the BackupVerifier v: the verifier, the
 // newest of the BackupConfiguration's BackupVerificationSessions for the Repository (by
-// creation, then name) and the end of the newest Succeeded one.
+// creation, then name descending) and the end of the newest Succeeded one.
 func (b *builder) verification(repo string, v kubestash.Ref, verified *ui.VerifiedSnapshotRef) *ui.RepositoryVerification {
 	out := &ui.RepositoryVerification{Verifier: ui.ObjectReference{Namespace: v.Namespace, Name: v.Name}, LastVerifiedSnapshot: verified}
 	if bv := b.l.BackupVerifier(v.Namespace, v.Name); bv != nil {
@@ -356,7 +356,8 @@ func (b *builder) verification(repo string, v kubestash.Ref, verified *ui.Verifi
 		b.verifications, _ = b.l.VerificationSessions(nsName(b.bc.Namespace, b.bc.Name))
 		b.verifications = slices.Clone(b.verifications)
 		slices.SortFunc(b.verifications, func(x, y *kubestash.BackupVerificationSession) int {
-			return cmp.Or(y.CreationTimestamp.Compare(x.CreationTimestamp.Time), cmp.Compare(x.Name, y.Name))
+			// Within a second, by name descending: KubeStash's names end in the run's Unix time.
+			return cmp.Or(y.CreationTimestamp.Compare(x.CreationTimestamp.Time), cmp.Compare(y.Name, x.Name))
 		})
 	}
 	var lastSuccess time.Time

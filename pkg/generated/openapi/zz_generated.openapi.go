@@ -1021,12 +1021,12 @@ func schema_pkg_apis_ui_v1alpha1_Health(ref common.ReferenceCallback) common.Ope
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
 			SchemaProps: spec.SchemaProps{
-				Description: "Health answers the first question of a backup operator: is this data protected, and if not, why? Like the rest of the view it is a function of the source objects only, never of the clock: verdict is what holds whatever the time, and reasons carry, for what the clock decides (Stuck, NeverSucceeded, Overdue, Pending), the instant from which it holds. The Table's HEALTH column combines them with the current time.",
+				Description: "Health answers the first question of a backup operator: is this data protected, and if not, why? Like the rest of the view it is a function of the source objects only, never of the clock: verdict is what holds whatever the time, and reasons carry, for what the clock decides (Stuck, NeverSucceeded, Overdue, an overdue verification, Pending), the instant from which it holds. The Table's HEALTH column combines them with the current time.",
 				Type:        []string{"object"},
 				Properties: map[string]spec.Schema{
 					"verdict": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Verdict is the part of the health that does not depend on the clock, the first that applies of: Invalid (status.phase Invalid, or a referenced BackupStorage, RetentionPolicy or Repository not found), Paused (spec.paused), Failing (the newest finished run of a session failed), or Healthy (nothing wrong in the sources). The verdict at a given time also considers, in this order after Failing: Stuck (a run still Running past its deadline), NeverSucceeded (no success although a run is due), Overdue (past overdueAfter) and Pending (no success, first run not yet due); those come from reasons whose after has passed (or, for Pending, not yet come). A field selector on health.verdict sees only this clock-free value.",
+							Description: "Verdict is the part of the health that does not depend on the clock, the first that applies of: Invalid (status.phase Invalid, or a referenced BackupStorage, RetentionPolicy or Repository not found), Paused (spec.paused), Failing (the newest finished run of a session failed), VerificationFailing (a Repository's newest verification Failed), or Healthy (nothing wrong in the sources). The verdict at a given time also considers, in this order after Failing: Stuck (a run still Running past its deadline), NeverSucceeded (no success although a run is due), Overdue (past overdueAfter), VerificationFailing (no verification succeeded for twice the verifier's schedule) and Pending (no success, first run not yet due); those come from reasons whose after has passed (or, for Pending, not yet come). A field selector on health.verdict sees only this clock-free value.",
 							Default:     "",
 							Type:        []string{"string"},
 							Format:      "",

@@ -25,7 +25,7 @@ var columns = []metav1.TableColumnDefinition{
 	{Name: "Task", Type: "string", Description: "Every addon task of every session."},
 	{Name: "RetentionPolicy", Type: "string", Description: "namespace/name of every backend's RetentionPolicy."},
 	{Name: "Phase", Type: "string", Description: "The BackupConfiguration's phase: Ready, NotReady or Invalid."},
-	{Name: "Health", Type: "string", Description: "Is the data protected, now: the first that holds of Invalid, Paused, Failing, Stuck, NeverSucceeded, Overdue, Pending, else Healthy; health.reasons says why."},
+	{Name: "Health", Type: "string", Description: "Is the data protected, now: the first that holds of Invalid, Paused, Failing, Stuck, NeverSucceeded, Overdue, VerificationFailing, Pending, else Healthy; health.reasons says why."},
 	{Name: "Age", Type: "string", Description: "Time since the BackupConfiguration was created."},
 	{Name: "Last-Session", Type: "string", Priority: 1, Description: "Phase of the newest BackupSession."},
 	{Name: "Last-Success", Type: "string", Priority: 1, Description: "Time since the newest successful backup."},

@@ -53,6 +53,7 @@ func View(w io.Writer, v *v1alpha1.BackupConfigurationView, now time.Time) error
 	p.target(v)
 	p.repositories(v)
 	p.snapshots(v)
+	p.verification(v)
 	p.backupStorages(v)
 	p.cronJobs(v)
 	return p.tw.Flush()
@@ -257,6 +258,43 @@ func SnapshotRows(r v1alpha1.RepositoryRef, now time.Time) [][]string {
 		rows = append(rows, []string{r.Name, s.Name, p.ago(s.SnapshotTime), cell(s.Phase), cell(s.Size), integrity, cell(s.VerificationStatus), cell(s.BackupSession)})
 	}
 	return rows
+}
+
+// verification is, for every repository with a BackupVerifier, the verifier, its newest
+// verification and the newest verified Snapshot; no panel when none has one.
+func (p *page) verification(v *v1alpha1.BackupConfigurationView) {
+	var rows [][]string
+	var notes []string
+	for _, r := range v.Repositories {
+		vr := r.Verification
+		if vr == nil {
+			continue
+		}
+		verifier := vr.Verifier.Namespace + "/" + vr.Verifier.Name
+		if miss := missing(vr.Found, vr.Restricted); miss != "" {
+			verifier += " " + miss
+			if vr.Restricted != "" {
+				notes = append(notes, verifier+": "+vr.Restricted)
+			}
+		}
+		last, phase, snapshot := none, none, none
+		if s := vr.LastSession; s != nil {
+			last, phase = s.Name+" ("+p.ago(s.CreationTimestamp)+")", cell(s.Phase)
+			if s.Message != "" {
+				notes = append(notes, s.Name+": "+oneLine(s.Message))
+			}
+		}
+		if s := vr.LastVerifiedSnapshot; s != nil {
+			snapshot = s.Name
+		}
+		rows = append(rows, []string{r.Name, verifier, cell(vr.Type), cell(vr.Schedule), last, phase, p.ago(vr.LastSuccessfulVerificationTime), snapshot})
+	}
+	if len(rows) == 0 {
+		return
+	}
+	p.title("Verification")
+	p.table(1, []string{"REPOSITORY", "VERIFIER", "TYPE", "SCHEDULE", "LAST VERIFICATION", "PHASE", "LAST SUCCESS", "LAST VERIFIED SNAPSHOT"}, rows)
+	p.notes(notes)
 }
 
 func (p *page) backupStorages(v *v1alpha1.BackupConfigurationView) {

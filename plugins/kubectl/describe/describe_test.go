@@ -53,7 +53,12 @@ func complete() *v1alpha1.BackupConfigurationView {
 					FailedComponents: []v1alpha1.SnapshotComponentError{{Name: "dump", Error: "mongodump: connection refused"}}},
 				{Name: "mongodb-repo-mongodb-backup-full-backup-1795737600", SnapshotTime: at(-8*time.Hour + 40*time.Second), Phase: "Succeeded", Size: "2.201 KiB", Integrity: ptr.To(true),
 					Type: "FullBackup", VerificationStatus: "Verified", BackupSession: "mongodb-backup-full-backup-1795737600"},
-			}}},
+			},
+			Verification: &v1alpha1.RepositoryVerification{Verifier: v1alpha1.ObjectReference{Namespace: "demo", Name: "mongodb-verifier"}, Found: true,
+				Type: "RestoreOnly", Schedule: "0 5 * * *", LastSuccessfulVerificationTime: at(-26 * time.Hour),
+				LastSession: &v1alpha1.VerificationSessionRef{Name: "mongodb-backup-verify-1795755600", Phase: "Failed", CreationTimestamp: at(-2 * time.Hour),
+					Duration: "40s", Snapshot: "mongodb-repo-mongodb-backup-full-backup-1795737600", Message: "query returned 0 documents"},
+				LastVerifiedSnapshot: &v1alpha1.VerifiedSnapshotRef{Name: "mongodb-repo-mongodb-backup-full-backup-1795737600", SnapshotTime: at(-8*time.Hour + 40*time.Second)}}}},
 		BackupStorages: []v1alpha1.BackupStorageRef{{Name: "s3-shared", Namespace: "kubestash", Found: true, Provider: "s3", Size: "1.376 GiB", ConnectedRepositories: 5, Phase: "Ready", CreationTimestamp: at(-90 * 24 * time.Hour)}},
 		CronJobs: []v1alpha1.CronJobRef{
 			{Name: "trigger-mongodb-backup-full-backup", Namespace: "demo", Session: "full-backup", Schedule: "0 */4 * * *", Active: 1, LastScheduleTime: at(-10 * time.Minute), CreationTimestamp: at(-30 * 24 * time.Hour),

@@ -29,6 +29,14 @@ describe('health at a time (the HEALTH column, as pkg/health.At)', () => {
     expect(healthAt(h, now)).toBe('Pending');
     expect(healthAt(h, new Date('2026-12-07T13:00:00Z'))).toBe('NeverSucceeded');
   });
+  it('ranks VerificationFailing after Overdue and before Healthy', () => {
+    const h: Health = {
+      verdict: 'Healthy',
+      reasons: [reason('VerificationFailing'), reason('Overdue', '2026-12-07T13:00:00Z')],
+    };
+    expect(healthAt(h, new Date('2026-12-07T12:00:00Z'))).toBe('VerificationFailing');
+    expect(healthAt(h, new Date('2026-12-07T13:00:00Z'))).toBe('Overdue');
+  });
   it('keeps the precedence Invalid, Paused, Failing, Stuck, NeverSucceeded, Overdue', () => {
     const h: Health = {
       verdict: 'Failing',

@@ -1,10 +1,19 @@
 import { Health } from './types';
 
 // The health verdict at a given time, as the server's Table prints it in HEALTH
-// (pkg/health.At): the first in precedence among the clock-free verdict and the reasons that
-// hold at now (a reason with `after` holds from that instant on), else Pending when a
-// NeverSucceeded reason is still to come, else Healthy.
-export const PRECEDENCE = ['Invalid', 'Paused', 'Failing', 'Stuck', 'NeverSucceeded', 'Overdue'];
+// (Health.VerdictAt in pkg/apis/ui/v1alpha1): the first in precedence among the clock-free
+// verdict and the reasons that hold at now (a reason with `after` holds from that instant on),
+// else Pending when a NeverSucceeded reason is still to come, else Healthy. PRECEDENCE is the
+// API's order (precedence_test.go checks it against the Go types).
+export const PRECEDENCE = [
+  'Invalid',
+  'Paused',
+  'Failing',
+  'Stuck',
+  'NeverSucceeded',
+  'Overdue',
+  'VerificationFailing',
+];
 
 function rank(t: string): number {
   const i = PRECEDENCE.indexOf(t);
@@ -34,6 +43,7 @@ export function healthStatus(verdict: string): 'success' | 'warning' | 'error' |
     case 'Paused':
     case 'Pending':
     case 'Overdue':
+    case 'VerificationFailing':
       return 'warning';
     case 'Invalid':
     case 'Failing':
