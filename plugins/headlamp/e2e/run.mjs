@@ -163,7 +163,7 @@ test('detail: every panel of the console, read from the view', async () => {
   const health = (await serverTable(ADMIN, 'demo'))['demo/mongodb-backup'].Health;
   const page = await newPage(base + LIST + '?namespace=demo');
   await page.getByRole('link', { name: 'mongodb-backup' }).click();
-  for (const h of ['Basic', 'Health', 'Backup Sessions', 'Retention Policies', 'Target', 'Repository', 'BackupStorage', 'CronJobs', 'Manifest of the view']) {
+  for (const h of ['Basic', 'Health', 'Backup Sessions', 'Retention Policies', 'Target', 'Repository', 'Snapshots', 'Verification', 'BackupStorage', 'CronJobs', 'Manifest of the view']) {
     await page.getByRole('heading', { name: h, exact: true }).waitFor();
   }
   const body = await page.innerText('main');
@@ -171,6 +171,13 @@ test('detail: every panel of the console, read from the view', async () => {
   assert.equal(await page.getByTestId('bv-health').first().getAttribute('data-verdict'), health);
   for (const s of view.backupSessions ?? []) assert.ok(body.includes(s.name), `Backup Sessions lists ${s.name}`);
   for (const r of view.repositories ?? []) assert.ok(body.includes(r.name) && body.includes(r.size), `Repository ${r.name}`);
+  for (const r of view.repositories ?? []) for (const s of r.snapshots ?? []) assert.ok(body.includes(s.name), `Snapshots lists ${s.name}`);
+  const verified = (view.repositories ?? []).filter(r => r.verification);
+  assert.ok(verified.length > 0, 'the demo verifies mongodb-repo');
+  for (const r of verified) {
+    const vr = r.verification;
+    assert.ok(body.includes(`${vr.verifier.namespace}/${vr.verifier.name}`) && body.includes(vr.lastSession.name), `Verification of ${r.name}`);
+  }
   for (const p of view.retentionPolicies ?? []) assert.ok(body.includes(`${p.namespace}/${p.name}`), `Retention ${p.name}`);
   for (const s of view.backupStorages ?? []) assert.ok(body.includes(s.provider), `BackupStorage ${s.name}`);
   for (const r of view.health.reasons ?? []) assert.ok(body.includes(r.field), `health reason names ${r.field}`);

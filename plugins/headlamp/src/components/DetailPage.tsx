@@ -167,6 +167,70 @@ export function DetailView({ v }: { v: BackupConfigurationView }) {
           emptyMessage="No data available"
         />
       </SectionBox>
+      <SectionBox title="Snapshots">
+        <SimpleTable
+          columns={[
+            { label: 'Repository', getter: (s: any) => s.repository },
+            { label: 'Name', getter: (s: any) => s.name },
+            { label: 'Snapshot-Time', getter: (s: any) => when(s.snapshotTime) },
+            { label: 'Phase', getter: (s: any) => s.phase ?? '' },
+            { label: 'Size', getter: (s: any) => s.size ?? '' },
+            {
+              label: 'Integrity',
+              getter: (s: any) =>
+                s.integrity === undefined || s.integrity === null
+                  ? ''
+                  : String(s.integrity).toUpperCase(),
+            },
+            { label: 'Verification', getter: (s: any) => s.verificationStatus ?? '' },
+            { label: 'BackupSession', getter: (s: any) => s.backupSession ?? '' },
+          ]}
+          data={(v.repositories ?? []).flatMap((r: any) =>
+            (r.snapshots ?? []).map((s: any) => ({ ...s, repository: r.name }))
+          )}
+          emptyMessage="No data available"
+        />
+      </SectionBox>
+      {(v.repositories ?? []).some((r: any) => r.verification) && (
+        <SectionBox title="Verification">
+          <SimpleTable
+            columns={[
+              { label: 'Repository', getter: (r: any) => r.name },
+              {
+                label: 'Verifier',
+                getter: (r: any) =>
+                  `${r.verification.verifier.namespace}/${r.verification.verifier.name}` +
+                  (r.verification.restricted
+                    ? ` (${r.verification.restricted})`
+                    : r.verification.found
+                    ? ''
+                    : ' (not found)'),
+              },
+              { label: 'Type', getter: (r: any) => r.verification.type ?? '' },
+              { label: 'Schedule', getter: (r: any) => r.verification.schedule ?? '' },
+              {
+                label: 'Last Verification',
+                getter: (r: any) => r.verification.lastSession?.name ?? '',
+              },
+              { label: 'Phase', getter: (r: any) => r.verification.lastSession?.phase ?? '' },
+              {
+                label: 'Message',
+                getter: (r: any) => r.verification.lastSession?.message ?? '',
+              },
+              {
+                label: 'Last Success',
+                getter: (r: any) => when(r.verification.lastSuccessfulVerificationTime),
+              },
+              {
+                label: 'Last Verified Snapshot',
+                getter: (r: any) => r.verification.lastVerifiedSnapshot?.name ?? '',
+              },
+            ]}
+            data={(v.repositories ?? []).filter((r: any) => r.verification)}
+            emptyMessage="No data available"
+          />
+        </SectionBox>
+      )}
       <SectionBox title="BackupStorage">
         <SimpleTable
           columns={[
