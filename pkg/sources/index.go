@@ -187,16 +187,11 @@ func (x *bcIndex) move(old, obj metav1.Object) {
 	}
 }
 
-// sessionBC is the BackupConfiguration a BackupSession belongs to: its spec.invoker, or else
-// its controller owner (sessions triggered without an invoker label).
+// sessionBC is the key of the BackupConfiguration a BackupSession belongs to
+// (BackupConfigurationName: the one rule the routing of changes reads too).
 func sessionBC(s *kubestash.BackupSession) (key, bool) {
-	if s.IsBackupConfigurationInvoker() && s.InvokerName != "" {
-		return key{s.Namespace, s.InvokerName}, true
-	}
-	if r := s.Controller; kubestash.IsBackupConfigurationOwner(r) {
-		return key{s.Namespace, r.Name}, true
-	}
-	return key{}, false
+	name, ok := s.BackupConfigurationName()
+	return key{s.Namespace, name}, ok
 }
 
 // sessionIndex holds the BackupSessions by their BackupConfiguration (byBC).
@@ -212,12 +207,11 @@ func (x *sessionIndex) move(old, obj metav1.Object) {
 	moveGroup(x.byBC, old, obj, sessionBC)
 }
 
-// cronOwner is the BackupConfiguration (namespace and UID) that controls a CronJob.
+// cronOwner is the BackupConfiguration (namespace and UID) that controls a CronJob
+// (BackupConfigurationUID: the one rule the routing of changes reads too).
 func cronOwner(c *kubestash.CronJob) (key, bool) {
-	if r := c.Controller; kubestash.IsBackupConfigurationOwner(r) && r.UID != "" {
-		return uidKey(c.Namespace, string(r.UID)), true
-	}
-	return key{}, false
+	uid, ok := c.BackupConfigurationUID()
+	return uidKey(c.Namespace, string(uid)), ok
 }
 
 // cronIndex holds the CronJobs by namespace and controller owner UID (byOwner).
