@@ -13,26 +13,47 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
 	discoveryfake "k8s.io/client-go/discovery/fake"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
+	"k8s.io/client-go/metadata"
 	metadatafake "k8s.io/client-go/metadata/fake"
 	clienttesting "k8s.io/client-go/testing"
 
+	"github.com/kubestash/backupview/pkg/join"
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
+// recorder is a Sink that records every Change, and the views each one affects as the server
+// routes it (join.Affected over the sources' lookups) when it affects any.
 type recorder struct {
-	mu    sync.Mutex
-	calls [][]string
+	mu      sync.Mutex
+	src     join.Referrers // the sources, set once New returned them (before Start)
+	changes []Change
+	calls   [][]string
 }
 
-func (r *recorder) sink(keys []string, _ uint64, _ bool) {
+func (r *recorder) sink(c Change) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.calls = append(r.calls, append([]string(nil), keys...))
+	r.changes = append(r.changes, c)
+	if r.src == nil {
+		return
+	}
+	if keys := join.Affected(r.src, c.Kind, c.Old, c.Object); len(keys) > 0 {
+		r.calls = append(r.calls, keys)
+	}
 }
 
-func (r *recorder) reset() { r.mu.Lock(); r.calls = nil; r.mu.Unlock() }
+// newRecorded makes sources whose sink is a new recorder.
+func newRecorded(lister Lister, md metadata.Interface, disco discovery.DiscoveryInterface) (*Sources, *recorder) {
+	rec := &recorder{}
+	s := New(lister, md, disco, rec.sink)
+	rec.src = s
+	return s, rec
+}
+
+func (r *recorder) reset() { r.mu.Lock(); r.calls, r.changes = nil, nil; r.mu.Unlock() }
 
 // next waits for the next notification and returns its keys, sorted.
 func (r *recorder) next(t *testing.T) string {
@@ -97,8 +118,7 @@ func TestChangesNotifyExactlyTheAffectedViews(t *testing.T) {
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(scheme, lists, a, b, c)
 	md := metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme())
 
-	rec := &recorder{}
-	s := New(dynamicLister{dyn}, md, disco, rec.sink)
+	s, rec := newRecorded(dynamicLister{dyn}, md, disco)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s.Start(ctx)
@@ -189,7 +209,7 @@ func TestMissingCRDsAreReportedNotFatal(t *testing.T) {
 	disco := &discoveryfake.FakeDiscovery{Fake: &clienttesting.Fake{}}
 	disco.Resources = []*metav1.APIResourceList{{GroupVersion: "batch/v1", APIResources: []metav1.APIResource{{Name: "cronjobs", Kind: "CronJob", Namespaced: true}}}}
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{kubestash.CronJobs: "CronJobList"})
-	s := New(dynamicLister{dyn}, metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), disco, func([]string, uint64, bool) {})
+	s := New(dynamicLister{dyn}, metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), disco, func(Change) {})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s.Start(ctx)
