@@ -95,13 +95,28 @@ func TestChangesReportTheObjectsAsStored(t *testing.T) {
 	if c := rec.await(t, "Secret added", added(SecretKind, "enc")); c.Object.(*kubestash.Object).Namespace != "demo" {
 		t.Errorf("Secret's Change: %+v", c.Object)
 	}
+	rec.reset()
+	// Routed as the server does, a target's update reaches the view backing it up.
+	w1 := widget("demo", "w1")
+	w1.ResourceVersion = "8"
+	widgets := schema.GroupVersionResource{Group: "example.com", Version: "v1", Resource: "widgets"}
+	if _, err := md.Resource(widgets).Namespace("demo").(metadatafake.MetadataClient).UpdateFake(w1, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.next(t); got != "demo/a" {
+		t.Errorf("a target's update notified %q, want demo/a", got)
+	}
+	c := rec.await(t, "Widget updated", func(c Change) bool { return c.Kind == widgetKind && c.Old != nil })
+	if nameOf(c.Old) != "w1" || nameOf(c.Object) != "w1" || c.RV != 8 || c.Deleted {
+		t.Errorf("target update: %+v", c)
+	}
 
 	// Updates carry the old state.
 	bc.SetLabels(map[string]string{"x": "y"})
 	if _, err := dyn.Resource(kubestash.BackupConfigurations).Namespace("demo").Update(ctx, bc, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	c := rec.await(t, "BackupConfiguration updated", func(c Change) bool { return c.Kind == bcKind && c.Old != nil })
+	c = rec.await(t, "BackupConfiguration updated", func(c Change) bool { return c.Kind == bcKind && c.Old != nil })
 	if o, n := c.Old.(*kubestash.BackupConfiguration), c.Object.(*kubestash.BackupConfiguration); o.Labels["x"] != "" || n.Labels["x"] != "y" || c.Deleted {
 		t.Errorf("update: old labels %v, new %v, deleted %v", o.Labels, n.Labels, c.Deleted)
 	}
@@ -122,7 +137,6 @@ func TestChangesReportTheObjectsAsStored(t *testing.T) {
 	if o, ok := c.Object.(*kubestash.BackupConfiguration); !ok || o.Name != "a" || o.Labels["x"] != "y" || c.Old != nil {
 		t.Errorf("deletion: %+v", c)
 	}
-	widgets := schema.GroupVersionResource{Group: "example.com", Version: "v1", Resource: "widgets"}
 	if err := md.Resource(widgets).Namespace("demo").Delete(ctx, "w1", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
