@@ -170,14 +170,27 @@ func (c completedConfig) newSources(s *Server) (*sources.Sources, error) {
 	if err != nil {
 		return nil, err
 	}
-	src := sources.New(lister, md, disco, func(keys []string, rv uint64, deleted bool) { s.Views.Notify(keys, rv, deleted) })
-	src.SetFormSink(formoptions.Changes(src, func(keys []string, rv uint64, deleted bool) { s.FormOptions.Notify(keys, rv, deleted) }))
+	src := sources.New(lister, md, disco, s.sourceChanged)
+	src.WatchNamespaces()
 	src.SetPollInterval(c.ExtraConfig.SourcePollInterval)
 	if c.ExtraConfig.CheckEncryptionSecrets {
 		src.WatchSecretNames()
 	}
 	return src, nil
 }
+
+// sourceChanged routes a change of the sources to the views (join.Affected) and the form
+// options (formoptions.Affected) it affects. The sources call it only once Run has started
+// them, after New has set every field it reads.
+func (s *Server) sourceChanged(c sources.Change) {
+	if keys := join.Affected(s.Sources, c.Kind, c.Old, c.Object); len(keys) > 0 {
+		s.Views.Notify(keys, c.RV, c.Deleted)
+	}
+	formoptions.Route(s.Sources, c, s.FormOptions.Notify)
+}
+
+// The views' routing reads the sources' indexes; join cannot say so without importing them.
+var _ join.Referrers = (*sources.Sources)(nil)
 
 // installAPIGroup serves the four kinds; authz says what each caller may see of other
 // namespaces, from the delegated authorizer.

@@ -2,6 +2,7 @@ package formoptions
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -36,13 +37,42 @@ func keys(src Source, namespaces []string) []string {
 	return out
 }
 
-// Changes turns the sources' report of the namespaces a change may affect into the options
-// it affects, for notify (the options' cache).
-func Changes(src Source, notify func(keys []string, rv uint64, deleted bool)) sources.FormSink {
-	return func(namespaces []string, rv uint64, deleted bool) {
-		if k := keys(src, namespaces); len(k) > 0 {
-			notify(k, rv, deleted)
+// Affected returns the namespaces whose options a change of the sources may affect; all
+// reports every namespace's. The options read (build):
+//
+//   - BackupStorages, RetentionPolicies (by usagePolicy) and Addons: every namespace's;
+//   - a namespace's labels only (usagePolicy selectors): its own options, unless an update
+//     left the labels as they were;
+//   - target objects and Secrets by name: their namespace's options on an addition or a
+//     deletion, none on an update (it renames nothing); a cluster-scoped one: none;
+//   - nothing else (a target kind's informer syncing adds no object it did not report).
+func Affected(c sources.Change) (namespaces []string, all bool) {
+	switch o := c.Object.(type) {
+	case *kubestash.BackupStorage, *kubestash.RetentionPolicy, *kubestash.Addon:
+		return nil, true
+	case *kubestash.Namespace:
+		if old, ok := c.Old.(*kubestash.Namespace); ok && maps.Equal(old.Labels, o.Labels) {
+			return nil, false
 		}
+		return []string{o.Name}, false
+	case *kubestash.Object:
+		if c.Old != nil || o.Namespace == "" {
+			return nil, false
+		}
+		return []string{o.Namespace}, false
+	}
+	return nil, false
+}
+
+// Route sends the keys of the options a change of the sources may affect (Affected) to notify,
+// the options' cache.
+func Route(src Source, c sources.Change, notify func(keys []string, rv uint64, deleted bool)) {
+	namespaces, all := Affected(c)
+	if !all && len(namespaces) == 0 {
+		return
+	}
+	if k := keys(src, namespaces); len(k) > 0 {
+		notify(k, c.RV, c.Deleted)
 	}
 }
 

@@ -1,6 +1,7 @@
 package formoptions
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -149,21 +150,83 @@ func (f fakeSource) Namespaces() []*kubestash.Namespace {
 }
 func (f fakeSource) ListedResourceVersion() uint64 { return 1 }
 
-// Changes: a namespace's change reaches its options; a change every namespace may be offered
-// (nil) reaches every namespace's.
-func TestChanges(t *testing.T) {
-	src := fakeSource{fixture(t)}
-	var got []string
-	sink := Changes(src, func(keys []string, _ uint64, _ bool) { got = append(got, keys...) })
-	sink([]string{"dev"}, 1, false)
-	if !reflect.DeepEqual(got, []string{"dev/default"}) {
-		t.Errorf("one namespace: %v", got)
+// Affected: what each change of the sources does to the options, which read storages,
+// policies and Addons (every namespace's), a namespace's labels, and target and Secret names.
+func TestAffected(t *testing.T) {
+	nsObj := func(name string, labels map[string]string) *kubestash.Namespace {
+		return &kubestash.Namespace{Meta: kubestash.Meta{Name: name}, Labels: labels}
 	}
-	got = nil
-	sink(nil, 2, false)
-	slices.Sort(got)
-	if !reflect.DeepEqual(got, []string{"demo/default", "dev/default"}) {
-		t.Errorf("every namespace: %v", got)
+	obj := func(ns, name string) *kubestash.Object { return &kubestash.Object{Meta: meta(ns, name, "1")} }
+	widgets := schema.GroupKind{Group: "example.com", Kind: "Widget"}
+	cases := []struct {
+		name string
+		c    sources.Change
+		want string
+	}{
+		{"storage added", sources.Change{Object: &kubestash.BackupStorage{Meta: meta("kubestash", "s3", "1")}}, "all"},
+		{"storage updated", sources.Change{Old: &kubestash.BackupStorage{}, Object: &kubestash.BackupStorage{}}, "all"},
+		{"policy deleted", sources.Change{Object: &kubestash.RetentionPolicy{}, Deleted: true}, "all"},
+		{"addon updated", sources.Change{Old: &kubestash.Addon{}, Object: &kubestash.Addon{}}, "all"},
+		{"namespace added", sources.Change{Kind: sources.NamespaceKind, Object: nsObj("demo", nil)}, "[demo]"},
+		{"namespace deleted", sources.Change{Kind: sources.NamespaceKind, Object: nsObj("demo", nil), Deleted: true}, "[demo]"},
+		{"namespace labels changed", sources.Change{Kind: sources.NamespaceKind, Old: nsObj("demo", map[string]string{"env": "dev"}),
+			Object: nsObj("demo", map[string]string{"env": "prod"})}, "[demo]"},
+		{"namespace labels added", sources.Change{Kind: sources.NamespaceKind, Old: nsObj("demo", nil),
+			Object: nsObj("demo", map[string]string{"env": "prod"})}, "[demo]"},
+		{"namespace updated, labels unchanged", sources.Change{Kind: sources.NamespaceKind, Old: nsObj("demo", map[string]string{"env": "prod"}),
+			Object: nsObj("demo", map[string]string{"env": "prod"})}, "none"},
+		{"target added", sources.Change{Kind: widgets, Object: obj("demo", "w1")}, "[demo]"},
+		{"target deleted", sources.Change{Kind: widgets, Object: obj("demo", "w1"), Deleted: true}, "[demo]"},
+		{"target updated", sources.Change{Kind: widgets, Old: obj("demo", "w1"), Object: obj("demo", "w1")}, "none"},
+		{"cluster-scoped target added", sources.Change{Kind: widgets, Object: obj("", "w1")}, "none"},
+		{"target kind synced", sources.Change{Kind: widgets}, "none"},
+		{"secret added", sources.Change{Kind: sources.SecretKind, Object: obj("dev", "enc")}, "[dev]"},
+		{"secret deleted", sources.Change{Kind: sources.SecretKind, Object: obj("dev", "enc"), Deleted: true}, "[dev]"},
+		{"secret updated", sources.Change{Kind: sources.SecretKind, Old: obj("dev", "enc"), Object: obj("dev", "enc")}, "none"},
+		{"BackupConfiguration", sources.Change{Object: &kubestash.BackupConfiguration{Meta: meta("demo", "a", "1")}}, "none"},
+		{"BackupSession", sources.Change{Object: &kubestash.BackupSession{Meta: meta("demo", "a-1", "1")}}, "none"},
+		{"Repository", sources.Change{Object: &kubestash.Repository{Meta: meta("demo", "r", "1")}}, "none"},
+		{"CronJob", sources.Change{Object: &kubestash.CronJob{Meta: meta("demo", "c", "1")}}, "none"},
+		{"Snapshot", sources.Change{Object: &kubestash.Snapshot{Meta: meta("demo", "s", "1")}}, "none"},
+	}
+	for _, tc := range cases {
+		namespaces, all := Affected(tc.c)
+		got := fmt.Sprint(namespaces)
+		switch {
+		case all && namespaces == nil:
+			got = "all"
+		case all:
+			got = "all and " + got
+		case namespaces == nil:
+			got = "none"
+		}
+		if got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+// Route: a namespace's change reaches its options; a change every namespace may be offered
+// reaches every namespace's; a change of no options notifies nothing.
+func TestRoute(t *testing.T) {
+	src := fakeSource{fixture(t)}
+	type call struct {
+		keys    []string
+		rv      uint64
+		deleted bool
+	}
+	var got []call
+	notify := func(keys []string, rv uint64, deleted bool) {
+		keys = slices.Clone(keys)
+		slices.Sort(keys)
+		got = append(got, call{keys, rv, deleted})
+	}
+	Route(src, sources.Change{Kind: sources.NamespaceKind, Object: &kubestash.Namespace{Meta: kubestash.Meta{Name: "dev"}}, RV: 1, Deleted: true}, notify)
+	Route(src, sources.Change{Object: &kubestash.Addon{}, RV: 2}, notify)
+	Route(src, sources.Change{Kind: sources.SecretKind, Old: &kubestash.Object{}, Object: &kubestash.Object{Meta: meta("dev", "enc", "3")}, RV: 3}, notify)
+	want := []call{{[]string{"dev/default"}, 1, true}, {[]string{"demo/default", "dev/default"}, 2, false}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("notified %+v, want %+v", got, want)
 	}
 }
 

@@ -575,3 +575,26 @@ func (s *BackupSession) IsBackupConfigurationInvoker() bool {
 func IsBackupConfigurationOwner(r *metav1.OwnerReference) bool {
 	return r != nil && r.Kind == "BackupConfiguration" && strings.HasPrefix(r.APIVersion, CoreGroup+"/")
 }
+
+// BackupConfigurationName is the name of the BackupConfiguration the session belongs to, in
+// the session's namespace (docs/design.md, "KubeStash facts the joins use"): its spec.invoker,
+// or else its controller owner (sessions triggered without an invoker). The sources' index
+// and the routing of changes to views both read it, so they cannot disagree.
+func (s *BackupSession) BackupConfigurationName() (string, bool) {
+	if s.IsBackupConfigurationInvoker() && s.InvokerName != "" {
+		return s.InvokerName, true
+	}
+	if r := s.Controller; IsBackupConfigurationOwner(r) {
+		return r.Name, true
+	}
+	return "", false
+}
+
+// BackupConfigurationUID is the UID of the BackupConfiguration that controls the CronJob (its
+// controller owner reference); that BackupConfiguration is in the CronJob's namespace.
+func (c *CronJob) BackupConfigurationUID() (types.UID, bool) {
+	if r := c.Controller; IsBackupConfigurationOwner(r) && r.UID != "" {
+		return r.UID, true
+	}
+	return "", false
+}

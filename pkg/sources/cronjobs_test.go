@@ -17,8 +17,7 @@ import (
 // collector does not honour either) neither shows in that view nor rebuilds it.
 func TestCronJobsJoinOnlyWithinTheirNamespace(t *testing.T) {
 	disco, dyn := fakeCluster(t, nil, bcObj("prod", "a", "uid-a", "", "s3", "keep", "r"), bcObj("prod", "b", "uid-b", "", "s3", "keep", "r"))
-	rec := &recorder{}
-	s := New(dynamicLister{dyn}, metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), disco, rec.sink)
+	s, rec := newRecorded(dynamicLister{dyn}, metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), disco)
 	s.SetPollInterval(time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -32,7 +32,7 @@ func TestFailedDiscoveryIsNotSynced(t *testing.T) {
 		return false, nil, nil
 	})
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{kubestash.CronJobs: "CronJobList"})
-	s := New(dynamicLister{dyn}, metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), disco, func([]string, uint64, bool) {})
+	s := New(dynamicLister{dyn}, metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), disco, func(Change) {})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s.Start(ctx)
@@ -60,7 +60,7 @@ func TestUnlistableKindIsReportedNotSynced(t *testing.T) {
 	dyn.PrependReactor("list", "addons", func(clienttesting.Action) (bool, runtime.Object, error) {
 		return true, nil, errors.New("conversion webhook for addons.kubestash.com/v1alpha1 failed")
 	})
-	s := New(dynamicLister{dyn}, metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), disco, func([]string, uint64, bool) {})
+	s := New(dynamicLister{dyn}, metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), disco, func(Change) {})
 	s.SetPollInterval(time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -5,14 +5,17 @@ import (
 	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
-// The indexes the joins and the change routing read, and nothing else (docs/design.md, "The
-// sources' store"): BackupConfigurations by what they reference and by UID, BackupSessions by
-// their BackupConfiguration, CronJobs by their controller. Their values are made of the
-// objects' own (interned) strings: an index entry allocates no key.
+// The indexes the joins and the routing of changes (join.Affected, through the exported
+// BackupConfigurations* lookups below) read, and nothing else (docs/design.md, "The sources'
+// store"): BackupConfigurations by what they reference and by UID, BackupSessions by their
+// BackupConfiguration, CronJobs by their controller. Their values are made of the objects'
+// own (interned) strings: an index entry allocates no key.
 
 // refWhat is what kind of object a BackupConfiguration references.
 type refWhat uint8
@@ -191,16 +194,11 @@ func (x *bcIndex) move(old, obj metav1.Object) {
 	}
 }
 
-// sessionBC is the BackupConfiguration a BackupSession belongs to: its spec.invoker, or else
-// its controller owner (sessions triggered without an invoker label).
+// sessionBC is the key of the BackupConfiguration a BackupSession belongs to
+// (BackupConfigurationName: the one rule the routing of changes reads too).
 func sessionBC(s *kubestash.BackupSession) (key, bool) {
-	if s.IsBackupConfigurationInvoker() && s.InvokerName != "" {
-		return key{s.Namespace, s.InvokerName}, true
-	}
-	if r := s.Controller; kubestash.IsBackupConfigurationOwner(r) {
-		return key{s.Namespace, r.Name}, true
-	}
-	return key{}, false
+	name, ok := s.BackupConfigurationName()
+	return key{s.Namespace, name}, ok
 }
 
 // sessionIndex holds the BackupSessions by their BackupConfiguration (byBC).
@@ -216,12 +214,11 @@ func (x *sessionIndex) move(old, obj metav1.Object) {
 	moveGroup(x.byBC, old, obj, sessionBC)
 }
 
-// cronOwner is the BackupConfiguration (namespace and UID) that controls a CronJob.
+// cronOwner is the BackupConfiguration (namespace and UID) that controls a CronJob
+// (BackupConfigurationUID: the one rule the routing of changes reads too).
 func cronOwner(c *kubestash.CronJob) (key, bool) {
-	if r := c.Controller; kubestash.IsBackupConfigurationOwner(r) && r.UID != "" {
-		return uidKey(c.Namespace, string(r.UID)), true
-	}
-	return key{}, false
+	uid, ok := c.BackupConfigurationUID()
+	return uidKey(c.Namespace, string(uid)), ok
 }
 
 // cronIndex holds the CronJobs by namespace and controller owner UID (byOwner).
@@ -257,46 +254,48 @@ func moveGroup[T any](x groupIndex[T], old, obj metav1.Object, group func(*T) (k
 	}
 }
 
-// self routes a BackupConfiguration's change to its own view.
-func self(_ *Sources, o interface{}) []string {
-	if bc, ok := o.(*kubestash.BackupConfiguration); ok {
-		return []string{bc.Namespace + "/" + bc.Name}
-	}
-	return nil
-}
-
-// sessionAffects routes a BackupSession's change to its BackupConfiguration's view.
-func sessionAffects(_ *Sources, o interface{}) []string {
-	if s, ok := o.(*kubestash.BackupSession); ok {
-		if k, ok := sessionBC(s); ok {
-			return []string{k.String()}
-		}
-	}
-	return nil
-}
-
-// referrers finds the BackupConfigurations that reference an object of the given ref kind.
-func referrers(what refWhat) func(*Sources, interface{}) []string {
-	return func(s *Sources, o interface{}) []string {
-		m, ok := o.(metav1.Object)
-		if !ok {
-			return nil
-		}
-		return s.bcsReferencing(objectRef(what, m.GetNamespace(), m.GetName()))
-	}
-}
-
-// cronJobBC routes a CronJob to the BackupConfiguration of its namespace that controls it.
-func cronJobBC(s *Sources, o interface{}) []string {
-	c, ok := o.(*kubestash.CronJob)
-	if !ok {
+// BackupConfigurationsUsing returns the keys (namespace/name, sorted) of the
+// BackupConfigurations that use the Repository, BackupStorage, RetentionPolicy or
+// BackupVerifier ns/name: resource is kubestash.Repositories, BackupStorages,
+// RetentionPolicies or BackupVerifiers (any version);
+// nil for any other. A reference without a namespace was indexed as the
+// BackupConfiguration's own (bcRefs), so ns is always the object's.
+func (s *Sources) BackupConfigurationsUsing(resource schema.GroupVersionResource, ns, name string) []string {
+	var what refWhat
+	switch resource.GroupResource() {
+	case kubestash.Repositories.GroupResource():
+		what = refRepo
+	case kubestash.BackupStorages.GroupResource():
+		what = refStorage
+	case kubestash.RetentionPolicies.GroupResource():
+		what = refPolicy
+	case kubestash.BackupVerifiers.GroupResource():
+		what = refVerifier
+	default:
 		return nil
 	}
-	k, ok := cronOwner(c)
-	if !ok {
+	return s.bcsReferencing(objectRef(what, ns, name))
+}
+
+// BackupConfigurationsBackingUp returns the keys (sorted) of the BackupConfigurations whose
+// target is t (apiGroup "core" is the core group; t.Namespace is the target's own).
+func (s *Sources) BackupConfigurationsBackingUp(t kubestash.TypedRef) []string {
+	return s.bcsReferencing(targetRef(&t))
+}
+
+// BackupConfigurationsBackingUpKind returns the keys (sorted) of the BackupConfigurations
+// whose target is of kind gk, in any namespace.
+func (s *Sources) BackupConfigurationsBackingUpKind(gk schema.GroupKind) []string {
+	return s.bcsReferencing(targetKindRef(gk.Group, gk.Kind))
+}
+
+// BackupConfigurationsWithUID returns the key of the BackupConfiguration in namespace ns with
+// this UID, if any: an owner reference counts only within its object's namespace.
+func (s *Sources) BackupConfigurationsWithUID(ns string, uid types.UID) []string {
+	if uid == "" {
 		return nil
 	}
-	return s.bcsByUID(k)
+	return s.bcsByUID(uidKey(ns, string(uid)))
 }
 
 // bcsReferencing returns the keys of the BackupConfigurations that reference r.

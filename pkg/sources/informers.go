@@ -32,8 +32,12 @@ func (s *Sources) startKind(k *kind) {
 	r := cache.NewReflectorWithOptions(lw, &wireObject{}, st, cache.ReflectorOptions{
 		Name: k.gvr.GroupResource().String(), TypeDescription: k.gvr.GroupResource().String(),
 	})
+	gk := schema.GroupKind{Group: k.gvr.Group}
+	if m := s.mapping.Load(); m != nil { // poll starts a kind only once discovery serves it
+		gk = m.kindFor(k.gvr)
+	}
 	s.mu.Lock()
-	k.store, k.reflector, k.running = st, r, true
+	k.store, k.reflector, k.running, k.gk = st, r, true, gk
 	s.bump()
 	ctx := s.ctx
 	s.mu.Unlock()
@@ -114,32 +118,7 @@ func (s *Sources) resolveTarget(gk schema.GroupKind) {
 			Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion, CreationTimestamp: m.CreationTimestamp,
 		}}
 	})
-	notify := func(o interface{}, deleted, update bool) {
-		type nn interface {
-			GetNamespace() string
-			GetName() string
-		}
-		if t, ok := o.(cache.DeletedFinalStateUnknown); ok {
-			o = t.Obj
-		}
-		m, ok := o.(nn)
-		if !ok {
-			return
-		}
-		keys := s.bcsReferencing(targetRef(&kubestash.TypedRef{APIGroup: gk.Group, Kind: gk.Kind, Namespace: m.GetNamespace(), Name: m.GetName()}))
-		if len(keys) > 0 {
-			s.sink(keys, rvOf(o), deleted)
-		}
-		// The options list targets by name: an update (a status change, mostly) changes none.
-		if namespaced && !update {
-			s.optionsChanged(o, deleted)
-		}
-	}
-	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o interface{}) { notify(o, false, false) },
-		UpdateFunc: func(_, o interface{}) { notify(o, false, true) },
-		DeleteFunc: func(o interface{}) { notify(o, true, false) },
-	})
+	s.reportChanges(inf, gk)
 	// A kind backupview may not list (its RBAC grants only some target groups) would never
 	// sync: note it, so that nothing waits for it. The informer keeps retrying, and its targets
 	// are revisited if it ever syncs (a later RBAC grant).
@@ -166,14 +145,30 @@ func (s *Sources) resolveTarget(gk schema.GroupKind) {
 	s.mu.Unlock()
 	klog.InfoS("watching target kind", "kind", gk.String(), "resource", gvr.String())
 	go inf.RunWithContext(ctx)
-	// Views of this kind showed found=false while it was unresolved: revisit them once synced.
+	// Targets of this kind read found=false while it was unresolved: once synced, any of its
+	// objects may have changed for the sink (Object nil).
 	go func() {
 		if cache.WaitFor(ctx, "", inf.HasSyncedChecker()) {
-			if keys := s.bcsReferencing(targetKindRef(gk.Group, gk.Kind)); len(keys) > 0 {
-				s.sink(keys, 0, false)
-			}
+			s.report(Change{Kind: gk})
 		}
 	}()
+}
+
+// reportChanges reports an informer's changes of objects of kind gk to the sink.
+func (s *Sources) reportChanges(inf cache.SharedIndexInformer, gk schema.GroupKind) {
+	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o interface{}) { s.report(Change{Kind: gk, Object: o, RV: rvOf(o)}) },
+		UpdateFunc: func(old, o interface{}) { s.report(Change{Kind: gk, Old: old, Object: o, RV: rvOf(o)}) },
+		DeleteFunc: func(o interface{}) {
+			if t, ok := o.(cache.DeletedFinalStateUnknown); ok {
+				o = t.Obj
+			}
+			if o == nil { // not a "kind synced" Change
+				return
+			}
+			s.report(Change{Kind: gk, Object: o, RV: rvOf(o), Deleted: true})
+		},
+	})
 }
 
 // metadataInformer is a metadata-only informer of gvr in every namespace whose cache holds

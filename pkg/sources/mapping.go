@@ -72,6 +72,15 @@ func (m *mapping) resourceFor(gk schema.GroupKind) (gvr schema.GroupVersionResou
 	return rm.Resource, rm.Scope.Name() == meta.RESTScopeNameNamespace, true
 }
 
+// kindFor is the kind discovery lists for a served resource (its Kind for the sink).
+func (m *mapping) kindFor(gvr schema.GroupVersionResource) schema.GroupKind {
+	gvk, err := m.mapper.KindFor(gvr)
+	if err != nil {
+		return schema.GroupKind{Group: gvr.Group}
+	}
+	return gvk.GroupKind()
+}
+
 // KindServed reports whether the cluster served the kind at the last discovery. It reads that
 // answer only: asking about any number of kinds costs no request. A kind not served is asked
 // about again at the next poll, once however often it was asked for (a CRD installed since then

@@ -2,7 +2,6 @@ package sources
 
 import (
 	"context"
-	"maps"
 	"sort"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,36 +14,24 @@ import (
 // The form options (docs/design.md, "Form options") read namespaces (their labels decide a
 // usagePolicy Selector), the storages, policies and Addons every namespace may be offered,
 // the target objects of each namespace and, when checked, Secret names. This file holds the
-// namespace informer, the routing of changes to the options they affect, and those reads.
+// namespace informer and those reads; which options a change affects is
+// formoptions.Affected's to say.
 
 var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
 
-// FormSink receives the namespaces whose form options a change may affect (nil: every
-// namespace), the change's resourceVersion, and whether it was a deletion.
-type FormSink func(namespaces []string, rv uint64, deleted bool)
+// NamespaceKind is the Kind of a namespace's Change.
+var NamespaceKind = schema.GroupKind{Kind: "Namespace"}
 
-// SetFormSink makes the sources report which namespaces' form options a change may affect,
-// and starts the namespace informer with the others. Call before Start.
-func (s *Sources) SetFormSink(sink FormSink) {
+// WatchNamespaces starts the namespace informer with the others (the form options read it)
+// and reports its changes to the sink. Call before Start.
+func (s *Sources) WatchNamespaces() {
 	inf := s.metadataInformer(namespacesGVR, cache.Indexers{}, func(m *metav1.PartialObjectMetadata) interface{} {
 		return &kubestash.Namespace{Meta: kubestash.Meta{Name: m.Name, ResourceVersion: m.ResourceVersion,
 			CreationTimestamp: m.CreationTimestamp}, UID: m.UID, Labels: m.Labels}
 	})
-	// Of a namespace, the options read its labels (usagePolicy selectors): other updates
-	// change nothing.
-	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(o interface{}) { s.optionsChanged(o, false) },
-		UpdateFunc: func(old, o interface{}) {
-			a, okA := old.(*kubestash.Namespace)
-			b, okB := o.(*kubestash.Namespace)
-			if !okA || !okB || !maps.Equal(a.Labels, b.Labels) {
-				s.optionsChanged(o, false)
-			}
-		},
-		DeleteFunc: func(o interface{}) { s.optionsChanged(o, true) },
-	})
+	s.reportChanges(inf, NamespaceKind)
 	s.mu.Lock()
-	s.formSink, s.namespaces = sink, inf
+	s.namespaces = inf
 	s.mu.Unlock()
 }
 
@@ -67,41 +54,6 @@ func (s *Sources) WaitForNamespaces(ctx context.Context) error {
 		return ctx.Err()
 	}
 	return nil
-}
-
-// optionsChanged routes a change of a namespace, a target object or a Secret (their namespace's
-// options) to the options sink.
-func (s *Sources) optionsChanged(o interface{}, deleted bool) {
-	if t, ok := o.(cache.DeletedFinalStateUnknown); ok {
-		o = t.Obj
-	}
-	m, ok := o.(interface {
-		GetNamespace() string
-		GetName() string
-	})
-	if !ok {
-		return
-	}
-	ns := m.GetNamespace()
-	if _, isNS := o.(*kubestash.Namespace); isNS {
-		ns = m.GetName()
-	}
-	s.notifyForm([]string{ns}, rvOf(o), deleted)
-}
-
-// everyNamespaceOptions is the options routing of kinds every namespace may be offered
-// (BackupStorages and RetentionPolicies by usagePolicy, Addons): all options.
-func everyNamespaceOptions(s *Sources, o interface{}) {
-	s.notifyForm(nil, rvOf(o), false)
-}
-
-func (s *Sources) notifyForm(namespaces []string, rv uint64, deleted bool) {
-	s.mu.RLock()
-	sink := s.formSink
-	s.mu.RUnlock()
-	if sink != nil {
-		sink(namespaces, rv, deleted)
-	}
 }
 
 // Namespaces returns every namespace (unordered).

@@ -10,6 +10,9 @@ import (
 
 var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 
+// SecretKind is the Kind of a Secret's Change (WatchSecretNames).
+var SecretKind = schema.GroupKind{Kind: "Secret"}
+
 // WatchSecretNames enables the opt-in check that encryption Secrets exist. It watches Secret
 // metadata only (never data), which needs list and watch on Secrets: an RBAC cost operators
 // must choose, so it is off by default. Call before Start.
@@ -17,11 +20,7 @@ func (s *Sources) WatchSecretNames() {
 	inf := s.metadataInformer(secretsGVR, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, func(m *metav1.PartialObjectMetadata) interface{} {
 		return &kubestash.Object{Meta: kubestash.Meta{Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion}}
 	})
-	// The form options list a namespace's Secret names: only a new or deleted Secret changes them.
-	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o interface{}) { s.optionsChanged(o, false) },
-		DeleteFunc: func(o interface{}) { s.optionsChanged(o, true) },
-	})
+	s.reportChanges(inf, SecretKind)
 	s.mu.Lock()
 	s.secrets = inf
 	s.mu.Unlock()

@@ -23,16 +23,6 @@ func snapshotRepo(s *kubestash.Snapshot) (key, bool) {
 	return key{s.Namespace, s.Repository}, s.Repository != ""
 }
 
-// snapshotAffects routes a Snapshot's change to the views of the BackupConfigurations that
-// back up to its Repository.
-func snapshotAffects(s *Sources, o interface{}) []string {
-	sn, ok := o.(*kubestash.Snapshot)
-	if !ok || sn.Repository == "" {
-		return nil
-	}
-	return s.bcsReferencing(objectRef(refRepo, sn.Namespace, sn.Repository))
-}
-
 // Snapshots returns the Snapshots of the Repository ns/repository (unordered); synced is false
 // while the Snapshots are not listed (the CRD is not served, or not synced yet), when none
 // can be said to be missing.

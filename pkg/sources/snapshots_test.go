@@ -24,7 +24,7 @@ func snapshotObj(ns, name, repo string) *unstructured.Unstructured {
 // spec.repository and a deletion, and read as not synced before they are listed.
 func TestSnapshotsByRepository(t *testing.T) {
 	disco, dyn := fakeCluster(t, nil, snapshotObj("demo", "s1", "repo"), snapshotObj("demo", "s2", "repo"), snapshotObj("prod", "s3", "repo"))
-	s := New(dynamicLister{dyn}, metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), disco, func([]string, uint64, bool) {})
+	s := New(dynamicLister{dyn}, metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), disco, func(Change) {})
 	if _, synced := s.Snapshots("demo", "repo"); synced {
 		t.Fatal("Snapshots synced before the sources started")
 	}

@@ -1,24 +1,29 @@
 // Package sources lists and watches what backupview joins: BackupConfigurations,
 // BackupSessions, Repositories, BackupStorages, RetentionPolicies, Addons, CronJobs, Snapshots,
-// BackupVerifiers and BackupVerificationSessions, decoded
-// into the small structs of package kubestash and kept in a store of its own (docs/design.md,
-// "The sources' store"), plus metadata-only informers for the target kinds that
-// BackupConfigurations reference. It indexes them for the joins and reports which views a
-// change affects.
+// BackupVerifiers and BackupVerificationSessions, decoded into the small structs of package
+// kubestash and kept in a store of its own (docs/design.md, "The sources' store"), plus
+// metadata-only informers for the target kinds that BackupConfigurations reference, and for
+// Namespaces and (opt-in) Secrets. It indexes them for the joins and reports every change, as
+// it is, to one Sink: which views or form options a change affects is decided by their
+// packages (join.Affected, formoptions.Affected), which read the indexes through the exported
+// lookups.
 //
 // What is watched is decided by the cluster's objects only, never by a request: reflectors
 // start for the KubeStash kinds the cluster serves, informers for the target kinds
 // BackupConfigurations name. Lookups (this package's exported readers) only read caches.
 //
-// Files: sources.go (the Sources type and its poll loop), informers.go (starting and
-// reporting the sources and target informers), store.go (the sources' store), mapping.go
-// (discovery: which kinds the cluster serves), index.go (the store's indexes and which views a
-// change affects), lookup.go (the joins' reads), secrets.go (the opt-in Secret names check).
+// Files: sources.go (the Sources type, its Change and its poll loop), informers.go
+// (starting the sources and target informers and reporting their changes), store.go (the
+// sources' store), wire.go and dynamic.go (listing and decoding, through REST or a dynamic
+// client), mapping.go (discovery: which kinds the cluster serves), index.go (the store's
+// indexes and the lookups of the BackupConfigurations referencing an object), lookup.go (the
+// joins' reads), snapshots.go (the Snapshots by Repository), listed.go
+// (ListedResourceVersion), options.go (the namespace informer and the form options' reads),
+// secrets.go (the opt-in Secret names check).
 package sources
 
 import (
 	"context"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -34,9 +39,26 @@ import (
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
-// Sink receives the keys (namespace/name) of the BackupConfigurations whose views a change
-// may affect, the change's resourceVersion, and whether it was a deletion.
-type Sink func(keys []string, rv uint64, deleted bool)
+// Change is one change of a watched object, as the sources saw it.
+type Change struct {
+	// Kind is the object's kind: a source kind, a target kind, {"" Namespace} or {"" Secret}.
+	Kind schema.GroupKind
+	// Old is the object's previous state on an update; nil on an addition or a deletion.
+	Old interface{}
+	// Object is the object as stored: a *kubestash.BackupConfiguration, *BackupSession,
+	// *Repository, *BackupStorage, *RetentionPolicy, *Addon, *CronJob or *Snapshot, a
+	// *kubestash.Object for target kinds and Secrets, a *kubestash.Namespace. On a deletion it
+	// is the object's last state. nil: the informer of target kind Kind has synced, so any of
+	// its objects may have changed (targets read found=false until then).
+	Object interface{}
+	// RV is the object's resourceVersion (0 when Object is nil).
+	RV      uint64
+	Deleted bool
+}
+
+// Sink receives every change. It is called from the informers' goroutines and must not
+// block.
+type Sink func(Change)
 
 // Sources holds the informers and answers the join's lookups from their caches.
 type Sources struct {
@@ -58,9 +80,8 @@ type Sources struct {
 	// with its informer once the kind is served.
 	targets map[schema.GroupKind]*target
 	secrets cache.SharedIndexInformer // opt-in, metadata only
-	// namespaces and formSink: the form options' sources (options.go), set by SetFormSink.
+	// namespaces: the form options' namespaces (options.go), set by WatchNamespaces.
 	namespaces cache.SharedIndexInformer
-	formSink   FormSink
 	// formKinds are the target kinds watched by configuration (WatchFormTargetKinds).
 	formKinds map[schema.GroupKind]bool
 	started   bool
@@ -87,11 +108,10 @@ type kind struct {
 	decode Decoder
 	// newIndex makes the store's index (index.go); nil: none.
 	newIndex func() index
-	affected func(s *Sources, obj interface{}) []string
-	// observe, when set, sees every added or updated object before its views are notified.
+	// observe, when set, sees every added or updated object before the sink does.
 	observe func(s *Sources, obj interface{})
-	// options, when set, routes a change to the form options it affects (options.go).
-	options   func(s *Sources, obj interface{})
+	// gk is the kind's GroupKind, as discovery named it when the kind started.
+	gk        schema.GroupKind
 	store     *store
 	reflector *cache.Reflector
 	running   bool
@@ -115,25 +135,20 @@ func New(lister Lister, meta metadata.Interface, disco discovery.DiscoveryInterf
 		targets: map[schema.GroupKind]*target{}, formKinds: map[schema.GroupKind]bool{}, stateChanged: make(chan struct{})}
 	s.kinds = []*kind{
 		{gvr: kubestash.BackupConfigurations, decode: func(d []byte) metav1.Object { return kubestash.DecodeBackupConfiguration(d) },
-			newIndex: newBCIndex, affected: self, observe: watchTargetKind},
+			newIndex: newBCIndex, observe: watchTargetKind},
 		{gvr: kubestash.BackupSessions, decode: func(d []byte) metav1.Object { return kubestash.DecodeBackupSession(d) },
-			newIndex: newSessionIndex, affected: sessionAffects},
-		{gvr: kubestash.Repositories, decode: func(d []byte) metav1.Object { return kubestash.DecodeRepository(d) },
-			affected: referrers(refRepo)},
-		{gvr: kubestash.BackupStorages, decode: func(d []byte) metav1.Object { return kubestash.DecodeBackupStorage(d) },
-			affected: referrers(refStorage), options: everyNamespaceOptions},
-		{gvr: kubestash.RetentionPolicies, decode: func(d []byte) metav1.Object { return kubestash.DecodeRetentionPolicy(d) },
-			affected: referrers(refPolicy), options: everyNamespaceOptions},
-		{gvr: kubestash.Addons, decode: func(d []byte) metav1.Object { return kubestash.DecodeAddon(d) },
-			affected: func(*Sources, interface{}) []string { return nil }, options: everyNamespaceOptions},
+			newIndex: newSessionIndex},
+		{gvr: kubestash.Repositories, decode: func(d []byte) metav1.Object { return kubestash.DecodeRepository(d) }},
+		{gvr: kubestash.BackupStorages, decode: func(d []byte) metav1.Object { return kubestash.DecodeBackupStorage(d) }},
+		{gvr: kubestash.RetentionPolicies, decode: func(d []byte) metav1.Object { return kubestash.DecodeRetentionPolicy(d) }},
+		{gvr: kubestash.Addons, decode: func(d []byte) metav1.Object { return kubestash.DecodeAddon(d) }},
 		{gvr: kubestash.CronJobs, decode: func(d []byte) metav1.Object { return kubestash.DecodeCronJob(d) },
-			newIndex: newCronIndex, affected: cronJobBC},
+			newIndex: newCronIndex},
 		{gvr: kubestash.Snapshots, decode: func(d []byte) metav1.Object { return kubestash.DecodeSnapshot(d) },
-			newIndex: newSnapshotIndex, affected: snapshotAffects},
-		{gvr: kubestash.BackupVerifiers, decode: func(d []byte) metav1.Object { return kubestash.DecodeBackupVerifier(d) },
-			affected: referrers(refVerifier)},
+			newIndex: newSnapshotIndex},
+		{gvr: kubestash.BackupVerifiers, decode: func(d []byte) metav1.Object { return kubestash.DecodeBackupVerifier(d) }},
 		{gvr: kubestash.BackupVerificationSessions, decode: func(d []byte) metav1.Object { return kubestash.DecodeBackupVerificationSession(d) },
-			newIndex: newVerificationIndex, affected: verificationAffects},
+			newIndex: newVerificationIndex},
 	}
 	return s
 }
@@ -259,21 +274,22 @@ func (s *Sources) pendingTargets() []schema.GroupKind {
 	return out
 }
 
-func (s *Sources) changed(k *kind, old, obj interface{}, deleted bool) {
+// changed reports a change of a source kind's object (old and obj as the store reported them).
+func (s *Sources) changed(k *kind, old, obj metav1.Object, deleted bool) {
 	if k.observe != nil && !deleted {
 		k.observe(s, obj)
 	}
-	if k.options != nil {
-		k.options(s, obj)
+	c := Change{Kind: k.gk, Object: obj, RV: rvOf(obj), Deleted: deleted}
+	if old != nil { // a nil metav1.Object must stay a nil interface{}
+		c.Old = old
 	}
-	keys := k.affected(s, obj)
-	if old != nil {
-		keys = append(keys, k.affected(s, old)...)
+	s.report(c)
+}
+
+func (s *Sources) report(c Change) {
+	if s.sink != nil {
+		s.sink(c)
 	}
-	if len(keys) == 0 {
-		return
-	}
-	s.sink(dedup(keys), rvOf(obj), deleted)
 }
 
 func rvOf(o interface{}) uint64 {
@@ -283,10 +299,4 @@ func rvOf(o interface{}) uint64 {
 		return n
 	}
 	return 0
-}
-
-// dedup sorts keys and drops repeats, in place.
-func dedup(keys []string) []string {
-	slices.Sort(keys)
-	return slices.Compact(keys)
 }

@@ -13,26 +13,47 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
 	discoveryfake "k8s.io/client-go/discovery/fake"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
+	"k8s.io/client-go/metadata"
 	metadatafake "k8s.io/client-go/metadata/fake"
 	clienttesting "k8s.io/client-go/testing"
 
+	"github.com/kubestash/backupview/pkg/join"
 	"github.com/kubestash/backupview/pkg/kubestash"
 )
 
+// recorder is a Sink that records every Change, and the views each one affects as the server
+// routes it (join.Affected over the sources' lookups) when it affects any.
 type recorder struct {
-	mu    sync.Mutex
-	calls [][]string
+	mu      sync.Mutex
+	src     join.Referrers // the sources, set once New returned them (before Start)
+	changes []Change
+	calls   [][]string
 }
 
-func (r *recorder) sink(keys []string, _ uint64, _ bool) {
+func (r *recorder) sink(c Change) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.calls = append(r.calls, append([]string(nil), keys...))
+	r.changes = append(r.changes, c)
+	if r.src == nil {
+		return
+	}
+	if keys := join.Affected(r.src, c.Kind, c.Old, c.Object); len(keys) > 0 {
+		r.calls = append(r.calls, keys)
+	}
 }
 
-func (r *recorder) reset() { r.mu.Lock(); r.calls = nil; r.mu.Unlock() }
+// newRecorded makes sources whose sink is a new recorder.
+func newRecorded(lister Lister, md metadata.Interface, disco discovery.DiscoveryInterface) (*Sources, *recorder) {
+	rec := &recorder{}
+	s := New(lister, md, disco, rec.sink)
+	rec.src = s
+	return s, rec
+}
+
+func (r *recorder) reset() { r.mu.Lock(); r.calls, r.changes = nil, nil; r.mu.Unlock() }
 
 // next waits for the next notification and returns its keys, sorted.
 func (r *recorder) next(t *testing.T) string {
@@ -71,7 +92,8 @@ func bcObj(ns, name, uid, storageNS, storage, policy, repo string) *unstructured
 		"spec": map[string]interface{}{
 			"target":   map[string]interface{}{"apiGroup": "kubedb.com", "kind": "Postgres", "namespace": ns, "name": name + "-db"},
 			"backends": []interface{}{map[string]interface{}{"name": "b", "storageRef": map[string]interface{}{"namespace": storageNS, "name": storage}, "retentionPolicy": map[string]interface{}{"name": policy}}},
-			"sessions": []interface{}{map[string]interface{}{"name": "full", "repositories": []interface{}{map[string]interface{}{"name": repo}}}},
+			"sessions": []interface{}{map[string]interface{}{"name": "full", "repositories": []interface{}{map[string]interface{}{"name": repo,
+				"backupVerifier": map[string]interface{}{"namespace": "verify", "name": repo + "-check"}}}}},
 		},
 	})
 	o.SetUID(types.UID(uid))
@@ -97,8 +119,7 @@ func TestChangesNotifyExactlyTheAffectedViews(t *testing.T) {
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(scheme, lists, a, b, c)
 	md := metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme())
 
-	rec := &recorder{}
-	s := New(dynamicLister{dyn}, md, disco, rec.sink)
+	s, rec := newRecorded(dynamicLister{dyn}, md, disco)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s.Start(ctx)
@@ -147,6 +168,13 @@ func TestChangesNotifyExactlyTheAffectedViews(t *testing.T) {
 		}, "prod/a"},
 		{"repository", func() { create(kubestash.Repositories, u(kubestash.Repositories, "Repository", "prod", "r1", nil)) }, "prod/a"},
 		{"snapshot of a repository", func() { create(kubestash.Snapshots, snapshotObj("prod", "r1-snap", "r1")) }, "prod/a"},
+		{"verifier of a repository, in another namespace", func() {
+			create(kubestash.BackupVerifiers, u(kubestash.BackupVerifiers, "BackupVerifier", "verify", "r1-check", nil))
+		}, "demo/c,prod/a"},
+		{"verification session by invoker", func() {
+			create(kubestash.BackupVerificationSessions, u(kubestash.BackupVerificationSessions, "BackupVerificationSession", "prod", "a-verify-1",
+				map[string]interface{}{"spec": map[string]interface{}{"invoker": map[string]interface{}{"apiGroup": "core.kubestash.com", "kind": "BackupConfiguration", "name": "a"}, "repository": "r1"}}))
+		}, "prod/a"},
 		{"cronjob by owner uid", func() {
 			o := u(kubestash.CronJobs, "CronJob", "demo", "trigger-c-full", nil)
 			tr := true
@@ -174,6 +202,9 @@ func TestChangesNotifyExactlyTheAffectedViews(t *testing.T) {
 	if got := len(s.BackupSessions("prod/b")); got != 1 {
 		t.Errorf("sessions of prod/b (owner reference) = %d", got)
 	}
+	if l, synced := s.VerificationSessions("prod/a"); !synced || len(l) != 1 || s.BackupVerifier("verify", "r1-check") == nil {
+		t.Errorf("verification sessions of prod/a = %d (synced %v), verifier %v", len(l), synced, s.BackupVerifier("verify", "r1-check"))
+	}
 	if got := len(s.CronJobs("demo", "uid-c")); got != 1 {
 		t.Errorf("cronjobs of c = %d", got)
 	}
@@ -189,7 +220,7 @@ func TestMissingCRDsAreReportedNotFatal(t *testing.T) {
 	disco := &discoveryfake.FakeDiscovery{Fake: &clienttesting.Fake{}}
 	disco.Resources = []*metav1.APIResourceList{{GroupVersion: "batch/v1", APIResources: []metav1.APIResource{{Name: "cronjobs", Kind: "CronJob", Namespaced: true}}}}
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{kubestash.CronJobs: "CronJobList"})
-	s := New(dynamicLister{dyn}, metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), disco, func([]string, uint64, bool) {})
+	s := New(dynamicLister{dyn}, metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), disco, func(Change) {})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s.Start(ctx)

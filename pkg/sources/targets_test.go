@@ -102,7 +102,7 @@ func TestTargetKindsFollowBackupConfigurationsNotLookups(t *testing.T) {
 	scheme := metadatafake.NewTestScheme()
 	scheme.AddKnownTypeWithName(schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Widget"}, &metav1.PartialObjectMetadata{})
 	md := metadatafake.NewSimpleMetadataClient(scheme, widget("demo", "w1"))
-	s := New(dynamicLister{dyn}, md, disco, (&recorder{}).sink)
+	s := New(dynamicLister{dyn}, md, disco, func(Change) {})
 	s.SetPollInterval(time.Hour) // the test polls by hand
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -26,17 +26,6 @@ func verificationBC(s *kubestash.BackupVerificationSession) (key, bool) {
 	return key{s.Namespace, s.Invoker}, s.Invoker != ""
 }
 
-// verificationAffects routes a BackupVerificationSession's change to its BackupConfiguration's
-// view.
-func verificationAffects(_ *Sources, o interface{}) []string {
-	if s, ok := o.(*kubestash.BackupVerificationSession); ok {
-		if k, ok := verificationBC(s); ok {
-			return []string{k.String()}
-		}
-	}
-	return nil
-}
-
 // BackupVerifier returns the BackupVerifier ns/name, or nil.
 func (s *Sources) BackupVerifier(ns, name string) *kubestash.BackupVerifier {
 	return one[kubestash.BackupVerifier](s.store(kubestash.BackupVerifiers), key{ns, name})

@@ -144,7 +144,12 @@ func (g *generated) cluster(b *testing.B) (*sources.Sources, *viewcache.Cache[*u
 		return true, l, nil
 	})
 	var cache *viewcache.Cache[*ui.BackupConfigurationView]
-	s := sources.New(sources.NewDynamicLister(dyn), md, disco, func(keys []string, rv uint64, deleted bool) { cache.Notify(keys, rv, deleted) })
+	var s *sources.Sources
+	s = sources.New(sources.NewDynamicLister(dyn), md, disco, func(c sources.Change) {
+		if keys := join.Affected(s, c.Kind, c.Old, c.Object); len(keys) > 0 {
+			cache.Notify(keys, c.RV, c.Deleted)
+		}
+	})
 	cache = viewcache.New("backupconfigurationviews", join.Views(s, join.Options{}), viewcache.Options{})
 	return s, cache
 }
