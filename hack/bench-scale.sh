@@ -2,7 +2,7 @@
 # make bench-scale: backupview's joined views against kube-apiserver's own objects, side by side,
 # on a local control plane loaded by cmd/backupview-scale. Writes docs/benchmarks.md.
 #
-#   SCALE=default|medium|small|custom:ns=..,bc=..,bs=..  (default: default; small is the CI smoke test;
+#   SCALE=default|medium|small|custom:ns=..,bc=..,bs=..[,snap=0]  (default: default; small is the CI smoke test;
 #                  small, medium and default make the growth table, from docs/bench-results/)
 #   BENCH_DIR      cluster state directory (default _output/bench-$SCALE; default scale keeps its
 #                  data there between runs, so a second run skips the ~10 minute load)

@@ -93,19 +93,23 @@ func buildAddons(l []*kubestash.Addon) (out []ui.AddonOption, rv uint64) {
 		if v, err := strconv.ParseUint(a.ResourceVersion, 10, 64); err == nil && v > rv {
 			rv = v
 		}
-		ao := ui.AddonOption{Name: a.Name}
-		for _, t := range a.BackupTasks {
-			to := ui.TaskOption{Name: t.Name}
-			for _, p := range t.Parameters {
-				to.Parameters = append(to.Parameters, ui.TaskParameter{Name: p.Name, Usage: p.Usage, Required: p.Required, Default: p.Default})
-			}
-			ao.BackupTasks = append(ao.BackupTasks, to)
-		}
-		ao.RestoreTasks = slices.Clone(a.RestoreTasks)
-		out = append(out, ao)
+		out = append(out, ui.AddonOption{Name: a.Name, BackupTasks: taskOptions(a.BackupTasks), RestoreTasks: taskOptions(a.RestoreTasks)})
 	}
 	slices.SortFunc(out, func(a, b ui.AddonOption) int { return cmp.Compare(a.Name, b.Name) })
 	return out, rv
+}
+
+// taskOptions copies an Addon's tasks with their parameters; none gives nil (omitted).
+func taskOptions(tasks []kubestash.AddonTask) []ui.TaskOption {
+	var out []ui.TaskOption
+	for _, t := range tasks {
+		to := ui.TaskOption{Name: t.Name}
+		for _, p := range t.Parameters {
+			to.Parameters = append(to.Parameters, ui.TaskParameter{Name: p.Name, Usage: p.Usage, Required: p.Required, Default: p.Default})
+		}
+		out = append(out, to)
+	}
+	return out
 }
 
 // byDefaultThenRef orders defaults first, then by "namespace/name".

@@ -72,10 +72,11 @@ func fixture(t *testing.T) *fake {
 			{Meta: meta("dev", "dev-only", "22"), UsagePolicy: same},
 		},
 		addons: []*kubestash.Addon{
-			{Meta: meta("", "pvc-addon", "30"), BackupTasks: []kubestash.AddonTask{{Name: "logical-backup"}}, RestoreTasks: []string{"logical-backup-restore"}},
+			{Meta: meta("", "pvc-addon", "30"), BackupTasks: []kubestash.AddonTask{{Name: "logical-backup"}}, RestoreTasks: []kubestash.AddonTask{{Name: "logical-backup-restore"}}},
 			{Meta: meta("", "mongodb-addon", "31"), BackupTasks: []kubestash.AddonTask{{Name: "logical-backup",
 				Parameters: []kubestash.TaskParameter{{Name: "args", Usage: "Arguments", Default: "--all"}, {Name: "scratchDir", Required: true}}}},
-				RestoreTasks: []string{"logical-backup-restore"}},
+				RestoreTasks: []kubestash.AddonTask{{Name: "logical-backup-restore",
+					Parameters: []kubestash.TaskParameter{{Name: "args", Usage: "Restore arguments", Default: "--drop"}}}, {Name: "manifest-restore"}}},
 		},
 		targets: map[string][]sources.TargetObject{"demo": {
 			{GroupKind: schema.GroupKind{Kind: "PersistentVolumeClaim"}, Name: "data", ResourceVersion: "40"},
@@ -85,8 +86,8 @@ func fixture(t *testing.T) *fake {
 }
 
 // The options list exactly the storages and policies whose usagePolicy admits the namespace
-// (Same, All, Selector), defaults first; Addons with backup tasks only; the namespace's
-// targets; and Secret names only when checked.
+// (Same, All, Selector), defaults first; Addons with their backup and restore tasks and their
+// parameters; the namespace's targets; and Secret names only when checked.
 func TestBuild(t *testing.T) {
 	f := fixture(t)
 	o, rv, ok := Build("demo", f)
@@ -106,8 +107,9 @@ func TestBuild(t *testing.T) {
 		Addons: []ui.AddonOption{
 			{Name: "mongodb-addon", BackupTasks: []ui.TaskOption{{Name: "logical-backup", Parameters: []ui.TaskParameter{
 				{Name: "args", Usage: "Arguments", Default: "--all"}, {Name: "scratchDir", Required: true}}}},
-				RestoreTasks: []string{"logical-backup-restore"}},
-			{Name: "pvc-addon", BackupTasks: []ui.TaskOption{{Name: "logical-backup"}}, RestoreTasks: []string{"logical-backup-restore"}},
+				RestoreTasks: []ui.TaskOption{{Name: "logical-backup-restore", Parameters: []ui.TaskParameter{
+					{Name: "args", Usage: "Restore arguments", Default: "--drop"}}}, {Name: "manifest-restore"}}},
+			{Name: "pvc-addon", BackupTasks: []ui.TaskOption{{Name: "logical-backup"}}, RestoreTasks: []ui.TaskOption{{Name: "logical-backup-restore"}}},
 		},
 		Targets: []ui.TargetOption{{Kind: "PersistentVolumeClaim", Name: "data"}, {APIGroup: "kubedb.com", Kind: "MongoDB", Name: "mongo"}},
 	}

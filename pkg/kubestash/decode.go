@@ -536,33 +536,41 @@ func DecodeCronJob(data []byte) *CronJob {
 	}
 }
 
+// wireTask is one spec.backupTasks[] or spec.restoreTasks[] entry: both have the same shape.
+type wireTask struct {
+	Name       string `json:"name"`
+	Parameters []*struct {
+		Name     string `json:"name"`
+		Usage    string `json:"usage"`
+		Required bool   `json:"required"`
+		Default  string `json:"default"`
+	} `json:"parameters"`
+}
+
+// addonTasks keeps the tasks (and their parameters) that decoded as objects.
+func addonTasks(l []*wireTask) []AddonTask {
+	var out []AddonTask
+	for _, t := range present(l) {
+		task := AddonTask{Name: t.Name}
+		for _, p := range present(t.Parameters) {
+			task.Parameters = append(task.Parameters, TaskParameter{Name: p.Name, Usage: p.Usage, Required: p.Required, Default: p.Default})
+		}
+		out = append(out, task)
+	}
+	return out
+}
+
 // DecodeAddon reads an Addon's tasks.
 func DecodeAddon(data []byte) *Addon {
 	var w struct {
 		Metadata wireMeta `json:"metadata"`
 		Spec     struct {
-			BackupTasks []*struct {
-				Name       string `json:"name"`
-				Parameters []*struct {
-					Name     string `json:"name"`
-					Usage    string `json:"usage"`
-					Required bool   `json:"required"`
-					Default  string `json:"default"`
-				} `json:"parameters"`
-			} `json:"backupTasks"`
-			RestoreTasks []*named `json:"restoreTasks"`
+			BackupTasks  []*wireTask `json:"backupTasks"`
+			RestoreTasks []*wireTask `json:"restoreTasks"`
 		} `json:"spec"`
 	}
 	unmarshal(data, &w)
-	a := &Addon{Meta: w.Metadata.meta(), RestoreTasks: names(w.Spec.RestoreTasks, false)}
-	for _, t := range present(w.Spec.BackupTasks) {
-		task := AddonTask{Name: t.Name}
-		for _, p := range present(t.Parameters) {
-			task.Parameters = append(task.Parameters, TaskParameter{Name: p.Name, Usage: p.Usage, Required: p.Required, Default: p.Default})
-		}
-		a.BackupTasks = append(a.BackupTasks, task)
-	}
-	return a
+	return &Addon{Meta: w.Metadata.meta(), BackupTasks: addonTasks(w.Spec.BackupTasks), RestoreTasks: addonTasks(w.Spec.RestoreTasks)}
 }
 
 // IsBackupConfigurationInvoker reports whether a BackupSession names a BackupConfiguration as

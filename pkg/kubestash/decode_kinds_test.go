@@ -102,13 +102,17 @@ status: {active: [{name: j1}], lastScheduleTime: "2026-11-27T04:00:00Z"}
 
 	a := DecodeAddon(parse(t, `{metadata: {name: mongodb-addon}, spec: {backupTasks: [{name: logical-backup,
   parameters: [{name: args, usage: "Arguments", required: false, default: "--all"}, {name: scratchDir, required: true}, oops]}],
-  restoreTasks: [{name: logical-restore}]}}`))
+  restoreTasks: [{name: logical-restore, parameters: [{name: dbname, usage: "Database", default: admin}, null, 3]}, {name: manifest-restore}, 7, null]}}`))
 	wantTasks := []AddonTask{{Name: "logical-backup", Parameters: []TaskParameter{{Name: "args", Usage: "Arguments", Default: "--all"}, {Name: "scratchDir", Required: true}}}}
-	if !reflect.DeepEqual(a.BackupTasks, wantTasks) || !reflect.DeepEqual(a.RestoreTasks, []string{"logical-restore"}) {
+	wantRestore := []AddonTask{{Name: "logical-restore", Parameters: []TaskParameter{{Name: "dbname", Usage: "Database", Default: "admin"}}}, {Name: "manifest-restore"}}
+	if !reflect.DeepEqual(a.BackupTasks, wantTasks) || !reflect.DeepEqual(a.RestoreTasks, wantRestore) {
 		t.Errorf("Addon: %+v", a)
 	}
 	if n := a.BackupTaskNames(); !reflect.DeepEqual(n, []string{"logical-backup"}) {
 		t.Errorf("BackupTaskNames: %v", n)
+	}
+	if n := a.RestoreTaskNames(); !reflect.DeepEqual(n, []string{"logical-restore", "manifest-restore"}) {
+		t.Errorf("RestoreTaskNames: %v", n)
 	}
 }
 
@@ -131,5 +135,11 @@ status: {phase: 3, conditions: Ready, sessions: {a: b}}
 	}
 	if r := DecodeRepository(parse(t, `{status: {snapshotCount: "4", integrity: "yes", lastBackupTime: 7}}`)); r.SnapshotCount != nil || r.Integrity != nil || r.LastBackupTime != nil {
 		t.Errorf("Repository: %+v", r)
+	}
+	// The reliability test's odd Addon (test/reliability/odd_test.go), and a task whose
+	// parameters are not a list: the tasks that are objects stay.
+	a := DecodeAddon(parse(t, `{metadata: {name: odd-addon}, spec: {backupTasks: {x: 1}, restoreTasks: [1, null, {name: 5}, {name: r, parameters: {a: 1}}]}}`))
+	if a.BackupTasks != nil || !reflect.DeepEqual(a.RestoreTasks, []AddonTask{{Name: "r"}}) {
+		t.Errorf("Addon: %+v", a)
 	}
 }

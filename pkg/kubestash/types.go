@@ -240,16 +240,15 @@ type CronJob struct {
 	LastScheduleTime *metav1.Time
 }
 
-// Addon is a cluster-scoped addons.kubestash.com Addon: its backup tasks with their
-// parameters (the form offers them), and its restore task names (a preview names them in an
-// error).
+// Addon is a cluster-scoped addons.kubestash.com Addon: its backup and restore tasks with
+// their parameters (the create and restore forms offer them; a preview names them in an error).
 type Addon struct {
 	Meta
 	BackupTasks  []AddonTask
-	RestoreTasks []string
+	RestoreTasks []AddonTask
 }
 
-// AddonTask is one spec.backupTasks[] entry.
+// AddonTask is one spec.backupTasks[] or spec.restoreTasks[] entry.
 type AddonTask struct {
 	Name       string
 	Parameters []TaskParameter
@@ -264,9 +263,14 @@ type TaskParameter struct {
 }
 
 // BackupTaskNames lists the backup tasks' names, in the Addon's order.
-func (a *Addon) BackupTaskNames() []string {
-	out := make([]string, len(a.BackupTasks))
-	for i, t := range a.BackupTasks {
+func (a *Addon) BackupTaskNames() []string { return taskNames(a.BackupTasks) }
+
+// RestoreTaskNames lists the restore tasks' names, in the Addon's order.
+func (a *Addon) RestoreTaskNames() []string { return taskNames(a.RestoreTasks) }
+
+func taskNames(tasks []AddonTask) []string {
+	out := make([]string, len(tasks))
+	for i, t := range tasks {
 		out[i] = t.Name
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -360,8 +361,9 @@ func TestPluginRestore(t *testing.T) {
 	}
 }
 
-// TestFormOptionsRestoreTasks: the form options offer each Addon's restore tasks (the restore
-// form's dropdown), to a caller who may get Addons, as they do its backup tasks.
+// TestFormOptionsRestoreTasks: the form options offer each Addon's restore tasks with their
+// parameters (the restore form's dropdown and Params editor), to a caller who may get Addons,
+// as they do its backup tasks. The Addons are the demo's (hack/demo/samples.yaml).
 func TestFormOptionsRestoreTasks(t *testing.T) {
 	need(t)
 	ctx := context.Background()
@@ -379,7 +381,11 @@ func TestFormOptionsRestoreTasks(t *testing.T) {
 			mongo = &opts.Addons[i]
 		}
 	}
-	if mongo == nil || strings.Join(mongo.RestoreTasks, ",") != "logical-backup-restore,manifest-restore" {
+	want := []v1alpha1.TaskOption{
+		{Name: "logical-backup-restore", Parameters: []v1alpha1.TaskParameter{{Name: "args", Usage: "Arguments to be passed to the restore command."}}},
+		{Name: "manifest-restore"},
+	}
+	if mongo == nil || !reflect.DeepEqual(mongo.RestoreTasks, want) {
 		t.Errorf("mongodb-addon's restore tasks: %+v", mongo)
 	}
 	kc := restoreEditor(t, "rhea")

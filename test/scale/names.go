@@ -19,8 +19,8 @@ var (
 // SourceKinds are the kinds of the generated objects backupview watches, targets apart;
 // TargetKinds the kinds of the targets (the demo's target CRDs serve them).
 var (
-	SourceKinds = []schema.GroupVersionResource{kubestash.BackupConfigurations, kubestash.BackupSessions, kubestash.Repositories,
-		kubestash.BackupStorages, kubestash.RetentionPolicies, kubestash.Addons, kubestash.CronJobs}
+	SourceKinds = []schema.GroupVersionResource{kubestash.BackupConfigurations, kubestash.BackupSessions, kubestash.Snapshots,
+		kubestash.Repositories, kubestash.BackupStorages, kubestash.RetentionPolicies, kubestash.Addons, kubestash.CronJobs}
 	TargetKinds = []schema.GroupVersionResource{MongoDBs, Postgreses}
 )
 
@@ -71,6 +71,13 @@ func (s Scale) backupSession(i, k int) (session int, trigger time.Time, name str
 	session = k % s.BCSessions(i)
 	trigger = Base.Add(-time.Duration(s.SessionsOf(i)-1-k) * 4 * time.Hour)
 	return session, trigger, fmt.Sprintf("%s-%s-%d", BCName(i), sessionNames[session], trigger.Unix())
+}
+
+// SnapshotName is the name of the Snapshot BackupSession k of BackupConfiguration i wrote to
+// its Repository: KubeStash's "<repository>-<backupsession>" (under 63 characters here, so
+// never shortened).
+func (s Scale) SnapshotName(i, k int) string {
+	return RepositoryName(i) + "-" + s.BackupSessionName(i, k)
 }
 
 // BackupSessionName is the name of BackupSession k of BackupConfiguration i.

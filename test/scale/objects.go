@@ -1,7 +1,10 @@
 package scale
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -71,9 +74,10 @@ func (s Scale) SharedObjects() []Object {
 }
 
 // Dependents are the objects of BackupConfiguration i besides itself, in two series that can
-// be created side by side, each in its order: refs are its Repository (HasRepository), its
-// target (HasTarget) and its trigger CronJobs; sessions are its BackupSessions, oldest first.
-// The CronJobs and BackupSessions are owned by the BackupConfiguration, whose uid they need.
+// be created side by side, each in its order: refs are its Repository (HasRepository, first),
+// its target (HasTarget) and its trigger CronJobs; sessions are its BackupSessions, oldest
+// first. The CronJobs and BackupSessions are owned by the BackupConfiguration, whose uid they
+// need. The Snapshots (SnapshotsOf) are owned by the Repository: they come after it.
 func (s Scale) Dependents(i int, uid string) (refs, sessions []Object) {
 	if s.HasRepository(i) {
 		refs = append(refs, s.Repository(i))
@@ -260,7 +264,6 @@ func (s Scale) CronJob(i, j int, uid string) Object {
 // no duration, when i%10 == 7).
 func (s Scale) BackupSession(i, k int, uid string) Object {
 	ns := s.Namespace(i)
-	n := s.SessionsOf(i)
 	j, trigger, name := s.backupSession(i, k)
 	kind, _, _ := TargetKind(i)
 	o := meta("BackupSession", "core.kubestash.com/v1alpha1", ns, name)
@@ -270,18 +273,10 @@ func (s Scale) BackupSession(i, k int, uid string) Object {
 	m["ownerReferences"] = ownerRef(i, uid)
 	o["spec"] = obj{"invoker": obj{"apiGroup": "core.kubestash.com", "kind": "BackupConfiguration", "name": BCName(i)},
 		"session": sessionNames[j], "retryLeft": int64(2)}
-	phase, dur := "Succeeded", fmt.Sprintf("%dm%ds", 1+i%5, 10+k%50)
-	if k == n-1 {
-		switch i % 10 {
-		case 3:
-			phase = "Failed"
-		case 7:
-			phase, dur = "Running", ""
-		}
-	}
+	phase, dur := s.sessionPhase(i, k)
 	status := obj{
 		"phase": phase, "totalSnapshots": int64(1),
-		"snapshots": list{obj{"name": RepositoryName(i) + "-" + name, "phase": phase, "repository": RepositoryName(i),
+		"snapshots": list{obj{"name": s.SnapshotName(i, k), "phase": phase, "repository": RepositoryName(i),
 			"appRef": obj{"apiGroup": "kubedb.com", "kind": kind, "namespace": ns, "name": TargetName(i)}}},
 		"conditions": list{
 			cond("BackupExecutorEnsured", "SuccessfullyEnsuredBackupExecutor", "Backup executor has been ensured successfully.", trigger.Add(3*time.Second)),
@@ -293,6 +288,99 @@ func (s Scale) BackupSession(i, k int, uid string) Object {
 		status["duration"] = dur
 	}
 	return Object{Resource: kubestash.BackupSessions, Object: o, Status: status}
+}
+
+// sessionPhase is the phase of BackupSession k of BackupConfiguration i, and its duration
+// ("" while Running).
+func (s Scale) sessionPhase(i, k int) (phase, duration string) {
+	phase, duration = "Succeeded", fmt.Sprintf("%dm%ds", 1+i%5, 10+k%50)
+	if k == s.SessionsOf(i)-1 {
+		switch i % 10 {
+		case 3:
+			phase = "Failed"
+		case 7:
+			phase, duration = "Running", ""
+		}
+	}
+	return phase, duration
+}
+
+// SnapshotsOf are the Snapshots of BackupConfiguration i's BackupSessions, oldest first, when
+// the scale has Snapshots and the Repository they are written to; repoUID is the Repository's
+// uid (their controller).
+func (s Scale) SnapshotsOf(i int, repoUID string) []Object {
+	if !s.Snapshots || !s.HasRepository(i) {
+		return nil
+	}
+	out := make([]Object, s.SessionsOf(i))
+	for k := range out {
+		out[k] = s.Snapshot(i, k, repoUID)
+	}
+	return out
+}
+
+// Snapshot is the Snapshot BackupSession k of BackupConfiguration i wrote to its Repository
+// (repoUID), as KubeStash leaves it (/work/shared/docs/kubestash-api.md, "Snapshot"): in the
+// Repository's namespace, labelled with it and its target, owned by it, in the BackupSession's
+// phase; one component (dump, or manifest for the manifest session) whose restic stats are the
+// few hundred bytes of per-driver statistics backupview must not keep. Every tenth
+// BackupConfiguration's succeeded Snapshots are verified.
+func (s Scale) Snapshot(i, k int, repoUID string) Object {
+	ns, repo := s.Namespace(i), RepositoryName(i)
+	j, trigger, session := s.backupSession(i, k)
+	kind, _, _ := TargetKind(i)
+	name := s.SnapshotName(i, k)
+	o := meta("Snapshot", "storage.kubestash.com/v1alpha1", ns, name)
+	m := o["metadata"].(obj)
+	m["labels"] = obj{"kubestash.com/repo-name": repo, "kubestash.com/app-ref-kind": kind,
+		"kubestash.com/app-ref-name": TargetName(i), "kubestash.com/app-ref-namespace": ns}
+	m["ownerReferences"] = list{obj{"apiVersion": "storage.kubestash.com/v1alpha1", "kind": "Repository", "name": repo, "uid": repoUID,
+		"controller": true, "blockOwnerDeletion": true}}
+	sum := sha256.Sum256([]byte(ns + "/" + name))
+	id := hex.EncodeToString(sum[:])
+	o["spec"] = obj{
+		"snapshotID": strings.ToUpper(id[:26]), "type": "FullBackup", "repository": repo, "session": sessionNames[j],
+		"backupSession": session, "version": "v1", "deletionPolicy": "Delete",
+		"appRef": obj{"apiGroup": "kubedb.com", "kind": kind, "namespace": ns, "name": TargetName(i)},
+	}
+	component, file := "dump", "dumpfile.archive"
+	if kind == "Postgres" {
+		file = "dumpfile.sql"
+	}
+	if j == 1 {
+		component, file = "manifest", "/kubestash-interim/manifest"
+	}
+	phase, _ := s.sessionPhase(i, k)
+	c := obj{"path": "repository/v1/" + sessionNames[j] + "/" + component, "phase": phase, "driver": "Restic"}
+	status := obj{"phase": phase, "verificationStatus": "NotVerified", "totalComponents": int64(1), "components": obj{component: c},
+		"lastUpdateTime": rfc(trigger.Add(45 * time.Second))}
+	switch phase {
+	case "Succeeded":
+		size := fmt.Sprintf("%d.%03d MiB", 1+i%4, 100+k%900)
+		c["size"], c["duration"], c["integrity"] = size, fmt.Sprintf("%d.%03ds", 30+k%20, i%1000), true
+		c["resticStats"] = list{obj{
+			"summary": obj{"id": id, "hostPath": file, "size": size, "uploaded": size,
+				"startTime": rfc(trigger.Add(4 * time.Second)), "endTime": rfc(trigger.Add(40 * time.Second))},
+			"progress": obj{"totalFiles": int64(1), "filesDone": int64(1), "total": size, "backupDone": size,
+				"percentDone": "100.00%", "secondsElapsed": int64(36), "speed": fmt.Sprintf("%d.%d KiB/s", 40+i%60, k%10)},
+		}}
+		status["snapshotTime"], status["size"], status["integrity"] = rfc(trigger.Add(41*time.Second)), size, true
+		status["conditions"] = list{
+			cond("SnapshotMetadataUploaded", "SnapshotMetadataUploadSucceeded", "Snapshot metadata has been uploaded successfully.", trigger.Add(42*time.Second)),
+			cond("RecentSnapshotListUpdated", "SuccessfullyUpdatedRecentSnapshotList", "Recent snapshot list updated successfully.", trigger.Add(43*time.Second)),
+		}
+		if i%10 == 5 {
+			status["verificationStatus"], status["verificationSession"] = "Verified", fmt.Sprintf("%s-%s-%d", BCName(i), sessionNames[j], trigger.Add(time.Hour).Unix())
+		}
+	case "Failed":
+		tool := "mongodump"
+		if kind == "Postgres" {
+			tool = "pg_dumpall"
+		}
+		c["duration"] = "12.402s"
+		c["error"] = "failed to execute backup: exit status 1: " + tool + ": could not connect to the database server: connection refused"
+	}
+	return Object{Resource: kubestash.Snapshots, Object: o, Status: status}
 }
 
 // BurstSession is a new BackupSession of session 0 of BackupConfiguration i (uid), triggered

@@ -21,26 +21,31 @@ type Scale struct {
 	Repositories int    `json:"repositories"`
 	Storages     int    `json:"backupStorages"`
 	Policies     int    `json:"retentionPolicies"`
+	// Snapshots: each BackupSession has its Snapshot in the Repository it writes to (when
+	// the scale has that Repository). A marker recorded before Snapshots were generated reads
+	// false, so a cluster loaded then is not taken for one that has them.
+	Snapshots bool `json:"snapshots"`
 }
 
 // The presets: Default is the realistic cluster the benchmark's goals are set for, Medium a
 // tenth of it (the 28k-object shape of the growth table), Small the CI smoke test (and the
 // reliability load test's cluster), Tiny a quick look.
 var (
-	Default = Scale{Name: "default", Namespaces: 1000, BCs: 10000, Sessions: 100000, Repositories: 10000, Storages: 20, Policies: 20}
-	Medium  = Scale{Name: "medium", Namespaces: 200, BCs: 2000, Sessions: 20000, Repositories: 2000, Storages: 20, Policies: 20}
-	Small   = Scale{Name: "small", Namespaces: 20, BCs: 200, Sessions: 2000, Repositories: 200, Storages: 4, Policies: 4}
-	Tiny    = Scale{Name: "tiny", Namespaces: 2, BCs: 10, Sessions: 40, Repositories: 10, Storages: 2, Policies: 2}
+	Default = Scale{Name: "default", Namespaces: 1000, BCs: 10000, Sessions: 100000, Repositories: 10000, Storages: 20, Policies: 20, Snapshots: true}
+	Medium  = Scale{Name: "medium", Namespaces: 200, BCs: 2000, Sessions: 20000, Repositories: 2000, Storages: 20, Policies: 20, Snapshots: true}
+	Small   = Scale{Name: "small", Namespaces: 20, BCs: 200, Sessions: 2000, Repositories: 200, Storages: 4, Policies: 4, Snapshots: true}
+	Tiny    = Scale{Name: "tiny", Namespaces: 2, BCs: 10, Sessions: 40, Repositories: 10, Storages: 2, Policies: 2, Snapshots: true}
 )
 
 var presets = map[string]Scale{Default.Name: Default, Medium.Name: Medium, Small.Name: Small, Tiny.Name: Tiny}
 
 // Syntax is what Parse takes, for flag help and errors.
-const Syntax = "default, medium, small, tiny or custom:ns=..,bc=..,bs=..,repo=..,storage=..,policy=.."
+const Syntax = "default, medium, small, tiny or custom:ns=..,bc=..,bs=..,repo=..,storage=..,policy=..,snap=0|1"
 
 // Parse takes a preset name, optionally followed by overrides: "default", "small",
 // "small:bs=0" or "custom:ns=100,bc=1000,bs=10000,repo=1000,storage=20,policy=20" (custom
-// starts from default). A scale with overrides is named by the whole text.
+// starts from default; snap=0 leaves the Snapshots out). A scale with overrides is named by the
+// whole text.
 func Parse(s string) (Scale, error) {
 	name, over, _ := strings.Cut(s, ":")
 	sc, ok := presets[name]
@@ -71,6 +76,11 @@ func Parse(s string) (Scale, error) {
 				sc.Storages = n
 			case "policy":
 				sc.Policies = n
+			case "snap":
+				if n > 1 {
+					return sc, fmt.Errorf("bad scale override %q: snap is 0 or 1", kv)
+				}
+				sc.Snapshots = n == 1
 			default:
 				return sc, fmt.Errorf("unknown scale key %q", k)
 			}
@@ -121,6 +131,19 @@ func (s Scale) Targets() int {
 // BackupConfiguration and are not made).
 func (s Scale) RepositoryObjects() int { return min(s.Repositories, s.BCs) }
 
+// SnapshotObjects is the number of Snapshots made: one per BackupSession of each
+// BackupConfiguration that has its Repository (each session writes to that one Repository).
+func (s Scale) SnapshotObjects() int {
+	if !s.Snapshots {
+		return 0
+	}
+	n := 0
+	for i := 0; i < s.RepositoryObjects(); i++ {
+		n += s.SessionsOf(i)
+	}
+	return n
+}
+
 // SessionsOf is how many BackupSessions BackupConfiguration i has (spread evenly).
 func (s Scale) SessionsOf(i int) int {
 	n := s.Sessions / s.BCs
@@ -139,13 +162,19 @@ func (s Scale) PolicyOf(i int) int  { return i % s.Policies }
 // (SharedNamespace) is not counted: the reports have always printed this number, and the
 // loader's count, which includes it, is one more.
 func (s Scale) Total() int {
-	return s.Namespaces + s.BCs + s.Sessions + s.CronJobs() + s.RepositoryObjects() + s.Storages + s.Policies + s.Targets() + len(addons)
+	return s.Namespaces + s.BCs + s.Sessions + s.SnapshotObjects() + s.CronJobs() + s.RepositoryObjects() + s.Storages + s.Policies + s.Targets() + len(addons)
 }
 
 // SourceObjects is what backupview holds in its informers: everything but namespaces.
 func (s Scale) SourceObjects() int { return s.Total() - s.Namespaces }
 
+// String describes the scale as the reports' "Cluster" line does; a scale without Snapshots
+// reads as the reports measured before the generator made them.
 func (s Scale) String() string {
-	return fmt.Sprintf("%d namespaces, %d BackupConfigurations (half with 2 sessions), %d BackupSessions (with status), %d CronJobs, %d Repositories, %d BackupStorages, %d RetentionPolicies, %d targets, %d Addons",
-		s.Namespaces, s.BCs, s.Sessions, s.CronJobs(), s.Repositories, s.Storages, s.Policies, s.Targets(), len(addons))
+	snapshots := ""
+	if s.Snapshots {
+		snapshots = fmt.Sprintf(" %d Snapshots,", s.SnapshotObjects())
+	}
+	return fmt.Sprintf("%d namespaces, %d BackupConfigurations (half with 2 sessions), %d BackupSessions (with status),%s %d CronJobs, %d Repositories, %d BackupStorages, %d RetentionPolicies, %d targets, %d Addons",
+		s.Namespaces, s.BCs, s.Sessions, snapshots, s.CronJobs(), s.Repositories, s.Storages, s.Policies, s.Targets(), len(addons))
 }

@@ -1,6 +1,7 @@
 package scale
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -22,8 +23,10 @@ func TestParse(t *testing.T) {
 		{in: "small", want: Small},
 		{in: "medium", want: Medium},
 		{in: "tiny", want: Tiny},
-		{in: "custom:ns=100,bc=1000,bs=10000", want: Scale{Name: "custom:ns=100,bc=1000,bs=10000", Namespaces: 100, BCs: 1000, Sessions: 10000, Repositories: 10000, Storages: 20, Policies: 20}},
-		{in: "small:bs=0,repo=0,storage=1,policy=1", want: Scale{Name: "small:bs=0,repo=0,storage=1,policy=1", Namespaces: 20, BCs: 200, Storages: 1, Policies: 1}},
+		{in: "custom:ns=100,bc=1000,bs=10000", want: Scale{Name: "custom:ns=100,bc=1000,bs=10000", Namespaces: 100, BCs: 1000, Sessions: 10000, Repositories: 10000, Storages: 20, Policies: 20, Snapshots: true}},
+		{in: "small:bs=0,repo=0,storage=1,policy=1", want: Scale{Name: "small:bs=0,repo=0,storage=1,policy=1", Namespaces: 20, BCs: 200, Storages: 1, Policies: 1, Snapshots: true}},
+		{in: "small:snap=0", want: Scale{Name: "small:snap=0", Namespaces: 20, BCs: 200, Sessions: 2000, Repositories: 200, Storages: 4, Policies: 4}},
+		{in: "small:snap=2", err: `bad scale override "snap=2"`},
 		{in: "custom", want: Default},
 		{in: "huge", err: `unknown scale "huge"`},
 		{in: "small:bc=x", err: `bad scale override "bc=x"`},
@@ -47,20 +50,22 @@ func TestParse(t *testing.T) {
 }
 
 // all is every object of the scale in the loader's order, with "uid-<namespace/name>" as
-// each BackupConfiguration's uid.
+// each BackupConfiguration's and Repository's uid.
 func all(s Scale) []Object {
 	out := append(s.NamespaceObjects(), s.SharedObjects()...)
 	for i := 0; i < s.BCs; i++ {
 		out = append(out, s.BackupConfiguration(i))
 		refs, sessions := s.Dependents(i, "uid-"+s.Key(i))
-		out = append(append(out, refs...), sessions...)
+		out = append(append(out, refs...), s.SnapshotsOf(i, "uid-"+s.Namespace(i)+"/"+RepositoryName(i))...)
+		out = append(out, sessions...)
 	}
 	return out
 }
 
 var scales = []Scale{Tiny, Small,
-	{Name: "uneven", Namespaces: 3, BCs: 7, Sessions: 23, Repositories: 4, Storages: 3, Policies: 2},
-	{Name: "more repositories than BCs", Namespaces: 1, BCs: 3, Sessions: 0, Repositories: 9, Storages: 1, Policies: 1},
+	{Name: "uneven", Namespaces: 3, BCs: 7, Sessions: 23, Repositories: 4, Storages: 3, Policies: 2, Snapshots: true},
+	{Name: "uneven without snapshots", Namespaces: 3, BCs: 7, Sessions: 23, Repositories: 4, Storages: 3, Policies: 2},
+	{Name: "more repositories than BCs", Namespaces: 1, BCs: 3, Sessions: 0, Repositories: 9, Storages: 1, Policies: 1, Snapshots: true},
 	{Name: "bare", Namespaces: 2, BCs: 2, Storages: 1, Policies: 1},
 }
 
@@ -85,6 +90,7 @@ func TestCountsPerScale(t *testing.T) {
 				kubestash.BackupConfigurations: s.BCs,
 				kubestash.BackupSessions:       s.Sessions,
 				kubestash.Repositories:         min(s.Repositories, s.BCs),
+				kubestash.Snapshots:            s.SnapshotObjects(),
 				kubestash.CronJobs:             s.CronJobs(),
 			}
 			targets := 0
@@ -115,23 +121,36 @@ func TestCountsPerScale(t *testing.T) {
 			if src := len(objs) - s.Namespaces - 1; src != s.SourceObjects() {
 				t.Errorf("%d source objects, SourceObjects() = %d", src, s.SourceObjects())
 			}
-			sessions := 0
+			sessions, written := 0, 0
 			for i := 0; i < s.BCs; i++ {
 				sessions += s.SessionsOf(i)
+				if s.HasRepository(i) {
+					written += s.SessionsOf(i)
+				}
 			}
 			if sessions != s.Sessions {
 				t.Errorf("SessionsOf sums to %d, want %d", sessions, s.Sessions)
 			}
+			// One Snapshot per BackupSession per Repository it writes to.
+			if s.Snapshots && got[kubestash.Snapshots] != written || !s.Snapshots && got[kubestash.Snapshots] != 0 {
+				t.Errorf("%d Snapshots for %d BackupSessions writing to a Repository (Snapshots %v)", got[kubestash.Snapshots], written, s.Snapshots)
+			}
 		})
 	}
-	// The documented sizes (docs/benchmarks.md).
-	if Small.Total() != 2830 || Default.Total() != 141042 {
-		t.Errorf("Total: small %d, default %d; docs/benchmarks.md says 2830 and 141042", Small.Total(), Default.Total())
+	// The documented sizes (docs/benchmarks.md), and those before Snapshots (snap=0), which
+	// the earlier results were measured at.
+	for _, c := range []struct {
+		scale       string
+		total, snap int
+	}{{"small", 4830, 2000}, {"small:snap=0", 2830, 0}, {"default", 241042, 100000}, {"default:snap=0", 141042, 0}} {
+		if s, _ := Parse(c.scale); s.Total() != c.total || s.SnapshotObjects() != c.snap {
+			t.Errorf("Total of %s: %d (%d Snapshots); docs/benchmarks.md says %d (%d)", c.scale, s.Total(), s.SnapshotObjects(), c.total, c.snap)
+		}
 	}
 	// Medium is the 28k shape measured as custom:ns=200,bc=2000,bs=20000 (28,243 objects with the
-	// shared namespace, as the loader counts them).
-	if c, _ := Parse("custom:ns=200,bc=2000,bs=20000"); Medium.Total() != 28242 || Medium.Total() != c.Total() {
-		t.Errorf("Total: medium %d, want 28242 (custom:ns=200,bc=2000,bs=20000: %d)", Medium.Total(), c.Total())
+	// shared namespace, as the loader counts them), 48,242 with its Snapshots.
+	if c, _ := Parse("custom:ns=200,bc=2000,bs=20000"); Medium.Total() != 48242 || Medium.Total() != c.Total() {
+		t.Errorf("Total: medium %d, want 48242 (custom:ns=200,bc=2000,bs=20000: %d)", Medium.Total(), c.Total())
 	}
 }
 
@@ -159,8 +178,9 @@ func TestReferencesConsistent(t *testing.T) {
 		t.Run(s.Name, func(t *testing.T) {
 			objs := all(s)
 			byKey := map[string]*unstructured.Unstructured{}
+			statuses := map[string]map[string]interface{}{}
 			for _, o := range objs {
-				byKey[key(o)] = o.Unstructured()
+				byKey[key(o)], statuses[key(o)] = o.Unstructured(), o.Status
 			}
 			exists := func(gvr schema.GroupVersionResource, ns, name string) bool {
 				return byKey[gvr.Resource+" "+ns+"/"+name] != nil
@@ -240,6 +260,24 @@ func TestReferencesConsistent(t *testing.T) {
 					if u.GetLabels()["kubestash.com/invoker-name"] != owners[0].Name {
 						t.Errorf("%s: invoker label %v", key(o), u.GetLabels())
 					}
+				case kubestash.Snapshots:
+					// In its Repository's namespace, owned by it, naming the BackupSession it
+					// records, which names it back.
+					repo, bs := str(u, "spec", "repository"), str(u, "spec", "backupSession")
+					owners := u.GetOwnerReferences()
+					if !exists(kubestash.Repositories, ns, repo) || len(owners) != 1 || owners[0].Kind != "Repository" || owners[0].Name != repo ||
+						string(owners[0].UID) != "uid-"+ns+"/"+repo || u.GetLabels()["kubestash.com/repo-name"] != repo {
+						t.Errorf("%s: repository %s, owners %+v, labels %v", key(o), repo, owners, u.GetLabels())
+					}
+					session := byKey[kubestash.BackupSessions.Resource+" "+ns+"/"+bs]
+					if session == nil || str(session, "spec", "session") != str(u, "spec", "session") {
+						t.Errorf("%s: BackupSession %s is not made, or of another session", key(o), bs)
+						continue
+					}
+					recorded := statuses[kubestash.BackupSessions.Resource+" "+ns+"/"+bs]["snapshots"].([]interface{})[0].(map[string]interface{})
+					if recorded["name"] != u.GetName() || recorded["phase"] != o.Status["phase"] {
+						t.Errorf("%s (%v): its BackupSession records %v", key(o), o.Status["phase"], recorded)
+					}
 				case kubestash.Repositories:
 					if !exists(kubestash.BackupStorages, str(u, "spec", "storageRef", "namespace"), str(u, "spec", "storageRef", "name")) {
 						t.Errorf("%s: storage %s is not made", key(o), str(u, "spec", "storageRef", "name"))
@@ -311,6 +349,45 @@ func TestNamespaceBlocks(t *testing.T) {
 		for ns, n := range per {
 			if n < s.BCs/s.Namespaces || n > s.BCs/s.Namespaces+1 {
 				t.Errorf("%s: %d BackupConfigurations in %s", s.Name, n, ns)
+			}
+		}
+	}
+}
+
+// TestSnapshotsDecode: the generated Snapshots read as the server reads them (kubestash.
+// DecodeSnapshot), in their BackupSession's phase, and a succeeded one carries restic stats
+// of a few hundred bytes (what backupview must drop).
+func TestSnapshotsDecode(t *testing.T) {
+	s := Small
+	for _, c := range []struct {
+		i, k  int
+		phase string
+	}{{0, 0, "Succeeded"}, {1, 9, "Succeeded"}, {3, 9, "Failed"}, {7, 9, "Running"}, {5, 2, "Succeeded"}} {
+		o := s.Snapshot(c.i, c.k, "repo-uid")
+		full := o.Unstructured().DeepCopy()
+		full.Object["status"] = o.Status
+		data, err := json.Marshal(full.Object)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := kubestash.DecodeSnapshot(data)
+		j, _, bs := s.backupSession(c.i, c.k)
+		if d.Name != s.SnapshotName(c.i, c.k) || d.Namespace != s.Namespace(c.i) || d.Repository != RepositoryName(c.i) || d.BackupSession != bs ||
+			d.Session != SessionName(j) || d.Type != "FullBackup" || d.Phase != c.phase || len(d.Components) != 1 || d.Components[0].Phase != c.phase {
+			t.Errorf("snapshot %d/%d: %+v", c.i, c.k, d)
+		}
+		if succeeded := c.phase == "Succeeded"; (d.SnapshotTime != nil) != succeeded || (d.Size != "") != succeeded || (d.Integrity != nil) != succeeded {
+			t.Errorf("snapshot %d/%d (%s): time %v, size %q, integrity %v", c.i, c.k, c.phase, d.SnapshotTime, d.Size, d.Integrity)
+		}
+		if want := map[bool]string{true: "Verified", false: "NotVerified"}[c.i%10 == 5 && c.phase == "Succeeded"]; d.VerificationStatus != want {
+			t.Errorf("snapshot %d/%d: verification %q, want %q", c.i, c.k, d.VerificationStatus, want)
+		}
+		if c.phase == "Succeeded" {
+			for _, comp := range o.Status["components"].(map[string]interface{}) {
+				stats, _ := json.Marshal(comp.(map[string]interface{})["resticStats"])
+				if len(stats) < 200 || len(stats) > 1000 {
+					t.Errorf("snapshot %d/%d: restic stats of %d bytes, want a few hundred", c.i, c.k, len(stats))
+				}
 			}
 		}
 	}

@@ -172,13 +172,12 @@ func schema_pkg_apis_ui_v1alpha1_AddonOption(ref common.ReferenceCallback) commo
 							},
 						},
 						SchemaProps: spec.SchemaProps{
-							Description: "RestoreTasks are the names of spec.restoreTasks, in the Addon's order: the restore form's task dropdown (docs/design.md, \"Restore preview\"). Their parameters are not read.",
+							Description: "RestoreTasks are spec.restoreTasks, in the Addon's order: the restore form's task dropdown and Params editor (docs/design.md, \"Restore preview\").",
 							Type:        []string{"array"},
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Type:   []string{"string"},
-										Format: "",
+										Ref: ref(v1alpha1.TaskOption{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -197,7 +196,7 @@ func schema_pkg_apis_ui_v1alpha1_BackupConfigurationOptions(ref common.Reference
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
 			SchemaProps: spec.SchemaProps{
-				Description: "BackupConfigurationOptions lists, for one namespace, what the create form's dropdowns offer there: the BackupStorages and RetentionPolicies a BackupConfiguration in the namespace may use (by their usagePolicy), the Addons' backup tasks with their parameters, the objects that can be backed up, and (only when the server checks them) encryption Secret names. There is one per namespace, named \"default\". Like a view, it is a function of the source objects and of what the caller may get: an object the caller may not get is not listed.",
+				Description: "BackupConfigurationOptions lists, for one namespace, what the create and restore forms' dropdowns offer there: the BackupStorages and RetentionPolicies a BackupConfiguration in the namespace may use (by their usagePolicy), the Addons' backup and restore tasks with their parameters, the objects that can be backed up, and (only when the server checks them) encryption Secret names. There is one per namespace, named \"default\". Like a view, it is a function of the source objects and of what the caller may get: an object the caller may not get is not listed.",
 				Type:        []string{"object"},
 				Properties: map[string]spec.Schema{
 					"kind": {
@@ -264,7 +263,7 @@ func schema_pkg_apis_ui_v1alpha1_BackupConfigurationOptions(ref common.Reference
 							},
 						},
 						SchemaProps: spec.SchemaProps{
-							Description: "Addons are the cluster's Addons by name, each with its backup tasks only (the form's Addon Name and Task Name); restore tasks are never offered.",
+							Description: "Addons are the cluster's Addons by name, each with its backup tasks (the create form's Addon Name and Task Name) and its restore tasks (the restore form's).",
 							Type:        []string{"array"},
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
@@ -2488,7 +2487,7 @@ func schema_pkg_apis_ui_v1alpha1_TaskOption(ref common.ReferenceCallback) common
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
 			SchemaProps: spec.SchemaProps{
-				Description: "TaskOption is one backup task of an Addon.",
+				Description: "TaskOption is one backup or restore task of an Addon.",
 				Type:        []string{"object"},
 				Properties: map[string]spec.Schema{
 					"name": {
@@ -2530,7 +2529,7 @@ func schema_pkg_apis_ui_v1alpha1_TaskParameter(ref common.ReferenceCallback) com
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
 			SchemaProps: spec.SchemaProps{
-				Description: "TaskParameter is one parameter of a task (spec.backupTasks[].parameters[]).",
+				Description: "TaskParameter is one parameter of a task (spec.backupTasks[].parameters[] or spec.restoreTasks[].parameters[]).",
 				Type:        []string{"object"},
 				Properties: map[string]spec.Schema{
 					"name": {

@@ -50,7 +50,7 @@ func (c cluster) Addon(name string) (backupTasks, restoreTasks []string, found b
 	if a == nil {
 		return nil, nil, false
 	}
-	return a.BackupTaskNames(), a.RestoreTasks, true
+	return a.BackupTaskNames(), a.RestoreTaskNames(), true
 }
 
 // Target answers from the target informers, which run for the form target kinds (server

@@ -211,7 +211,9 @@ func TestRestoreCompletion(t *testing.T) {
 	view.Repositories = []v1alpha1.RepositoryRef{{Name: "mongodb-repo", Size: "12 MiB", Phase: "Ready"}}
 	s := &apiServer{t: t, view: view, options: v1alpha1.BackupConfigurationOptions{
 		Addons: []v1alpha1.AddonOption{
-			{Name: "mongodb-addon", BackupTasks: []v1alpha1.TaskOption{{Name: "logical-backup"}}, RestoreTasks: []string{"logical-backup-restore", "manifest-restore"}},
+			{Name: "mongodb-addon", BackupTasks: []v1alpha1.TaskOption{{Name: "logical-backup"}}, RestoreTasks: []v1alpha1.TaskOption{
+				{Name: "logical-backup-restore", Parameters: []v1alpha1.TaskParameter{{Name: "args", Usage: "Arguments to be passed to the restore command."}}},
+				{Name: "manifest-restore"}}},
 			{Name: "backup-only-addon", BackupTasks: []v1alpha1.TaskOption{{Name: "x"}}},
 		},
 		Targets: []v1alpha1.TargetOption{{APIGroup: "kubedb.com", Kind: "MongoDB", Name: "mongodb"}},
@@ -227,6 +229,9 @@ func TestRestoreCompletion(t *testing.T) {
 		{[]string{"__complete", "restore", "-n", "demo", "mongodb-backup", "--target", ""}, "MongoDB.kubedb.com/mongodb\n:4\n"},
 		{[]string{"__complete", "restore", "-n", "demo", "mongodb-backup", "--addon", "mongodb-addon", "--task", "name=m"}, "name=manifest-restore\tmongodb-addon\n:6\n"},
 		{[]string{"__complete", "restore", "-n", "demo", "mongodb-backup", "--task", "name=x,"}, "name=x,param.\nname=x,params-file=\n:6\n"},
+		// The restore task's parameters, as the create form offers a backup task's.
+		{[]string{"__complete", "restore", "-n", "demo", "mongodb-backup", "--task", "name=logical-backup-restore,param."},
+			"name=logical-backup-restore,param.args=\tArguments to be passed to the restore command.\n:6\n"},
 	} {
 		out, _, code := run(t, s, nil, "", c.args...)
 		if code != 0 || out != c.want && !strings.HasPrefix(out, c.want) {

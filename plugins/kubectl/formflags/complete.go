@@ -78,14 +78,8 @@ func completeTask(opts *v1alpha1.BackupConfigurationOptions, given *Flags, toCom
 	task := done[taskName]
 	if !hasValue {
 		keys := keysLeft(head, done, taskKeys)
-		if strings.HasPrefix(key, paramPrefix) || key+"." == paramPrefix {
-			// param.KEY= for each parameter of the task, with its usage.
-			keys = nil
-			for _, p := range parameters(opts, addon, task) {
-				if _, set := done[paramPrefix+p.Name]; !set {
-					keys = append(keys, described(head+paramPrefix+p.Name+"=", p.Usage, flagged(p.Required, "required"), defaulted(p.Default)))
-				}
-			}
+		if typingParam(key) {
+			keys = paramKeys(head, done, parameters(opts, addon, task, backupTasks))
 		}
 		return keys
 	}
@@ -116,13 +110,33 @@ func completeTask(opts *v1alpha1.BackupConfigurationOptions, given *Flags, toCom
 	return out
 }
 
-// parameters of the task named task, in addon (any Addon when "").
-func parameters(opts *v1alpha1.BackupConfigurationOptions, addon, task string) []v1alpha1.TaskParameter {
+// typingParam is true while the key being typed is param. or param.KEY (or its start, param).
+func typingParam(key string) bool {
+	return strings.HasPrefix(key, paramPrefix) || key+"." == paramPrefix
+}
+
+// paramKeys offers param.KEY= for each parameter not given yet, with its usage, required and
+// default.
+func paramKeys(head string, done map[string]string, params []v1alpha1.TaskParameter) []string {
+	var keys []string
+	for _, p := range params {
+		if _, set := done[paramPrefix+p.Name]; !set {
+			keys = append(keys, described(head+paramPrefix+p.Name+"=", p.Usage, flagged(p.Required, "required"), defaulted(p.Default)))
+		}
+	}
+	return keys
+}
+
+func backupTasks(a v1alpha1.AddonOption) []v1alpha1.TaskOption  { return a.BackupTasks }
+func restoreTasks(a v1alpha1.AddonOption) []v1alpha1.TaskOption { return a.RestoreTasks }
+
+// parameters of the task named task among tasksOf each Addon, in addon (any Addon when "").
+func parameters(opts *v1alpha1.BackupConfigurationOptions, addon, task string, tasksOf func(v1alpha1.AddonOption) []v1alpha1.TaskOption) []v1alpha1.TaskParameter {
 	for _, a := range opts.Addons {
 		if addon != "" && a.Name != addon {
 			continue
 		}
-		for _, t := range a.BackupTasks {
+		for _, t := range tasksOf(a) {
 			if t.Name == task {
 				return t.Parameters
 			}

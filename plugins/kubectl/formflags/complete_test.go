@@ -76,3 +76,42 @@ func TestComplete(t *testing.T) {
 		t.Errorf("no options: %q", got)
 	}
 }
+
+func TestCompleteRestore(t *testing.T) {
+	opts := &v1alpha1.BackupConfigurationOptions{Addons: []v1alpha1.AddonOption{
+		{Name: "mongodb-addon", BackupTasks: []v1alpha1.TaskOption{{Name: "logical-backup"}}, RestoreTasks: []v1alpha1.TaskOption{
+			{Name: "logical-backup-restore", Parameters: []v1alpha1.TaskParameter{
+				{Name: "args", Usage: "Arguments to be passed\nto the restore command."},
+				{Name: "dbname", Default: "admin", Required: true},
+			}},
+			{Name: "manifest-restore"},
+		}},
+		{Name: "postgres-addon", RestoreTasks: []v1alpha1.TaskOption{{Name: "logical-backup-restore", Parameters: []v1alpha1.TaskParameter{{Name: "pgArgs"}}}}},
+		{Name: "backup-only-addon", BackupTasks: []v1alpha1.TaskOption{{Name: "x", Parameters: []v1alpha1.TaskParameter{{Name: "never"}}}}},
+	}}
+	mongo := &RestoreFlags{Addon: "mongodb-addon"}
+	postgres := &RestoreFlags{Addon: "postgres-addon"}
+	for _, c := range []struct {
+		typed string
+		given *RestoreFlags
+		want  []string
+	}{
+		{"", nil, []string{"name=", "param.", "params-file="}},
+		{"name=", mongo, []string{"name=logical-backup-restore\tmongodb-addon", "name=manifest-restore\tmongodb-addon"}},
+		{"name=logical-backup-restore,pa", mongo, []string{"name=logical-backup-restore,param.", "name=logical-backup-restore,params-file="}},
+		// The restore task's parameters (of --addon's task), with usage, required and default.
+		{"name=logical-backup-restore,param.", mongo, []string{"name=logical-backup-restore,param.args=\tArguments to be passed to the restore command.",
+			"name=logical-backup-restore,param.dbname=\trequired, default \"admin\""}},
+		{"name=logical-backup-restore,param.args=x,param.", mongo, []string{"name=logical-backup-restore,param.args=x,param.dbname=\trequired, default \"admin\""}},
+		{"name=logical-backup-restore,param.d", mongo, []string{"name=logical-backup-restore,param.dbname=\trequired, default \"admin\""}},
+		{"name=logical-backup-restore,param.", postgres, []string{"name=logical-backup-restore,param.pgArgs="}},
+		// A backup task's parameters are never offered for a restore task; no task, no parameters.
+		{"name=x,param.", nil, nil},
+		{"param.", mongo, nil},
+	} {
+		got, more := CompleteRestore(opts, nil, c.given, Task, c.typed)
+		if !reflect.DeepEqual(got, c.want) || !more {
+			t.Errorf("--task %q: %q (more %v), want %q", c.typed, got, more, c.want)
+		}
+	}
+}

@@ -228,8 +228,9 @@ func (f *RestoreFlags) restoreTask(v string) (v1alpha1.RestoreTask, error) {
 
 // CompleteRestore offers the values of a restore form flag that start with toComplete: the
 // view's repositories (view may be nil), and from the namespace's form options the targets,
-// the Addons, their restore tasks (of --addon when given) and the encryption Secrets. more
-// is true for --task, which takes several KEY=VALUE fields.
+// the Addons, their restore tasks (of --addon when given) with the parameters of the task
+// named, and the encryption Secrets. more is true for --task, which takes several KEY=VALUE
+// fields.
 func CompleteRestore(opts *v1alpha1.BackupConfigurationOptions, view *v1alpha1.BackupConfigurationView, given *RestoreFlags, flag, toComplete string) (candidates []string, more bool) {
 	if opts == nil {
 		opts = &v1alpha1.BackupConfigurationOptions{}
@@ -262,7 +263,11 @@ func CompleteRestore(opts *v1alpha1.BackupConfigurationOptions, view *v1alpha1.B
 	case Task:
 		head, done, key, hasValue := split(toComplete)
 		if !hasValue {
-			return keysLeft(head, done, []string{taskName, paramPrefix, taskParamsFile}), true
+			if typingParam(key) {
+				// The parameters of the task named before, as the create form offers a backup task's.
+				return matching(paramKeys(head, done, parameters(opts, given.Addon, done[taskName], restoreTasks)), toComplete), true
+			}
+			return matching(keysLeft(head, done, []string{taskName, paramPrefix, taskParamsFile}), toComplete), true
 		}
 		if key == taskName {
 			for _, a := range opts.Addons {
@@ -270,7 +275,7 @@ func CompleteRestore(opts *v1alpha1.BackupConfigurationOptions, view *v1alpha1.B
 					continue
 				}
 				for _, t := range a.RestoreTasks {
-					out = append(out, described(head+taskName+"="+t, a.Name))
+					out = append(out, described(head+taskName+"="+t.Name, a.Name))
 				}
 			}
 		}

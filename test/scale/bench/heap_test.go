@@ -107,6 +107,9 @@ func generate(b *testing.B, sc scale.Scale) *generated {
 		for k, o := range sessions {
 			add(o, uid(10, i*1000+k))
 		}
+		for k, o := range sc.SnapshotsOf(i, uid(2, i)) { // the Repository is refs[0]
+			add(o, uid(11, i*1000+k))
+		}
 	}
 	if g.count != sc.SourceObjects() {
 		b.Fatalf("generated %d objects, the scale has %d", g.count, sc.SourceObjects())
@@ -232,6 +235,98 @@ func BenchmarkHeapPerObject(b *testing.B) {
 	b.ReportMetric(views, "views")
 }
 
+// snapshotScale is the shape BenchmarkHeapPerSnapshot takes its 10,000 Snapshots from.
+const snapshotScale = "custom:ns=100,bc=1000,bs=10000,repo=1000"
+
+// generateSnapshots is the Snapshots of a scale alone, as the API server would send them,
+// each component's restic stats repeated statsEntries times (1: as generated, a few hundred
+// bytes); statsBytes is the stats' JSON per Snapshot.
+func generateSnapshots(b *testing.B, sc scale.Scale, statsEntries int) (g *generated, statsBytes int) {
+	g = &generated{objects: map[schema.GroupVersionResource][][]byte{}}
+	for i := 0; i < sc.BCs; i++ {
+		for k, o := range sc.SnapshotsOf(i, fmt.Sprintf("00000000-0000-4000-8002-%012d", i)) {
+			m := o.Object["metadata"].(map[string]interface{})
+			m["uid"], m["resourceVersion"], m["generation"] = fmt.Sprintf("00000000-0000-4000-8011-%012d", i*1000+k), strconv.Itoa(1000+g.count), int64(1)
+			m["creationTimestamp"] = scale.Base.Format(time.RFC3339)
+			for _, c := range o.Status["components"].(map[string]interface{}) {
+				c := c.(map[string]interface{})
+				if stats, ok := c["resticStats"].([]interface{}); ok {
+					var more []interface{}
+					for range statsEntries {
+						more = append(more, stats...)
+					}
+					c["resticStats"] = more
+					data, _ := json.Marshal(more)
+					statsBytes += len(data)
+				}
+			}
+			o.Object["status"] = o.Status
+			data, err := json.Marshal(o.Object)
+			if err != nil {
+				b.Fatal(err)
+			}
+			g.objects[kubestash.Snapshots] = append(g.objects[kubestash.Snapshots], data)
+			g.count++
+		}
+	}
+	return g, statsBytes / max(g.count, 1)
+}
+
+// BenchmarkHeapPerSnapshot is the live heap the sources' store and index hold per Snapshot
+// (docs/benchmarks.md, "Memory: heap per Snapshot"): 10,000 Snapshots alone through the
+// reflector into the store, measured at rest as BenchmarkHeapPerObject measures. stats=small
+// are the generator's Snapshots (restic stats of a few hundred bytes per component);
+// stats=large the same with stats of about 8 KiB. The decoder keeps none of the per-driver
+// stats, so both hold the same; the benchmark fails when large holds 1 KiB per Snapshot more.
+func BenchmarkHeapPerSnapshot(b *testing.B) {
+	sc, err := scale.Parse(snapshotScale)
+	if err != nil {
+		b.Fatal(err)
+	}
+	perSnapshot := map[string]float64{}
+	for _, c := range []struct {
+		name    string
+		entries int
+	}{{"stats=small", 1}, {"stats=large", 20}} {
+		b.Run(c.name, func(b *testing.B) {
+			g, statsBytes := generateSnapshots(b, sc, c.entries)
+			var per float64
+			for b.Loop() {
+				held, heldCache = nil, nil
+				before, goroutines := liveHeap(), runtime.NumGoroutine()
+				ctx, cancel := context.WithCancel(context.Background())
+				feed := &generated{objects: g.objects, count: g.count}
+				s, _ := feed.cluster(b)
+				s.Start(ctx)
+				if err := s.WaitForSync(ctx); err != nil {
+					b.Fatal(err)
+				}
+				stored := 0
+				for _, st := range s.Statuses() {
+					stored += st.Objects
+				}
+				if stored != g.count {
+					b.Fatalf("%d objects in the stores, %d Snapshots generated", stored, g.count)
+				}
+				cancel()
+				for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > goroutines && time.Now().Before(deadline); {
+					time.Sleep(10 * time.Millisecond)
+				}
+				feed.objects = nil
+				held = s
+				per = float64(liveHeap()-before) / float64(g.count)
+			}
+			perSnapshot[c.name] = per
+			b.ReportMetric(per, "heap-B/snapshot")
+			b.ReportMetric(float64(statsBytes), "stats-B/snapshot")
+			b.ReportMetric(float64(g.count), "snapshots")
+		})
+	}
+	if small, large := perSnapshot["stats=small"], perSnapshot["stats=large"]; small > 0 && large-small > 1024 {
+		b.Errorf("a Snapshot with large stats holds %.0f B, one with small stats %.0f B: the stats are kept", large, small)
+	}
+}
+
 // BenchmarkDecode is the sources' decoding of one object of each kind from its JSON, as the
 // API server sends it: what every listed or watched source object costs.
 func BenchmarkDecode(b *testing.B) {
@@ -247,6 +342,7 @@ func BenchmarkDecode(b *testing.B) {
 		{kubestash.RetentionPolicies, func(d []byte) metav1.Object { return kubestash.DecodeRetentionPolicy(d) }},
 		{kubestash.Addons, func(d []byte) metav1.Object { return kubestash.DecodeAddon(d) }},
 		{kubestash.CronJobs, func(d []byte) metav1.Object { return kubestash.DecodeCronJob(d) }},
+		{kubestash.Snapshots, func(d []byte) metav1.Object { return kubestash.DecodeSnapshot(d) }},
 	} {
 		b.Run(k.gvr.Resource, func(b *testing.B) {
 			data := g.objects[k.gvr][0]

@@ -206,7 +206,8 @@ func (l *loader) run(ctx context.Context) error {
 }
 
 // backupConfiguration creates BackupConfiguration i (its dependents need its uid), then its
-// two series of dependents side by side.
+// two series of dependents side by side; the Snapshots follow the Repository (its uid) in the
+// first.
 func (l *loader) backupConfiguration(ctx context.Context, i int) error {
 	uid, err := l.create(ctx, l.scale.BackupConfiguration(i))
 	if err != nil {
@@ -214,16 +215,32 @@ func (l *loader) backupConfiguration(ctx context.Context, i int) error {
 	}
 	refs, sessions := l.scale.Dependents(i, uid)
 	g, gctx := errgroup.WithContext(ctx)
-	for _, series := range [][]scale.Object{refs, sessions} {
-		g.Go(func() error {
-			for _, o := range series {
-				if _, err := l.create(gctx, o); err != nil {
-					return err
-				}
+	g.Go(func() error {
+		repoUID := ""
+		for _, o := range refs {
+			uid, err := l.create(gctx, o)
+			if err != nil {
+				return err
 			}
-			return nil
-		})
-	}
+			if o.Resource == kubestash.Repositories {
+				repoUID = uid
+			}
+		}
+		for _, o := range l.scale.SnapshotsOf(i, repoUID) {
+			if _, err := l.create(gctx, o); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	g.Go(func() error {
+		for _, o := range sessions {
+			if _, err := l.create(gctx, o); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	return g.Wait()
 }
 
@@ -293,4 +310,4 @@ func (l *loader) resource(gvr schema.GroupVersionResource, ns string) dynamic.Re
 }
 
 // statusCRDs are the loaded kinds whose CRD has a status subresource.
-var statusCRDs = []schema.GroupVersionResource{kubestash.BackupConfigurations, kubestash.BackupSessions, kubestash.Repositories, kubestash.BackupStorages}
+var statusCRDs = []schema.GroupVersionResource{kubestash.BackupConfigurations, kubestash.BackupSessions, kubestash.Snapshots, kubestash.Repositories, kubestash.BackupStorages}

@@ -36,7 +36,7 @@ func fakes() (Clients, *dynamicfake.FakeDynamicClient) {
 	return Clients{Dyn: dyn, Kube: kubefake.NewClientset()}, dyn
 }
 
-var uneven = scale.Scale{Name: "uneven", Namespaces: 3, BCs: 7, Sessions: 23, Repositories: 4, Storages: 3, Policies: 2}
+var uneven = scale.Scale{Name: "uneven", Namespaces: 3, BCs: 7, Sessions: 23, Repositories: 4, Storages: 3, Policies: 2, Snapshots: true}
 
 func get(t *testing.T, c Clients, gvr schema.GroupVersionResource, ns, name string) *unstructured.Unstructured {
 	t.Helper()
@@ -89,6 +89,23 @@ func TestLoadCreatesTheScale(t *testing.T) {
 					t.Errorf("%s %s: owners %+v, want uid %s", o.Resource.Resource, u.GetName(), refs, uid)
 				}
 			}
+		}
+		// The Snapshots are owned by the Repository, created before them.
+		snaps, want := sc.SnapshotsOf(i, ""), 0
+		if sc.HasRepository(i) {
+			want = sc.SessionsOf(i)
+		}
+		if len(snaps) != want {
+			t.Errorf("BC %d: %d Snapshots, want %d", i, len(snaps), want)
+		}
+		for _, o := range snaps {
+			u := o.Unstructured()
+			got := get(t, c, o.Resource, u.GetNamespace(), u.GetName())
+			repoUID := get(t, c, kubestash.Repositories, u.GetNamespace(), scale.RepositoryName(i)).GetUID()
+			if refs := got.GetOwnerReferences(); len(refs) != 1 || refs[0].UID != repoUID || repoUID == "" {
+				t.Errorf("Snapshot %s: owners %+v, want the Repository's uid %s", u.GetName(), refs, repoUID)
+			}
+			check(o)
 		}
 	}
 	if res.Objects != sc.Total()+1 { // and the shared namespace (see scale.Total)
@@ -178,7 +195,7 @@ func TestLoadResumes(t *testing.T) {
 	objs = append(objs, sc.SharedObjects()...)
 	for i := 0; i < sc.BCs; i++ {
 		refs, sessions := sc.Dependents(i, "")
-		objs = append(append(append(objs, sc.BackupConfiguration(i)), refs...), sessions...)
+		objs = append(append(append(append(objs, sc.BackupConfiguration(i)), refs...), sc.SnapshotsOf(i, "")...), sessions...)
 	}
 	existing, done, statuses := 0, 0, 0
 	for _, o := range objs {

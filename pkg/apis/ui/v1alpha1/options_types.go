@@ -7,11 +7,11 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 // +resourceName=backupconfigurationoptions
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 
-// BackupConfigurationOptions lists, for one namespace, what the create form's dropdowns offer
-// there: the BackupStorages and RetentionPolicies a BackupConfiguration in the namespace may
-// use (by their usagePolicy), the Addons' backup tasks with their parameters, the objects that
-// can be backed up, and (only when the server checks them) encryption Secret names. There is
-// one per namespace, named "default". Like a view, it is a function of the source objects and
+// BackupConfigurationOptions lists, for one namespace, what the create and restore forms'
+// dropdowns offer there: the BackupStorages and RetentionPolicies a BackupConfiguration in the
+// namespace may use (by their usagePolicy), the Addons' backup and restore tasks with their
+// parameters, the objects that can be backed up, and (only when the server checks them)
+// encryption Secret names. There is one per namespace, named "default". Like a view, it is a function of the source objects and
 // of what the caller may get: an object the caller may not get is not listed.
 type BackupConfigurationOptions struct {
 	metav1.TypeMeta `json:",inline"`
@@ -29,8 +29,8 @@ type BackupConfigurationOptions struct {
 	// +optional
 	// +listType=atomic
 	RetentionPolicies []RetentionPolicyOption `json:"retentionPolicies,omitempty"`
-	// Addons are the cluster's Addons by name, each with its backup tasks only (the form's
-	// Addon Name and Task Name); restore tasks are never offered.
+	// Addons are the cluster's Addons by name, each with its backup tasks (the create form's
+	// Addon Name and Task Name) and its restore tasks (the restore form's).
 	// +optional
 	// +listType=atomic
 	Addons []AddonOption `json:"addons,omitempty"`
@@ -94,14 +94,14 @@ type AddonOption struct {
 	// +optional
 	// +listType=atomic
 	BackupTasks []TaskOption `json:"backupTasks,omitempty"`
-	// RestoreTasks are the names of spec.restoreTasks, in the Addon's order: the restore form's
-	// task dropdown (docs/design.md, "Restore preview"). Their parameters are not read.
+	// RestoreTasks are spec.restoreTasks, in the Addon's order: the restore form's task
+	// dropdown and Params editor (docs/design.md, "Restore preview").
 	// +optional
 	// +listType=atomic
-	RestoreTasks []string `json:"restoreTasks,omitempty"`
+	RestoreTasks []TaskOption `json:"restoreTasks,omitempty"`
 }
 
-// TaskOption is one backup task of an Addon.
+// TaskOption is one backup or restore task of an Addon.
 type TaskOption struct {
 	// Name of the task, e.g. logical-backup.
 	Name string `json:"name"`
@@ -111,7 +111,8 @@ type TaskOption struct {
 	Parameters []TaskParameter `json:"parameters,omitempty"`
 }
 
-// TaskParameter is one parameter of a task (spec.backupTasks[].parameters[]).
+// TaskParameter is one parameter of a task (spec.backupTasks[].parameters[] or
+// spec.restoreTasks[].parameters[]).
 type TaskParameter struct {
 	// Name of the parameter, e.g. args.
 	Name string `json:"name"`

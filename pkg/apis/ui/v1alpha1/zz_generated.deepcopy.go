@@ -38,8 +38,10 @@ func (in *AddonOption) DeepCopyInto(out *AddonOption) {
 	}
 	if in.RestoreTasks != nil {
 		in, out := &in.RestoreTasks, &out.RestoreTasks
-		*out = make([]string, len(*in))
-		copy(*out, *in)
+		*out = make([]TaskOption, len(*in))
+		for i := range *in {
+			(*in)[i].DeepCopyInto(&(*out)[i])
+		}
 	}
 	return
 }
