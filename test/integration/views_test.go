@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/kubestash/backupview/pkg/apis/ui/v1alpha1"
 	"github.com/kubestash/backupview/pkg/kubestash"
+	"github.com/kubestash/backupview/test/harness"
 )
 
 var samples = []string{
@@ -528,4 +530,103 @@ func TestSnapshotsInTheView(t *testing.T) {
 	waitFor(t, w, 5*time.Second, func(v *v1alpha1.BackupConfigurationView) bool {
 		return repo(v).SnapshotsTotal == 2 && repo(v).Snapshots[0].Name == "mongodb-repo-mongodb-backup-full-backup-1795752000"
 	})
+}
+
+// TestSnapshotsGoWithTheirRepository: a repository's Snapshots, bounded in the view to
+// --view-snapshots (10) newest with their total, go when the Repository is deleted: their
+// controller owner reference points at it, so kube-controller-manager's garbage collector
+// deletes them, and the view follows (watch).
+func TestSnapshotsGoWithTheirRepository(t *testing.T) {
+	need(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	const bcName, repoName = "scratch-backup", "scratch-repo"
+	bcs, repos, snaps := dyn.Resource(kubestash.BackupConfigurations).Namespace("demo"), dyn.Resource(kubestash.Repositories).Namespace("demo"),
+		dyn.Resource(kubestash.Snapshots).Namespace("demo")
+	// A BackupConfiguration like the demo's mongodb-backup, writing to a repository of its own.
+	src, err := bcs.Get(ctx, "mongodb-backup", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := src.Object["spec"].(map[string]interface{})
+	sessions := spec["sessions"].([]interface{})
+	sessions[0].(map[string]interface{})["repositories"] = []interface{}{map[string]interface{}{"name": repoName, "backend": "default-backend", "directory": "demo/scratch"}}
+	bc := &unstructured.Unstructured{Object: map[string]interface{}{"apiVersion": "core.kubestash.com/v1alpha1", "kind": "BackupConfiguration",
+		"metadata": map[string]interface{}{"name": bcName, "namespace": "demo"}, "spec": spec}}
+	if _, err := bcs.Create(ctx, bc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = bcs.Delete(context.Background(), bcName, metav1.DeleteOptions{})
+		_ = repos.Delete(context.Background(), repoName, metav1.DeleteOptions{})
+	})
+	repo, err := repos.Create(ctx, &unstructured.Unstructured{Object: map[string]interface{}{"apiVersion": "storage.kubestash.com/v1alpha1", "kind": "Repository",
+		"metadata": map[string]interface{}{"name": repoName, "namespace": "demo"},
+		"spec": map[string]interface{}{"appRef": map[string]interface{}{"apiGroup": "kubedb.com", "kind": "MongoDB", "namespace": "demo", "name": "mongodb"},
+			"storageRef": map[string]interface{}{"namespace": "kubestash", "name": "s3-shared"}, "path": "demo/scratch", "deletionPolicy": "Delete"}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := []interface{}{map[string]interface{}{"apiVersion": "storage.kubestash.com/v1alpha1", "kind": "Repository", "name": repoName,
+		"uid": string(repo.GetUID()), "controller": true, "blockOwnerDeletion": true}}
+	const n = 12
+	for i := range n {
+		name := fmt.Sprintf("%s-%s-full-backup-%d", repoName, bcName, 1795000000+3600*i)
+		s, err := snaps.Create(ctx, &unstructured.Unstructured{Object: map[string]interface{}{"apiVersion": "storage.kubestash.com/v1alpha1", "kind": "Snapshot",
+			"metadata": map[string]interface{}{"name": name, "namespace": "demo", "ownerReferences": owner},
+			"spec":     map[string]interface{}{"repository": repoName, "type": "FullBackup", "session": "full-backup"}}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Object["status"] = map[string]interface{}{"phase": "Succeeded", "snapshotTime": time.Unix(int64(1795000000+3600*i), 0).UTC().Format(time.RFC3339)}
+		if _, err := snaps.UpdateStatus(ctx, s, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scratch := func(v *v1alpha1.BackupConfigurationView) v1alpha1.RepositoryRef {
+		for _, r := range v.Repositories {
+			if r.Name == repoName {
+				return r
+			}
+		}
+		return v1alpha1.RepositoryRef{}
+	}
+	var v *v1alpha1.BackupConfigurationView
+	if err := harness.Eventually(20*time.Second, func() (err error) {
+		if v, err = bv.UiV1alpha1().BackupConfigurationViews("demo").Get(ctx, bcName, metav1.GetOptions{}); err != nil {
+			return err
+		}
+		if r := scratch(v); !r.Found || r.SnapshotsTotal != n {
+			return fmt.Errorf("%s: found %v, %d snapshots of %d", repoName, r.Found, len(r.Snapshots), r.SnapshotsTotal)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r := scratch(v)
+	if len(r.Snapshots) != 10 || r.Snapshots[0].Name != fmt.Sprintf("%s-%s-full-backup-%d", repoName, bcName, 1795000000+3600*(n-1)) {
+		t.Fatalf("the view shows %d snapshots, newest %q; want the newest 10 of %d", len(r.Snapshots), r.Snapshots[0].Name, n)
+	}
+	w, err := bv.UiV1alpha1().BackupConfigurationViews("demo").Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + bcName, ResourceVersion: v.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	background := metav1.DeletePropagationBackground
+	if err := repos.Delete(ctx, repoName, metav1.DeleteOptions{PropagationPolicy: &background}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, w, 60*time.Second, func(v *v1alpha1.BackupConfigurationView) bool {
+		r := scratch(v)
+		return !r.Found && r.SnapshotsTotal == 0 && len(r.Snapshots) == 0
+	})
+	if l, err := snaps.List(ctx, metav1.ListOptions{}); err != nil {
+		t.Fatal(err)
+	} else {
+		for _, s := range l.Items {
+			if s.Object["spec"].(map[string]interface{})["repository"] == repoName {
+				t.Errorf("Snapshot %s outlived its Repository", s.GetName())
+			}
+		}
+	}
 }
