@@ -101,8 +101,9 @@ type builder struct {
 	rv        uint64
 	snapshots int // per repository
 	// verifications are the BackupConfiguration's BackupVerificationSessions, newest first,
-	// read once a Repository has a verifier.
-	verifications []*kubestash.BackupVerificationSession
+	// read (verificationsRead) for the first Repository that has a verifier.
+	verifications     []*kubestash.BackupVerificationSession
+	verificationsRead bool
 }
 
 func (b *builder) see(rv string) {
@@ -352,9 +353,10 @@ func (b *builder) verification(repo string, v kubestash.Ref, verified *ui.Verifi
 		b.see(bv.ResourceVersion)
 		out.Found, out.Type, out.Schedule = true, bv.Type, bv.Schedule
 	}
-	if b.verifications == nil {
-		b.verifications, _ = b.l.VerificationSessions(nsName(b.bc.Namespace, b.bc.Name))
-		b.verifications = slices.Clone(b.verifications)
+	if !b.verificationsRead {
+		b.verificationsRead = true
+		l, _ := b.l.VerificationSessions(nsName(b.bc.Namespace, b.bc.Name))
+		b.verifications = slices.Clone(l)
 		slices.SortFunc(b.verifications, func(x, y *kubestash.BackupVerificationSession) int {
 			// Within a second, by name descending: KubeStash's names end in the run's Unix time.
 			return cmp.Or(y.CreationTimestamp.Compare(x.CreationTimestamp.Time), cmp.Compare(y.Name, x.Name))

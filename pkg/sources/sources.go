@@ -46,7 +46,8 @@ type Change struct {
 	// Old is the object's previous state on an update; nil on an addition or a deletion.
 	Old interface{}
 	// Object is the object as stored: a *kubestash.BackupConfiguration, *BackupSession,
-	// *Repository, *BackupStorage, *RetentionPolicy, *Addon, *CronJob or *Snapshot, a
+	// *Repository, *BackupStorage, *RetentionPolicy, *Addon, *CronJob, *Snapshot,
+	// *BackupVerifier or *BackupVerificationSession, a
 	// *kubestash.Object for target kinds and Secrets, a *kubestash.Namespace. On a deletion it
 	// is the object's last state. nil: the informer of target kind Kind has synced, so any of
 	// its objects may have changed (targets read found=false until then).

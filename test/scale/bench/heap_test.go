@@ -172,6 +172,16 @@ func liveHeap() uint64 {
 	return m.HeapAlloc
 }
 
+// atRest stops what cancel started and waits (up to 10 s) until no more goroutines run than
+// the goroutines before it, so that the heap is measured with the informers and rebuilder
+// stopped: their event buffers, which drain in a running server, are not counted.
+func atRest(cancel context.CancelFunc, goroutines int) {
+	cancel()
+	for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > goroutines && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // BenchmarkHeapPerObject is the Go heap the sources' stores, indexes and the views hold per
 // source object at a generated scale (-bench-scale; default: the scale benchmark's default),
 // synced the way the server starts (docs/benchmarks.md, "Memory: in-process heap per source
@@ -220,12 +230,8 @@ func BenchmarkHeapPerObject(b *testing.B) {
 		if stored != g.count {
 			b.Fatalf("%d objects in the stores, %d generated", stored, g.count)
 		}
-		// Measured at rest: informers and rebuilder stopped (their event buffers, which drain
-		// in a running server, are not counted), stores and views kept.
-		cancel()
-		for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > goroutines && time.Now().Before(deadline); {
-			time.Sleep(10 * time.Millisecond)
-		}
+		// Measured at rest (stores and views kept).
+		atRest(cancel, goroutines)
 		feed.objects = nil
 		held, heldCache = s, cache
 		perObject = float64(liveHeap()-before) / float64(g.count)
@@ -308,10 +314,7 @@ func BenchmarkHeapPerSnapshot(b *testing.B) {
 				if stored != g.count {
 					b.Fatalf("%d objects in the stores, %d Snapshots generated", stored, g.count)
 				}
-				cancel()
-				for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > goroutines && time.Now().Before(deadline); {
-					time.Sleep(10 * time.Millisecond)
-				}
+				atRest(cancel, goroutines)
 				feed.objects = nil
 				held = s
 				per = float64(liveHeap()-before) / float64(g.count)
